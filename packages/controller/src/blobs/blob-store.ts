@@ -1,0 +1,29 @@
+/**
+ * Content-addressed blob storage (sources, artifacts): the key is the sha256 of
+ * the bytes, so a retried build re-uses its source and equal uploads share space.
+ * Everything streams; nothing here holds a whole blob in memory.
+ */
+import type { Readable } from 'node:stream';
+
+export interface PutOptions {
+  /** Refuse (PAYLOAD_TOO_LARGE) as soon as more bytes than this arrive. */
+  maxBytes: number;
+  /** Refuse (CHECKSUM_MISMATCH) if the bytes hash to something else. */
+  expectedSha256?: string;
+  /** Refuse (SIZE_MISMATCH / BODY_INCOMPLETE) if the byte count differs. */
+  expectedSize?: number;
+  /** Cut off a body that sends nothing for this long (BODY_TIMEOUT). */
+  idleTimeoutMs?: number;
+}
+
+export interface BlobStore {
+  readonly kind: 'fs' | 's3';
+  /** Stores the stream durably and returns its address; on any failure nothing is left behind. */
+  put(body: Readable, options: PutOptions): Promise<{ sha256: string; size: number }>;
+  /** Inclusive byte range, as in HTTP Range. */
+  get(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
+  stat(sha256: string): Promise<{ size: number } | undefined>;
+  delete(sha256: string): Promise<void>;
+  /** For /health: is the storage reachable and writable? */
+  check(): Promise<void>;
+}

@@ -1,0 +1,137 @@
+/**
+ * The Store on Kysely: each method is one query module, so SQLite and PostgreSQL
+ * share every line of SQL and differ only in how the connection is opened.
+ */
+import { ApiError, type Capabilities, type Platform, type Role, type WorkerPool } from '@buildmesh/protocol';
+import { sql, type Kysely } from 'kysely';
+import { migrate } from './migrate.js';
+import type { Database } from './schema.js';
+import type { FinishOutcome, NewBuild, Store } from './store.js';
+import * as addArtifact from './queries/add-artifact.js';
+import * as appendLogs from './queries/append-logs.js';
+import * as artifacts from './queries/artifacts.js';
+import * as attempts from './queries/attempt-for-worker.js';
+import * as cancelBuild from './queries/cancel-build.js';
+import * as claim from './queries/claim.js';
+import * as createBuild from './queries/create-build.js';
+import * as credentials from './queries/credentials.js';
+import * as enrollment from './queries/enrollment-tokens.js';
+import * as expire from './queries/expire.js';
+import * as finishAttempt from './queries/finish-attempt.js';
+import * as getBuild from './queries/get-build.js';
+import * as heartbeat from './queries/heartbeat.js';
+import * as listBuilds from './queries/list-builds.js';
+import * as orgs from './queries/orgs.js';
+import * as projects from './queries/projects.js';
+import * as queueInfo from './queries/queue-info.js';
+import * as readLogs from './queries/read-logs.js';
+import * as secrets from './queries/secrets.js';
+import * as stats from './queries/stats.js';
+import * as sweep from './queries/sweep.js';
+import * as tokens from './queries/tokens.js';
+import * as workers from './queries/workers.js';
+
+/** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
+const TOUCH_EVERY_MS = 15_000;
+
+export class KyselyStore implements Store {
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+  ) {}
+
+  migrate = () => migrate(this.db as Kysely<unknown>, this.dialect);
+  close = () => this.db.destroy();
+  ping = async () => {
+    await sql`select 1`.execute(this.db);
+  };
+
+  private throttled(id: string): boolean {
+    const now = Date.now();
+    const last = this.touched.get(id);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return true;
+    if (this.touched.size > 100_000) this.touched.clear();
+    this.touched.set(id, now);
+    return false;
+  }
+
+  createOrg = (org: { id: string; name: string }) => orgs.createOrg(this.db, org);
+  getOrg = (id: string) => orgs.getOrg(this.db, id);
+  getOrgByName = (name: string) => orgs.getOrgByName(this.db, name);
+  listOrgs = () => orgs.listOrgs(this.db);
+
+  insertToken = (t: { id: string; orgId: string; name: string; role: Role; instanceAdmin: boolean; secretHash: Buffer }) => tokens.insertToken(this.db, t);
+  findToken = (id: string) => tokens.findToken(this.db, id);
+  touchToken = async (id: string) => {
+    if (!this.throttled(id)) await tokens.touchToken(this.db, id);
+  };
+  listTokens = (orgId: string) => tokens.listTokens(this.db, orgId);
+  revokeToken = (orgId: string, id: string) => tokens.revokeToken(this.db, orgId, id);
+  countInstanceAdminTokens = () => tokens.countInstanceAdminTokens(this.db);
+
+  insertEnrollmentToken = (t: { id: string; orgId: string | null; name: string; pool: WorkerPool; secretHash: Buffer }) =>
+    enrollment.insertEnrollmentToken(this.db, t);
+  findEnrollmentToken = (id: string) => enrollment.findEnrollmentToken(this.db, id);
+  listEnrollmentTokens = (orgId: string, includeShared: boolean) => enrollment.listEnrollmentTokens(this.db, orgId, includeShared);
+  revokeEnrollmentToken = (orgId: string, id: string, includeShared: boolean) => enrollment.revokeEnrollmentToken(this.db, orgId, id, includeShared);
+
+  ensureProject = (orgId: string, id: string, name: string) => projects.ensureProject(this.db, orgId, id, name);
+  createProject = (orgId: string, id: string, name: string) => projects.createProject(this.db, orgId, id, name);
+  getProjectByName = (orgId: string, name: string) => projects.getProjectByName(this.db, orgId, name);
+  listProjects = (orgId: string) => projects.listProjects(this.db, orgId);
+  putProjectCredentials = (orgId: string, projectId: string, platform: 'android' | 'ios', sealed: Buffer, summary: unknown) =>
+    credentials.putProjectCredentials(this.db, orgId, projectId, platform, sealed, summary);
+  deleteProjectCredentials = (orgId: string, projectId: string, platform: Platform) => credentials.deleteProjectCredentials(this.db, orgId, projectId, platform);
+  getProjectCredentials = (orgId: string, projectId: string) => credentials.getProjectCredentials(this.db, orgId, projectId);
+  putSecret = (orgId: string, projectId: string, name: string, sealed: Buffer) => secrets.putSecret(this.db, orgId, projectId, name, sealed);
+  deleteSecret = (orgId: string, projectId: string, name: string) => secrets.deleteSecret(this.db, orgId, projectId, name);
+  listSecrets = (orgId: string, projectId: string) => secrets.listSecrets(this.db, orgId, projectId);
+  getSealedSecrets = (orgId: string, projectId: string) => secrets.getSealedSecrets(this.db, orgId, projectId);
+
+  insertWorker = (w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer }) => workers.insertWorker(this.db, w);
+  findWorker = (id: string) => workers.findWorker(this.db, id);
+  updateWorkerCapabilities = (id: string, c: Capabilities) => workers.updateWorkerCapabilities(this.db, id, c);
+  touchWorker = async (id: string) => {
+    if (!this.throttled(id)) await workers.touchWorker(this.db, id);
+  };
+  listWorkersForOrg = (orgId: string, onlineWithinMs: number) => workers.listWorkersForOrg(this.db, orgId, onlineWithinMs);
+  revokeWorker = (orgId: string, id: string, includeShared: boolean) => workers.revokeWorker(this.db, orgId, id, includeShared);
+
+  createBuild = async (b: NewBuild) => {
+    const project = await this.db.selectFrom('projects').select('name').where('id', '=', b.projectId).where('org_id', '=', b.orgId).executeTakeFirst();
+    if (!project) throw new ApiError('NOT_FOUND', 'no such project');
+    return createBuild.createBuild(this.db, b, project.name);
+  };
+  getBuild = (orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }) => getBuild.getBuild(this.db, orgId, id, options);
+  listBuilds = (orgId: string, q: Parameters<Store['listBuilds']>[1]) => listBuilds.listBuilds(this.db, orgId, q);
+  getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);
+  cancelBuild = (orgId: string, id: string) => this.db.transaction().execute((trx) => cancelBuild.cancelBuild(trx, orgId, id));
+  claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c);
+  queueInfo = (orgId: string, id: string, onlineWithinMs: number) =>
+    queueInfo.queueInfo(this.db, orgId, id, onlineWithinMs).then((q) => (q === undefined ? null : q));
+  stats = (onlineWithinMs: number) => stats.stats(this.db, onlineWithinMs);
+
+  getAttemptForWorker = (workerId: string, attemptId: string) => attempts.getAttemptForWorker(this.db, workerId, attemptId);
+  heartbeat = (workerId: string, attemptId: string, leaseTtlMs: number) => heartbeat.heartbeat(this.db, workerId, attemptId, leaseTtlMs);
+  appendLogs = (workerId: string, attemptId: string, seq: number, lines: Parameters<Store['appendLogs']>[3]) =>
+    appendLogs.appendLogs(this.db, workerId, attemptId, seq, lines);
+  addArtifact = (workerId: string, attemptId: string, a: Parameters<Store['addArtifact']>[2]) => addArtifact.addArtifact(this.db, workerId, attemptId, a);
+  finishAttempt = async (workerId: string, attemptId: string, outcome: FinishOutcome, error: { code: string; message: string; phase?: string } | null) => {
+    const result = await finishAttempt.finishAttempt(this.db, workerId, attemptId, outcome, error);
+    // The attempt is ended either way (committed above); a result the build can no longer take is refused.
+    if (result.refused) throw new ApiError('CONFLICT', result.refused);
+    return { buildStatus: result.buildStatus, buildId: result.buildId };
+  };
+
+  readLogs = (orgId: string, buildId: string, options: Parameters<Store['readLogs']>[2]) => readLogs.readLogs(this.db, orgId, buildId, options);
+  listArtifacts = (orgId: string, buildId: string) => artifacts.listArtifacts(this.db, orgId, buildId);
+  getArtifact = (orgId: string, buildId: string, artifactId: string) => artifacts.getArtifact(this.db, orgId, buildId, artifactId);
+
+  sweep = (now: Date) => sweep.sweep(this.db, now);
+  extendLiveLeases = (leaseTtlMs: number) => sweep.extendLiveLeases(this.db, leaseTtlMs);
+  expire = (cutoff: Date, limit: number) => expire.expire(this.db, cutoff, limit);
+  blobReferenced = (sha256: string) => expire.blobReferenced(this.db, sha256);
+  recentDurations = (orgId: string, projectId: string, platform: Platform, limit: number) => queueInfo.recentDurations(this.db, orgId, projectId, platform, limit);
+}

@@ -1,0 +1,107 @@
+import type { Capabilities, WorkerInfo, WorkerPool } from '@buildmesh/protocol';
+import { nowIso, toWorkerRecord, type Db } from '../rows.js';
+import type { WorkerRecord } from '../store.js';
+
+export async function insertWorker(
+  db: Db,
+  w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer },
+): Promise<WorkerRecord> {
+  const c = w.capabilities;
+  const row = {
+    id: w.id,
+    org_id: w.orgId,
+    pool: w.pool,
+    name: c.name,
+    platforms: JSON.stringify(c.platforms),
+    labels: JSON.stringify(c.labels),
+    concurrency: c.concurrency,
+    version: c.version,
+    toolchains: JSON.stringify(c.toolchains ?? {}),
+    secret_hash: w.secretHash,
+    created_at: nowIso(),
+    last_seen_at: nowIso(),
+    revoked_at: null,
+  };
+  await db.insertInto('workers').values(row).execute();
+  return toWorkerRecord(row);
+}
+
+export async function findWorker(db: Db, id: string): Promise<WorkerRecord | undefined> {
+  const row = await db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toWorkerRecord(row);
+}
+
+export async function updateWorkerCapabilities(db: Db, id: string, c: Capabilities): Promise<void> {
+  await db
+    .updateTable('workers')
+    .set({
+      name: c.name,
+      platforms: JSON.stringify(c.platforms),
+      labels: JSON.stringify(c.labels),
+      concurrency: c.concurrency,
+      version: c.version,
+      toolchains: JSON.stringify(c.toolchains ?? {}),
+      last_seen_at: nowIso(),
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function touchWorker(db: Db, id: string): Promise<void> {
+  await db.updateTable('workers').set({ last_seen_at: nowIso() }).where('id', '=', id).execute();
+}
+
+/** Workers that may take the org's builds: its own pool and the shared one. */
+export function visibleWorkers(db: Db, orgId: string) {
+  return db
+    .selectFrom('workers')
+    .selectAll()
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('org_id', '=', orgId), eb('pool', '=', 'shared')]));
+}
+
+export async function listWorkersForOrg(db: Db, orgId: string, onlineWithinMs: number): Promise<WorkerInfo[]> {
+  const rows = await visibleWorkers(db, orgId).orderBy('name').execute();
+  if (rows.length === 0) return [];
+  const running = await db
+    .selectFrom('attempts')
+    .select(['worker_id', 'build_id', 'org_id'])
+    .where('status', '=', 'running')
+    .where(
+      'worker_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute();
+  const onlineSince = new Date(Date.now() - onlineWithinMs).toISOString();
+  return rows.map((r) => {
+    const w = toWorkerRecord(r);
+    const mine = running.filter((a) => a.worker_id === r.id);
+    return {
+      id: w.id,
+      name: w.name,
+      pool: w.pool,
+      platforms: w.platforms,
+      labels: w.labels,
+      concurrency: w.concurrency,
+      state: w.lastSeenAt !== null && w.lastSeenAt >= onlineSince ? 'online' : 'offline',
+      // Another org's build on a shared worker is counted in busySlots, never named.
+      currentBuilds: mine.filter((a) => a.org_id === orgId).map((a) => a.build_id),
+      busySlots: mine.length,
+      lastSeenAt: w.lastSeenAt,
+      version: w.version,
+      toolchains: w.toolchains,
+    };
+  });
+}
+
+export async function revokeWorker(db: Db, orgId: string, id: string, includeShared: boolean): Promise<boolean> {
+  const result = await db
+    .updateTable('workers')
+    .set({ revoked_at: nowIso() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .where((eb) => (includeShared ? eb.or([eb('org_id', '=', orgId), eb('pool', '=', 'shared')]) : eb('org_id', '=', orgId)))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * Table shapes as Kysely sees them. Portable on purpose: timestamps are ISO-8601
+ * text (they sort and compare as text in both engines), JSON is text, booleans
+ * are 0/1 integers, ids are text. The same queries then serve SQLite and PostgreSQL.
+ */
+import type { Generated } from 'kysely';
+
+export interface OrgsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface TokensTable {
+  id: string;
+  org_id: string;
+  name: string;
+  role: string;
+  instance_admin: number;
+  secret_hash: Buffer;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface EnrollmentTokensTable {
+  id: string;
+  org_id: string | null;
+  name: string;
+  pool: string;
+  secret_hash: Buffer;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface ProjectsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ProjectCredentialsTable {
+  project_id: string;
+  platform: string;
+  org_id: string;
+  sealed: Buffer;
+  summary: string;
+  updated_at: string;
+}
+
+export interface SecretsTable {
+  project_id: string;
+  name: string;
+  org_id: string;
+  sealed: Buffer;
+  updated_at: string;
+}
+
+export interface WorkersTable {
+  id: string;
+  org_id: string | null;
+  pool: string;
+  name: string;
+  platforms: string;
+  labels: string;
+  concurrency: number;
+  version: string;
+  toolchains: string;
+  secret_hash: Buffer;
+  created_at: string;
+  last_seen_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface BuildsTable {
+  id: string;
+  org_id: string;
+  project_id: string;
+  platform: string;
+  profile_name: string;
+  profile: string;
+  env: string;
+  labels: string;
+  status: string;
+  priority: number;
+  message: string | null;
+  git_commit: string | null;
+  source_sha256: string;
+  source_size: number;
+  credentials_sealed: Buffer | null;
+  max_attempts: number;
+  attempt_count: number;
+  timeout_s: number;
+  cancel_requested: number;
+  retry_of: string | null;
+  created_at: string;
+  /** When the build last entered the queue (first submit or requeue): claim latency is measured from it. */
+  queued_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  error_phase: string | null;
+  /** Set when retention removed the build's logs and artifacts. */
+  expired_at: string | null;
+}
+
+export interface AttemptsTable {
+  id: string;
+  build_id: string;
+  org_id: string;
+  number: number;
+  worker_id: string;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  lease_expires_at: string;
+  /** started_at + the build's timeout: past it the sweeper times the build out. */
+  deadline_at: string;
+  error_code: string | null;
+  error_message: string | null;
+  error_phase: string | null;
+  last_log_seq: number;
+}
+
+export interface LogBatchesTable {
+  attempt_id: string;
+  seq: number;
+  build_id: string;
+  attempt_number: number;
+  line_count: number;
+  /** The batch's LogLine[] as JSON, stored as it arrived (after validation). */
+  lines: string;
+}
+
+export interface ArtifactsTable {
+  id: string;
+  build_id: string;
+  attempt_id: string;
+  attempt_number: number;
+  org_id: string;
+  name: string;
+  kind: string;
+  size: number;
+  sha256: string;
+  created_at: string;
+}
+
+export interface MigrationMarker {
+  id: Generated<number>;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  tokens: TokensTable;
+  enrollment_tokens: EnrollmentTokensTable;
+  projects: ProjectsTable;
+  project_credentials: ProjectCredentialsTable;
+  secrets: SecretsTable;
+  workers: WorkersTable;
+  builds: BuildsTable;
+  attempts: AttemptsTable;
+  log_batches: LogBatchesTable;
+  artifacts: ArtifactsTable;
+}

@@ -1,0 +1,219 @@
+/**
+ * The store: every fact that must survive a crash, and the queue itself (there is
+ * no in-memory queue that could drift from it). One interface, one set of Kysely
+ * queries for SQLite and PostgreSQL, one conformance suite for both.
+ *
+ * Every user-facing read and write takes the caller's orgId and answers
+ * `undefined`/`false` for another org's rows, so routes answer 404 the same way
+ * for "does not exist" and "not yours".
+ */
+import type {
+  Artifact,
+  ArtifactKind,
+  Attempt,
+  Build,
+  BuildStatus,
+  Capabilities,
+  CreateBuildSpec,
+  EnrollmentTokenInfo,
+  ListBuildsQuery,
+  LogEntry,
+  LogLine,
+  Org,
+  Platform,
+  Project,
+  Role,
+  SecretInfo,
+  TokenInfo,
+  WorkerInfo,
+  WorkerPool,
+} from '@buildmesh/protocol';
+
+export interface TokenRecord extends TokenInfo {
+  secretHash: Buffer;
+}
+
+export interface EnrollmentTokenRecord extends EnrollmentTokenInfo {
+  secretHash: Buffer;
+}
+
+export interface WorkerRecord {
+  id: string;
+  orgId: string | null;
+  pool: WorkerPool;
+  name: string;
+  platforms: Platform[];
+  labels: Record<string, string>;
+  concurrency: number;
+  version: string;
+  toolchains: Record<string, string>;
+  secretHash: Buffer;
+  lastSeenAt: string | null;
+  revokedAt: string | null;
+}
+
+/** What the claim query needs to know about the claiming worker. */
+export interface Claimant {
+  workerId: string;
+  /** null = shared pool: takes any org's builds. */
+  orgId: string | null;
+  platforms: Platform[];
+  labels: Record<string, string>;
+  concurrency: number;
+  leaseTtlMs: number;
+}
+
+export interface ClaimedJob {
+  build: Build & { profile: NonNullable<Build['profile']>; env: Record<string, string>; queuedAt: string };
+  attempt: Attempt;
+}
+
+/** A live attempt as the worker routes see it: the lease check happens against this. */
+export interface AttemptRecord {
+  id: string;
+  buildId: string;
+  orgId: string;
+  number: number;
+  workerId: string;
+  status: Attempt['status'];
+  leaseExpiresAt: string;
+  lastLogSeq: number;
+  buildStatus: BuildStatus;
+  cancelRequested: boolean;
+  sourceSha256: string;
+  projectId: string;
+}
+
+export type FinishOutcome = 'succeeded' | 'failed' | 'canceled' | 'timed_out';
+
+export interface NewBuild {
+  id: string;
+  orgId: string;
+  projectId: string;
+  spec: CreateBuildSpec;
+  source: { sha256: string; size: number };
+  /** AES-GCM sealed CredentialsBundle, or null. */
+  credentialsSealed: Buffer | null;
+  retryOf: string | null;
+}
+
+export interface SweepResult {
+  /** Attempts whose lease lapsed: build requeued or failed. */
+  requeued: string[];
+  failed: string[];
+  /** Running builds past their timeout. */
+  timedOut: string[];
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Cheap round trip for /health. */
+  ping(): Promise<void>;
+
+  // ── orgs, tokens ───────────────────────────────────────────────────────────
+  createOrg(org: { id: string; name: string }): Promise<Org>; // throws ApiError NAME_TAKEN
+  getOrg(id: string): Promise<Org | undefined>;
+  getOrgByName(name: string): Promise<Org | undefined>;
+  listOrgs(): Promise<Org[]>;
+  insertToken(t: { id: string; orgId: string; name: string; role: Role; instanceAdmin: boolean; secretHash: Buffer }): Promise<TokenInfo>;
+  findToken(id: string): Promise<TokenRecord | undefined>;
+  /** Updates last_used_at at most once a minute per token (cheap on the hot path). */
+  touchToken(id: string): Promise<void>;
+  listTokens(orgId: string): Promise<TokenInfo[]>;
+  revokeToken(orgId: string, id: string): Promise<TokenInfo | undefined>;
+  countInstanceAdminTokens(): Promise<number>;
+
+  insertEnrollmentToken(t: { id: string; orgId: string | null; name: string; pool: WorkerPool; secretHash: Buffer }): Promise<EnrollmentTokenInfo>;
+  findEnrollmentToken(id: string): Promise<EnrollmentTokenRecord | undefined>;
+  /** The org's own tokens plus, for the instance admin, the shared-pool ones. */
+  listEnrollmentTokens(orgId: string, includeShared: boolean): Promise<EnrollmentTokenInfo[]>;
+  revokeEnrollmentToken(orgId: string, id: string, includeShared: boolean): Promise<EnrollmentTokenInfo | undefined>;
+
+  // ── projects, credentials, secrets ────────────────────────────────────────
+  /** Creates the project on first use (builds name their project). */
+  ensureProject(orgId: string, id: string, name: string): Promise<Project>;
+  createProject(orgId: string, id: string, name: string): Promise<Project>; // NAME_TAKEN
+  getProjectByName(orgId: string, name: string): Promise<Project | undefined>;
+  listProjects(orgId: string): Promise<Project[]>;
+  /** Sealed bytes per platform; the summary (non-secret) is stored beside it. */
+  putProjectCredentials(orgId: string, projectId: string, platform: 'android' | 'ios', sealed: Buffer, summary: unknown): Promise<void>;
+  deleteProjectCredentials(orgId: string, projectId: string, platform: Platform): Promise<void>;
+  getProjectCredentials(orgId: string, projectId: string): Promise<Array<{ platform: string; sealed: Buffer; summary: unknown; updatedAt: string }>>;
+  putSecret(orgId: string, projectId: string, name: string, sealed: Buffer): Promise<SecretInfo>;
+  deleteSecret(orgId: string, projectId: string, name: string): Promise<boolean>;
+  listSecrets(orgId: string, projectId: string): Promise<SecretInfo[]>;
+  getSealedSecrets(orgId: string, projectId: string): Promise<Array<{ name: string; sealed: Buffer }>>;
+
+  // ── workers ────────────────────────────────────────────────────────────────
+  insertWorker(w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer }): Promise<WorkerRecord>;
+  findWorker(id: string): Promise<WorkerRecord | undefined>;
+  updateWorkerCapabilities(id: string, capabilities: Capabilities): Promise<void>;
+  /** Marks the worker seen now (claims and heartbeats), throttled like touchToken. */
+  touchWorker(id: string): Promise<void>;
+  /** Workers that may take this org's builds (its own pool and the shared one). */
+  listWorkersForOrg(orgId: string, onlineWithinMs: number): Promise<WorkerInfo[]>;
+  revokeWorker(orgId: string, id: string, includeShared: boolean): Promise<boolean>;
+
+  // ── builds (the queue) ─────────────────────────────────────────────────────
+  /** Inserts a queued build; acknowledged = committed. */
+  createBuild(b: NewBuild): Promise<Build>;
+  getBuild(orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }): Promise<Build | undefined>;
+  listBuilds(orgId: string, query: ListBuildsQuery): Promise<{ builds: Build[]; nextCursor: string | null }>;
+  /** Everything retry needs to enqueue the same build again. */
+  getBuildForRetry(orgId: string, id: string): Promise<(NewBuild & { status: BuildStatus }) | undefined>;
+  /** Queued → canceled at once; running → canceled with cancel_requested so the next heartbeat says stop. */
+  cancelBuild(orgId: string, id: string): Promise<Build | undefined>; // BUILD_NOT_CANCELABLE when ended
+  /**
+   * One transaction: picks the best queued build this worker may take (platform,
+   * labels, pool, priority then age), checks free slots, creates the attempt with
+   * a lease and marks the build running. Never hands a build out twice.
+   */
+  claim(claimant: Claimant): Promise<ClaimedJob | undefined>;
+  /** Queue position and waiting reason for a queued build. */
+  queueInfo(orgId: string, id: string, onlineWithinMs: number): Promise<Build['queue']>;
+  /** Counts for /metrics. */
+  stats(onlineWithinMs: number): Promise<{ buildsByStatus: Record<string, number>; queuedByPlatform: Record<string, number>; workersOnline: number }>;
+
+  // ── attempts (worker side; every call checks the lease) ────────────────────
+  /** The attempt if it belongs to this worker (any state), else undefined. */
+  getAttemptForWorker(workerId: string, attemptId: string): Promise<AttemptRecord | undefined>;
+  /** Extends the lease if still live; returns the record after renewal, or undefined if the lease is gone. */
+  heartbeat(workerId: string, attemptId: string, leaseTtlMs: number): Promise<AttemptRecord | undefined>;
+  /** Appends a log batch: duplicate seq = no-op (returns duplicate), gap = LOG_SEQ_GAP, lease gone = LEASE_LOST. */
+  appendLogs(workerId: string, attemptId: string, seq: number, lines: LogLine[]): Promise<{ duplicate: boolean; buildId: string }>;
+  /** Records an artifact whose blob is already stored; LEASE_LOST if the lease lapsed meanwhile. */
+  addArtifact(workerId: string, attemptId: string, a: { id: string; name: string; kind: ArtifactKind; size: number; sha256: string }): Promise<Artifact>;
+  /**
+   * Ends the attempt and the build. LEASE_LOST when the lease is gone; after a
+   * cancel only outcome 'canceled' is accepted (the attempt is ended either way).
+   */
+  finishAttempt(
+    workerId: string,
+    attemptId: string,
+    outcome: FinishOutcome,
+    error: { code: string; message: string; phase?: string } | null,
+  ): Promise<{ buildStatus: BuildStatus; buildId: string }>;
+
+  // ── logs and artifacts (user side) ─────────────────────────────────────────
+  /** Lines after the cursor, oldest first; the cursor encodes (attempt, seq). */
+  readLogs(orgId: string, buildId: string, options: { after: { attempt: number; seq: number } | null; limit: number; attempt?: number }): Promise<{ entries: LogEntry[]; last: { attempt: number; seq: number } | null } | undefined>;
+  listArtifacts(orgId: string, buildId: string): Promise<Artifact[] | undefined>;
+  getArtifact(orgId: string, buildId: string, artifactId: string): Promise<Artifact | undefined>;
+
+  // ── scheduler ──────────────────────────────────────────────────────────────
+  /** Ends lapsed leases (requeue if attempts remain, else fail) and times out overlong builds. Safe to run on many replicas. */
+  sweep(now: Date): Promise<SweepResult>;
+  /**
+   * At start-up: workers could not heartbeat while the controller was down, so
+   * live leases get one fresh TTL instead of all lapsing at the first sweep.
+   */
+  extendLiveLeases(leaseTtlMs: number): Promise<number>;
+  /** Retention: ended builds older than the cutoff lose their artifacts and logs; returns blob keys no longer referenced. */
+  expire(cutoff: Date, limit: number): Promise<{ builds: number; unreferencedBlobs: string[] }>;
+  /** Is any build or artifact still pointing at this blob? (checked before deleting it) */
+  blobReferenced(sha256: string): Promise<boolean>;
+  /** Recent build durations for the ETA (seconds), newest first. */
+  recentDurations(orgId: string, projectId: string, platform: Platform, limit: number): Promise<number[]>;
+}

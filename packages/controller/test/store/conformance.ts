@@ -1,0 +1,300 @@
+/**
+ * The store conformance suite: every backend (SQLite now, PostgreSQL next) runs
+ * exactly these tests, so both keep the same queue semantics.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test, before, after } from 'node:test';
+import { ApiError, type CreateBuildSpec, type Platform } from '@buildmesh/protocol';
+import { newId } from '../../src/ids.js';
+import type { Claimant, Store } from '../../src/store/store.js';
+
+const sha = () => randomBytes(32).toString('hex');
+
+export function runStoreConformance(backend: string, open: () => Promise<Store>): void {
+  describe(`store conformance: ${backend}`, () => {
+    let store: Store;
+    let orgA: string;
+    let orgB: string;
+    let projectA: string;
+    let projectB: string;
+
+    before(async () => {
+      store = await open();
+      orgA = (await store.createOrg({ id: newId('org'), name: `a-${Date.now()}` })).id;
+      orgB = (await store.createOrg({ id: newId('org'), name: `b-${Date.now()}` })).id;
+      projectA = (await store.ensureProject(orgA, newId('prj'), 'app')).id;
+      projectB = (await store.ensureProject(orgB, newId('prj'), 'app')).id;
+    });
+    after(async () => store.close());
+
+    const spec = (platform: Platform, extra: Partial<CreateBuildSpec> = {}): CreateBuildSpec => ({
+      project: 'app',
+      platform,
+      profile: { name: 'production', env: {} },
+      ...extra,
+    });
+    const enqueue = (orgId: string, projectId: string, s: CreateBuildSpec) =>
+      store.createBuild({ id: newId('bld'), orgId, projectId, spec: s, source: { sha256: sha(), size: 10 }, credentialsSealed: null, retryOf: null });
+    const worker = async (orgId: string | null, platforms: Platform[], labels: Record<string, string> = {}, concurrency = 1): Promise<Claimant> => {
+      const w = await store.insertWorker({
+        id: newId('wrk'),
+        orgId,
+        pool: orgId ? 'org' : 'shared',
+        capabilities: { name: `w-${randomBytes(3).toString('hex')}`, platforms, labels, concurrency, version: 'test' },
+        secretHash: randomBytes(32),
+      });
+      return { workerId: w.id, orgId, platforms, labels, concurrency, leaseTtlMs: 60_000 };
+    };
+    /** Claims until nothing is left for this claimant, finishing each build. */
+    const drain = async (c: Claimant) => {
+      for (;;) {
+        const job = await store.claim(c);
+        if (!job) return;
+        await store.finishAttempt(c.workerId, job.attempt.id, 'succeeded', null);
+      }
+    };
+
+    test('names are unique per scope and a duplicate answers NAME_TAKEN', async () => {
+      const name = `dup-${Date.now()}`;
+      await store.createOrg({ id: newId('org'), name });
+      await assert.rejects(store.createOrg({ id: newId('org'), name }), (e: unknown) => e instanceof ApiError && e.code === 'NAME_TAKEN');
+      await assert.rejects(store.createProject(orgA, newId('prj'), 'app'), (e: unknown) => e instanceof ApiError && e.code === 'NAME_TAKEN');
+      // The same project name in another org is another project.
+      assert.notEqual(projectA, projectB);
+    });
+
+    test("a build is visible to its org only", async () => {
+      const b = await enqueue(orgA, projectA, spec('web'));
+      assert.equal((await store.getBuild(orgA, b.id))?.status, 'queued');
+      assert.equal(await store.getBuild(orgB, b.id), undefined);
+      assert.equal(await store.cancelBuild(orgB, b.id), undefined);
+      assert.equal(await store.readLogs(orgB, b.id, { after: null, limit: 10 }), undefined);
+      assert.equal(await store.listArtifacts(orgB, b.id), undefined);
+      assert.equal(await store.queueInfo(orgB, b.id, 60_000), null);
+      await store.cancelBuild(orgA, b.id);
+    });
+
+    test('claims follow priority, then age, and match platform, labels and pool', async () => {
+      const c = await worker(orgA, ['android'], { xcode: '16.2' });
+      const low = await enqueue(orgA, projectA, spec('android', { priority: -5 }));
+      const first = await enqueue(orgA, projectA, spec('android'));
+      const second = await enqueue(orgA, projectA, spec('android'));
+      const high = await enqueue(orgA, projectA, spec('android', { priority: 10 }));
+      const needsLabel = await enqueue(orgA, projectA, spec('android', { labels: { xcode: '15.0' }, priority: 50 }));
+      const otherOrg = await enqueue(orgB, projectB, spec('android', { priority: 90 }));
+      const order: string[] = [];
+      for (;;) {
+        const job = await store.claim(c);
+        if (!job) break;
+        order.push(job.build.id);
+        assert.equal(job.attempt.number, 1);
+        await store.finishAttempt(c.workerId, job.attempt.id, 'succeeded', null);
+      }
+      assert.deepEqual(order, [high.id, first.id, second.id, low.id]);
+      assert.equal((await store.getBuild(orgA, needsLabel.id))?.status, 'queued');
+      assert.equal((await store.getBuild(orgB, otherOrg.id))?.status, 'queued');
+      // The shared pool takes any org's build.
+      const shared = await worker(null, ['android'], { xcode: '15.0' });
+      const got = new Set<string>();
+      for (let job = await store.claim(shared); job; job = await store.claim(shared)) {
+        got.add(job.build.id);
+        await store.finishAttempt(shared.workerId, job.attempt.id, 'succeeded', null);
+      }
+      assert.ok(got.has(needsLabel.id));
+      assert.ok(got.has(otherOrg.id));
+      assert.equal((await store.getBuild(orgB, otherOrg.id))?.status, 'succeeded');
+    });
+
+    test('a worker never holds more attempts than its slots, and racing claims never double-lease', async () => {
+      const builds = await Promise.all(Array.from({ length: 30 }, () => enqueue(orgA, projectA, spec('ios'))));
+      const claimants = await Promise.all(Array.from({ length: 10 }, (_, i) => worker(orgA, ['ios'], {}, 1 + (i % 3))));
+      const results = await Promise.all(claimants.flatMap((c) => Array.from({ length: 5 }, () => store.claim(c))));
+      const jobs = results.filter((j) => j !== undefined);
+      const ids = jobs.map((j) => j.build.id);
+      assert.equal(new Set(ids).size, ids.length, 'a build was leased twice');
+      for (const c of claimants) {
+        const held = jobs.filter((j) => j.attempt.workerId === c.workerId).length;
+        assert.ok(held <= c.concurrency, `worker held ${held} > ${c.concurrency}`);
+      }
+      assert.equal(jobs.length, claimants.reduce((n, c) => n + c.concurrency, 0));
+      for (const j of jobs) await store.finishAttempt(j.attempt.workerId, j.attempt.id, 'succeeded', null);
+      for (const c of claimants) await drain(c);
+      for (const b of builds) assert.equal((await store.getBuild(orgA, b.id))?.status, 'succeeded');
+    });
+
+    test('a lapsed lease requeues the build, then fails it at max attempts', async () => {
+      const b = await enqueue(orgA, projectA, spec('web', { maxAttempts: 2 }));
+      const w1 = { ...(await worker(orgA, ['web'])), leaseTtlMs: 1 };
+      const j1 = (await store.claim(w1))!;
+      assert.equal(j1.build.id, b.id);
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(await store.heartbeat(w1.workerId, j1.attempt.id, 60_000), undefined, 'a lapsed lease cannot be renewed');
+      const s1 = await store.sweep(new Date());
+      assert.deepEqual(s1.requeued, [b.id]);
+      assert.equal((await store.getBuild(orgA, b.id))?.status, 'queued');
+      await assert.rejects(store.finishAttempt(w1.workerId, j1.attempt.id, 'succeeded', null), (e: unknown) => e instanceof ApiError && e.code === 'LEASE_LOST');
+      await assert.rejects(store.appendLogs(w1.workerId, j1.attempt.id, 1, [{ t: 1, stream: 'stdout', text: 'late' }]), (e: unknown) => e instanceof ApiError && e.code === 'LEASE_LOST');
+
+      const w2 = { ...(await worker(orgA, ['web'])), leaseTtlMs: 1 };
+      const j2 = (await store.claim(w2))!;
+      assert.equal(j2.build.id, b.id);
+      assert.equal(j2.attempt.number, 2);
+      await new Promise((r) => setTimeout(r, 5));
+      const s2 = await store.sweep(new Date());
+      assert.deepEqual(s2.failed, [b.id]);
+      const ended = await store.getBuild(orgA, b.id, { withAttempts: true });
+      assert.equal(ended?.status, 'failed');
+      assert.equal(ended?.error?.code, 'LEASE_EXPIRED');
+      assert.deepEqual(ended?.attempts?.map((a) => [a.number, a.status, a.workerId]), [
+        [1, 'lost', w1.workerId],
+        [2, 'lost', w2.workerId],
+      ]);
+    });
+
+    test('heartbeats renew the lease; cancel of a running build reaches the heartbeat and refuses a late success', async () => {
+      const b = await enqueue(orgA, projectA, spec('web'));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      const renewed = await store.heartbeat(w.workerId, job.attempt.id, 60_000);
+      assert.ok(renewed && renewed.leaseExpiresAt > job.attempt.leaseExpiresAt);
+      assert.equal(renewed.cancelRequested, false);
+      const canceled = await store.cancelBuild(orgA, b.id);
+      assert.equal(canceled?.status, 'canceled');
+      const hb = await store.heartbeat(w.workerId, job.attempt.id, 60_000);
+      assert.equal(hb?.cancelRequested, true);
+      assert.equal(hb?.buildStatus, 'canceled');
+      await assert.rejects(store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null), (e: unknown) => e instanceof ApiError && e.code === 'CONFLICT');
+      assert.equal((await store.getBuild(orgA, b.id))?.status, 'canceled');
+      await assert.rejects(store.cancelBuild(orgA, b.id), (e: unknown) => e instanceof ApiError && e.code === 'BUILD_NOT_CANCELABLE');
+      const attempts = (await store.getBuild(orgA, b.id, { withAttempts: true }))?.attempts;
+      assert.equal(attempts?.[0]?.status, 'canceled');
+    });
+
+    test('a worker reaches only its own attempts', async () => {
+      await enqueue(orgA, projectA, spec('web'));
+      const w = await worker(orgA, ['web']);
+      const intruder = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      assert.equal(await store.getAttemptForWorker(intruder.workerId, job.attempt.id), undefined);
+      await assert.rejects(store.appendLogs(intruder.workerId, job.attempt.id, 1, [{ t: 1, stream: 'stdout', text: 'x' }]), (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND');
+      await assert.rejects(store.finishAttempt(intruder.workerId, job.attempt.id, 'failed', null), (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND');
+      await assert.rejects(
+        store.addArtifact(intruder.workerId, job.attempt.id, { id: newId('art'), name: 'a.apk', kind: 'other', size: 1, sha256: sha() }),
+        (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND',
+      );
+      assert.equal(await store.heartbeat(intruder.workerId, job.attempt.id, 60_000), undefined);
+      await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+    });
+
+    test('log batches are idempotent, gapless and read back in order with a cursor', async () => {
+      const b = await enqueue(orgA, projectA, spec('web'));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      const line = (text: string) => ({ t: Date.now(), stream: 'stdout' as const, text, phase: 'CUSTOM' });
+      assert.deepEqual(await store.appendLogs(w.workerId, job.attempt.id, 1, [line('a'), line('b')]), { duplicate: false, buildId: b.id });
+      assert.deepEqual(await store.appendLogs(w.workerId, job.attempt.id, 1, [line('a'), line('b')]), { duplicate: true, buildId: b.id });
+      await assert.rejects(store.appendLogs(w.workerId, job.attempt.id, 3, [line('x')]), (e: unknown) => e instanceof ApiError && e.code === 'LOG_SEQ_GAP');
+      await store.appendLogs(w.workerId, job.attempt.id, 2, [line('c')]);
+      const all = await store.readLogs(orgA, b.id, { after: null, limit: 100 });
+      assert.deepEqual(all?.entries.map((e) => e.text), ['a', 'b', 'c']);
+      const page1 = await store.readLogs(orgA, b.id, { after: null, limit: 1 });
+      assert.deepEqual(page1?.entries.map((e) => e.text), ['a', 'b']);
+      const page2 = await store.readLogs(orgA, b.id, { after: page1!.last, limit: 1 });
+      assert.deepEqual(page2?.entries.map((e) => e.text), ['c']);
+      const page3 = await store.readLogs(orgA, b.id, { after: page2!.last, limit: 1 });
+      assert.deepEqual(page3?.entries, []);
+      assert.deepEqual(page3?.last, page2?.last);
+      await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+    });
+
+    test('artifacts: same name and bytes is idempotent, other bytes conflict', async () => {
+      const b = await enqueue(orgA, projectA, spec('web'));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      const digest = sha();
+      const a1 = await store.addArtifact(w.workerId, job.attempt.id, { id: newId('art'), name: 'app.tar.gz', kind: 'application-archive', size: 5, sha256: digest });
+      const a2 = await store.addArtifact(w.workerId, job.attempt.id, { id: newId('art'), name: 'app.tar.gz', kind: 'application-archive', size: 5, sha256: digest });
+      assert.equal(a1.id, a2.id);
+      await assert.rejects(
+        store.addArtifact(w.workerId, job.attempt.id, { id: newId('art'), name: 'app.tar.gz', kind: 'application-archive', size: 5, sha256: sha() }),
+        (e: unknown) => e instanceof ApiError && e.code === 'CONFLICT',
+      );
+      assert.deepEqual((await store.listArtifacts(orgA, b.id))?.map((a) => a.id), [a1.id]);
+      assert.equal((await store.getArtifact(orgB, b.id, a1.id)), undefined);
+      await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+      assert.equal(await store.blobReferenced(digest), true);
+    });
+
+    test('a build past its deadline times out and the heartbeat says so', async () => {
+      const b = await enqueue(orgA, projectA, spec('web', { timeoutSeconds: 10 }));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      const swept = await store.sweep(new Date(Date.now() + 11_000));
+      assert.ok(swept.timedOut.includes(b.id));
+      const hb = await store.heartbeat(w.workerId, job.attempt.id, 60_000);
+      assert.equal(hb?.buildStatus, 'timed_out');
+      await store.finishAttempt(w.workerId, job.attempt.id, 'timed_out', null);
+      const ended = await store.getBuild(orgA, b.id, { withAttempts: true });
+      assert.equal(ended?.status, 'timed_out');
+      assert.equal(ended?.error?.code, 'BUILD_TIMED_OUT');
+      assert.equal(ended?.attempts?.[0]?.status, 'timed_out');
+    });
+
+    test('a worker handing a build back requeues it', async () => {
+      const b = await enqueue(orgA, projectA, spec('web'));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      assert.equal((await store.finishAttempt(w.workerId, job.attempt.id, 'canceled', null)).buildStatus, 'queued');
+      const again = (await store.claim(w))!;
+      assert.equal(again.build.id, b.id);
+      assert.equal(again.attempt.number, 2);
+      await store.finishAttempt(w.workerId, again.attempt.id, 'failed', { code: 'STEP_FAILED', message: 'exit 1', phase: 'CUSTOM' });
+      const ended = await store.getBuild(orgA, b.id);
+      assert.equal(ended?.status, 'failed');
+      assert.equal(ended?.error?.code, 'STEP_FAILED');
+      assert.ok(ended?.error?.explanation);
+    });
+
+    test('queue info explains the wait', async () => {
+      const lonely = await enqueue(orgB, projectB, spec('ios', { labels: { xcode: '99.0' } }));
+      const q = await store.queueInfo(orgB, lonely.id, 60_000);
+      assert.equal(q?.matchingWorkers, 0);
+      assert.match(q?.reason ?? '', /no enrolled worker can build ios with xcode=99\.0/);
+      await worker(orgB, ['ios'], { xcode: '99.0' });
+      const q2 = await store.queueInfo(orgB, lonely.id, 60_000);
+      assert.equal(q2?.onlineMatchingWorkers, 1);
+      assert.equal(q2?.position, 1);
+      await store.cancelBuild(orgB, lonely.id);
+    });
+
+    test('listing pages newest first with filters and rejects foreign cursors', async () => {
+      const org = (await store.createOrg({ id: newId('org'), name: `list-${Date.now()}` })).id;
+      const project = (await store.ensureProject(org, newId('prj'), 'lister')).id;
+      const made: string[] = [];
+      for (let i = 0; i < 5; i++) made.push((await enqueue(org, project, spec(i % 2 ? 'android' : 'web'))).id);
+      const p1 = await store.listBuilds(org, { limit: 2 });
+      const p2 = await store.listBuilds(org, { limit: 2, cursor: p1.nextCursor! });
+      const p3 = await store.listBuilds(org, { limit: 2, cursor: p2.nextCursor! });
+      assert.deepEqual([...p1.builds, ...p2.builds, ...p3.builds].map((b) => b.id), [...made].reverse());
+      assert.equal(p3.nextCursor, null);
+      assert.equal((await store.listBuilds(org, { platform: 'android' })).builds.length, 2);
+      assert.equal((await store.listBuilds(org, { project: 'nope' })).builds.length, 0);
+      await assert.rejects(store.listBuilds(org, { cursor: 'garbage!' }), (e: unknown) => e instanceof ApiError && e.code === 'INVALID_CURSOR');
+    });
+
+    test('retention expires old builds and reports blobs nothing uses any more', async () => {
+      const org = (await store.createOrg({ id: newId('org'), name: `ret-${Date.now()}` })).id;
+      const project = (await store.ensureProject(org, newId('prj'), 'old')).id;
+      const b = await enqueue(org, project, spec('web'));
+      const w = await worker(org, ['web']);
+      const job = (await store.claim(w))!;
+      await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+      const r = await store.expire(new Date(Date.now() + 1000), 1000);
+      assert.ok(r.builds >= 1);
+      assert.ok(r.unreferencedBlobs.includes(b.source.sha256));
+      assert.equal(await store.blobReferenced(b.source.sha256), false);
+      assert.equal((await store.getBuild(org, b.id))?.status, 'succeeded', 'the build row stays');
+    });
+  });
+}

@@ -1,0 +1,138 @@
+import { Type, type Static } from 'typebox';
+import { EnvVars, Id, Labels, Name, Page, Platform, Sha256, Timestamp } from './common.js';
+import { ResolvedProfile } from './profiles.js';
+
+export const BuildStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('canceled'),
+  Type.Literal('timed_out'),
+]);
+export type BuildStatus = Static<typeof BuildStatus>;
+export const TERMINAL_BUILD_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'canceled', 'timed_out'];
+export const isTerminal = (s: BuildStatus) => TERMINAL_BUILD_STATUSES.includes(s);
+
+/** `lost`: the lease lapsed (worker crashed or lost the network); the build was requeued or failed. */
+export const AttemptStatus = Type.Union([
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('canceled'),
+  Type.Literal('timed_out'),
+  Type.Literal('lost'),
+]);
+export type AttemptStatus = Static<typeof AttemptStatus>;
+
+export const BuildError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  /** One line a person can act on, from the build error catalogue. */
+  explanation: Type.Optional(Type.String()),
+  phase: Type.Optional(Type.String()),
+});
+export type BuildError = Static<typeof BuildError>;
+
+export const Attempt = Type.Object({
+  id: Id('att'),
+  number: Type.Integer(),
+  workerId: Type.String(),
+  workerName: Type.String(),
+  status: AttemptStatus,
+  startedAt: Timestamp,
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+  leaseExpiresAt: Timestamp,
+  error: Type.Union([BuildError, Type.Null()]),
+});
+export type Attempt = Static<typeof Attempt>;
+
+/** While queued: where the build stands and why it waits. */
+export const QueueInfo = Type.Object({
+  /** 1 = next to be claimed among builds competing for the same workers. */
+  position: Type.Integer(),
+  /** e.g. "no enrolled worker can build ios", "waiting for a free slot on 2 matching workers". */
+  reason: Type.String(),
+  /** Estimated seconds until it starts, from recent build durations; null when unknown. */
+  etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+  matchingWorkers: Type.Integer(),
+  onlineMatchingWorkers: Type.Integer(),
+});
+export type QueueInfo = Static<typeof QueueInfo>;
+
+export const Build = Type.Object({
+  id: Id('bld'),
+  project: Type.String(),
+  platform: Platform,
+  profileName: Type.String(),
+  status: BuildStatus,
+  priority: Type.Integer(),
+  message: Type.Union([Type.String(), Type.Null()]),
+  gitCommit: Type.Union([Type.String(), Type.Null()]),
+  labels: Labels,
+  source: Type.Object({ sha256: Sha256, size: Type.Integer() }),
+  hasCredentials: Type.Boolean(),
+  attemptCount: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  timeoutSeconds: Type.Integer(),
+  cancelRequested: Type.Boolean(),
+  retryOf: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Timestamp,
+  startedAt: Type.Union([Timestamp, Type.Null()]),
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+  error: Type.Union([BuildError, Type.Null()]),
+  /** Present on GET /v1/builds/:id. */
+  attempts: Type.Optional(Type.Array(Attempt)),
+  /** Present on GET /v1/builds/:id while queued. */
+  queue: Type.Optional(Type.Union([QueueInfo, Type.Null()])),
+  profile: Type.Optional(ResolvedProfile),
+});
+export type Build = Static<typeof Build>;
+
+export const MAX_PRIORITY = 100;
+export const DEFAULT_BUILD_TIMEOUT_S = 2 * 60 * 60;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * POST /v1/builds is multipart/form-data with the parts, in this order:
+ *   `spec`        (JSON, CreateBuildSpec)            required, first
+ *   `credentials` (JSON, CredentialsBundle)          optional; else the project's stored credentials are used
+ *   `source`      (application/gzip, the tar.gz)     required, last, streamed
+ */
+export const CreateBuildSpec = Type.Object(
+  {
+    project: Name,
+    platform: Platform,
+    profile: ResolvedProfile,
+    env: Type.Optional(EnvVars),
+    priority: Type.Optional(Type.Integer({ minimum: -MAX_PRIORITY, maximum: MAX_PRIORITY, default: 0 })),
+    message: Type.Optional(Type.String({ maxLength: 4096 })),
+    gitCommit: Type.Optional(Type.String({ pattern: '^[0-9a-f]{7,64}$' })),
+    /** Required worker labels on top of the platform, e.g. { xcode: '16.2' }. */
+    labels: Type.Optional(Labels),
+    timeoutSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 24 * 3600 })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateBuildSpec = Static<typeof CreateBuildSpec>;
+export const BUILD_PARTS = { spec: 'spec', credentials: 'credentials', source: 'source' } as const;
+
+export const ListBuildsQuery = Type.Intersect([
+  Page(200),
+  Type.Object({
+    status: Type.Optional(BuildStatus),
+    platform: Type.Optional(Platform),
+    profile: Type.Optional(Type.String({ maxLength: 128 })),
+    project: Type.Optional(Name),
+  }),
+]);
+export type ListBuildsQuery = Static<typeof ListBuildsQuery>;
+
+export const BuildList = Type.Object({
+  builds: Type.Array(Build),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type BuildList = Static<typeof BuildList>;
+
+export const BuildIdParams = Type.Object({ id: Id('bld') });

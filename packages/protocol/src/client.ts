@@ -1,0 +1,349 @@
+/**
+ * The typed client of the /v1 API, used by the worker, the CLI and the dashboard.
+ * Every path the controller serves is named here once; the controller's routes
+ * validate with the same schemas this file's types come from.
+ */
+import type { Readable } from 'node:stream';
+import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
+import type { Artifact, ArtifactKind, ArtifactList } from './artifacts.js';
+import type { Build, BuildList, CreateBuildSpec, ListBuildsQuery } from './builds.js';
+import { SHA256_HEADER, type Platform } from './common.js';
+import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
+import type { LogBatch, LogBatchAck, LogEntry, LogPage } from './logs.js';
+import { encodeMultipart } from './multipart.js';
+import { readSse } from './sse.js';
+import type {
+  CreatedEnrollmentToken,
+  CreatedToken,
+  CreateTokenRequest,
+  EnrollmentTokenInfo,
+  Health,
+  Org,
+  Project,
+  TokenInfo,
+  WhoAmI,
+} from './tenancy.js';
+import type {
+  BuildJob,
+  Capabilities,
+  EnrollResponse,
+  FinishRequest,
+  FinishResponse,
+  HeartbeatResponse,
+  HelloResponse,
+  WorkerInfo,
+  WorkerPool,
+} from './workers.js';
+import type { BuildStatus } from './builds.js';
+
+export interface ClientOptions {
+  url: string;
+  token?: string;
+  /** Applied to every request except streams and long-polls, which carry their own. */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+interface RequestOptions {
+  query?: Query;
+  json?: unknown;
+  body?: Readable | AsyncIterable<Uint8Array>;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  timeoutMs?: number | null;
+}
+
+/** Thrown when the controller cannot be reached at all (as opposed to answering with an error). */
+export class NetworkError extends Error {
+  constructor(
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+    this.name = 'NetworkError';
+  }
+}
+
+export class BuildMeshClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly userAgent: string;
+
+  constructor(options: ClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.userAgent = options.userAgent ?? 'buildmesh-client';
+  }
+
+  withToken(token: string): BuildMeshClient {
+    return new BuildMeshClient({ url: this.url, token, timeoutMs: this.timeoutMs, userAgent: this.userAgent });
+  }
+
+  // ── plumbing ────────────────────────────────────────────────────────────────
+
+  /** Sends a request and returns the raw response; non-2xx answers become ApiError. */
+  async raw(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const url = new URL(this.url + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: RequestInit['body'];
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    } else if (options.body) {
+      body = options.body as unknown as RequestInit['body'];
+    }
+    const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs;
+    const signals = [options.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal: signals.length ? AbortSignal.any(signals) : undefined,
+        // Streams go up as they are read, never buffered (Node's fetch needs this for a stream body).
+        ...(options.body ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new NetworkError(`cannot reach ${this.url}: ${(err as Error).cause ?? (err as Error).message}`, err);
+    }
+    if (!response.ok) throw await toApiError(response);
+    return response;
+  }
+
+  async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.raw(method, path, options);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  // ── instance ────────────────────────────────────────────────────────────────
+
+  health(): Promise<Health> {
+    return this.json('GET', '/health');
+  }
+
+  // ── identity and tenancy ────────────────────────────────────────────────────
+
+  whoami(): Promise<WhoAmI> {
+    return this.json('GET', '/v1/me');
+  }
+  createOrg(name: string): Promise<Org> {
+    return this.json('POST', '/v1/orgs', { json: { name } });
+  }
+  listOrgs(): Promise<{ orgs: Org[] }> {
+    return this.json('GET', '/v1/orgs');
+  }
+  createToken(request: CreateTokenRequest): Promise<CreatedToken> {
+    return this.json('POST', '/v1/tokens', { json: request });
+  }
+  listTokens(): Promise<{ tokens: TokenInfo[] }> {
+    return this.json('GET', '/v1/tokens');
+  }
+  revokeToken(id: string): Promise<TokenInfo> {
+    return this.json('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+  }
+  createEnrollmentToken(name: string, pool?: WorkerPool): Promise<CreatedEnrollmentToken> {
+    return this.json('POST', '/v1/enrollment-tokens', { json: { name, pool } });
+  }
+  listEnrollmentTokens(): Promise<{ enrollmentTokens: EnrollmentTokenInfo[] }> {
+    return this.json('GET', '/v1/enrollment-tokens');
+  }
+  revokeEnrollmentToken(id: string): Promise<EnrollmentTokenInfo> {
+    return this.json('DELETE', `/v1/enrollment-tokens/${encodeURIComponent(id)}`);
+  }
+
+  // ── projects, credentials, secrets ──────────────────────────────────────────
+
+  listProjects(): Promise<{ projects: Project[] }> {
+    return this.json('GET', '/v1/projects');
+  }
+  createProject(name: string): Promise<Project> {
+    return this.json('POST', '/v1/projects', { json: { name } });
+  }
+  getCredentials(project: string): Promise<CredentialsSummary> {
+    return this.json('GET', `/v1/projects/${encodeURIComponent(project)}/credentials`);
+  }
+  /** Stores (merges per platform) the project's signing credentials, encrypted at rest. */
+  putCredentials(project: string, bundle: CredentialsBundle): Promise<CredentialsSummary> {
+    return this.json('PUT', `/v1/projects/${encodeURIComponent(project)}/credentials`, { json: bundle });
+  }
+  deleteCredentials(project: string, platform: Platform): Promise<CredentialsSummary> {
+    return this.json('DELETE', `/v1/projects/${encodeURIComponent(project)}/credentials/${platform}`);
+  }
+  listSecrets(project: string): Promise<{ secrets: SecretInfo[] }> {
+    return this.json('GET', `/v1/projects/${encodeURIComponent(project)}/secrets`);
+  }
+  setSecret(project: string, name: string, value: string): Promise<SecretInfo> {
+    return this.json('PUT', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}`, {
+      json: { value },
+    });
+  }
+  deleteSecret(project: string, name: string): Promise<{ ok: true }> {
+    return this.json('DELETE', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}`);
+  }
+
+  // ── builds ──────────────────────────────────────────────────────────────────
+
+  /** Streams the source (a tar.gz) up with the spec; the controller acknowledges once both are stored. */
+  createBuild(
+    spec: CreateBuildSpec,
+    source: AsyncIterable<Uint8Array>,
+    options: { credentials?: CredentialsBundle; signal?: AbortSignal } = {},
+  ): Promise<Build> {
+    const { body, contentType } = encodeMultipart([
+      { name: 'spec', json: spec },
+      ...(options.credentials ? [{ name: 'credentials', json: options.credentials }] : []),
+      { name: 'source', filename: 'source.tar.gz', contentType: 'application/gzip', stream: source },
+    ]);
+    return this.json('POST', '/v1/builds', {
+      body,
+      headers: { 'content-type': contentType },
+      signal: options.signal,
+      timeoutMs: null,
+    });
+  }
+  listBuilds(query: ListBuildsQuery = {}): Promise<BuildList> {
+    return this.json('GET', '/v1/builds', { query: query as Query });
+  }
+  getBuild(id: string): Promise<Build> {
+    return this.json('GET', `/v1/builds/${encodeURIComponent(id)}`);
+  }
+  cancelBuild(id: string): Promise<Build> {
+    return this.json('POST', `/v1/builds/${encodeURIComponent(id)}/cancel`);
+  }
+  retryBuild(id: string): Promise<Build> {
+    return this.json('POST', `/v1/builds/${encodeURIComponent(id)}/retry`);
+  }
+  readLogs(id: string, query: { cursor?: string; limit?: number; attempt?: number } = {}): Promise<LogPage> {
+    return this.json('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { query });
+  }
+
+  /**
+   * Follows a build's log live (SSE) until the build ends. Yields lines in order,
+   * each once; on a dropped connection it reconnects from the last cursor seen.
+   */
+  async *followLogs(
+    id: string,
+    options: { cursor?: string; attempt?: number; signal?: AbortSignal; onStatus?: (s: BuildStatus) => void; retryDelayMs?: number } = {},
+  ): AsyncGenerator<LogEntry, BuildStatus> {
+    let cursor = options.cursor;
+    for (;;) {
+      try {
+        const response = await this.raw('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, {
+          query: { follow: true, attempt: options.attempt },
+          headers: { accept: 'text/event-stream', ...(cursor ? { 'last-event-id': cursor } : {}) },
+          signal: options.signal,
+          timeoutMs: null,
+        });
+        for await (const event of readSse(response.body!)) {
+          if (event.event === 'lines') {
+            const { entries } = JSON.parse(event.data) as { entries: LogEntry[] };
+            for (const entry of entries) yield entry;
+            if (event.id) cursor = event.id;
+          } else if (event.event === 'status') {
+            options.onStatus?.((JSON.parse(event.data) as { status: BuildStatus }).status);
+          } else if (event.event === 'end') {
+            return (JSON.parse(event.data) as { status: BuildStatus }).status;
+          }
+        }
+      } catch (err) {
+        if (options.signal?.aborted || (err instanceof ApiError && err.status < 500)) throw err;
+      }
+      // The stream ended without `end` (controller restarted or network dropped): resume from the cursor.
+      await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 1000));
+    }
+  }
+
+  listArtifacts(id: string): Promise<ArtifactList> {
+    return this.json('GET', `/v1/builds/${encodeURIComponent(id)}/artifacts`);
+  }
+  /** The response streams the file; headers carry content-length and the sha256. */
+  downloadArtifact(buildId: string, artifactId: string, options: { range?: string; signal?: AbortSignal } = {}): Promise<Response> {
+    return this.raw('GET', `/v1/builds/${encodeURIComponent(buildId)}/artifacts/${encodeURIComponent(artifactId)}`, {
+      headers: options.range ? { range: options.range } : {},
+      signal: options.signal,
+      timeoutMs: null,
+    });
+  }
+
+  listWorkers(): Promise<{ workers: WorkerInfo[] }> {
+    return this.json('GET', '/v1/workers');
+  }
+  removeWorker(id: string): Promise<{ ok: true }> {
+    return this.json('DELETE', `/v1/workers/${encodeURIComponent(id)}`);
+  }
+
+  // ── worker protocol (token = enrollment token for enroll, else the worker credential) ──
+
+  enroll(capabilities: Capabilities): Promise<EnrollResponse> {
+    return this.json('POST', '/v1/workers/enroll', { json: capabilities });
+  }
+  hello(capabilities: Capabilities): Promise<HelloResponse> {
+    return this.json('PUT', '/v1/worker', { json: capabilities });
+  }
+  /** Long-poll: resolves with a job the moment one matches, or null after waitMs. */
+  async claim(waitMs: number, signal?: AbortSignal): Promise<BuildJob | null> {
+    const job = await this.json<BuildJob | undefined>('POST', '/v1/worker/claim', {
+      json: { waitMs },
+      signal,
+      timeoutMs: waitMs + 15_000,
+    });
+    return job ?? null;
+  }
+  heartbeat(attemptId: string): Promise<HeartbeatResponse> {
+    return this.json('POST', `/v1/attempts/${attemptId}/heartbeat`, { json: {} });
+  }
+  /** The build's source tar.gz, as a stream. */
+  async source(attemptId: string, signal?: AbortSignal): Promise<Response> {
+    return this.raw('GET', `/v1/attempts/${attemptId}/source`, { signal, timeoutMs: null });
+  }
+  attemptSecrets(attemptId: string): Promise<AttemptSecrets> {
+    return this.json('GET', `/v1/attempts/${attemptId}/secrets`);
+  }
+  sendLogs(attemptId: string, batch: LogBatch): Promise<LogBatchAck> {
+    return this.json('POST', `/v1/attempts/${attemptId}/logs`, { json: batch });
+  }
+  uploadArtifact(
+    attemptId: string,
+    file: { name: string; kind: ArtifactKind; size: number; sha256: string; stream: Readable },
+    signal?: AbortSignal,
+  ): Promise<Artifact> {
+    return this.json('PUT', `/v1/attempts/${attemptId}/artifacts/${encodeURIComponent(file.name)}`, {
+      query: { kind: file.kind },
+      body: file.stream,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(file.size),
+        [SHA256_HEADER]: file.sha256,
+      },
+      signal,
+      timeoutMs: null,
+    });
+  }
+  finish(attemptId: string, request: FinishRequest): Promise<FinishResponse> {
+    return this.json('POST', `/v1/attempts/${attemptId}/finish`, { json: request });
+  }
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  let body: Partial<ApiErrorBody> | undefined;
+  try {
+    body = (await response.json()) as Partial<ApiErrorBody>;
+  } catch {
+    body = undefined;
+  }
+  const code = body?.error?.code;
+  if (isApiErrorCode(code)) return new ApiError(code, body?.error?.message);
+  const fallback = response.status >= 500 ? 'INTERNAL' : response.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+  return new ApiError(fallback, `HTTP ${response.status} ${response.statusText}`);
+}

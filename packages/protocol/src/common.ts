@@ -1,0 +1,37 @@
+import { Type, type Static } from 'typebox';
+
+/** Ids are a short type prefix plus a time-ordered random part; the pattern keeps path tricks out of every route. */
+export const Id = (prefix: string) =>
+  Type.String({ pattern: `^${prefix}_[0-9a-z]{26}$`, description: `${prefix}_ followed by 26 base-32 characters` });
+
+/** Lower-case names for projects, orgs and tokens: safe in URLs, file names and logs. */
+export const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'lower-case letters, digits, . _ -' });
+
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const Platform = Type.Union([Type.Literal('android'), Type.Literal('ios'), Type.Literal('web')]);
+export type Platform = Static<typeof Platform>;
+export const PLATFORMS: readonly Platform[] = ['android', 'ios', 'web'];
+
+/** Worker labels and a build's required labels: `xcode=16.2`, `arch=arm64`. */
+export const Labels = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9._/-]{0,62}$' }), Type.String({ maxLength: 128 }));
+export type Labels = Static<typeof Labels>;
+
+/** Environment for a build: POSIX-ish names, bounded values. */
+export const EnvVars = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 65536 }));
+export type EnvVars = Static<typeof EnvVars>;
+
+export const Role = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('read-only')]);
+export type Role = Static<typeof Role>;
+
+export const Page = (maxLimit = 200) =>
+  Type.Object({
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  });
+
+export const Ok = Type.Object({ ok: Type.Literal(true) });
+
+/** The header a worker sends with an artifact, and the controller with a download. */
+export const SHA256_HEADER = 'x-buildmesh-sha256';
+export const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' });

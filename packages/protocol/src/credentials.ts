@@ -1,0 +1,69 @@
+/**
+ * Signing credentials, as EAS delivers them to its builders. They travel only
+ * (a) from the CLI to the controller, which encrypts them at rest, and (b) from
+ * the controller to the worker holding the build's live lease. Never logged.
+ */
+import { Type, type Static } from 'typebox';
+import { EnvVars } from './common.js';
+
+const Base64 = (maxBytes: number) =>
+  Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: Math.ceil((maxBytes * 4) / 3) + 4 });
+const Secret = Type.String({ minLength: 1, maxLength: 1024 });
+
+export const AndroidCredentials = Type.Object(
+  {
+    keystore: Type.Object(
+      {
+        keystoreBase64: Base64(1024 * 1024),
+        keystorePassword: Secret,
+        keyAlias: Type.String({ minLength: 1, maxLength: 256 }),
+        keyPassword: Type.Optional(Secret),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type AndroidCredentials = Static<typeof AndroidCredentials>;
+
+export const IosTargetCredentials = Type.Object(
+  {
+    p12Base64: Base64(1024 * 1024),
+    p12Password: Type.String({ maxLength: 1024 }),
+    provisioningProfileBase64: Base64(1024 * 1024),
+  },
+  { additionalProperties: false },
+);
+export type IosTargetCredentials = Static<typeof IosTargetCredentials>;
+
+/** Per target (the app and each extension), as EAS's Ios.BuildCredentials. */
+export const IosCredentials = Type.Object(
+  { targets: Type.Record(Type.String({ minLength: 1, maxLength: 256 }), IosTargetCredentials) },
+  { additionalProperties: false },
+);
+export type IosCredentials = Static<typeof IosCredentials>;
+
+export const CredentialsBundle = Type.Object(
+  { android: Type.Optional(AndroidCredentials), ios: Type.Optional(IosCredentials) },
+  { additionalProperties: false },
+);
+export type CredentialsBundle = Static<typeof CredentialsBundle>;
+
+/** What the worker reads through its attempt: the build's credentials and the project's secrets (decrypted). */
+export const AttemptSecrets = Type.Object({
+  credentials: Type.Union([CredentialsBundle, Type.Null()]),
+  secrets: EnvVars,
+});
+export type AttemptSecrets = Static<typeof AttemptSecrets>;
+
+/** Which credentials a project has on file (never the values). */
+export const CredentialsSummary = Type.Object({
+  android: Type.Union([Type.Object({ keyAlias: Type.String() }), Type.Null()]),
+  ios: Type.Union([Type.Object({ targets: Type.Array(Type.String()) }), Type.Null()]),
+  updatedAt: Type.Union([Type.String(), Type.Null()]),
+});
+export type CredentialsSummary = Static<typeof CredentialsSummary>;
+
+export const SecretValue = Type.Object({ value: Type.String({ minLength: 1, maxLength: 65536 }) }, { additionalProperties: false });
+export const SecretInfo = Type.Object({ name: Type.String(), updatedAt: Type.String() });
+export type SecretInfo = Static<typeof SecretInfo>;

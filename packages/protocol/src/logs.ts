@@ -1,0 +1,78 @@
+import { Type, type Static } from 'typebox';
+
+export const LogStream = Type.Union([Type.Literal('stdout'), Type.Literal('stderr'), Type.Literal('system')]);
+export type LogStream = Static<typeof LogStream>;
+
+export const PhaseResult = Type.Union([
+  Type.Literal('success'),
+  Type.Literal('failed'),
+  Type.Literal('warning'),
+  Type.Literal('skipped'),
+  Type.Literal('canceled'),
+  Type.Literal('timed_out'),
+]);
+export type PhaseResult = Static<typeof PhaseResult>;
+
+/** One log record, like EAS's bunyan records: phase, stream and time on every line; markers at phase edges. */
+export const LogLine = Type.Object(
+  {
+    /** Milliseconds since the epoch, on the worker's clock. */
+    t: Type.Number(),
+    stream: LogStream,
+    phase: Type.Optional(Type.String({ maxLength: 64 })),
+    text: Type.String({ maxLength: 65536 }),
+    marker: Type.Optional(Type.Union([Type.Literal('START_PHASE'), Type.Literal('END_PHASE')])),
+    result: Type.Optional(PhaseResult),
+    durationMs: Type.Optional(Type.Number()),
+    exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type LogLine = Static<typeof LogLine>;
+
+/** The worker sends batches numbered 1, 2, 3… per attempt; re-sending one is harmless, skipping one is refused. */
+export const LogBatch = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1 }),
+    lines: Type.Array(LogLine, { minItems: 1, maxItems: 20000 }),
+  },
+  { additionalProperties: false },
+);
+export type LogBatch = Static<typeof LogBatch>;
+export const LOG_BATCH_MAX_BYTES = 4 * 1024 * 1024;
+
+export const LogBatchAck = Type.Object({ seq: Type.Integer(), duplicate: Type.Boolean() });
+export type LogBatchAck = Static<typeof LogBatchAck>;
+
+/** Log lines as read back: each with the attempt it came from. */
+export const LogEntry = Type.Intersect([LogLine, Type.Object({ attempt: Type.Integer() })]);
+export type LogEntry = Static<typeof LogEntry>;
+
+export const LogQuery = Type.Object({
+  /** Opaque; from a previous page's nextCursor or an SSE event id. */
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  /** Maximum batches per page; lines per batch vary. */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  attempt: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** Follow as Server-Sent Events (also chosen by `Accept: text/event-stream`). */
+  follow: Type.Optional(Type.Boolean()),
+});
+export type LogQuery = Static<typeof LogQuery>;
+
+export const LogPage = Type.Object({
+  entries: Type.Array(LogEntry),
+  /** Pass back to continue after the last entry; stays valid forever. */
+  nextCursor: Type.String(),
+  /** True when the build has ended and every line has been read. */
+  complete: Type.Boolean(),
+});
+export type LogPage = Static<typeof LogPage>;
+
+/**
+ * SSE events on GET /v1/builds/:id/logs?follow=true:
+ *   event: lines   id: <cursor>  data: { entries: LogEntry[] }
+ *   event: status  data: { status: BuildStatus }
+ *   event: end     data: { status: BuildStatus }   (after the last line of an ended build)
+ * A reconnect with `Last-Event-ID` resumes exactly after the last delivered line.
+ */
+export const SSE_EVENTS = { lines: 'lines', status: 'status', end: 'end' } as const;

@@ -1,0 +1,60 @@
+/**
+ * A build profile resolved from the project's eas.json for one platform: the
+ * `extends` chain applied and the platform section merged over the common
+ * fields. The CLI resolves it (and refuses a bad profile before uploading); the
+ * controller stores it with the build; the worker's pipeline runs from it.
+ * Resolution itself lives in `eas-json.ts`.
+ */
+import { Type, type Static } from 'typebox';
+import { EnvVars } from './common.js';
+
+const Str = (max = 1024) => Type.String({ maxLength: max });
+
+export const CacheConfig = Type.Object({
+  disabled: Type.Optional(Type.Boolean()),
+  key: Type.Optional(Str(128)),
+  paths: Type.Optional(Type.Array(Str(), { maxItems: 64 })),
+});
+
+export const ResolvedProfile = Type.Object(
+  {
+    /** The profile name the build was submitted with. */
+    name: Str(128),
+    env: EnvVars,
+    node: Type.Optional(Str(64)),
+    corepack: Type.Optional(Type.Boolean()),
+    yarn: Type.Optional(Str(64)),
+    pnpm: Type.Optional(Str(64)),
+    bun: Type.Optional(Str(64)),
+    credentialsSource: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
+    withoutCredentials: Type.Optional(Type.Boolean()),
+    distribution: Type.Optional(Type.Union([Type.Literal('store'), Type.Literal('internal')])),
+    channel: Type.Optional(Str(128)),
+    developmentClient: Type.Optional(Type.Boolean()),
+    prebuildCommand: Type.Optional(Str()),
+    autoIncrement: Type.Optional(Type.Union([Type.Boolean(), Str(32)])),
+    buildArtifactPaths: Type.Optional(Type.Array(Str(), { maxItems: 64 })),
+    applicationArchivePath: Type.Optional(Str()),
+    cache: Type.Optional(CacheConfig),
+    /** Custom build config: `.eas/build/<config>`. */
+    config: Type.Optional(Str(256)),
+    resourceClass: Type.Optional(Str(64)),
+    /** EAS picks a VM image; here it becomes a required worker label (`image=<value>`), see labelsForProfile. */
+    image: Type.Optional(Str(128)),
+    // android
+    buildType: Type.Optional(Type.Union([Type.Literal('apk'), Type.Literal('app-bundle')])),
+    gradleCommand: Type.Optional(Str()),
+    ndk: Type.Optional(Str(64)),
+    keystoreName: Type.Optional(Str(128)),
+    // ios
+    simulator: Type.Optional(Type.Boolean()),
+    scheme: Type.Optional(Str(256)),
+    buildConfiguration: Type.Optional(Str(128)),
+    enterpriseProvisioning: Type.Optional(Type.Union([Type.Literal('adhoc'), Type.Literal('universal')])),
+    cocoapods: Type.Optional(Str(64)),
+    fastlane: Type.Optional(Str(64)),
+    bundler: Type.Optional(Str(64)),
+  },
+  { additionalProperties: false },
+);
+export type ResolvedProfile = Static<typeof ResolvedProfile>;

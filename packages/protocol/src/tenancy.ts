@@ -1,0 +1,75 @@
+/** Orgs (tenants), projects, API tokens and worker enrollment tokens. */
+import { Type, type Static } from 'typebox';
+import { Id, Name, Role, Timestamp } from './common.js';
+import { WorkerPool } from './workers.js';
+
+export const Org = Type.Object({ id: Id('org'), name: Type.String(), createdAt: Timestamp });
+export type Org = Static<typeof Org>;
+export const CreateOrgRequest = Type.Object({ name: Name }, { additionalProperties: false });
+export const OrgList = Type.Object({ orgs: Type.Array(Org) });
+
+export const Project = Type.Object({ id: Id('prj'), name: Type.String(), createdAt: Timestamp });
+export type Project = Static<typeof Project>;
+export const CreateProjectRequest = Type.Object({ name: Name }, { additionalProperties: false });
+export const ProjectList = Type.Object({ projects: Type.Array(Project) });
+export const ProjectParams = Type.Object({ project: Name });
+
+export const TokenInfo = Type.Object({
+  id: Id('tok'),
+  orgId: Type.String(),
+  name: Type.String(),
+  role: Role,
+  /** The instance admin token may create orgs and shared-pool enrollment tokens. */
+  instanceAdmin: Type.Boolean(),
+  createdAt: Timestamp,
+  lastUsedAt: Type.Union([Timestamp, Type.Null()]),
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export type TokenInfo = Static<typeof TokenInfo>;
+export const CreateTokenRequest = Type.Object(
+  {
+    name: Name,
+    role: Role,
+    /** Only the instance admin may create a token for another org. */
+    orgId: Type.Optional(Id('org')),
+  },
+  { additionalProperties: false },
+);
+export type CreateTokenRequest = Static<typeof CreateTokenRequest>;
+/** `secret` is shown once; only its hash is stored. */
+export const CreatedToken = Type.Object({ token: TokenInfo, secret: Type.String() });
+export type CreatedToken = Static<typeof CreatedToken>;
+export const TokenList = Type.Object({ tokens: Type.Array(TokenInfo) });
+export const TokenParams = Type.Object({ id: Id('tok') });
+
+export const EnrollmentTokenInfo = Type.Object({
+  id: Id('enr'),
+  orgId: Type.Union([Type.String(), Type.Null()]),
+  name: Type.String(),
+  pool: WorkerPool,
+  createdAt: Timestamp,
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export type EnrollmentTokenInfo = Static<typeof EnrollmentTokenInfo>;
+export const CreateEnrollmentTokenRequest = Type.Object(
+  { name: Name, pool: Type.Optional(WorkerPool) },
+  { additionalProperties: false },
+);
+export const CreatedEnrollmentToken = Type.Object({ enrollmentToken: EnrollmentTokenInfo, secret: Type.String() });
+export type CreatedEnrollmentToken = Static<typeof CreatedEnrollmentToken>;
+export const EnrollmentTokenList = Type.Object({ enrollmentTokens: Type.Array(EnrollmentTokenInfo) });
+export const EnrollmentTokenParams = Type.Object({ id: Id('enr') });
+
+/** GET /v1/me */
+export const WhoAmI = Type.Object({ org: Org, token: TokenInfo });
+export type WhoAmI = Static<typeof WhoAmI>;
+
+/** GET /health: liveness and readiness; no paths, no secrets. */
+export const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  version: Type.String(),
+  store: Type.String(),
+  blobs: Type.String(),
+  uptimeSeconds: Type.Number(),
+});
+export type Health = Static<typeof Health>;

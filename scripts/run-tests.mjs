@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Runs every *.test.ts through node's own test runner. Node 20 expands no globs
+// and silently finds no .ts files in a bare folder, so the list is built here and
+// passed explicitly. Extra arguments narrow the run to files whose path contains them.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const roots = ['test', ...readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'test'))];
+
+function walk(dir, out) {
+  let entries;
+  try { entries = readdirSync(join(root, dir)); } catch { return out; }
+  for (const name of entries) {
+    if (name === 'node_modules' || name === 'fixtures') continue;
+    const rel = join(dir, name);
+    if (statSync(join(root, rel)).isDirectory()) walk(rel, out);
+    else if (name.endsWith('.test.ts')) out.push(rel);
+  }
+  return out;
+}
+
+const filters = process.argv.slice(2);
+const files = roots.flatMap((d) => walk(d, [])).sort()
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error('no test files found' + (filters.length ? ` matching ${filters.join(', ')}` : ''));
+  process.exit(1);
+}
+console.log(`running ${files.length} test files`);
+const concurrency = process.env.BUILDMESH_TEST_CONCURRENCY ?? '3';
+const result = spawnSync(process.execPath, [
+  '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(process.cwd(), join(root, f))),
+], { stdio: 'inherit', cwd: root });
+process.exit(result.status ?? 1);
