@@ -1,0 +1,59 @@
+/**
+ * `npm run bench`: runs every benchmark against real processes, prints one table
+ * and writes the same figures to bench-results.json at the repo root.
+ * `npm run bench -- dispatch submit` runs only the named ones.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './support/processes.js';
+import { median, repeat } from './support/measure.js';
+import { benchDispatch } from './dispatch.js';
+import { benchSubmit } from './submit.js';
+import { benchClaimFinish } from './claim-finish.js';
+import { benchTransfer } from './transfer.js';
+import { benchIdleWorkers } from './idle-workers.js';
+import { benchPack } from './pack.js';
+
+type Figures = Record<string, number>;
+
+/** Each benchmark with its run count (figures are the median over runs) and the targets from the issues. */
+const BENCHMARKS: Array<{ name: string; runs: number; run: () => Promise<Figures>; targets: Record<string, string> }> = [
+  { name: 'dispatch', runs: 3, run: () => benchDispatch(), targets: { dispatch_p50_ms: '≤ 5', dispatch_p99_ms: '≤ 20' } },
+  { name: 'submit', runs: 3, run: () => benchSubmit(), targets: { submit_seq_per_s: '≥ 2000', submit_c20_per_s: '≥ 2000' } },
+  { name: 'claim-finish', runs: 3, run: () => benchClaimFinish(), targets: { claim_finish_per_s: '≥ 1000', double_assignments: '= 0' } },
+  {
+    name: 'transfer',
+    runs: 3,
+    run: () => benchTransfer(),
+    targets: { upload_2g_rss_growth_mb: '< 64', download_2g_rss_growth_mb: '< 64', upload_vs_loopback: '≥ 0.7', download_vs_loopback: '≥ 0.7', loopback_mb_per_s: '' },
+  },
+  { name: 'pack', runs: 3, run: () => benchPack(), targets: { pack_vs_tar: '≤ 1.2', pack_expo_ms: '', tar_expo_ms: '', pack_rss_mb: '< 100' } },
+  { name: 'idle-workers', runs: 1, run: () => benchIdleWorkers(), targets: { idle_workers_10k_rss_mb: '< 512', idle_workers_10k_cpu_pct: '< 10' } },
+];
+
+const only = process.argv.slice(2);
+const results: Record<string, { value: number; target: string; runs: number[] }> = {};
+for (const bench of BENCHMARKS) {
+  if (only.length && !only.includes(bench.name)) continue;
+  process.stderr.write(`running ${bench.name} (${bench.runs} run${bench.runs > 1 ? 's' : ''})…\n`);
+  const runs = await repeat(bench.runs, () => bench.run());
+  for (const key of Object.keys(runs[0]!)) {
+    const values = runs.map((r) => r[key]!);
+    results[key] = { value: median(values), target: bench.targets[key] ?? '', runs: values };
+  }
+}
+
+const rows = Object.entries(results).map(([key, r]) => [key, formatNumber(r.value), r.target, r.runs.map(formatNumber).join(', ')]);
+const header = ['figure', 'median', 'target', 'runs'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(line(header));
+console.log(widths.map((w) => '─'.repeat(w)).join('  '));
+for (const row of rows) console.log(line(row));
+
+writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.value])), null, 2) + '\n');
+
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toFixed(3);
+}

@@ -1,0 +1,97 @@
+/**
+ * upload_2g_rss_growth_mb / download_2g_rss_growth_mb: the controller's peak RSS
+ * growth while 2 GiB goes each way; upload_vs_loopback / download_vs_loopback:
+ * throughput as a ratio to a plain loopback TCP copy of the same bytes into a file,
+ * measured in the same run.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { pipeline } from 'node:stream/promises';
+import { enrollWorkers, startController } from './support/processes.js';
+import { rssMb, sampleRss } from './support/measure.js';
+import { benchSpec, patternStream } from './support/sources.js';
+
+const SIZE = 2 * 1024 ** 3;
+
+/** Bytes per second of generated data → TCP on 127.0.0.1 → a file, fsynced. */
+async function loopbackCopy(dir: string): Promise<number> {
+  const file = join(dir, 'loopback.bin');
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    const out = createWriteStream(file);
+    socket.pipe(out);
+    out.on('finish', async () => {
+      const fh = await open(file, 'r+');
+      await fh.sync();
+      await fh.close();
+      socket.end('k');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('data', () => resolve()); // the server's ack after its fsync
+    socket.once('error', reject);
+    patternStream(SIZE).pipe(socket);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  server.close();
+  rmSync(file, { force: true });
+  return SIZE / seconds;
+}
+
+export async function benchTransfer(): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'buildmesh-bench-transfer-'));
+  const controller = await startController({ BUILDMESH_MAX_SOURCE_BYTES: '3GiB', BUILDMESH_MAX_ARTIFACT_BYTES: '3GiB' });
+  try {
+    const loopback = await loopbackCopy(dir);
+
+    // Upload: the source of a build, streamed as multipart.
+    const baseUp = rssMb(controller.pid);
+    let sampler = sampleRss(controller.pid);
+    let t0 = performance.now();
+    const build = await controller.admin.createBuild(benchSpec(), patternStream(SIZE));
+    const upSeconds = (performance.now() - t0) / 1000;
+    const upPeak = sampler.stop();
+
+    // Download: the same bytes as an artifact uploaded by a worker, then fetched with the API.
+    const [worker] = await enrollWorkers(controller.admin, 1);
+    const job = await worker!.claim(5000);
+    if (!job || job.build.id !== build.id) throw new Error('the worker did not get the build');
+    const hash = createHash('sha256');
+    await pipeline(patternStream(SIZE), hash);
+    const sha256 = hash.digest('hex');
+    const artifact = await worker!.uploadArtifact(job.attempt.id, { name: 'big.bin', kind: 'other', size: SIZE, sha256, stream: patternStream(SIZE) });
+    await worker!.finish(job.attempt.id, { outcome: 'succeeded' });
+
+    const baseDown = rssMb(controller.pid);
+    sampler = sampleRss(controller.pid);
+    t0 = performance.now();
+    const response = await controller.admin.downloadArtifact(build.id, artifact.id);
+    const out = join(dir, 'download.bin');
+    await pipeline(Readable.fromWeb(response.body! as WebReadableStream), createWriteStream(out));
+    const fh = await open(out, 'r+');
+    await fh.sync();
+    await fh.close();
+    const downSeconds = (performance.now() - t0) / 1000;
+    const downPeak = sampler.stop();
+
+    return {
+      upload_2g_rss_growth_mb: upPeak - baseUp,
+      download_2g_rss_growth_mb: downPeak - baseDown,
+      upload_vs_loopback: SIZE / upSeconds / loopback,
+      download_vs_loopback: SIZE / downSeconds / loopback,
+      loopback_mb_per_s: loopback / 1024 ** 2,
+    };
+  } finally {
+    await controller.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What the executors that run processes on this machine (none, bwrap) have in common: the
+ * per-attempt lifecycle, the reduced environment, the working-directory check, and the process
+ * tree handling of spawn-tree.ts. A subclass only decides which argv actually gets spawned.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { workspaceLayout, type WorkspaceLayout } from '../workspace/workspace.js';
+import type { ExecRequest, ExecResult, Executor } from './executor.js';
+import { runProcessTree } from './spawn-tree.js';
+
+export class SandboxError extends Error {
+  override readonly name = 'SandboxError';
+  constructor(
+    readonly code: 'NOT_PREPARED' | 'CWD_OUTSIDE_WORKSPACE' | 'INVALID_ENV' | 'INVALID_CONFIG' | 'SANDBOX_UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface LocalExecutorOptions {
+  /** Between SIGTERM and SIGKILL when a step is stopped. Default 10 s. */
+  killGraceMs?: number;
+}
+
+/**
+ * Taken from the worker's own environment; everything else (tokens, the worker's config) stays
+ * out of build steps. The job's own variables come on top, per request.
+ */
+export const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'TERM', 'TZ'] as const;
+const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin';
+
+export interface SpawnPlan {
+  argv: string[];
+  /** See TreeRequest.rootIsSupervisor. */
+  rootIsSupervisor?: boolean;
+}
+
+export abstract class LocalExecutor implements Executor {
+  abstract readonly name: string;
+  protected readonly killGraceMs: number;
+  protected layout: WorkspaceLayout | undefined;
+  /** Runs in flight, so that dispose() can guarantee none outlives the attempt. */
+  private readonly running = new Map<AbortController, Promise<unknown>>();
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.killGraceMs = options.killGraceMs ?? 10_000;
+  }
+
+  async prepare(workspaceRoot: string): Promise<void> {
+    if (!path.isAbsolute(workspaceRoot)) throw new SandboxError('INVALID_CONFIG', `workspace root must be absolute: ${workspaceRoot}`);
+    const layout = workspaceLayout(path.resolve(workspaceRoot));
+    await mkdir(layout.homeDir, { recursive: true });
+    await mkdir(layout.tmpDir, { recursive: true });
+    this.layout = layout;
+  }
+
+  async run(request: ExecRequest): Promise<ExecResult> {
+    const layout = this.layout;
+    if (!layout) throw new SandboxError('NOT_PREPARED', `${this.name} executor: run() before prepare()`);
+    const cwd = path.resolve(request.cwd);
+    const rel = path.relative(layout.root, cwd);
+    if (!path.isAbsolute(request.cwd) || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+      throw new SandboxError('CWD_OUTSIDE_WORKSPACE', `working directory ${request.cwd} is outside the workspace ${layout.root}`);
+    }
+    const env = stepEnvironment(layout, request.env);
+    const plan = this.spawnPlan(request, layout);
+
+    const stopper = new AbortController();
+    const signal = request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal;
+    const run = runProcessTree({
+      argv: plan.argv,
+      cwd,
+      env,
+      timeoutMs: request.timeoutMs,
+      signal,
+      onLine: request.onLine,
+      killGraceMs: this.killGraceMs,
+      rootIsSupervisor: plan.rootIsSupervisor,
+    });
+    this.running.set(stopper, run);
+    try {
+      return await run;
+    } finally {
+      this.running.delete(stopper);
+    }
+  }
+
+  /** Stops whatever still runs (normally nothing: the runner awaits its steps) and forgets the workspace. */
+  async dispose(): Promise<void> {
+    const inFlight = [...this.running];
+    for (const [stopper] of inFlight) stopper.abort();
+    await Promise.allSettled(inFlight.map(([, run]) => run));
+    this.layout = undefined;
+  }
+
+  protected abstract spawnPlan(request: ExecRequest, layout: WorkspaceLayout): SpawnPlan;
+}
+
+/** The allowlisted part of the worker's environment, HOME and TMPDIR inside the workspace, then the job's. */
+export function stepEnvironment(layout: WorkspaceLayout, jobEnv: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.PATH ??= FALLBACK_PATH;
+  env.HOME = layout.homeDir;
+  env.TMPDIR = layout.tmpDir;
+  for (const [name, value] of Object.entries(jobEnv)) {
+    if (name === '' || name.includes('=') || name.includes('\0') || value.includes('\0')) {
+      throw new SandboxError('INVALID_ENV', `invalid environment variable name or value: ${JSON.stringify(name)}`);
+    }
+    env[name] = value;
+  }
+  return env;
+}
