@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 
 /** Ids are a short type prefix plus a time-ordered random part; the pattern keeps path tricks out of every route. */
 export const Id = (prefix: string) =>
@@ -13,12 +13,19 @@ export const Platform = Type.Union([Type.Literal('android'), Type.Literal('ios')
 export type Platform = Static<typeof Platform>;
 export const PLATFORMS: readonly Platform[] = ['android', 'ios', 'web'];
 
+/**
+ * A map whose keys must match `pattern`. (A pattern on a Record's key type only
+ * selects which properties the value schema applies to; propertyNames rejects the rest.)
+ */
+const KeyedRecord = <V extends TSchema>(pattern: string, value: V, maxProperties: number) =>
+  Type.Record(Type.String(), value, { propertyNames: { pattern }, maxProperties });
+
 /** Worker labels and a build's required labels: `xcode=16.2`, `arch=arm64`. */
-export const Labels = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9._/-]{0,62}$' }), Type.String({ maxLength: 128 }));
+export const Labels = KeyedRecord('^[a-z0-9][a-z0-9._/-]{0,62}$', Type.String({ maxLength: 128 }), 64);
 export type Labels = Static<typeof Labels>;
 
 /** Environment for a build: POSIX-ish names, bounded values. */
-export const EnvVars = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 65536 }));
+export const EnvVars = KeyedRecord('^[A-Za-z_][A-Za-z0-9_]{0,127}$', Type.String({ maxLength: 65536 }), 512);
 export type EnvVars = Static<typeof EnvVars>;
 
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('read-only')]);

@@ -1,0 +1,114 @@
+/**
+ * The Android pipeline, in the order of EAS's builders/android.ts: setup and install, FIX_GRADLEW
+ * when android/ was committed, else PREBUILD; the post-install hook; PREPARE_CREDENTIALS (keystore
+ * injected into the release signing config); RUN_GRADLEW with the task the profile asks for;
+ * then the completion hooks. The runner collects the apk/aab by the returned globs.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedProfile } from '@buildmesh/protocol';
+import type { Phase } from '../runner/plan.js';
+import { GRADLE_FAILURES } from './classify.js';
+import { completionHookPhases, postInstallHookPhase, prebuildPhase, setupPhases } from './common.js';
+import type { PipelinePlan, PlanContext } from './context.js';
+import { CREDENTIALS_ENV, injectAndroidKeystore, keystorePaths, resolveAndroidKeystore } from './android-credentials.js';
+import { PipelineError } from './pipeline-error.js';
+
+export const DEFAULT_ANDROID_ARCHIVE_GLOB = 'android/app/build/outputs/**/*.{apk,aab}';
+
+/** EAS's resolveGradleCommand: the profile's command, else by developmentClient and buildType. */
+export function resolveGradleTask(profile: ResolvedProfile): string {
+  if (profile.gradleCommand) return profile.gradleCommand;
+  if (profile.developmentClient) return ':app:assembleDebug';
+  if (profile.buildType === 'apk') return ':app:assembleRelease';
+  return ':app:bundleRelease';
+}
+
+/** A gradlew committed from Windows has CRLF line ends (bash then fails on `\r`) and may have lost its exec bit. */
+function fixGradlewPhase(ctx: PlanContext): Phase | null {
+  const gradlew = join(ctx.projectDir, 'android', 'gradlew');
+  if (!existsSync(gradlew)) return null;
+  return {
+    name: 'FIX_GRADLEW',
+    steps: [
+      {
+        kind: 'task',
+        describe: 'convert android/gradlew line ends to LF and make it executable',
+        run: async ({ log }) => {
+          const text = await readFile(gradlew, 'utf8');
+          if (text.includes('\r\n')) {
+            await writeFile(gradlew, text.replace(/\r\n/g, '\n'));
+            log('Converted CRLF line endings in android/gradlew to LF.');
+          }
+          await chmod(gradlew, 0o755);
+        },
+      },
+    ],
+  };
+}
+
+async function prepareCredentialsPhase(ctx: PlanContext): Promise<Phase> {
+  const keystore = await resolveAndroidKeystore(ctx.profile, ctx.input.credentials, ctx.projectDir);
+  if (!keystore) {
+    const why = ctx.profile.withoutCredentials ? 'the profile says withoutCredentials' : 'the build has no Android credentials';
+    return {
+      name: 'PREPARE_CREDENTIALS',
+      steps: [
+        {
+          kind: 'task',
+          describe: 'no keystore to inject',
+          run: async ({ log }) => log(`No keystore injected (${why}); the app is signed as android/app/build.gradle configures it.`),
+        },
+      ],
+    };
+  }
+  const paths = keystorePaths(ctx.workspaceRoot, ctx.newId());
+  ctx.env[CREDENTIALS_ENV] = paths.jsonPath;
+  ctx.redact.push(keystore.keystorePassword, ...(keystore.keyPassword ? [keystore.keyPassword] : []));
+  return {
+    name: 'PREPARE_CREDENTIALS',
+    steps: [
+      {
+        kind: 'task',
+        describe: `write the keystore to ${paths.keystorePath}, its credentials JSON, and apply android/app/eas-build-inject-android-credentials.gradle`,
+        run: async ({ log }) => {
+          try {
+            await injectAndroidKeystore(keystore, paths, ctx.projectDir, log);
+          } catch (err) {
+            if (err instanceof PipelineError) throw err;
+            throw new PipelineError('GRADLE_BUILD_FAILED', (err as Error).message);
+          }
+        },
+      },
+    ],
+  };
+}
+
+export async function planAndroid(ctx: PlanContext): Promise<PipelinePlan> {
+  const task = resolveGradleTask(ctx.profile);
+  const phases: (Phase | null)[] = [
+    ...setupPhases(ctx),
+    fixGradlewPhase(ctx),
+    prebuildPhase(ctx, 'android'),
+    postInstallHookPhase(ctx),
+    await prepareCredentialsPhase(ctx),
+    {
+      name: 'RUN_GRADLEW',
+      steps: [{ kind: 'command', command: { argv: ['bash', '-c', `./gradlew ${task}`], cwd: 'android', env: { LC_ALL: 'C.UTF-8' } } }],
+      // Gradle resolves plugins and dependencies from Maven repositories.
+      network: true,
+      classify: GRADLE_FAILURES,
+    },
+    ...completionHookPhases(ctx),
+  ];
+  return {
+    phases: phases.filter((p): p is Phase => p !== null),
+    env: ctx.env,
+    artifacts: {
+      applicationArchive: [ctx.profile.applicationArchivePath ?? DEFAULT_ANDROID_ARCHIVE_GLOB],
+      buildArtifacts: ctx.profile.buildArtifactPaths ?? [],
+    },
+    redact: ctx.redact,
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * The environment a build's commands see, as on EAS Build: app configs (app.config.js) and
+ * scripts look at EAS_BUILD, EAS_BUILD_PROFILE and EAS_BUILD_PLATFORM to pick their settings.
+ *
+ * Precedence, lowest first: CI=1, the profile's `env` (eas.json), the env given with the build
+ * submission, the project's secrets, then the build's identity below, which cannot be overridden.
+ * (The same order as the runner's buildEnvironment in runner/run-attempt.ts.) NODE_ENV is
+ * deliberately not set: Expo's tools choose it per command.
+ */
+import type { BuildJob } from '@buildmesh/protocol';
+
+export function buildEnv(input: { job: BuildJob; projectDir: string; secrets: Record<string, string> }): Record<string, string> {
+  const { build } = input.job;
+  return {
+    CI: '1',
+    ...build.profile.env,
+    ...build.env,
+    ...input.secrets,
+    EAS_BUILD: 'true',
+    EAS_BUILD_RUNNER: 'buildmesh',
+    EAS_BUILD_ID: build.id,
+    EAS_BUILD_PLATFORM: build.platform,
+    EAS_BUILD_PROFILE: build.profileName,
+    EAS_BUILD_WORKINGDIR: input.projectDir,
+    ...(build.gitCommit ? { EAS_BUILD_GIT_COMMIT_HASH: build.gitCommit } : {}),
+    BUILDMESH_BUILD_ID: build.id,
+    BUILDMESH_ATTEMPT: String(input.job.attempt.number),
+  };
+}

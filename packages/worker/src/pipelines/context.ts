@@ -1,0 +1,108 @@
+/**
+ * What every platform planner starts from: the job, where the project is, the project's
+ * package.json and package manager, and the build's environment. Planning reads the unpacked
+ * project (lockfiles, package.json hooks, whether native folders were committed, local
+ * credentials) but runs nothing: the plan is data for the runner.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildJob, CredentialsBundle, Platform, ResolvedProfile } from '@buildmesh/protocol';
+import type { Phase } from '../runner/plan.js';
+import { buildEnv } from './build-env.js';
+import { detectPackageManager, type PackageJson, type PackageManager } from './package-manager.js';
+import { PipelineError } from './pipeline-error.js';
+
+export interface PlanInput {
+  job: BuildJob;
+  /** Absolute path of the unpacked project. */
+  projectDir: string;
+  /** Absolute path of the attempt's workspace; credentials are written below it, outside the project. */
+  workspaceRoot: string;
+  /** The build's signing credentials, fetched through the attempt; null when it has none. */
+  credentials: CredentialsBundle | null;
+  /** The project's secrets (decrypted), exposed to the build as environment variables. */
+  secrets: Record<string, string>;
+  /** The worker's OS; defaults to process.platform. iOS needs darwin. */
+  hostPlatform?: NodeJS.Platform;
+  /** iOS: whether `fastlane` is installed; looked up on PATH when absent. */
+  fastlane?: boolean;
+  /** Where provisioning profiles are installed (`<home>/Library/MobileDevice/…`); defaults to os.homedir(). */
+  homeDir?: string;
+  /** The random ids in file names (keystore, keychain, profiles) and throwaway passwords; tests fix them. */
+  randomId?: () => string;
+}
+
+export interface PipelineArtifacts {
+  /** Globs relative to the project directory: the installable app (apk/aab, ipa, simulator tar.gz, web tar.gz). */
+  applicationArchive: string[];
+  /** Globs relative to the project directory: the profile's `buildArtifactPaths`. */
+  buildArtifacts: string[];
+}
+
+export interface PipelinePlan {
+  phases: Phase[];
+  /** The environment every command of the build gets (see buildEnv), plus what the pipeline adds. */
+  env: Record<string, string>;
+  artifacts: PipelineArtifacts;
+  /**
+   * Values the log must mask, besides the project secrets: keystore and certificate passwords,
+   * the throwaway keychain password. They also appear in Command.env of the steps that need them.
+   */
+  redact: string[];
+}
+
+export interface PlanContext {
+  input: PlanInput;
+  job: BuildJob;
+  profile: ResolvedProfile;
+  platform: Platform;
+  projectDir: string;
+  workspaceRoot: string;
+  packageJson: PackageJson;
+  /** package.json exactly as committed, for READ_PACKAGE_JSON. */
+  packageJsonText: string;
+  pm: PackageManager;
+  env: Record<string, string>;
+  newId: () => string;
+  redact: string[];
+}
+
+export async function createPlanContext(input: PlanInput): Promise<PlanContext> {
+  const { job, projectDir } = input;
+  let packageJsonText: string;
+  try {
+    packageJsonText = await readFile(join(projectDir, 'package.json'), 'utf8');
+  } catch {
+    throw new PipelineError('INSTALL_FAILED', 'The project has no package.json at its root; an Expo project needs one.');
+  }
+  let packageJson: PackageJson;
+  try {
+    const parsed: unknown = JSON.parse(packageJsonText);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    packageJson = parsed as PackageJson;
+  } catch (err) {
+    throw new PipelineError('INSTALL_FAILED', `package.json is not valid JSON (${(err as Error).message}).`);
+  }
+  const env = buildEnv({ job, projectDir, secrets: input.secrets });
+  return {
+    input,
+    job,
+    profile: job.build.profile,
+    platform: job.build.platform,
+    projectDir,
+    workspaceRoot: input.workspaceRoot,
+    packageJson,
+    packageJsonText,
+    pm: detectPackageManager(projectDir, packageJson),
+    env,
+    newId: input.randomId ?? randomUUID,
+    redact: [],
+  };
+}
+
+/** The project's npm scripts that are strings (the hooks EAS runs are looked up here). */
+export function hasScript(ctx: PlanContext, name: string): boolean {
+  const scripts = ctx.packageJson.scripts;
+  return typeof scripts === 'object' && scripts !== null && typeof scripts[name] === 'string';
+}

@@ -1,0 +1,226 @@
+/**
+ * The iOS pipeline, macOS only, in the order of EAS's builders/ios.ts: setup and install;
+ * PREPARE_CREDENTIALS first (its team id reaches prebuild as APPLE_TEAM_ID); PREBUILD when ios/ is
+ * absent; INSTALL_PODS; the post-install hook; CONFIGURE_XCODE_PROJECT; RUN_FASTLANE (fastlane gym
+ * when installed, else xcodebuild archive + -exportArchive; simulator builds use `xcodebuild -sdk
+ * iphonesimulator` and ship the .app as a tar.gz); CLEAN_UP_CREDENTIALS, which runs after
+ * success, failure and cancel; then the completion hooks.
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { c as createTar } from 'tar';
+import type { Phase, Step } from '../runner/plan.js';
+import { PODS_FAILURES, XCODE_BUILD_FAILURES } from './classify.js';
+import { completionHookPhases, INSTALL_TIMEOUT_MS, postInstallHookPhase, prebuildPhase, setupPhases } from './common.js';
+import type { PipelinePlan, PlanContext } from './context.js';
+import { planIosCredentials, resolveIosSigning, type IosSigningState } from './ios-credentials.js';
+import {
+  applyManualSigning,
+  EXPORT_OPTIONS_FILE,
+  exportMethod,
+  renderExportOptions,
+  renderGymfile,
+  resolveXcodeProject,
+  XCODE_SETTINGS_FILE,
+  xcodeSettingsEnv,
+  type XcodeProjectSettings,
+} from './ios-xcode.js';
+import { PipelineError } from './pipeline-error.js';
+
+export const DEFAULT_IOS_ARCHIVE_GLOB = 'ios/build/*.ipa';
+export const DEFAULT_IOS_SIMULATOR_ARCHIVE_GLOB = 'ios/build/*-simulator.tar.gz';
+const ARCHIVE_PATH = 'build/buildmesh.xcarchive';
+
+/**
+ * Runs xcodebuild on the resolved workspace, scheme and configuration (read from the settings
+ * file CONFIGURE_XCODE_PROJECT wrote: for managed projects they exist only after prebuild), with
+ * the remaining arguments as given.
+ */
+export const XCODEBUILD_SCRIPT =
+  `set -a && . ./${XCODE_SETTINGS_FILE} && set +a && exec xcodebuild "$XCODE_CONTAINER_FLAG" "$XCODE_CONTAINER"` +
+  ' -scheme "$XCODE_SCHEME" -configuration "$XCODE_CONFIGURATION" "$@"';
+
+/** fastlane's own switches for unattended runs (as EAS's common/fastlane.ts sets them). */
+export const FASTLANE_ENV: Record<string, string> = {
+  FASTLANE_DISABLE_COLORS: '1',
+  FASTLANE_SKIP_UPDATE_CHECK: '1',
+  SKIP_SLOW_FASTLANE_WARNING: 'true',
+  FASTLANE_HIDE_TIMESTAMP: 'true',
+  LC_ALL: 'en_US.UTF-8',
+};
+
+function isOnPath(tool: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, tool), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+function xcodebuild(args: string[]): Step {
+  return { kind: 'command', command: { argv: ['bash', '-c', XCODEBUILD_SCRIPT, 'xcodebuild', ...args], cwd: 'ios' } };
+}
+
+interface XcodeState {
+  settings: XcodeProjectSettings | null;
+}
+
+function need(xcode: XcodeState): XcodeProjectSettings {
+  if (!xcode.settings) throw new PipelineError('XCODE_BUILD_FAILED', 'CONFIGURE_XCODE_PROJECT did not run.');
+  return xcode.settings;
+}
+
+function configurePhase(ctx: PlanContext, xcode: XcodeState, signing: IosSigningState | null): Phase {
+  const iosDir = join(ctx.projectDir, 'ios');
+  return {
+    name: 'CONFIGURE_XCODE_PROJECT',
+    steps: [
+      {
+        kind: 'task',
+        describe: `resolve the workspace, scheme and configuration${signing ? ', set manual signing on each signed target' : ''}, and write ios/${XCODE_SETTINGS_FILE}`,
+        run: async ({ log }) => {
+          const settings = await resolveXcodeProject(iosDir, ctx.profile);
+          xcode.settings = settings;
+          log(`Building ${settings.containerFlag.slice(1)} ${settings.container}, scheme "${settings.scheme}", configuration "${settings.configuration}".`);
+          if (signing) {
+            const pbxPath = join(iosDir, settings.xcodeproj, 'project.pbxproj');
+            const { pbx, applied } = applyManualSigning(await readFile(pbxPath, 'utf8'), signing.targets, settings.configuration);
+            await writeFile(pbxPath, pbx);
+            for (const line of applied) log(`Manual signing: ${line}.`);
+          }
+          await mkdir(join(iosDir, 'build'), { recursive: true });
+          await writeFile(join(iosDir, XCODE_SETTINGS_FILE), xcodeSettingsEnv(settings, signing?.keychainPath ?? null));
+        },
+      },
+    ],
+  };
+}
+
+function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigningState | null, useFastlane: boolean): Step[] {
+  const method = exportMethod(ctx.profile);
+  const iosDir = join(ctx.projectDir, 'ios');
+  if (useFastlane) {
+    return [
+      {
+        kind: 'task',
+        describe: `write ios/Gymfile (export method ${method}) unless the project has one`,
+        run: async ({ log }) => {
+          const gymfile = join(iosDir, 'Gymfile');
+          if (existsSync(gymfile)) {
+            log("Using the project's own ios/Gymfile.");
+            return;
+          }
+          await writeFile(gymfile, renderGymfile({
+            settings: need(xcode),
+            method,
+            targets: signing?.targets ?? [],
+            keychainPath: signing?.keychainPath ?? null,
+          }));
+          log(`Wrote ios/Gymfile (export method ${method}).`);
+        },
+      },
+      { kind: 'command', command: { argv: ['fastlane', 'gym'], cwd: 'ios', env: FASTLANE_ENV } },
+    ];
+  }
+  return [
+    {
+      kind: 'task',
+      describe: `write ios/${EXPORT_OPTIONS_FILE} (export method ${method})`,
+      run: async () => {
+        await mkdir(join(iosDir, 'build'), { recursive: true });
+        await writeFile(join(iosDir, EXPORT_OPTIONS_FILE), renderExportOptions(method, signing?.targets ?? []));
+      },
+    },
+    xcodebuild([
+      '-destination', 'generic/platform=iOS',
+      '-archivePath', ARCHIVE_PATH,
+      'archive',
+      ...(signing ? [`OTHER_CODE_SIGN_FLAGS=--keychain ${signing.keychainPath}`] : []),
+    ]),
+    {
+      kind: 'command',
+      command: {
+        argv: ['xcodebuild', '-exportArchive', '-archivePath', ARCHIVE_PATH, '-exportOptionsPlist', EXPORT_OPTIONS_FILE, '-exportPath', 'build'],
+        cwd: 'ios',
+      },
+    },
+  ];
+}
+
+function simulatorBuildSteps(ctx: PlanContext, xcode: XcodeState): Step[] {
+  const productsDir = join(ctx.projectDir, 'ios', 'build', 'Build', 'Products');
+  return [
+    xcodebuild(['-sdk', 'iphonesimulator', '-destination', 'generic/platform=iOS Simulator', '-derivedDataPath', 'build', 'build']),
+    {
+      kind: 'task',
+      describe: 'pack ios/build/Build/Products/*-iphonesimulator/*.app into ios/build/<app>-simulator.tar.gz',
+      run: async ({ log }) => {
+        const apps: string[] = [];
+        for (const dir of existsSync(productsDir) ? await readdir(productsDir) : []) {
+          if (!dir.endsWith('iphonesimulator')) continue;
+          for (const entry of await readdir(join(productsDir, dir))) if (entry.endsWith('.app')) apps.push(join(productsDir, dir, entry));
+        }
+        const scheme = need(xcode).scheme;
+        const app = apps.find((a) => a.endsWith(`/${scheme}.app`)) ?? apps[0];
+        if (!app) throw new PipelineError('ARTIFACT_NOT_FOUND', 'xcodebuild produced no .app under ios/build/Build/Products/*-iphonesimulator.');
+        const name = app.slice(dirname(app).length + 1);
+        const file = join(ctx.projectDir, 'ios', 'build', `${name.slice(0, -'.app'.length)}-simulator.tar.gz`);
+        await createTar({ gzip: true, file, cwd: dirname(app), portable: true }, [name]);
+        log(`Packed ${name} into ios/build/${file.slice(file.lastIndexOf('/') + 1)}.`);
+      },
+    },
+  ];
+}
+
+export async function planIos(ctx: PlanContext): Promise<PipelinePlan> {
+  const host = ctx.input.hostPlatform ?? process.platform;
+  if (host !== 'darwin') {
+    throw new PipelineError('TOOLCHAIN_MISSING', `iOS builds need a macOS worker with Xcode; this worker runs ${host}.`);
+  }
+  const simulator = ctx.profile.simulator === true;
+  const signingTargets = await resolveIosSigning(ctx.profile, ctx.input.credentials, ctx.projectDir);
+  const credentials = signingTargets ? planIosCredentials(ctx, signingTargets, ctx.input.homeDir ?? homedir()) : null;
+  const useFastlane = !simulator && (ctx.input.fastlane ?? isOnPath('fastlane'));
+  const xcode: XcodeState = { settings: null };
+
+  const phases: (Phase | null | undefined)[] = [
+    ...setupPhases(ctx),
+    credentials?.prepare,
+    prebuildPhase(ctx, 'ios'),
+    {
+      name: 'INSTALL_PODS',
+      steps: [{ kind: 'command', command: { argv: ['pod', 'install'], cwd: 'ios', env: { LANG: 'en_US.UTF-8' } } }],
+      network: true,
+      timeoutMs: INSTALL_TIMEOUT_MS,
+      classify: PODS_FAILURES,
+    },
+    postInstallHookPhase(ctx),
+    configurePhase(ctx, xcode, credentials?.state ?? null),
+    {
+      name: 'RUN_FASTLANE',
+      title: useFastlane ? 'Run fastlane' : 'Run xcodebuild',
+      steps: simulator ? simulatorBuildSteps(ctx, xcode) : deviceBuildSteps(ctx, xcode, credentials?.state ?? null, useFastlane),
+      // Swift packages and CocoaPods' script phases may fetch during the build.
+      network: true,
+      classify: XCODE_BUILD_FAILURES,
+    },
+    credentials?.cleanUp,
+    ...completionHookPhases(ctx),
+  ];
+  return {
+    phases: phases.filter((p): p is Phase => p !== null && p !== undefined),
+    env: ctx.env,
+    artifacts: {
+      applicationArchive: [ctx.profile.applicationArchivePath ?? (simulator ? DEFAULT_IOS_SIMULATOR_ARCHIVE_GLOB : DEFAULT_IOS_ARCHIVE_GLOB)],
+      buildArtifacts: ctx.profile.buildArtifactPaths ?? [],
+    },
+    redact: ctx.redact,
+  };
+}
