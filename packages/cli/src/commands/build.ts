@@ -1,0 +1,246 @@
+/**
+ * `buildmesh build [dir]`: validate the eas.json profile, pack the project the way EAS does,
+ * stream it up with progress, then (by default) wait: queue position and ETA, the live log,
+ * and the artifacts downloaded into --output with their sha256 verified.
+ *
+ * Nothing is uploaded until everything that can be checked locally has been: the profile,
+ * the custom build config, local credentials, the project name, the token, the pack size.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Option } from 'commander';
+import {
+  labelsForProfile,
+  readEasJson,
+  resolveBuildProfile,
+  type Build,
+  type CreateBuildSpec,
+  type CredentialsBundle,
+  type Platform,
+  type ResolvedProfile,
+} from '@buildmesh/protocol';
+import { action, collectLabel, command, intOption } from '../command-kit.js';
+import { connect, dashboardUrl } from '../config.js';
+import { readCredentialsJson } from '../credentials-json.js';
+import type { DownloadedArtifact } from '../download.js';
+import { CliError, EXIT, type Output } from '../output.js';
+import { listProjectFiles, type ProjectFile } from '../pack/file-list.js';
+import { formatBytes, packProject, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
+import { createProgress } from '../progress.js';
+import { detectIosTargetName, detectPlatforms, detectProjectName, gitState, resolveProjectDir } from '../project.js';
+import { waitForBuild } from '../wait.js';
+
+interface BuildOptions {
+  json?: boolean;
+  platform: Platform | 'all';
+  profile: string;
+  project?: string;
+  message?: string;
+  priority?: number;
+  label?: Record<string, string>;
+  output?: string;
+  wait: boolean;
+  download: boolean;
+}
+
+interface Planned {
+  platform: Platform;
+  profile: ResolvedProfile;
+  credentials: CredentialsBundle | undefined;
+}
+
+/** One submitted build as `build --json` reports it. */
+export interface BuildReport {
+  build: Build;
+  dashboardUrl: string;
+  artifacts: DownloadedArtifact[];
+}
+
+export const buildCommand = action<BuildOptions>(
+  command('build', 'Pack the Expo project, submit a build, follow it and download its artifacts', [
+    'buildmesh build --platform android --profile production',
+    'buildmesh build ./apps/mobile --platform all --profile preview --message "release 1.4"',
+    'buildmesh build --platform ios --no-wait --json',
+    'buildmesh build --platform android --label xcode=16.2 --output ./dist',
+  ])
+    .argument('[dir]', 'project directory', '.')
+    .addOption(
+      new Option('-p, --platform <platform>', 'platform to build; all = every platform the project targets')
+        .choices(['android', 'ios', 'web', 'all'])
+        .makeOptionMandatory(),
+    )
+    .option('-e, --profile <name>', 'build profile from eas.json', 'production')
+    .option('--project <name>', "project name on the controller (default: expo.slug, else package.json's name)")
+    .option('-m, --message <text>', 'a note shown with the build')
+    .option('--priority <n>', 'queue priority, -100…100 (higher first)', intOption(-100, 100))
+    .option('--label <key=value>', 'require a worker label (repeatable), e.g. xcode=16.2', collectLabel)
+    .option('-o, --output <dir>', 'where artifacts go (default ./build-artifacts/<build id>)')
+    .option('--no-wait', 'submit and exit without following the build')
+    .option('--no-download', 'wait for the build but do not download its artifacts')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 succeeded (or submitted with --no-wait), 1 failed, 3 canceled, 4 timed out, 130 interrupted (the build keeps running).\n' +
+        'JSON (--json): { ok, exitCode, builds: [{ build, dashboardUrl, artifacts: [{ id, name, path, size, sha256, verified }] }] }\n',
+    ),
+  async ({ out, opts, args }) => {
+    const projectDir = await resolveProjectDir(args[0]);
+
+    // 1. Everything that can be checked locally, before a byte goes up.
+    const plans = await planBuilds(projectDir, opts, out);
+    const projectName = await detectProjectName(projectDir, opts.project);
+    const files = await listProjectFiles(projectDir);
+    const summary = summarizeFiles(files);
+    for (const plan of plans) checkCustomConfigIsPacked(plan.profile, files);
+    if (summary.bytes > SOURCE_MAX_BYTES) {
+      throw new CliError('SOURCE_TOO_LARGE', `the project is ${formatBytes(summary.bytes)}, above the ${formatBytes(SOURCE_MAX_BYTES)} limit`, 'add large files the build does not need to .easignore');
+    }
+    if (summary.bytes > SOURCE_WARN_BYTES) {
+      out.warn(`the project is ${formatBytes(summary.bytes)}; largest files (add to .easignore if the build does not need them):`);
+      for (const f of summary.largest.slice(0, 5)) process.stderr.write(`  ${formatBytes(f.size).padStart(10)}  ${f.path}\n`);
+    }
+    const git = await gitState(projectDir);
+    if (git.changes > 0) out.warn(`${git.changes} uncommitted change(s) are included: the working tree is packed, as it is`);
+
+    // 2. The controller: a bad token is refused before packing, not after uploading.
+    const { client, connection } = await connect();
+    await client.whoami(); // (the controller creates the project on its first build)
+
+    // 3. Pack and upload: once per platform (a temp file when several platforms share one pack).
+    out.info(`Project ${out.c.bold(projectName)} · profile ${out.c.bold(opts.profile)} · ${summary.count} files, ${formatBytes(summary.bytes)}`);
+    const submitted: Build[] = [];
+    await withSources(projectDir, files, plans.length, async (openSource) => {
+      for (const plan of plans) {
+        const spec: CreateBuildSpec = {
+          project: projectName,
+          platform: plan.platform,
+          profile: plan.profile,
+          labels: { ...labelsForProfile(plan.profile, plan.platform), ...opts.label },
+          ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+          ...(opts.message ? { message: opts.message } : {}),
+          ...(git.commit ? { gitCommit: git.commit } : {}),
+        };
+        const { stream, progress } = openSource(`uploading ${plan.platform}`);
+        let build: Build;
+        try {
+          build = await client.createBuild(spec, stream, plan.credentials ? { credentials: plan.credentials } : {});
+        } catch (err) {
+          progress.fail();
+          stream.destroy();
+          throw err;
+        }
+        progress.done(`uploaded ${plan.platform} source (${formatBytes(build.source.size)} compressed)`);
+        submitted.push(build);
+        out.info(`${out.c.green('✔')} Build ${out.c.bold(build.id)} (${build.platform}) queued`);
+        out.info(`  ${dashboardUrl(connection.url, build.id)}`);
+      }
+    });
+
+    const reports: BuildReport[] = submitted.map((build) => ({ build, dashboardUrl: dashboardUrl(connection.url, build.id), artifacts: [] }));
+    if (!opts.wait) {
+      for (const b of submitted) out.info(`Follow it with: buildmesh logs -f ${b.id}`);
+      if (out.json) out.printJson({ ok: true, exitCode: EXIT.ok, builds: reports });
+      return EXIT.ok;
+    }
+
+    // 4. Wait for each build in turn (the later ones' logs are replayed from the start).
+    let exitCode: number = EXIT.ok;
+    for (const [i, report] of reports.entries()) {
+      if (reports.length > 1) out.info(out.c.bold(`\n━━ ${report.build.platform} · ${report.build.id} ━━`));
+      const outputDir = !opts.download
+        ? null
+        : opts.output
+          ? reports.length > 1 ? join(resolve(opts.output), report.build.platform) : resolve(opts.output)
+          : resolve('build-artifacts', report.build.id);
+      const outcome = await waitForBuild(client, report.build, { out, outputDir });
+      report.build = outcome.build;
+      report.artifacts = outcome.artifacts;
+      if (exitCode === EXIT.ok) exitCode = outcome.exitCode;
+      if (outcome.interrupted) {
+        for (const rest of reports.slice(i + 1)) out.info(`Build ${rest.build.id} (${rest.build.platform}) keeps running too: buildmesh logs -f ${rest.build.id}`);
+        break;
+      }
+    }
+    if (out.json) out.printJson({ ok: exitCode === EXIT.ok, exitCode, builds: reports });
+    return exitCode;
+  },
+);
+
+/** Resolves the profile for each platform requested (and loads local credentials when the profile asks). */
+async function planBuilds(projectDir: string, opts: BuildOptions, out: Output): Promise<Planned[]> {
+  const easJson = await readEasJson(projectDir);
+  const platforms = opts.platform === 'all' ? await detectPlatforms(projectDir) : [opts.platform];
+  if (platforms.length === 0) throw new CliError('NO_PLATFORMS', 'the project targets no platform (expo.platforms is empty)', 'set expo.platforms in app.json, or pass --platform');
+  const plans: Planned[] = [];
+  for (const platform of platforms) {
+    const { profile, warnings } = resolveBuildProfile(easJson, opts.profile, platform);
+    for (const w of warnings) out.warn(`eas.json (${platform}): ${w}`);
+    let credentials: CredentialsBundle | undefined;
+    if (platform !== 'web' && profile.credentialsSource === 'local' && !profile.withoutCredentials) {
+      // credentialsSource "local": the project's credentials.json travels with this build only.
+      const iosTargetName = (await detectIosTargetName(projectDir)) ?? 'app';
+      credentials = await readCredentialsJson(projectDir, { platforms: [platform], iosTargetName });
+    }
+    plans.push({ platform, profile, credentials });
+  }
+  return plans;
+}
+
+/** A profile's custom build config must exist and be part of the upload (not ignored). */
+function checkCustomConfigIsPacked(profile: ResolvedProfile, files: readonly ProjectFile[]): void {
+  if (!profile.config) return;
+  const path = `.eas/build/${profile.config}`;
+  if (!files.some((f) => f.path === path)) {
+    throw new CliError(
+      'CUSTOM_CONFIG_NOT_PACKED',
+      `profile "${profile.name}" uses the custom build config ${path}, which is missing or ignored (.gitignore/.easignore)`,
+      `create ${path} or make sure it is not ignored`,
+    );
+  }
+}
+
+type OpenSource = (label: string) => { stream: Readable; progress: ReturnType<typeof createProgress> };
+
+/**
+ * Gives `fn` a way to open the packed source. For one build the pack streams straight into the
+ * upload; for several, it is packed once into a temp file that each upload reads.
+ */
+async function withSources(projectDir: string, files: ProjectFile[], uploads: number, fn: (open: OpenSource) => Promise<void>): Promise<void> {
+  const summary = summarizeFiles(files);
+  // node-tar adds a 512-byte header and padding per entry; close enough for a progress bar.
+  const tarBytes = summary.bytes + summary.count * 768 + 1024;
+  if (uploads === 1) {
+    await fn((label) => {
+      const progress = createProgress(label, tarBytes);
+      return { stream: packProject(projectDir, files, { onProgress: (n) => progress.update(n) }), progress };
+    });
+    return;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'buildmesh-source-'));
+  try {
+    const file = join(dir, 'source.tar.gz');
+    const packing = createProgress('packing', tarBytes);
+    await pipeline(packProject(projectDir, files, { onProgress: (n) => packing.update(n) }), createWriteStream(file, { mode: 0o600 }));
+    const size = (await stat(file)).size;
+    packing.done(`packed ${summary.count} files into ${formatBytes(size)}`);
+    await fn((label) => {
+      const progress = createProgress(label, size);
+      let sent = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          sent += chunk.length;
+          progress.update(sent);
+          done(null, chunk);
+        },
+      });
+      const source = createReadStream(file);
+      source.on('error', (err) => meter.destroy(err));
+      return { stream: source.pipe(meter), progress };
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

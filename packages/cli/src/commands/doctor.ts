@@ -1,0 +1,192 @@
+/**
+ * `buildmesh doctor [dir]`: every check a build depends on, before submitting one — the
+ * controller answers, the token is valid (and its role), eas.json has the profile, the git
+ * state, what would be packed, and whether an online worker can build each platform.
+ * Exit status 1 when a check fails; warnings do not fail.
+ */
+import { Option } from 'commander';
+import {
+  labelsForProfile,
+  readEasJson,
+  resolveBuildProfile,
+  type BuildMeshClient,
+  type Labels,
+  type Platform,
+  type WorkerInfo,
+} from '@buildmesh/protocol';
+import { action, command } from '../command-kit.js';
+import { resolveConnection, makeClient } from '../config.js';
+import { describeError, EXIT, formatLabels, type Output } from '../output.js';
+import { listProjectFiles } from '../pack/file-list.js';
+import { formatBytes, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
+import { detectPlatforms, detectProjectName, gitState, resolveProjectDir } from '../project.js';
+
+type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+/** One line of the report; `--json` prints the list as { ok, checks }. */
+export interface Check {
+  id: 'controller' | 'token' | 'project' | 'eas-json' | 'git' | 'pack' | 'workers';
+  status: CheckStatus;
+  message: string;
+  details?: unknown;
+}
+
+interface DoctorOptions {
+  json?: boolean;
+  platform: Platform | 'all';
+  profile: string;
+}
+
+export const doctorCommand = action<DoctorOptions>(
+  command('doctor', 'Check the controller, token, eas.json, git state, pack size and workers before a build', [
+    'buildmesh doctor',
+    'buildmesh doctor ./apps/mobile --platform ios --profile preview',
+    'buildmesh doctor --json',
+  ])
+    .argument('[dir]', 'project directory', '.')
+    .addOption(new Option('-p, --platform <platform>', 'platform to check (all = every platform the project targets)').choices(['android', 'ios', 'web', 'all']).default('all'))
+    .option('-e, --profile <name>', 'build profile from eas.json', 'production')
+    .addHelpText('after', "\nJSON (--json): { ok, checks: [{ id, status: 'ok'|'warn'|'fail'|'skip', message, details? }] }\n"),
+  async ({ out, opts, args }) => {
+    const checks: Check[] = [];
+    const add = (check: Check) => {
+      checks.push(check);
+      if (!out.json) printCheck(out, check);
+    };
+    const fail = (id: Check['id'], err: unknown): Check => {
+      const e = describeError(err);
+      return { id, status: 'fail', message: `${e.code}: ${e.message}${e.hint ? ` — ${e.hint}` : ''}` };
+    };
+
+    // Controller and token.
+    const connection = await resolveConnection();
+    const anonymous = makeClient(connection.url);
+    let client: BuildMeshClient | null = null;
+    try {
+      const health = await anonymous.health();
+      add({ id: 'controller', status: health.status === 'ok' ? 'ok' : 'warn', message: `${connection.url} answers (${health.status}, version ${health.version}, store ${health.store}, blobs ${health.blobs})`, details: health });
+      if (!connection.token) {
+        add({ id: 'token', status: 'fail', message: 'NOT_LOGGED_IN: no token — run `buildmesh login` (or set BUILDMESH_TOKEN)' });
+      } else {
+        try {
+          const me = await makeClient(connection.url, connection.token).whoami();
+          client = makeClient(connection.url, connection.token);
+          const canBuild = me.token.role !== 'read-only';
+          add({
+            id: 'token',
+            status: canBuild ? 'ok' : 'warn',
+            message: `valid: ${me.token.name} in org ${me.org.name}, role ${me.token.role}${me.token.instanceAdmin ? ' (instance admin)' : ''}${canBuild ? '' : ' — read-only tokens cannot submit builds'}`,
+            details: { org: me.org, token: me.token },
+          });
+        } catch (err) {
+          add(fail('token', err));
+        }
+      }
+    } catch (err) {
+      add(fail('controller', err));
+      add({ id: 'token', status: 'skip', message: 'skipped: the controller is not reachable' });
+    }
+
+    // Project, eas.json and the profile.
+    const dir = await resolveProjectDir(args[0]);
+    try {
+      add({ id: 'project', status: 'ok', message: `${dir} → project name "${await detectProjectName(dir)}"` });
+    } catch (err) {
+      add({ ...fail('project', err), status: 'warn' });
+    }
+    const platforms = opts.platform === 'all' ? await detectPlatforms(dir) : [opts.platform];
+    const required = new Map<Platform, Labels>();
+    let customConfigs: string[] = [];
+    try {
+      const easJson = await readEasJson(dir);
+      const warnings: string[] = [];
+      for (const platform of platforms) {
+        const { profile, warnings: w } = resolveBuildProfile(easJson, opts.profile, platform);
+        warnings.push(...w.map((x) => `${platform}: ${x}`));
+        required.set(platform, labelsForProfile(profile, platform));
+        if (profile.config) customConfigs.push(`.eas/build/${profile.config}`);
+      }
+      customConfigs = [...new Set(customConfigs)];
+      add({
+        id: 'eas-json',
+        status: warnings.length ? 'warn' : 'ok',
+        message: `profile "${opts.profile}" resolves for ${platforms.join(', ')}${warnings.length ? `; ${warnings.join('; ')}` : ''}`,
+        details: { platforms, warnings },
+      });
+    } catch (err) {
+      add(fail('eas-json', err));
+    }
+
+    // Git state.
+    const git = await gitState(dir);
+    add(
+      !git.repository
+        ? { id: 'git', status: 'warn', message: 'not a git repository: files are chosen by .gitignore/.easignore rules alone', details: git }
+        : {
+            id: 'git',
+            status: git.changes > 0 ? 'warn' : 'ok',
+            message: `${git.branch ?? 'detached'} @ ${git.commit?.slice(0, 12) ?? '(no commits)'}${git.changes > 0 ? `, ${git.changes} uncommitted change(s) would be included` : ', clean'}`,
+            details: git,
+          },
+    );
+
+    // What would be packed.
+    try {
+      const files = await listProjectFiles(dir);
+      const summary = summarizeFiles(files);
+      const missing = customConfigs.filter((p) => !files.some((f) => f.path === p));
+      const largest = summary.largest.slice(0, 5).map((f) => `${f.path} (${formatBytes(f.size)})`);
+      const status: CheckStatus = summary.bytes > SOURCE_MAX_BYTES || missing.length ? 'fail' : summary.bytes > SOURCE_WARN_BYTES ? 'warn' : 'ok';
+      add({
+        id: 'pack',
+        status,
+        message:
+          `${summary.count} files, ${formatBytes(summary.bytes)} (limit ${formatBytes(SOURCE_MAX_BYTES)}); largest: ${largest.join(', ') || '-'}` +
+          (missing.length ? `; custom build config missing or ignored: ${missing.join(', ')}` : ''),
+        details: { count: summary.count, bytes: summary.bytes, largest: summary.largest.slice(0, 5), missingCustomConfigs: missing },
+      });
+    } catch (err) {
+      add(fail('pack', err));
+    }
+
+    // Workers.
+    if (!client) {
+      add({ id: 'workers', status: 'skip', message: 'skipped: needs a reachable controller and a valid token' });
+    } else {
+      try {
+        const { workers } = await client.listWorkers();
+        const perPlatform = platforms.map((platform) => ({ platform, ...matching(workers, platform, required.get(platform) ?? {}) }));
+        const none = perPlatform.filter((p) => p.online === 0);
+        add({
+          id: 'workers',
+          status: none.length === 0 ? 'ok' : none.some((p) => p.enrolled === 0) ? 'fail' : 'warn',
+          message: perPlatform
+            .map((p) => {
+              const labels = Object.keys(required.get(p.platform) ?? {}).length ? ` with ${formatLabels(required.get(p.platform)!)}` : '';
+              return `${p.platform}${labels}: ${p.online} online of ${p.enrolled} able`;
+            })
+            .join('; '),
+          details: perPlatform,
+        });
+      } catch (err) {
+        add(fail('workers', err));
+      }
+    }
+
+    const ok = checks.every((c) => c.status !== 'fail');
+    if (out.json) out.printJson({ ok, checks });
+    else out.info(ok ? out.c.green('\nNo problems found.') : out.c.red('\nSome checks failed; fix them before building.'));
+    return ok ? EXIT.ok : EXIT.failure;
+  },
+);
+
+function matching(workers: readonly WorkerInfo[], platform: Platform, labels: Labels): { enrolled: number; online: number } {
+  const able = workers.filter((w) => w.platforms.includes(platform) && Object.entries(labels).every(([k, v]) => w.labels[k] === v));
+  return { enrolled: able.length, online: able.filter((w) => w.state === 'online').length };
+}
+
+function printCheck(out: Output, check: Check): void {
+  const { c } = out;
+  const mark = { ok: c.green('✔'), warn: c.yellow('!'), fail: c.red('✖'), skip: c.dim('-') }[check.status];
+  out.info(`${mark} ${c.bold(check.id.padEnd(10))} ${check.status === 'skip' ? c.dim(check.message) : check.message}`);
+}

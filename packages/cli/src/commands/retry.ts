@@ -1,0 +1,37 @@
+/** `buildmesh retry ID`: a new build from an ended one (same source, profile and platform). */
+import { action, checkBuildId, command } from '../command-kit.js';
+import { connect, dashboardUrl } from '../config.js';
+import { EXIT } from '../output.js';
+import { waitForBuild } from '../wait.js';
+import { resolve } from 'node:path';
+
+interface RetryOptions {
+  json?: boolean;
+  wait?: boolean;
+  output?: string;
+}
+
+export const retryCommand = action<RetryOptions>(
+  command('retry', 'Submit an ended build again (re-uses its stored source)', [
+    'buildmesh retry bld_01jb7x6k2m3n4p5q6r7s8t9v0w',
+    'buildmesh retry bld_01jb7x6k2m3n4p5q6r7s8t9v0w --wait --output ./dist',
+  ])
+    .argument('<id>', 'build id', checkBuildId)
+    .option('--wait', 'follow the new build and download its artifacts, like `build`')
+    .option('-o, --output <dir>', 'with --wait: where artifacts go (default ./build-artifacts/<new id>)')
+    .addHelpText('after', '\nJSON (--json): { build, dashboardUrl, artifacts }\n'),
+  async ({ out, opts, args }) => {
+    const { client, connection } = await connect();
+    const build = await client.retryBuild(args[0]!);
+    const url = dashboardUrl(connection.url, build.id);
+    out.info(`${out.c.green('✔')} Build ${out.c.bold(build.id)} queued (retry of ${args[0]})`);
+    out.info(`  ${url}`);
+    if (!opts.wait) {
+      if (out.json) out.printJson({ build, dashboardUrl: url, artifacts: [] });
+      return EXIT.ok;
+    }
+    const outcome = await waitForBuild(client, build, { out, outputDir: resolve(opts.output ?? `build-artifacts/${build.id}`) });
+    if (out.json) out.printJson({ build: outcome.build, dashboardUrl: url, artifacts: outcome.artifacts });
+    return outcome.exitCode;
+  },
+);

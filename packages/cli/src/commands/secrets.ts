@@ -1,0 +1,95 @@
+/**
+ * `buildmesh secrets set|list|delete`: a project's secret environment variables, given to its
+ * builds (masked in their logs). Values come from stdin or a hidden prompt, never argv, and are
+ * never printed back.
+ */
+import { action, command, group } from '../command-kit.js';
+import { connect } from '../config.js';
+import { CliError, formatAgo, renderTable } from '../output.js';
+import { detectProjectName, resolveProjectDir } from '../project.js';
+import { readSecret } from '../prompt.js';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+interface ProjectOption {
+  json?: boolean;
+  project?: string;
+}
+
+const projectOf = async (opts: ProjectOption) => opts.project ?? (await detectProjectName(await resolveProjectDir('.')));
+
+function checkName(name: string): string {
+  if (!ENV_NAME.test(name)) throw new CliError('INVALID_SECRET_NAME', `"${name}" is not a valid environment variable name`, 'use letters, digits and _ (not starting with a digit)');
+  return name;
+}
+
+const set = action<ProjectOption>(
+  command('set', 'Set a secret from stdin or a hidden prompt (never from argv)', [
+    'buildmesh secrets set SENTRY_AUTH_TOKEN            # prompts, input hidden',
+    'buildmesh secrets set NPM_TOKEN < npm-token.txt',
+    'printf %s "$VALUE" | buildmesh secrets set API_KEY --project my-app',
+  ])
+    .argument('<name>', 'environment variable name')
+    .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
+    .addHelpText('after', '\nJSON (--json): { project, secret: { name, updatedAt } }\n'),
+  async ({ out, opts, args }) => {
+    const name = checkName(args[0]!);
+    const project = await projectOf(opts);
+    const value = await readSecret({ prompt: `Value of ${name} (input hidden): `, what: 'value' });
+    const { client } = await connect();
+    const secret = await client.setSecret(project, name, value);
+    if (out.json) {
+      out.printJson({ project, secret });
+      return;
+    }
+    out.info(`${out.c.green('✔')} Secret ${name} set for ${project} (${value.length} characters; not shown).`);
+  },
+);
+
+const list = action<ProjectOption>(
+  command('list', "List a project's secrets (names only)", ['buildmesh secrets list', 'buildmesh secrets list --project my-app --json'])
+    .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
+    .addHelpText('after', '\nJSON (--json): { project, secrets: [{ name, updatedAt }] }\n'),
+  async ({ out, opts }) => {
+    const project = await projectOf(opts);
+    const { client } = await connect();
+    const { secrets } = await client.listSecrets(project);
+    if (out.json) {
+      out.printJson({ project, secrets });
+      return;
+    }
+    if (secrets.length === 0) {
+      out.info(`No secrets for ${project}.`);
+      return;
+    }
+    out.info(renderTable(secrets, [
+      { header: 'NAME', value: (s) => s.name },
+      { header: 'UPDATED', value: (s) => formatAgo(s.updatedAt) },
+    ], out.c));
+  },
+);
+
+const remove = action<ProjectOption>(
+  command('delete', 'Delete a secret', ['buildmesh secrets delete NPM_TOKEN'])
+    .argument('<name>', 'environment variable name')
+    .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
+    .addHelpText('after', '\nJSON (--json): { project, name, deleted: true }\n'),
+  async ({ out, opts, args }) => {
+    const name = checkName(args[0]!);
+    const project = await projectOf(opts);
+    const { client } = await connect();
+    await client.deleteSecret(project, name);
+    if (out.json) {
+      out.printJson({ project, name, deleted: true });
+      return;
+    }
+    out.info(`${out.c.green('✔')} Secret ${name} deleted from ${project}.`);
+  },
+);
+
+export const secretsCommand = group(
+  'secrets',
+  'Manage secret environment variables of a project',
+  ['buildmesh secrets set NPM_TOKEN < npm-token.txt', 'buildmesh secrets list'],
+  [set, list, remove],
+);

@@ -1,0 +1,186 @@
+/**
+ * `buildmesh up`: the controller on the embedded default plus one local worker, in this process —
+ * the quick start. The worker enrolls once (with an enrollment token made through the API with the
+ * admin token) and keeps its credential in the data dir, so later starts need no token at all.
+ *
+ * Tokens: on the first start the generated admin token is printed once and saved as this CLI's
+ * login (mode 0600) when no other login would be replaced, so `buildmesh build` just works. On later
+ * starts the saved login is pointed to; without one, `up` says how to get a token again.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Option } from 'commander';
+import type { WorkerOptions } from '@buildmesh/worker';
+import { loadWorker } from '../server-modules.js';
+import type { BuildMeshClient } from '@buildmesh/protocol';
+import { action, command, intOption } from '../command-kit.js';
+import { configPath, makeClient, normalizeUrl, readConfig, writeConfig } from '../config.js';
+import { onShutdownSignals } from '../lifecycle.js';
+import { CliError, renderFields } from '../output.js';
+import { controllerFlags, startControllerForCli } from './controller.js';
+
+interface UpOptions {
+  json?: boolean;
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  sandbox?: WorkerOptions['sandbox'];
+  concurrency?: number;
+  logLevel: string;
+  saveLogin: boolean;
+}
+
+/** How `up --json` reports itself (one line, once both are running). */
+export interface UpReport {
+  url: string;
+  dataDir: string;
+  workerId: string;
+  /** The admin token when this start generated it (first start), else null. */
+  token: string | null;
+  /** Where the CLI's login for this controller is saved, or null when none is. */
+  loginSaved: string | null;
+  next: string;
+}
+
+export const upCommand = action<UpOptions>(
+  command('up', 'Start a controller and a local worker in one process (the quick start)', [
+    'npx buildmesh up',
+    'npx buildmesh up --port 4700 --data-dir ~/buildmesh-data',
+    'npx buildmesh up --sandbox none --concurrency 2',
+  ])
+    .option('--port <port>', 'controller port (env BUILDMESH_PORT, default 4650)', intOption(0, 65535))
+    .option('--host <host>', 'controller address (env BUILDMESH_HOST, default 127.0.0.1)')
+    .option('--data-dir <dir>', 'controller data and the local worker identity (env BUILDMESH_DATA_DIR, default ./.buildmesh)')
+    .addOption(new Option('--sandbox <mode>', 'local worker executor (env BUILDMESH_SANDBOX, default auto)').choices(['auto', 'none', 'bwrap']))
+    .option('--concurrency <n>', 'builds the local worker runs at once (default 1)', intOption(1, 64))
+    .option('--log-level <level>', 'log level of the controller and worker', process.env.BUILDMESH_LOG_LEVEL ?? 'warn')
+    .option('--no-save-login', "do not save the admin token as this CLI's login")
+    .addHelpText(
+      'after',
+      '\nThe admin token is printed once, on the first start (BUILDMESH_ADMIN_TOKEN sets your own instead).\n' +
+        'JSON (--json): one line once running: { url, dataDir, workerId, token, loginSaved, next }\n',
+    ),
+  async ({ out, opts }) => {
+    const controller = await startControllerForCli({ ...controllerFlags(opts), logLevel: opts.logLevel as never });
+    const url = normalizeUrl(controller.url);
+    const dataDir = controller.options.dataDir;
+    const adminToken = controller.generatedAdminToken ?? controller.options.adminToken;
+    try {
+      // The local worker lives in the data dir: a fresh data dir is a fresh controller, and a
+      // fresh worker identity with it.
+      const workerBase: Partial<WorkerOptions> = {
+        url,
+        name: `${hostname()}-local`.slice(0, 128),
+        configDir: join(dataDir, 'worker'),
+        workDir: join(dataDir, 'worker', 'workspaces'),
+        logLevel: opts.logLevel,
+        ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      };
+      const { resolveWorkerOptions, startWorker, WorkerConfigError } = await loadWorker();
+      resolveWorkerOptions(workerBase); // bad flags fail here, before any token is made
+      let worker;
+      try {
+        // Later starts: the identity saved in the data dir is enough.
+        worker = await startWorker(workerBase);
+      } catch (err) {
+        // First start (or a lost identity): enroll with a token made through the API.
+        if (!(err instanceof WorkerConfigError)) throw err;
+        worker = await startWorker({ ...workerBase, enrollmentToken: await createLocalEnrollmentToken(url, adminToken) });
+      }
+
+      const loginSaved = await saveLogin(url, controller.generatedAdminToken, controller.options.adminToken, opts.saveLogin);
+      const next = 'npx buildmesh build --platform web';
+      if (out.json) {
+        out.printJsonLine({ url, dataDir, workerId: worker.workerId, token: controller.generatedAdminToken, loginSaved, next } satisfies UpReport);
+      } else {
+        const { c } = out;
+        out.info(c.green(c.bold('✔ BuildMesh is up')));
+        out.info(renderFields([
+          ['controller', `${url}  ${c.dim(`(data in ${dataDir})`)}`],
+          ['worker', `${worker.workerId}  ${c.dim(`(workspaces in ${workerBase.workDir})`)}`],
+        ], c));
+        if (controller.generatedAdminToken) {
+          out.info(c.yellow('\nAdmin token — shown only this once (the controller keeps only its hash):'));
+          out.info(`\n  ${controller.generatedAdminToken}\n`);
+        }
+        if (loginSaved) {
+          out.info(
+            controller.generatedAdminToken
+              ? `Saved as this CLI's login (${loginSaved}): \`buildmesh build\` uses it.`
+              : `This CLI's login for ${url} is saved in ${loginSaved} (\`buildmesh whoami\`).`,
+          );
+        } else {
+          out.info(await tokenHint(url, adminToken !== null));
+        }
+        out.info(`Make tokens for teammates or CI with: buildmesh admin token create NAME --role member`);
+        out.info(`\nNext, in an Expo project directory:\n  ${c.bold(next)}`);
+        out.info(c.dim('\nCtrl-C stops both (running builds are handed back and resume on the next start).'));
+      }
+
+      await new Promise<void>((resolve) => {
+        onShutdownSignals(async (signal) => {
+          process.stderr.write(`${signal}: stopping the worker and the controller…\n`);
+          await worker.stop();
+          await controller.close();
+          resolve();
+        });
+      });
+    } catch (err) {
+      await controller.close().catch(() => {});
+      throw err;
+    }
+  },
+);
+
+/** A one-off enrollment token for the local worker, made with the admin token through the API. */
+async function createLocalEnrollmentToken(url: string, adminToken: string | null): Promise<string> {
+  let client: BuildMeshClient | null = adminToken ? makeClient(url, adminToken) : null;
+  if (!client) {
+    // A later start whose worker identity is gone: the saved login may be an admin of this controller.
+    const saved = await readConfig().catch(() => null);
+    const envToken = process.env.BUILDMESH_TOKEN?.trim();
+    const token = envToken || (saved && normalizeUrl(saved.url) === url ? saved.token : null);
+    if (token) client = makeClient(url, token);
+  }
+  if (!client) {
+    throw new CliError(
+      'WORKER_NOT_ENROLLED',
+      'the local worker has no saved identity and no admin token is at hand to enroll it',
+      'set BUILDMESH_ADMIN_TOKEN (or log in with an admin token: `buildmesh login`) and run `buildmesh up` again',
+    );
+  }
+  const me = await client.whoami();
+  const created = await client.createEnrollmentToken('local-worker', me.token.instanceAdmin ? 'shared' : 'org');
+  return created.secret;
+}
+
+/**
+ * Saves the admin token as the CLI login for this controller, so `buildmesh build` just works.
+ * A login the person made to this controller is kept (unless this start generated a fresh admin
+ * token: then the controller is new and the old login cannot be valid); a login to another
+ * controller is never replaced; nothing is saved when the environment decides (BUILDMESH_URL /
+ * BUILDMESH_TOKEN) or with --no-save-login. Returns the config path when the CLI is logged in here.
+ */
+async function saveLogin(url: string, generatedToken: string | null, envAdminToken: string | null, allowed: boolean): Promise<string | null> {
+  const saved = await readConfig().catch(() => null);
+  const sameUrl = saved !== null && normalizeUrl(saved.url) === url;
+  if (sameUrl && !generatedToken) return configPath();
+  const token = generatedToken ?? envAdminToken;
+  if (!allowed || !token || process.env.BUILDMESH_TOKEN || process.env.BUILDMESH_URL) return null;
+  if (saved && !sameUrl) return null;
+  return writeConfig({ url, token });
+}
+
+/** On a start without a saved login: where a token comes from. */
+async function tokenHint(url: string, adminFromEnv: boolean): Promise<string> {
+  const saved = await readConfig().catch(() => null);
+  if (adminFromEnv) return `Token: the admin token in BUILDMESH_ADMIN_TOKEN (log in with: buildmesh login --url ${url}).`;
+  if (saved && normalizeUrl(saved.url) !== url) {
+    return `This CLI stays logged in to ${saved.url}. To use this controller: buildmesh login --url ${url}`;
+  }
+  return (
+    'Token: the admin token was printed on the first start. Lost it? Restart with a new one:\n' +
+    '  BUILDMESH_ADMIN_TOKEN=$(openssl rand -hex 24) npx buildmesh up'
+  );
+}

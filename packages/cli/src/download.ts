@@ -1,0 +1,184 @@
+/**
+ * Downloads a build's artifacts: each file streams to `<name>.part` while its sha256 is computed,
+ * and is renamed to its name only when size and sha256 match what the controller recorded. An
+ * interrupted download resumes from the `.part` file with an HTTP Range request; a file already
+ * present with the right sha256 is not fetched again.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { SHA256_HEADER, type Artifact, type BuildMeshClient } from '@buildmesh/protocol';
+import { CliError } from './output.js';
+import { createProgress } from './progress.js';
+
+export interface DownloadedArtifact {
+  id: string;
+  name: string;
+  kind: Artifact['kind'];
+  attemptNumber: number;
+  /** Absolute path of the verified file. */
+  path: string;
+  size: number;
+  sha256: string;
+  /** Always true: an artifact that fails verification is an error, never a result. */
+  verified: true;
+  /** True when the file was already there with the right sha256 and was not fetched again. */
+  alreadyPresent: boolean;
+}
+
+export interface DownloadOptions {
+  /** Only this attempt's artifacts (default: the latest attempt that uploaded any). */
+  attempt?: number;
+  /** Show a progress bar on stderr. */
+  progress?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The artifacts a download takes: one attempt's (the latest with any, unless one is named). */
+export function selectArtifacts(artifacts: readonly Artifact[], attempt?: number): Artifact[] {
+  const chosen = attempt ?? Math.max(0, ...artifacts.map((a) => a.attemptNumber));
+  return artifacts.filter((a) => a.attemptNumber === chosen);
+}
+
+export async function downloadBuildArtifacts(
+  client: BuildMeshClient,
+  buildId: string,
+  outputDir: string,
+  options: DownloadOptions = {},
+): Promise<DownloadedArtifact[]> {
+  const { artifacts } = await client.listArtifacts(buildId);
+  const chosen = selectArtifacts(artifacts, options.attempt);
+  const dir = resolve(outputDir);
+  await mkdir(dir, { recursive: true });
+  const results: DownloadedArtifact[] = [];
+  for (const artifact of chosen) results.push(await downloadArtifact(client, artifact, dir, options));
+  return results;
+}
+
+/** The artifact's file name, refused when it could land outside the output directory. */
+function safeFileName(name: string): string {
+  if (name !== basename(name) || name.includes('\\') || name.startsWith('.') || name === '') {
+    throw new CliError('UNSAFE_ARTIFACT_NAME', `refusing artifact name ${JSON.stringify(name)}`, 'report this: the controller should never send it');
+  }
+  return name;
+}
+
+async function hashFile(path: string, hash: Hash): Promise<number> {
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return size;
+}
+
+async function existingSize(path: string): Promise<number | null> {
+  const s = await stat(path).catch(() => null);
+  return s?.isFile() ? s.size : null;
+}
+
+export async function downloadArtifact(
+  client: BuildMeshClient,
+  artifact: Artifact,
+  outputDir: string,
+  options: DownloadOptions = {},
+): Promise<DownloadedArtifact> {
+  const finalPath = join(outputDir, safeFileName(artifact.name));
+  const partPath = `${finalPath}.part`;
+  const result = (alreadyPresent: boolean): DownloadedArtifact => ({
+    id: artifact.id,
+    name: artifact.name,
+    kind: artifact.kind,
+    attemptNumber: artifact.attemptNumber,
+    path: finalPath,
+    size: artifact.size,
+    sha256: artifact.sha256,
+    verified: true,
+    alreadyPresent,
+  });
+
+  // Already downloaded (a re-run of `download`, or `build` then `download`)?
+  if ((await existingSize(finalPath)) === artifact.size) {
+    const hash = createHash('sha256');
+    await hashFile(finalPath, hash);
+    if (hash.digest('hex') === artifact.sha256) return result(true);
+  }
+
+  // Resume from a partial file: its bytes are hashed first, then the rest is requested.
+  const hash = createHash('sha256');
+  let offset = 0;
+  const partSize = await existingSize(partPath);
+  if (partSize !== null && partSize > 0 && partSize < artifact.size) offset = await hashFile(partPath, hash);
+
+  const response = await client.downloadArtifact(artifact.buildId, artifact.id, {
+    ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
+    signal: options.signal,
+  });
+  if (offset > 0 && response.status !== 206) {
+    // The server ignored the range and sent the whole file: start over from byte 0.
+    await response.body?.cancel();
+    return restart();
+  }
+  return write(response, hash, offset);
+
+  async function restart(): Promise<DownloadedArtifact> {
+    await rm(partPath, { force: true });
+    const full = await client.downloadArtifact(artifact.buildId, artifact.id, { signal: options.signal });
+    return write(full, createHash('sha256'), 0);
+  }
+
+  async function write(res: Response, digest: Hash, start: number): Promise<DownloadedArtifact> {
+    if (!res.body) throw new CliError('DOWNLOAD_FAILED', `${artifact.name}: empty response`, 'retry the download');
+    const declared = res.headers.get(SHA256_HEADER);
+    if (declared && declared !== artifact.sha256) {
+      await res.body.cancel();
+      throw new CliError('CHECKSUM_MISMATCH', `${artifact.name}: the download's sha256 header differs from the artifact record`, 'retry the download; if it persists, check the controller');
+    }
+    const progress = options.progress ? createProgress(`downloading ${artifact.name}`, artifact.size) : null;
+    let bytes = start;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        if (bytes > artifact.size) {
+          done(new CliError('SIZE_MISMATCH', `${artifact.name}: more bytes than the recorded ${artifact.size}`, 'retry the download'));
+          return;
+        }
+        digest.update(chunk);
+        progress?.update(bytes);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+        meter,
+        createWriteStream(partPath, { flags: start > 0 ? 'a' : 'w', mode: 0o644 }),
+        { signal: options.signal },
+      );
+    } catch (err) {
+      progress?.fail();
+      // A cut-off transfer keeps its .part for a resume; a wrong one is removed.
+      if (err instanceof CliError) await rm(partPath, { force: true });
+      throw err;
+    }
+    const sha256 = digest.digest('hex');
+    if (bytes !== artifact.size || sha256 !== artifact.sha256) {
+      progress?.fail();
+      await rm(partPath, { force: true });
+      // A resumed file whose old part was not this artifact's: fetch it whole, once.
+      if (start > 0) return restart();
+      throw new CliError(
+        'CHECKSUM_MISMATCH',
+        `${artifact.name}: got ${bytes} bytes with sha256 ${sha256}, expected ${artifact.size} bytes with ${artifact.sha256}`,
+        'the partial file was removed; retry the download',
+      );
+    }
+    await rename(partPath, finalPath);
+    progress?.done(`downloaded ${artifact.name} (sha256 verified)`);
+    return result(false);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Following a build: while it is queued, its queue position, ETA and why it waits; once it
+ * runs, its live log with a header per phase; at the end, the build as the controller has it.
+ * The log stream (client.followLogs) resumes from its cursor across dropped connections and
+ * controller restarts, so every line is shown once and in order; the queue poller and the final
+ * read retry the same way.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, NetworkError, type Build, type BuildMeshClient, type BuildStatus, type LogEntry } from '@buildmesh/protocol';
+import { formatDuration, type Colors } from './output.js';
+import pc from 'picocolors';
+
+const QUEUE_POLL_MS = 2000;
+const RETRY_MAX_DELAY_MS = 5000;
+
+/** True for failures worth retrying: the controller unreachable, restarting, or failing internally. */
+export function isTransient(err: unknown): boolean {
+  return err instanceof NetworkError || (err instanceof ApiError && err.status >= 500);
+}
+
+/** Runs `fn` until it succeeds, retrying transient failures with backoff until `signal` aborts. */
+export async function retryTransient<T>(fn: () => Promise<T>, signal?: AbortSignal, onRetry?: (err: unknown) => void): Promise<T> {
+  for (let delay = 250; ; delay = Math.min(RETRY_MAX_DELAY_MS, delay * 2)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err) || signal?.aborted) throw err;
+      onRetry?.(err);
+      await sleep(delay, undefined, { signal });
+    }
+  }
+}
+
+export interface FollowHandlers {
+  onEntry(entry: LogEntry): void;
+  /** Called with the build (queue info included) each time it is polled while queued. */
+  onQueue?(build: Build): void;
+  /** Called when the stream reports a status change. */
+  onStatus?(status: BuildStatus): void;
+}
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** Only this attempt's lines. */
+  attempt?: number;
+  handlers: FollowHandlers;
+}
+
+/** Follows until the build ends; resolves with the ended build (error and attempts included). */
+export async function followBuild(client: BuildMeshClient, buildId: string, options: FollowOptions): Promise<Build> {
+  const { handlers, signal } = options;
+  const initial = await retryTransient(() => client.getBuild(buildId), signal);
+  let status: BuildStatus = initial.status;
+  if (status === 'queued') handlers.onQueue?.(initial);
+
+  // The queue poller lives as long as the log stream; it only asks while the build is queued.
+  const pollerStop = new AbortController();
+  const pollerSignal = signal ? AbortSignal.any([signal, pollerStop.signal]) : pollerStop.signal;
+  const poller = (async () => {
+    while (!pollerSignal.aborted) {
+      await sleep(QUEUE_POLL_MS, undefined, { signal: pollerSignal });
+      if (status !== 'queued') continue;
+      try {
+        const build = await client.getBuild(buildId);
+        if (status === 'queued' && build.status === 'queued') handlers.onQueue?.(build);
+      } catch {
+        // Transient: the log stream reports lasting trouble; the next poll tries again.
+      }
+    }
+  })();
+  poller.catch(() => {}); // ends with an AbortError by design
+
+  try {
+    const stream = client.followLogs(buildId, {
+      attempt: options.attempt,
+      signal,
+      onStatus: (s) => {
+        status = s;
+        handlers.onStatus?.(s);
+      },
+    });
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) break;
+      if (status === 'queued') status = 'running';
+      handlers.onEntry(next.value);
+    }
+  } finally {
+    pollerStop.abort();
+  }
+  return retryTransient(() => client.getBuild(buildId), signal);
+}
+
+/** One line about a queued build: position, ETA and why it waits. */
+export function describeQueue(build: Build): string {
+  const q = build.queue;
+  if (!q) return 'queued';
+  const parts = [`queued · position ${q.position}`];
+  if (q.etaSeconds !== null) parts.push(`starts in ~${formatDuration(q.etaSeconds)}`);
+  if (q.reason) parts.push(q.reason);
+  return parts.join(' · ');
+}
+
+/**
+ * Prints log entries for people: a header when a phase starts, a result line when it ends, the
+ * attempt number when a retry begins; the queue line updates in place on a terminal. Output can
+ * be paused (while a question is asked) and resumes with what arrived meanwhile.
+ */
+export class LogPrinter {
+  private readonly c: Colors;
+  private readonly tty: boolean;
+  private attempt: number | null = null;
+  private paused = false;
+  private buffer: string[] = [];
+  private queueShown = false;
+  private lastQueueKey = '';
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly statusStream: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.tty = stream.isTTY === true;
+    this.c = pc.createColors(this.tty && !process.env.NO_COLOR);
+  }
+
+  entry(e: LogEntry): void {
+    this.clearQueueLine();
+    const { c } = this;
+    if (e.attempt !== this.attempt) {
+      if (this.attempt !== null || e.attempt > 1) {
+        this.write('');
+        this.write(c.bold(c.magenta(`── attempt ${e.attempt} ──`)));
+      }
+      this.attempt = e.attempt;
+    }
+    if (e.marker === 'START_PHASE') {
+      this.write('');
+      this.write(this.tty ? c.bold(c.cyan(`▶ ${e.phase ?? e.text}`)) : `== ${e.phase ?? e.text}`);
+      return;
+    }
+    if (e.marker === 'END_PHASE') {
+      const result = e.result ?? 'done';
+      const duration = e.durationMs !== undefined ? ` in ${formatDuration(e.durationMs / 1000)}` : '';
+      const exit = e.exitCode !== undefined && e.exitCode !== null && e.exitCode !== 0 ? ` (exit ${e.exitCode})` : '';
+      const ok = result === 'success' || result === 'skipped' || result === 'warning';
+      const text = `${e.phase ?? ''}: ${result}${exit}${duration}`;
+      this.write(this.tty ? (ok ? c.green(`✔ ${text}`) : c.red(`✖ ${text}`)) : `== ${text}`);
+      return;
+    }
+    this.write(e.stream === 'system' ? c.dim(e.text) : e.text);
+  }
+
+  queue(build: Build): void {
+    const line = describeQueue(build);
+    if (this.statusStream.isTTY) {
+      if (this.paused) return;
+      this.statusStream.write(`\r\x1b[K${this.c.cyan('⏳')} ${line}`);
+      this.queueShown = true;
+    } else {
+      // Plain output: a line only when where it stands or why it waits changes.
+      const key = `${build.queue?.position}|${build.queue?.reason}`;
+      if (key === this.lastQueueKey) return;
+      this.lastQueueKey = key;
+      this.statusStream.write(line + '\n');
+    }
+  }
+
+  message(line: string): void {
+    this.clearQueueLine();
+    this.write(line);
+  }
+
+  pause(): void {
+    this.clearQueueLine();
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const buffered = this.buffer;
+    this.buffer = [];
+    for (const line of buffered) this.stream.write(line + '\n');
+  }
+
+  clearQueueLine(): void {
+    if (this.queueShown) {
+      this.statusStream.write('\r\x1b[K');
+      this.queueShown = false;
+    }
+  }
+
+  private write(line: string): void {
+    if (this.paused) this.buffer.push(line);
+    else this.stream.write(line + '\n');
+  }
+}

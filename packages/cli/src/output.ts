@@ -1,0 +1,248 @@
+/**
+ * Everything the CLI prints goes through here, so the conventions hold for every command:
+ * colour only for a terminal (stdout a TTY, NO_COLOR unset, not --json); with --json, stdout
+ * carries exactly one JSON document (or NDJSON for streams) and every human line moves to
+ * stderr; errors are one line: `error CODE: message — what to do next`.
+ */
+import pc from 'picocolors';
+import { ApiError, NetworkError, isBuildErrorCode, BuildErrors } from '@buildmesh/protocol';
+
+/** Exit codes, documented in `buildmesh --help`. */
+export const EXIT = {
+  ok: 0,
+  /** Any error, and a build that failed. */
+  failure: 1,
+  /** Bad flags or arguments (commander's own errors use 1; ours use 2). */
+  usage: 2,
+  /** The build was canceled. */
+  canceled: 3,
+  /** The build ran past its timeout. */
+  timedOut: 4,
+  /** Interrupted with Ctrl-C while waiting; the build keeps running. */
+  interrupted: 130,
+} as const;
+
+/** An error the CLI reports itself: a stable code, a message, and what to do next. */
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly hint?: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export type Colors = ReturnType<typeof pc.createColors>;
+
+function colorEnabled(stream: NodeJS.WriteStream, json: boolean): boolean {
+  return !json && stream.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
+}
+
+export interface Output {
+  readonly json: boolean;
+  /** Colours for stdout text (all no-ops when stdout is not a terminal). */
+  readonly c: Colors;
+  /** Colours for stderr text. */
+  readonly ce: Colors;
+  /** True when stdout is an interactive terminal and not --json: tables and colour for people. */
+  readonly tty: boolean;
+  /** A line for people: stdout normally, stderr under --json so stdout stays parseable. */
+  info(line?: string): void;
+  /** A warning line, always on stderr. */
+  warn(line: string): void;
+  /** The one JSON document of a --json run. */
+  printJson(value: unknown): void;
+  /** One line of an NDJSON stream (`logs --json`). */
+  printJsonLine(value: unknown): void;
+}
+
+export function createOutput(options: { json?: boolean } = {}): Output {
+  const json = options.json === true;
+  const c = pc.createColors(colorEnabled(process.stdout, json));
+  const ce = pc.createColors(colorEnabled(process.stderr, false));
+  return {
+    json,
+    c,
+    ce,
+    tty: !json && process.stdout.isTTY === true,
+    info(line = '') {
+      (json ? process.stderr : process.stdout).write(line + '\n');
+    },
+    warn(line) {
+      process.stderr.write(`${ce.yellow('warning')} ${line}\n`);
+    },
+    printJson(value) {
+      process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+    },
+    printJsonLine(value) {
+      process.stdout.write(JSON.stringify(value) + '\n');
+    },
+  };
+}
+
+// ── tables ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface Column<T> {
+  header: string;
+  value(row: T): string;
+  /** Colour applied after padding, so ANSI codes never skew the widths. */
+  color?(text: string, row: T): string;
+  /** Longest text before it is cut with an ellipsis. */
+  max?: number;
+}
+
+export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], c: Colors): string {
+  const cells = rows.map((row) => columns.map((col) => truncate(col.value(row), col.max)));
+  const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => r[i]!.length)));
+  const lines = [columns.map((col, i) => c.bold(pad(col.header, widths[i]!, i === columns.length - 1))).join('  ')];
+  rows.forEach((row, r) => {
+    lines.push(
+      columns
+        .map((col, i) => {
+          const text = pad(cells[r]![i]!, widths[i]!, i === columns.length - 1);
+          return col.color ? col.color(text, row) : text;
+        })
+        .join('  '),
+    );
+  });
+  return lines.map((l) => l.trimEnd()).join('\n');
+}
+
+function pad(text: string, width: number, last: boolean): string {
+  return last ? text : text.padEnd(width);
+}
+
+function truncate(text: string, max?: number): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return max && oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
+}
+
+/** `key: value` lines with aligned values, skipping empty values. */
+export function renderFields(fields: ReadonlyArray<readonly [string, string | null | undefined]>, c: Colors): string {
+  const shown = fields.filter(([, v]) => v !== undefined && v !== null && v !== '');
+  const width = Math.max(0, ...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${c.dim((k + ':').padEnd(width + 1))} ${v}`).join('\n');
+}
+
+// ── formatting ──────────────────────────────────────────────────────────────────────────────────
+
+const STATUS_COLORS: Record<string, (c: Colors, s: string) => string> = {
+  queued: (c, s) => c.cyan(s),
+  running: (c, s) => c.blue(s),
+  succeeded: (c, s) => c.green(s),
+  failed: (c, s) => c.red(s),
+  canceled: (c, s) => c.yellow(s),
+  timed_out: (c, s) => c.red(s),
+  online: (c, s) => c.green(s),
+  offline: (c, s) => c.dim(s),
+};
+
+/** Colours a status word; padding around it is kept as is. */
+export function colorStatus(c: Colors, text: string): string {
+  const paint = STATUS_COLORS[text.trim()];
+  return paint ? paint(c, text) : text;
+}
+
+/** "42s", "3m 05s", "2h 10m". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** "just now", "5m ago", "3h ago", "2d ago"; "-" for null. */
+export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '-';
+  const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  if (seconds < 10) return 'just now';
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86400)}d ago`;
+}
+
+export function formatLabels(labels: Record<string, string>): string {
+  const entries = Object.entries(labels);
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(',') : '-';
+}
+
+// ── errors ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface ReportedError {
+  code: string;
+  message: string;
+  hint: string | null;
+  exitCode: number;
+}
+
+/** What to do next after a controller error, by its stable code. */
+const API_HINTS: Partial<Record<string, string>> = {
+  UNAUTHENTICATED: 'log in again with `buildmesh login` (or set BUILDMESH_TOKEN)',
+  FORBIDDEN: "this needs a token with a higher role; ask an org admin (`buildmesh whoami` shows yours)",
+  NOT_FOUND: 'check the id; `buildmesh list` shows your builds',
+  BUILD_NOT_CANCELABLE: '`buildmesh status ID` shows how it ended',
+  BUILD_NOT_RETRYABLE: 'wait for the build to end, or cancel it first with `buildmesh cancel ID`',
+  NAME_TAKEN: 'choose another name',
+  PAYLOAD_TOO_LARGE: 'make the project smaller (add large files to .easignore) and retry',
+  SHUTTING_DOWN: 'the controller is restarting; retry in a few seconds',
+  INTERNAL: 'retry; if it persists, check the controller log',
+  VALIDATION_FAILED: 'check the values given; `buildmesh <command> --help` shows the accepted forms',
+};
+
+/** Turns anything thrown into the one-line report (code, message, hint) and an exit code. */
+export function describeError(err: unknown): ReportedError {
+  if (err instanceof CliError) {
+    return { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode };
+  }
+  if (err instanceof ApiError) {
+    return { code: err.code, message: err.message, hint: API_HINTS[err.code] ?? null, exitCode: EXIT.failure };
+  }
+  if (err instanceof NetworkError) {
+    return {
+      code: 'CONTROLLER_UNREACHABLE',
+      message: err.message,
+      hint: 'is the controller running? Start one with `npx buildmesh up`, or check the URL (`buildmesh whoami`, BUILDMESH_URL)',
+      exitCode: EXIT.failure,
+    };
+  }
+  // Typed errors of other modules (EasJsonError, FileListError, PackError…) carry a string code.
+  const e = err as { code?: unknown; message?: unknown; hint?: unknown };
+  if (err instanceof Error && typeof e.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(e.code)) {
+    return { code: e.code, message: err.message, hint: typeof e.hint === 'string' ? e.hint : null, exitCode: EXIT.failure };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'UNEXPECTED', message, hint: 'this is a bug in buildmesh; please report it with the command you ran', exitCode: EXIT.failure };
+}
+
+/** Prints the one-line error (and, under --json, `{ "error": {...} }` on stdout); returns the exit code. */
+export function reportError(err: unknown, json: boolean): number {
+  const r = describeError(err);
+  const ce = pc.createColors(colorEnabled(process.stderr, false));
+  // Multi-line messages (e.g. the largest files of a too-large project) keep their detail lines.
+  const [first, ...rest] = r.message.split('\n');
+  let line = `${ce.red(ce.bold('error'))} ${ce.bold(r.code)}: ${first}`;
+  if (r.hint) line += ` — ${r.hint}`;
+  process.stderr.write(line + '\n' + (rest.length ? rest.join('\n') + '\n' : ''));
+  if (json) process.stdout.write(JSON.stringify({ error: { code: r.code, message: r.message, hint: r.hint } }, null, 2) + '\n');
+  return r.exitCode;
+}
+
+/** The one line a failed build prints: its code, message and the catalogue's explanation. */
+export function buildErrorLine(error: { code: string; message: string; explanation?: string; phase?: string } | null): {
+  code: string;
+  message: string;
+  hint: string | undefined;
+} {
+  if (!error) return { code: 'UNKNOWN_ERROR', message: 'the build ended without an error report', hint: undefined };
+  const explanation = error.explanation ?? (isBuildErrorCode(error.code) ? BuildErrors[error.code] : undefined);
+  const where = error.phase ? ` (phase ${error.phase})` : '';
+  return {
+    code: error.code,
+    message: `${error.message}${where}`,
+    hint: explanation && explanation !== error.message ? explanation : undefined,
+  };
+}

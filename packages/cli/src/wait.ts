@@ -1,0 +1,117 @@
+/**
+ * Waiting for a submitted build the way `build` (and `retry --wait`) does: follow it (queue,
+ * then live log), answer Ctrl-C by asking whether to cancel it, then download and verify its
+ * artifacts, and turn the outcome into an exit code.
+ */
+import type { Build, BuildMeshClient } from '@buildmesh/protocol';
+import { downloadBuildArtifacts, type DownloadedArtifact } from './download.js';
+import { followBuild, LogPrinter } from './follow.js';
+import { buildErrorLine, EXIT, formatDuration, type Output } from './output.js';
+import { confirm, stdinIsTty } from './prompt.js';
+
+export interface WaitOutcome {
+  build: Build;
+  artifacts: DownloadedArtifact[];
+  exitCode: number;
+  /** Ctrl-C: we stopped waiting; the build keeps running on the controller. */
+  interrupted: boolean;
+}
+
+export interface WaitOptions {
+  out: Output;
+  /** Where artifacts go; null: do not download. */
+  outputDir: string | null;
+}
+
+export function exitCodeFor(build: Build): number {
+  switch (build.status) {
+    case 'succeeded':
+      return EXIT.ok;
+    case 'canceled':
+      return EXIT.canceled;
+    case 'timed_out':
+      return EXIT.timedOut;
+    default:
+      return EXIT.failure;
+  }
+}
+
+export async function waitForBuild(client: BuildMeshClient, build: Build, options: WaitOptions): Promise<WaitOutcome> {
+  const { out } = options;
+  const printer = new LogPrinter(out.json ? process.stderr : process.stdout);
+  const stop = new AbortController();
+  const followEnded = new AbortController();
+  let interrupted = false;
+  let asking = false;
+
+  // Ctrl-C: at a terminal, ask whether to cancel the build; otherwise stop waiting and leave it running.
+  const onSigint = async () => {
+    if (asking) return;
+    if (!stdinIsTty()) {
+      interrupted = true;
+      stop.abort();
+      return;
+    }
+    asking = true;
+    printer.pause();
+    const answer = await confirm(`\nCancel build ${build.id} on the controller? (no: stop waiting, the build keeps running)`, followEnded.signal);
+    asking = false;
+    if (followEnded.signal.aborted) return; // the build ended while we asked
+    if (answer === true) {
+      try {
+        await client.cancelBuild(build.id);
+        printer.resume();
+        printer.message(out.ce.yellow('cancel requested; waiting for the build to stop…'));
+      } catch (err) {
+        printer.resume();
+        out.warn(`could not cancel: ${(err as Error).message}`);
+      }
+    } else {
+      interrupted = true;
+      printer.resume();
+      stop.abort();
+    }
+  };
+  process.on('SIGINT', onSigint);
+
+  let ended: Build;
+  try {
+    ended = await followBuild(client, build.id, {
+      signal: stop.signal,
+      handlers: { onEntry: (e) => printer.entry(e), onQueue: (b) => printer.queue(b) },
+    });
+  } catch (err) {
+    printer.clearQueueLine();
+    if (!interrupted) throw err;
+    out.info();
+    out.info(`Stopped waiting. Build ${build.id} keeps running; follow it with: buildmesh logs -f ${build.id}`);
+    return { build, artifacts: [], exitCode: EXIT.interrupted, interrupted: true };
+  } finally {
+    process.off('SIGINT', onSigint);
+    followEnded.abort();
+    printer.resume();
+  }
+
+  const seconds = ended.startedAt && ended.finishedAt ? (Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)) / 1000 : null;
+  const took = seconds !== null ? ` in ${formatDuration(seconds)}` : '';
+  if (ended.status !== 'succeeded') {
+    const line = buildErrorLine(ended.error);
+    out.info();
+    process.stderr.write(
+      `${out.ce.red(out.ce.bold('error'))} ${out.ce.bold(line.code)}: build ${ended.id} ${ended.status.replace('_', ' ')}${took}: ${line.message}` +
+        (line.hint ? ` — ${line.hint}` : '') +
+        '\n',
+    );
+    return { build: ended, artifacts: [], exitCode: exitCodeFor(ended), interrupted: false };
+  }
+
+  out.info();
+  out.info(out.c.green(`✔ build ${ended.id} succeeded${took}`));
+  let artifacts: DownloadedArtifact[] = [];
+  if (options.outputDir !== null) {
+    artifacts = await downloadBuildArtifacts(client, ended.id, options.outputDir, { progress: true });
+    if (artifacts.length === 0) out.info('The build produced no artifacts.');
+    for (const a of artifacts) out.info(`  ${a.path}  ${out.c.dim(`sha256 ${a.sha256}`)}`);
+  }
+  return { build: ended, artifacts, exitCode: EXIT.ok, interrupted: false };
+}
