@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { credentialFilePath, parseLabels, resolveWorkerOptions, WORKER_OPTIONS, WorkerConfigError } from '../src/config.js';
+import { loadCredential, saveCredential } from '../src/identity.js';
+import { tempDir } from './support/runner-fixtures.js';
+
+void test('options come from explicit values, then BUILDMESH_* variables, then defaults', () => {
+  const env = {
+    BUILDMESH_URL: 'http://controller:7070/',
+    BUILDMESH_ENROLLMENT_TOKEN: 'enr-secret',
+    BUILDMESH_LABELS: 'gpu=yes, pool=fast',
+    BUILDMESH_CONCURRENCY: '3',
+    BUILDMESH_SANDBOX: 'none',
+    BUILDMESH_KEEP_WORKSPACE: 'true',
+  };
+  const fromEnv = resolveWorkerOptions({}, env);
+  assert.equal(fromEnv.url, 'http://controller:7070');
+  assert.equal(fromEnv.enrollmentToken, 'enr-secret');
+  assert.deepEqual(fromEnv.labels, { gpu: 'yes', pool: 'fast' });
+  assert.equal(fromEnv.concurrency, 3);
+  assert.equal(fromEnv.sandbox, 'none');
+  assert.equal(fromEnv.keepWorkspace, true);
+  assert.equal(fromEnv.workDir, join(homedir(), '.buildmesh-worker'));
+  assert.equal(fromEnv.configDir, join(homedir(), '.config', 'buildmesh'));
+
+  const explicit = resolveWorkerOptions({ concurrency: 2, sandbox: 'bwrap', labels: {}, workDir: '/srv/work' }, env);
+  assert.equal(explicit.concurrency, 2);
+  assert.equal(explicit.sandbox, 'bwrap');
+  assert.deepEqual(explicit.labels, {});
+  assert.equal(explicit.workDir, '/srv/work');
+
+  const defaults = resolveWorkerOptions({}, { BUILDMESH_URL: 'https://ci.example.com' });
+  assert.equal(defaults.concurrency, 1);
+  assert.equal(defaults.sandbox, 'auto');
+  assert.equal(defaults.keepWorkspace, false);
+  assert.equal(defaults.enrollmentToken, undefined);
+});
+
+void test('bad options are refused with WorkerConfigError naming the problem', () => {
+  const bad = (overrides: object, env: Record<string, string> = { BUILDMESH_URL: 'http://c' }) =>
+    assert.throws(() => resolveWorkerOptions(overrides, env), WorkerConfigError);
+  bad({}, {});
+  bad({ url: 'ftp://c' });
+  bad({}, { BUILDMESH_URL: 'http://c', BUILDMESH_CONCURRENCY: '0' });
+  bad({}, { BUILDMESH_URL: 'http://c', BUILDMESH_SANDBOX: 'docker' });
+  bad({}, { BUILDMESH_URL: 'http://c', BUILDMESH_LABELS: 'novalue' });
+  assert.throws(() => parseLabels('Bad Key=x'), /label key/);
+});
+
+void test('the option table documents every option with its variable, flag and default', () => {
+  const keys = WORKER_OPTIONS.map((o) => o.key).sort();
+  assert.deepEqual(keys, ['concurrency', 'configDir', 'enrollmentToken', 'enrollmentTokenFile', 'keepWorkspace', 'labels', 'logLevel', 'name', 'sandbox', 'url', 'workDir']);
+  for (const o of WORKER_OPTIONS) assert.ok(o.env.startsWith('BUILDMESH_') && o.flag.startsWith('--') && o.default && o.description);
+});
+
+void test('the credential is saved with mode 0600, per controller and worker name, and read back', async (t) => {
+  const configDir = tempDir(t);
+  const a = credentialFilePath({ url: 'http://controller:7070', name: 'mac-1', configDir });
+  assert.notEqual(a, credentialFilePath({ url: 'http://controller:7070', name: 'mac-2', configDir }));
+  assert.notEqual(a, credentialFilePath({ url: 'http://other:7070', name: 'mac-1', configDir }));
+  assert.equal(a, credentialFilePath({ url: 'http://controller:7070/some/path', name: 'mac-1', configDir }));
+
+  const saved = { url: 'http://controller:7070', name: 'mac-1', workerId: 'wrk_1', credential: 'secret-credential', enrolledAt: new Date().toISOString() };
+  await saveCredential(a, saved);
+  assert.equal(statSync(a).mode & 0o777, 0o600);
+  assert.deepEqual(await loadCredential(a), saved);
+  assert.equal(await loadCredential(join(configDir, 'missing.json')), undefined);
+});
