@@ -94,6 +94,10 @@ export const buildCommand = action<BuildOptions>(
     const projectName = await detectProjectName(projectDir, opts.project);
     const files = await listProjectFiles(projectDir);
     const summary = summarizeFiles(files);
+    if (!files.some((f) => f.path === 'package.json')) {
+      // e.g. a project inside a directory its enclosing git repository ignores.
+      throw new CliError('NOTHING_TO_PACK', `package.json would not be uploaded (${files.length} files would be)`, 'check .gitignore/.easignore, or run `buildmesh doctor` to see what would be packed');
+    }
     for (const plan of plans) checkCustomConfigIsPacked(plan.profile, files);
     if (summary.bytes > SOURCE_MAX_BYTES) {
       throw new CliError('SOURCE_TOO_LARGE', `the project is ${formatBytes(summary.bytes)}, above the ${formatBytes(SOURCE_MAX_BYTES)} limit`, 'add large files the build does not need to .easignore');
