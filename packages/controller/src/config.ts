@@ -1,0 +1,197 @@
+/**
+ * The controller's options: every one has a default (zero-config start), a
+ * BUILDMESH_* environment variable, and a line in CONTROLLER_SETTINGS, the table
+ * the README's configuration reference is written from.
+ *
+ * Precedence: explicit options (CLI flags) > environment > defaults. A value that
+ * does not parse stops the start with a message naming the variable.
+ */
+import { resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface ControllerOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** The instance admin token to accept (≥ 24 characters); null = generate one on first start. */
+  adminToken: string | null;
+  /** Base64 of 32 bytes; null = use (or create) `<dataDir>/encryption.key`. */
+  encryptionKey: string | null;
+  heartbeatIntervalMs: number;
+  leaseTtlMs: number;
+  claimWaitMs: number;
+  sweepIntervalMs: number;
+  bodyIdleTimeoutMs: number;
+  maxSourceBytes: number;
+  maxArtifactBytes: number;
+  retentionDays: number;
+  retentionIntervalMs: number;
+  logLevel: LogLevel;
+  /** SQLite's `synchronous` pragma: full = fsync every commit (survives power loss); normal = survives process crashes. */
+  sqliteSynchronous: SqliteSynchronous;
+}
+
+export type SqliteSynchronous = 'full' | 'normal';
+
+type Kind = 'port' | 'string' | 'secret' | 'duration' | 'bytes' | 'count' | 'logLevel' | 'synchronous';
+
+export interface SettingInfo {
+  name: keyof ControllerOptions;
+  env: string;
+  /** Printable default ('' for secrets that have none). */
+  default: string;
+  description: string;
+}
+
+interface Setting extends SettingInfo {
+  kind: Kind;
+  value: ControllerOptions[keyof ControllerOptions];
+  /** Lower bound (inclusive) for numbers. */
+  min?: number;
+}
+
+const GiB = 1024 ** 3;
+
+const SETTINGS: readonly Setting[] = [
+  { name: 'port', env: 'BUILDMESH_PORT', kind: 'port', value: 4650, default: '4650', description: 'TCP port to listen on (0 = any free port).' },
+  { name: 'host', env: 'BUILDMESH_HOST', kind: 'string', value: '127.0.0.1', default: '127.0.0.1', description: 'Address to listen on; 0.0.0.0 to accept workers from other machines.' },
+  { name: 'dataDir', env: 'BUILDMESH_DATA_DIR', kind: 'string', value: './.buildmesh', default: './.buildmesh', description: 'Directory for the SQLite database, blobs and the encryption key.' },
+  { name: 'adminToken', env: 'BUILDMESH_ADMIN_TOKEN', kind: 'secret', value: null, default: '', description: 'Instance admin token (at least 24 characters). Unset: one is generated and printed once on first start.' },
+  { name: 'encryptionKey', env: 'BUILDMESH_ENCRYPTION_KEY', kind: 'secret', value: null, default: '', description: 'Base64 of 32 random bytes, the AES-256-GCM key for credentials and secrets. Unset: <dataDir>/encryption.key (mode 0600, created on first start).' },
+  { name: 'heartbeatIntervalMs', env: 'BUILDMESH_HEARTBEAT_INTERVAL_MS', kind: 'duration', value: 5000, min: 100, default: '5000', description: 'How often workers send heartbeats for a running attempt.' },
+  { name: 'leaseTtlMs', env: 'BUILDMESH_LEASE_TTL_MS', kind: 'duration', value: 30000, min: 200, default: '30000', description: 'A lease not renewed for this long lapses: the attempt ends and the build is requeued or failed.' },
+  { name: 'claimWaitMs', env: 'BUILDMESH_CLAIM_WAIT_MS', kind: 'duration', value: 25000, min: 0, default: '25000', description: 'How long an idle worker’s claim long-poll waits for a job.' },
+  { name: 'sweepIntervalMs', env: 'BUILDMESH_SWEEP_INTERVAL_MS', kind: 'duration', value: 1000, min: 10, default: '1000', description: 'How often lapsed leases and build timeouts are checked.' },
+  { name: 'bodyIdleTimeoutMs', env: 'BUILDMESH_BODY_IDLE_TIMEOUT_MS', kind: 'duration', value: 30000, min: 100, default: '30000', description: 'An upload that sends nothing for this long is cut off (408).' },
+  { name: 'maxSourceBytes', env: 'BUILDMESH_MAX_SOURCE_BYTES', kind: 'bytes', value: 2 * GiB, min: 1, default: '2GiB', description: 'Largest source archive a build may upload.' },
+  { name: 'maxArtifactBytes', env: 'BUILDMESH_MAX_ARTIFACT_BYTES', kind: 'bytes', value: 4 * GiB, min: 1, default: '4GiB', description: 'Largest artifact a worker may upload.' },
+  { name: 'retentionDays', env: 'BUILDMESH_RETENTION_DAYS', kind: 'count', value: 30, min: 0, default: '30', description: 'Ended builds older than this lose their logs and artifacts (0 = keep forever).' },
+  { name: 'retentionIntervalMs', env: 'BUILDMESH_RETENTION_INTERVAL_MS', kind: 'duration', value: 3_600_000, min: 1000, default: '3600000', description: 'How often retention runs.' },
+  { name: 'logLevel', env: 'BUILDMESH_LOG_LEVEL', kind: 'logLevel', value: 'info', default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
+  {
+    name: 'sqliteSynchronous',
+    env: 'BUILDMESH_SQLITE_SYNCHRONOUS',
+    kind: 'synchronous',
+    value: 'full',
+    default: 'full',
+    description: 'full: every acknowledged write survives a power loss (one fsync per commit). normal: it survives a crash of the controller process (kill -9), and commits are much cheaper.',
+  },
+];
+
+/** For the README and `buildmesh controller --help`: every option with its variable and default. */
+export const CONTROLLER_SETTINGS: readonly SettingInfo[] = SETTINGS.map(({ name, env, default: d, description }) => ({
+  name,
+  env,
+  default: d,
+  description,
+}));
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: GiB, gb: GiB, gib: GiB, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+
+function parseValue(setting: Setting, raw: string, source: string): ControllerOptions[keyof ControllerOptions] {
+  const fail = (why: string): never => {
+    throw new ConfigError(`${source}: ${why} (got ${setting.kind === 'secret' ? 'a value' : JSON.stringify(raw)})`);
+  };
+  const text = raw.trim();
+  switch (setting.kind) {
+    case 'string':
+      if (text === '') fail('must not be empty');
+      return text;
+    case 'secret':
+      return raw === '' ? null : raw;
+    case 'logLevel':
+      if (!LOG_LEVELS.includes(text as LogLevel)) fail(`must be one of ${LOG_LEVELS.join(', ')}`);
+      return text as LogLevel;
+    case 'synchronous':
+      if (text !== 'full' && text !== 'normal') fail('must be full or normal');
+      return text as SqliteSynchronous;
+    case 'port': {
+      if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) fail('must be a port number 0–65535');
+      return Number(text);
+    }
+    case 'duration':
+    case 'count': {
+      if (!/^\d{1,15}$/.test(text)) fail('must be a whole number');
+      const n = Number(text);
+      if (setting.min !== undefined && n < setting.min) fail(`must be at least ${setting.min}`);
+      return n;
+    }
+    case 'bytes': {
+      const m = /^(\d{1,16})\s*([a-z]*)$/i.exec(text);
+      const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+      if (!m || unit === undefined) fail('must be a byte count like 1048576, 512MiB or 2GiB');
+      const n = Number(m![1]) * unit!;
+      if (!Number.isSafeInteger(n)) fail('is too large');
+      if (setting.min !== undefined && n < setting.min) fail(`must be at least ${setting.min}`);
+      return n;
+    }
+  }
+}
+
+function checkValue(setting: Setting, value: unknown): void {
+  const source = `option ${setting.name}`;
+  if (setting.kind === 'string' || setting.kind === 'logLevel' || setting.kind === 'synchronous') {
+    if (typeof value !== 'string') throw new ConfigError(`${source}: must be a string`);
+    parseValue(setting, value, source);
+  } else if (setting.kind === 'secret') {
+    if (value !== null && typeof value !== 'string') throw new ConfigError(`${source}: must be a string or null`);
+  } else {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ConfigError(`${source}: must be a whole number`);
+    parseValue(setting, String(value), source);
+  }
+}
+
+/**
+ * Applies the environment and the defaults to the given options and validates
+ * the result. Relative data dirs resolve against the current directory.
+ */
+export function resolveOptions(options: Partial<ControllerOptions> = {}, env: NodeJS.ProcessEnv = process.env): ControllerOptions {
+  const resolved: Record<string, unknown> = {};
+  for (const setting of SETTINGS) {
+    const given = options[setting.name];
+    if (given !== undefined) {
+      checkValue(setting, given);
+      resolved[setting.name] = given;
+      continue;
+    }
+    const raw = env[setting.env];
+    resolved[setting.name] = raw !== undefined && raw !== '' ? parseValue(setting, raw, setting.env) : setting.value;
+  }
+  const result = resolved as unknown as ControllerOptions;
+  result.dataDir = resolve(result.dataDir);
+  if (result.adminToken !== null && result.adminToken.length < 24) {
+    throw new ConfigError('BUILDMESH_ADMIN_TOKEN: must be at least 24 characters');
+  }
+  if (result.adminToken !== null && /\s/.test(result.adminToken)) {
+    throw new ConfigError('BUILDMESH_ADMIN_TOKEN: must not contain whitespace');
+  }
+  if (result.encryptionKey !== null) {
+    const key = Buffer.from(result.encryptionKey.trim(), 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(result.encryptionKey.trim())) {
+      throw new ConfigError('BUILDMESH_ENCRYPTION_KEY: must be the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
+    }
+  }
+  if (result.heartbeatIntervalMs * 2 > result.leaseTtlMs) {
+    throw new ConfigError(
+      `BUILDMESH_LEASE_TTL_MS (${result.leaseTtlMs}) must be at least twice BUILDMESH_HEARTBEAT_INTERVAL_MS (${result.heartbeatIntervalMs}), or one late heartbeat loses the lease`,
+    );
+  }
+  return result;
+}
+
+/** The longest a claim may wait (the protocol's ClaimRequest allows up to 60 s). */
+export const MAX_CLAIM_WAIT_MS = 60_000;
+
+/** A worker counts as online when it was seen (claim, heartbeat, hello) within this window. */
+export function onlineWindowMs(options: ControllerOptions): number {
+  return Math.max(options.claimWaitMs, options.heartbeatIntervalMs) + options.leaseTtlMs;
+}

@@ -1,0 +1,82 @@
+/**
+ * Encryption at rest for signing credentials and project secrets: AES-256-GCM
+ * with a random 12-byte IV per value. A sealed value is
+ *
+ *   [key version: 1 byte][IV: 12 bytes][ciphertext][auth tag: 16 bytes]
+ *
+ * The version byte names the key that sealed it, so a later key rotation can add
+ * keys and still open old values.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+const CURRENT_VERSION = 1;
+export const KEY_FILE_NAME = 'encryption.key';
+
+export class Keyring {
+  private readonly keys = new Map<number, Buffer>();
+
+  constructor(key: Buffer) {
+    if (key.length !== KEY_BYTES) throw new Error(`an encryption key is ${KEY_BYTES} bytes, got ${key.length}`);
+    this.keys.set(CURRENT_VERSION, key);
+  }
+
+  seal(plaintext: Buffer): Buffer {
+    const key = this.keys.get(CURRENT_VERSION)!;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return Buffer.concat([Buffer.from([CURRENT_VERSION]), iv, body, cipher.getAuthTag()]);
+  }
+
+  /** Throws when the value was sealed with another key or was altered. */
+  open(sealed: Buffer): Buffer {
+    if (sealed.length < 1 + IV_BYTES + TAG_BYTES) throw new Error('sealed value is too short');
+    const key = this.keys.get(sealed[0]!);
+    if (!key) throw new Error(`sealed with unknown key version ${sealed[0]}`);
+    const iv = sealed.subarray(1, 1 + IV_BYTES);
+    const tag = sealed.subarray(sealed.length - TAG_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  }
+
+  sealJson(value: unknown): Buffer {
+    return this.seal(Buffer.from(JSON.stringify(value), 'utf8'));
+  }
+
+  openJson<T>(sealed: Buffer): T {
+    return JSON.parse(this.open(sealed).toString('utf8')) as T;
+  }
+}
+
+/**
+ * The key comes from BUILDMESH_ENCRYPTION_KEY when set, else from the key file,
+ * which is created (mode 0600) on first start. A data dir whose database exists
+ * but whose key file is gone refuses to start: a fresh key could not open the
+ * stored credentials, and silently losing them is worse than stopping.
+ */
+export async function loadKeyring(options: { dataDir: string; encryptionKey: string | null; databaseExists: boolean }): Promise<Keyring> {
+  if (options.encryptionKey !== null) return new Keyring(Buffer.from(options.encryptionKey.trim(), 'base64'));
+  const file = join(options.dataDir, KEY_FILE_NAME);
+  if (existsSync(file)) {
+    const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+    if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a base64 ${KEY_BYTES}-byte key`);
+    return new Keyring(key);
+  }
+  if (options.databaseExists) {
+    throw new Error(
+      `${file} is missing but the database exists: restore the key file or set BUILDMESH_ENCRYPTION_KEY (a new key could not open the stored credentials)`,
+    );
+  }
+  const key = randomBytes(KEY_BYTES);
+  // 'wx': never overwrite a key another process just wrote.
+  await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  await chmod(file, 0o600);
+  return new Keyring(key);
+}

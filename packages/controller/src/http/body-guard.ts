@@ -1,0 +1,99 @@
+/**
+ * Request bodies, before and after the handler:
+ * - before reading: the content type must be the route's, and a declared
+ *   Content-Length over the route's limit is refused (413) without reading a byte;
+ * - while reading: a body that sends nothing for bodyIdleTimeoutMs is cut off
+ *   (408, connection closed);
+ * - after answering early (4xx before the whole body arrived): the rest is read
+ *   and discarded for a short while so the client sees the answer rather than a
+ *   reset, then the connection is closed.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '@buildmesh/protocol';
+import { sendError } from './errors.js';
+
+const LINGER_MS = 5000;
+
+const MEDIA_TYPES = {
+  json: 'application/json',
+  multipart: 'multipart/form-data',
+  stream: 'application/octet-stream',
+} as const;
+
+export interface BodyGuardOptions {
+  bodyIdleTimeoutMs: number;
+  /** The socket timeout outside body reads (above the longest long-poll). */
+  connectionTimeoutMs: number;
+}
+
+export function hasBody(request: FastifyRequest): boolean {
+  const h = request.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const length = h['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** Throws the 4xx a body earns before any of it is read; arms the idle timeout for the read. */
+export function guardBody(request: FastifyRequest, reply: FastifyReply, options: BodyGuardOptions): void {
+  if (!hasBody(request)) return;
+  const config = request.routeOptions.config;
+  const kind = config.body;
+  const type = mediaType(request);
+  // Routes without a body tolerate an (ignored) JSON one: `POST …/cancel` with `{}` is harmless.
+  const expected = kind ? MEDIA_TYPES[kind] : MEDIA_TYPES.json;
+  if (type !== expected) {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', type ? `this route takes ${expected}, not ${type}` : `this route takes ${expected}`);
+  }
+  const limit = kind === 'multipart' || kind === 'stream' ? config.maxBodyBytes : request.routeOptions.bodyLimit;
+  const declared = request.headers['content-length'];
+  if (declared !== undefined) {
+    if (!/^\d{1,16}$/.test(declared)) throw new ApiError('BAD_REQUEST', 'Content-Length is not a number');
+    if (limit !== undefined && Number(declared) > limit) {
+      throw new ApiError('PAYLOAD_TOO_LARGE', `this route accepts at most ${limit} bytes`);
+    }
+  }
+  armIdleTimeout(request, reply, options);
+}
+
+function armIdleTimeout(request: FastifyRequest, reply: FastifyReply, options: BodyGuardOptions): void {
+  const req = request.raw;
+  const socket = req.socket;
+  socket.setTimeout(options.bodyIdleTimeoutMs);
+  // Node emits 'timeout' on the request only while its body is incomplete.
+  const onIdle = (): void => {
+    const error = new ApiError('BODY_TIMEOUT', `no bytes arrived for ${options.bodyIdleTimeoutMs} ms`);
+    if (reply.raw.headersSent) {
+      socket.destroy();
+    } else if (req.listenerCount('error') > 0) {
+      // Someone is reading the body: fail their read; the error handler answers 408 and closes.
+      req.emit('error', error);
+    } else {
+      sendError(error, request, reply);
+    }
+    // Whatever happens above, the connection does not outlive the grace period.
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  const restore = (): void => {
+    req.off('timeout', onIdle);
+    if (!socket.destroyed) socket.setTimeout(options.connectionTimeoutMs);
+  };
+  req.on('timeout', onIdle);
+  req.once('end', restore);
+  req.once('close', restore);
+}
+
+/** onResponse: an answer sent before the body was complete. */
+export function lingerIfBodyUnread(request: FastifyRequest): void {
+  const req = request.raw;
+  if (req.complete || req.destroyed) return;
+  req.resume();
+  const timer = setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, LINGER_MS);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+}

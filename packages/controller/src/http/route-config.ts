@@ -1,0 +1,46 @@
+/**
+ * What each route declares about itself in `config`: who may call it and what
+ * body it takes. The global hooks (auth, body guard) read these, so a route file
+ * states its rules in one line instead of repeating checks.
+ */
+import type { Role } from '@buildmesh/protocol';
+import type { EnrollmentTokenRecord, WorkerRecord } from '../store/store.js';
+
+/**
+ * public: anyone. enrollment: a worker enrollment token. worker: a worker
+ * credential. read/member/admin/instance-admin: an API token with at least that
+ * role (read-only tokens may only use GET, whatever the route says).
+ */
+export type Access = 'public' | 'enrollment' | 'worker' | 'read' | 'member' | 'admin' | 'instance-admin';
+
+/** json: application/json (limit = the route's bodyLimit). multipart / stream: read by the handler, limit = maxBodyBytes. */
+export type BodyKind = 'json' | 'multipart' | 'stream';
+
+export interface UserAuth {
+  kind: 'user';
+  tokenId: string;
+  orgId: string;
+  role: Role;
+  instanceAdmin: boolean;
+}
+export interface WorkerAuth {
+  kind: 'worker';
+  worker: WorkerRecord;
+}
+export interface EnrollmentAuth {
+  kind: 'enrollment';
+  enrollmentToken: EnrollmentTokenRecord;
+}
+export type Auth = UserAuth | WorkerAuth | EnrollmentAuth;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    body?: BodyKind;
+    /** For multipart and stream bodies: the largest Content-Length accepted before reading starts. */
+    maxBodyBytes?: number;
+  }
+  interface FastifyRequest {
+    auth: Auth | null;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Server-Sent Events on a hijacked reply: framing, backpressure (a slow reader
+ * pauses the writer instead of growing memory), keep-alive comments, and one
+ * close path whatever ends the stream.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export const KEEP_ALIVE_MS = 15_000;
+
+export class SseStream {
+  private ended = false;
+  private readonly closeListeners = new Set<() => void>();
+  private readonly keepAlive: NodeJS.Timeout;
+
+  constructor(request: FastifyRequest, private readonly reply: FastifyReply, keepAliveMs = KEEP_ALIVE_MS) {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // Reverse proxies (nginx) must pass events through as they come.
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    request.raw.socket.setNoDelay(true);
+    this.keepAlive = setInterval(() => this.comment('keep-alive'), keepAliveMs);
+    res.once('close', () => this.close());
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  onClose(listener: () => void): void {
+    if (this.ended) listener();
+    else this.closeListeners.add(listener);
+  }
+
+  /** Resolves once the event is handed to the socket (after a drain if the reader is slow). */
+  async send(event: string, data: unknown, id?: string): Promise<void> {
+    let frame = `event: ${event}\n`;
+    if (id !== undefined) frame += `id: ${id}\n`;
+    // JSON never contains a raw newline, so one data line carries it.
+    frame += `data: ${JSON.stringify(data)}\n\n`;
+    await this.write(frame);
+  }
+
+  comment(text: string): void {
+    void this.write(`: ${text}\n\n`);
+  }
+
+  private write(frame: string): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    const res = this.reply.raw;
+    if (res.write(frame)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.once('drain', done);
+      res.once('close', done);
+    });
+  }
+
+  close(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.keepAlive);
+    const res = this.reply.raw;
+    if (!res.writableEnded) res.end();
+    for (const listener of this.closeListeners) listener();
+    this.closeListeners.clear();
+  }
+}

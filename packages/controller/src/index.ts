@@ -1,0 +1,137 @@
+/**
+ * The controller as a library: `startController` opens (or creates) the data
+ * dir, the store, the blobs and the key, bootstraps the default org and the
+ * instance admin token, and serves the API until `close()`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import { resolveOptions, onlineWindowMs, type ControllerOptions } from './config.js';
+import { loadKeyring } from './crypto/keyring.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+import { FsBlobStore } from './blobs/fs.js';
+import { BlobPins } from './blobs/pins.js';
+import { bootstrap } from './bootstrap.js';
+import { DATABASE_FILE } from './backup.js';
+import { ShutdownSignal, type ControllerContext } from './context.js';
+import { ControllerMetrics } from './metrics.js';
+import { ClaimWaiters } from './scheduler/claim-waiters.js';
+import { InProcessWakeups } from './scheduler/wakeups.js';
+import { startSweeper } from './scheduler/sweeper.js';
+import { startRetention } from './scheduler/retention.js';
+import { buildServer } from './server.js';
+
+export { resolveOptions, CONTROLLER_SETTINGS, ConfigError, type ControllerOptions, type SettingInfo } from './config.js';
+export { backupDataDir, restoreDataDir, DATABASE_FILE, type BackupResult } from './backup.js';
+
+export interface RunningController {
+  url: string;
+  options: ControllerOptions;
+  /** The instance admin token generated on this (first) start; null when it existed or came from the environment. */
+  generatedAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+/** In-flight requests get this long to finish on shutdown; then their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function createLogger(level: ControllerOptions['logLevel']): Logger {
+  return pino(
+    {
+      level,
+      name: 'buildmesh-controller',
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'headers.authorization',
+          'authorization',
+          '*.secret',
+          '*.credential',
+          '*.credentials',
+          '*.password',
+          '*.adminToken',
+          '*.encryptionKey',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    // Synchronous: lines are rare (no per-request logging) and none may be lost on exit.
+    pino.destination({ fd: 2, sync: true }),
+  );
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+export async function startController(partial: Partial<ControllerOptions> = {}): Promise<RunningController> {
+  const options = resolveOptions(partial);
+  const logger = createLogger(options.logLevel);
+  const log = logger as unknown as FastifyBaseLogger;
+
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const databaseFile = join(options.dataDir, DATABASE_FILE);
+  const keyring = await loadKeyring({ dataDir: options.dataDir, encryptionKey: options.encryptionKey, databaseExists: existsSync(databaseFile) });
+  const store: Store = await openSqliteStore(databaseFile, { synchronous: options.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' });
+  try {
+    await store.migrate();
+    // Workers could not heartbeat while we were down: give live leases one fresh TTL rather than lapsing them all.
+    const extended = await store.extendLiveLeases(options.leaseTtlMs);
+    const blobs = await FsBlobStore.open(join(options.dataDir, 'blobs'));
+    const { generatedAdminToken } = await bootstrap(store, options, log);
+
+    const wakeups = new InProcessWakeups();
+    const waiters = new ClaimWaiters(store, wakeups, log);
+    const onlineWithinMs = onlineWindowMs(options);
+    const ctx: ControllerContext = {
+      options,
+      store,
+      blobs,
+      pins: new BlobPins(),
+      keyring,
+      wakeups,
+      waiters,
+      metrics: new ControllerMetrics(store, onlineWithinMs, () => waiters.size),
+      timing: { heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, claimWaitMs: options.claimWaitMs },
+      onlineWithinMs,
+      startedAt: Date.now(),
+      version: VERSION,
+      shutdown: new ShutdownSignal(),
+    };
+    const app = await buildServer(ctx, log);
+    await app.listen({ port: options.port, host: options.host });
+    const url = urlOf(app.server.address() as AddressInfo);
+    const sweeper = startSweeper(store, wakeups, options.sweepIntervalMs, log);
+    const retention = startRetention(store, blobs, ctx.pins, options, log);
+    log.info({ url, dataDir: options.dataDir, version: VERSION, leasesExtended: extended }, 'controller started');
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        // New requests get 503; parked claims answer 204; log follows end.
+        ctx.shutdown.trigger();
+        waiters.close();
+        await Promise.all([sweeper.stop(), retention.stop()]);
+        const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(force);
+        }
+        await store.close();
+        log.info('controller stopped');
+      })());
+
+    return { url, options, generatedAdminToken, close };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

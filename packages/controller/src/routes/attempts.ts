@@ -1,0 +1,181 @@
+/**
+ * The worker's side of one attempt. Everything here goes through the attempt the
+ * calling worker holds: another worker's attempt is 404 (no existence leak), the
+ * caller's own attempt whose lease has ended is 409 LEASE_LOST, and only a live
+ * lease reads the source and the decrypted credentials or writes logs,
+ * artifacts and the result.
+ */
+import { Type } from 'typebox';
+import {
+  ApiError,
+  Artifact,
+  ArtifactName,
+  AttemptParams,
+  AttemptSecrets,
+  FinishRequest,
+  FinishResponse,
+  HeartbeatResponse,
+  LOG_BATCH_MAX_BYTES,
+  LogBatch,
+  LogBatchAck,
+  SHA256_HEADER,
+  UploadArtifactQuery,
+  Id,
+  type CredentialsBundle,
+} from '@buildmesh/protocol';
+import type { App } from '../http/app.js';
+import type { ControllerContext } from '../context.js';
+import { workerOf } from '../auth/roles.js';
+import { newId } from '../ids.js';
+import type { AttemptRecord } from '../store/store.js';
+
+const ArtifactUploadParams = Type.Object({ id: Id('att'), name: ArtifactName });
+const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
+const leaseIsLive = (a: AttemptRecord): boolean => a.status === 'running' && Date.parse(a.leaseExpiresAt) >= Date.now();
+
+async function liveAttempt(ctx: ControllerContext, workerId: string, attemptId: string): Promise<AttemptRecord> {
+  const attempt = await ctx.store.getAttemptForWorker(workerId, attemptId);
+  if (!attempt) throw new ApiError('NOT_FOUND', 'no such attempt');
+  if (!leaseIsLive(attempt)) throw new ApiError('LEASE_LOST');
+  return attempt;
+}
+
+/** The build has ended for the user (canceled, timed out) while this attempt still runs: tell the worker to stop. */
+function stopReason(attempt: AttemptRecord): 'canceled' | 'timed_out' | null {
+  if (attempt.buildStatus === 'timed_out') return 'timed_out';
+  if (attempt.cancelRequested || attempt.buildStatus !== 'running') return 'canceled';
+  return null;
+}
+
+export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
+  app.post(
+    '/v1/attempts/:id/heartbeat',
+    { config: { access: 'worker', body: 'json' }, schema: { tags: ['worker protocol'], params: AttemptParams, response: { 200: HeartbeatResponse } } },
+    async (request) => {
+      const worker = workerOf(request);
+      const renewed = await ctx.store.heartbeat(worker.id, request.params.id, ctx.options.leaseTtlMs);
+      if (!renewed) {
+        // Tell "not yours" (404) from "yours, but the lease is gone" (409).
+        await liveAttempt(ctx, worker.id, request.params.id);
+        throw new ApiError('LEASE_LOST');
+      }
+      const reason = stopReason(renewed);
+      return { leaseExpiresAt: renewed.leaseExpiresAt, cancel: reason !== null, reason, timing: ctx.timing };
+    },
+  );
+
+  app.get(
+    '/v1/attempts/:id/source',
+    { config: { access: 'worker' }, schema: { tags: ['worker protocol'], params: AttemptParams, description: 'The source tar.gz.' } },
+    async (request, reply) => {
+      const attempt = await liveAttempt(ctx, workerOf(request).id, request.params.id);
+      const stat = await ctx.blobs.stat(attempt.sourceSha256);
+      if (!stat) throw new ApiError('NOT_FOUND', 'the source of this build is gone');
+      const stream = await ctx.blobs.get(attempt.sourceSha256);
+      return reply
+        .header('content-type', 'application/gzip')
+        .header('content-length', stat.size)
+        .header(SHA256_HEADER, attempt.sourceSha256)
+        .send(stream);
+    },
+  );
+
+  app.get(
+    '/v1/attempts/:id/secrets',
+    { config: { access: 'worker' }, schema: { tags: ['worker protocol'], params: AttemptParams, response: { 200: AttemptSecrets } } },
+    async (request, reply) => {
+      const attempt = await liveAttempt(ctx, workerOf(request).id, request.params.id);
+      const [build, sealedSecrets] = await Promise.all([
+        ctx.store.getBuildForRetry(attempt.orgId, attempt.buildId),
+        ctx.store.getSealedSecrets(attempt.orgId, attempt.projectId),
+      ]);
+      if (!build) throw new ApiError('NOT_FOUND', 'no such attempt');
+      const credentials = build.credentialsSealed ? ctx.keyring.openJson<CredentialsBundle>(build.credentialsSealed) : null;
+      const secrets: Record<string, string> = {};
+      for (const { name, sealed } of sealedSecrets) secrets[name] = ctx.keyring.open(sealed).toString('utf8');
+      reply.header('cache-control', 'no-store');
+      return { credentials, secrets };
+    },
+  );
+
+  app.post(
+    '/v1/attempts/:id/logs',
+    {
+      bodyLimit: LOG_BATCH_MAX_BYTES,
+      config: { access: 'worker', body: 'json' },
+      schema: { tags: ['worker protocol'], params: AttemptParams, body: LogBatch, response: { 200: LogBatchAck } },
+    },
+    async (request) => {
+      const worker = workerOf(request);
+      const { seq, lines } = request.body;
+      const result = await ctx.store.appendLogs(worker.id, request.params.id, seq, lines);
+      if (!result.duplicate) ctx.wakeups.logAppended(result.buildId);
+      return { seq, duplicate: result.duplicate };
+    },
+  );
+
+  app.put(
+    '/v1/attempts/:id/artifacts/:name',
+    {
+      config: { access: 'worker', body: 'stream', maxBodyBytes: ctx.options.maxArtifactBytes },
+      schema: {
+        tags: ['worker protocol'],
+        params: ArtifactUploadParams,
+        querystring: UploadArtifactQuery,
+        consumes: ['application/octet-stream'],
+        description: `The file as application/octet-stream with Content-Length and the ${SHA256_HEADER} header.`,
+        response: { 201: Artifact },
+      },
+    },
+    async (request, reply) => {
+      const worker = workerOf(request);
+      const declaredSha = request.headers[SHA256_HEADER];
+      const declaredSize = request.headers['content-length'];
+      if (typeof declaredSha !== 'string' || !SHA256_PATTERN.test(declaredSha)) {
+        throw new ApiError('VALIDATION_FAILED', `headers/${SHA256_HEADER}: must be the file's sha256 (64 lower-case hex)`);
+      }
+      if (declaredSize === undefined) throw new ApiError('VALIDATION_FAILED', 'headers/content-length: required for an artifact');
+      // Checked before a byte is read: nothing is stored for an attempt that may not write.
+      await liveAttempt(ctx, worker.id, request.params.id);
+      // The body guard's socket timeout cuts a stalled upload (one timer for every body).
+      const stored = await ctx.blobs.put(request.raw, {
+        maxBytes: ctx.options.maxArtifactBytes,
+        expectedSha256: declaredSha,
+        expectedSize: Number(declaredSize),
+      });
+      const release = ctx.pins.pin(stored.sha256);
+      try {
+        const artifact = await ctx.store.addArtifact(worker.id, request.params.id, {
+          id: newId('art'),
+          name: request.params.name,
+          kind: request.query.kind ?? 'other',
+          size: stored.size,
+          sha256: stored.sha256,
+        });
+        return reply.code(201).send(artifact);
+      } catch (err) {
+        release();
+        if (!ctx.pins.isPinned(stored.sha256) && !(await ctx.store.blobReferenced(stored.sha256))) await ctx.blobs.delete(stored.sha256);
+        throw err;
+      } finally {
+        release();
+      }
+    },
+  );
+
+  app.post(
+    '/v1/attempts/:id/finish',
+    {
+      config: { access: 'worker', body: 'json' },
+      schema: { tags: ['worker protocol'], params: AttemptParams, body: FinishRequest, response: { 200: FinishResponse } },
+    },
+    async (request) => {
+      const worker = workerOf(request);
+      const { outcome, error } = request.body;
+      const result = await ctx.store.finishAttempt(worker.id, request.params.id, outcome, error ?? null);
+      ctx.wakeups.buildChanged(result.buildId);
+      return { buildStatus: result.buildStatus };
+    },
+  );
+}

@@ -1,0 +1,53 @@
+import {
+  ApiError,
+  CreatedEnrollmentToken,
+  CreateEnrollmentTokenRequest,
+  EnrollmentTokenInfo,
+  EnrollmentTokenList,
+  EnrollmentTokenParams,
+} from '@buildmesh/protocol';
+import type { App } from '../http/app.js';
+import type { ControllerContext } from '../context.js';
+import { userOf } from '../auth/roles.js';
+import { mintCredential } from '../auth/tokens.js';
+import { newId } from '../ids.js';
+
+/** Worker enrollment tokens: for the org's private pool, or (instance admin only) the shared pool. */
+export function registerEnrollmentTokenRoutes(app: App, ctx: ControllerContext): void {
+  app.post(
+    '/v1/enrollment-tokens',
+    {
+      config: { access: 'admin', body: 'json' },
+      schema: { tags: ['workers'], body: CreateEnrollmentTokenRequest, response: { 201: CreatedEnrollmentToken } },
+    },
+    async (request, reply) => {
+      const auth = userOf(request);
+      const pool = request.body.pool ?? 'org';
+      if (pool === 'shared' && !auth.instanceAdmin) throw new ApiError('FORBIDDEN', 'only the instance admin may enroll shared-pool workers');
+      const id = newId('enr');
+      const { token, secretHash } = mintCredential('e', id);
+      const info = await ctx.store.insertEnrollmentToken({ id, orgId: pool === 'shared' ? null : auth.orgId, name: request.body.name, pool, secretHash });
+      return reply.code(201).send({ enrollmentToken: info, secret: token });
+    },
+  );
+
+  app.get(
+    '/v1/enrollment-tokens',
+    { config: { access: 'admin' }, schema: { tags: ['workers'], response: { 200: EnrollmentTokenList } } },
+    async (request) => {
+      const auth = userOf(request);
+      return { enrollmentTokens: await ctx.store.listEnrollmentTokens(auth.orgId, auth.instanceAdmin) };
+    },
+  );
+
+  app.delete(
+    '/v1/enrollment-tokens/:id',
+    { config: { access: 'admin' }, schema: { tags: ['workers'], params: EnrollmentTokenParams, response: { 200: EnrollmentTokenInfo } } },
+    async (request) => {
+      const auth = userOf(request);
+      const revoked = await ctx.store.revokeEnrollmentToken(auth.orgId, request.params.id, auth.instanceAdmin);
+      if (!revoked) throw new ApiError('NOT_FOUND', 'no such enrollment token');
+      return revoked;
+    },
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * Workers, from both sides: users list and remove them; workers enroll with an
+ * enrollment token, say hello with their capabilities, and claim jobs with a
+ * long-poll answered the moment a matching build is queued.
+ */
+import { Type } from 'typebox';
+import {
+  ApiError,
+  BuildJob,
+  Capabilities,
+  ClaimRequest,
+  EnrollRequest,
+  EnrollResponse,
+  HelloResponse,
+  Id,
+  Ok,
+  WorkerList,
+  type BuildJob as BuildJobT,
+} from '@buildmesh/protocol';
+import type { App } from '../http/app.js';
+import type { ControllerContext } from '../context.js';
+import { enrollmentOf, userOf, workerOf } from '../auth/roles.js';
+import { mintCredential } from '../auth/tokens.js';
+import { MAX_CLAIM_WAIT_MS } from '../config.js';
+import { newId } from '../ids.js';
+import type { ClaimedJob } from '../store/store.js';
+
+const WorkerParams = Type.Object({ id: Id('wrk') });
+
+function toJob(ctx: ControllerContext, claimed: ClaimedJob): BuildJobT {
+  const { build, attempt } = claimed;
+  return {
+    attempt: { id: attempt.id, number: attempt.number, leaseExpiresAt: attempt.leaseExpiresAt },
+    build: {
+      id: build.id,
+      project: build.project,
+      platform: build.platform,
+      profileName: build.profileName,
+      profile: build.profile,
+      env: build.env,
+      timeoutSeconds: build.timeoutSeconds,
+      source: build.source,
+      hasCredentials: build.hasCredentials,
+      message: build.message,
+      gitCommit: build.gitCommit,
+    },
+    timing: ctx.timing,
+  };
+}
+
+export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
+  app.get('/v1/workers', { config: { access: 'read' }, schema: { tags: ['workers'], response: { 200: WorkerList } } }, async (request) => {
+    return { workers: await ctx.store.listWorkersForOrg(userOf(request).orgId, ctx.onlineWithinMs) };
+  });
+
+  app.delete(
+    '/v1/workers/:id',
+    { config: { access: 'admin' }, schema: { tags: ['workers'], params: WorkerParams, response: { 200: Ok } } },
+    async (request) => {
+      const auth = userOf(request);
+      if (!(await ctx.store.revokeWorker(auth.orgId, request.params.id, auth.instanceAdmin))) throw new ApiError('NOT_FOUND', 'no such worker');
+      ctx.waiters.dropWorker(request.params.id);
+      return { ok: true as const };
+    },
+  );
+
+  app.post(
+    '/v1/workers/enroll',
+    { config: { access: 'enrollment', body: 'json' }, schema: { tags: ['worker protocol'], body: EnrollRequest, response: { 201: EnrollResponse } } },
+    async (request, reply) => {
+      const enrollment = enrollmentOf(request);
+      const id = newId('wrk');
+      const { token, secretHash } = mintCredential('w', id);
+      await ctx.store.insertWorker({
+        id,
+        orgId: enrollment.pool === 'shared' ? null : enrollment.orgId,
+        pool: enrollment.pool,
+        capabilities: request.body,
+        secretHash,
+      });
+      return reply.code(201).send({ workerId: id, credential: token, timing: ctx.timing });
+    },
+  );
+
+  app.put(
+    '/v1/worker',
+    { config: { access: 'worker', body: 'json' }, schema: { tags: ['worker protocol'], body: Capabilities, response: { 200: HelloResponse } } },
+    async (request) => {
+      const worker = workerOf(request);
+      await ctx.store.updateWorkerCapabilities(worker.id, request.body);
+      await ctx.store.touchWorker(worker.id);
+      return { workerId: worker.id, timing: ctx.timing };
+    },
+  );
+
+  app.post(
+    '/v1/worker/claim',
+    {
+      config: { access: 'worker', body: 'json' },
+      schema: {
+        tags: ['worker protocol'],
+        body: ClaimRequest,
+        response: { 200: BuildJob, 204: Type.Null() },
+        description: 'Long-poll: 200 with a job the moment one matches, 204 when none did within waitMs.',
+      },
+    },
+    async (request, reply) => {
+      const worker = workerOf(request);
+      const waitMs = Math.min(request.body?.waitMs ?? ctx.options.claimWaitMs, MAX_CLAIM_WAIT_MS);
+      const claimant = {
+        workerId: worker.id,
+        orgId: worker.pool === 'shared' ? null : worker.orgId,
+        platforms: worker.platforms,
+        labels: worker.labels,
+        concurrency: worker.concurrency,
+        leaseTtlMs: ctx.options.leaseTtlMs,
+      };
+      const claimed = await ctx.waiters.wait(claimant, waitMs, (abandon) => reply.raw.once('close', abandon));
+      if (!claimed) return reply.code(204).send(null);
+      // queued → running: log followers show the new status at once.
+      ctx.wakeups.buildChanged(claimed.build.id);
+      ctx.metrics.observeClaim(claimed.build.queuedAt);
+      return reply.code(200).send(toJob(ctx, claimed));
+    },
+  );
+}

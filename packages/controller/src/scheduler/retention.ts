@@ -1,0 +1,48 @@
+/**
+ * Retention: ended builds older than retentionDays lose their logs and
+ * artifacts; blobs nothing references any more are deleted. Runs shortly after
+ * start and then every retentionIntervalMs.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { BlobPins } from '../blobs/pins.js';
+import type { Store } from '../store/store.js';
+import { startLoop, type Loop } from './loop.js';
+
+const BATCH = 500;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function runRetention(store: Store, blobs: BlobStore, pins: BlobPins, retentionDays: number, log: FastifyBaseLogger): Promise<void> {
+  if (retentionDays <= 0) return;
+  const cutoff = new Date(Date.now() - retentionDays * DAY_MS);
+  let builds = 0;
+  let deleted = 0;
+  for (;;) {
+    const result = await store.expire(cutoff, BATCH);
+    builds += result.builds;
+    for (const sha256 of result.unreferencedBlobs) {
+      // Pinned = an upload in progress just stored the same bytes; checked again because a new build may point at it.
+      if (pins.isPinned(sha256) || (await store.blobReferenced(sha256))) continue;
+      await blobs.delete(sha256);
+      deleted++;
+    }
+    if (result.builds < BATCH) break;
+  }
+  if (builds > 0 || deleted > 0) log.info({ builds, blobsDeleted: deleted }, 'retention expired old builds');
+}
+
+export function startRetention(
+  store: Store,
+  blobs: BlobStore,
+  pins: BlobPins,
+  options: { retentionDays: number; retentionIntervalMs: number },
+  log: FastifyBaseLogger,
+): Loop {
+  return startLoop(
+    'retention',
+    options.retentionIntervalMs,
+    () => runRetention(store, blobs, pins, options.retentionDays, log),
+    log,
+    Math.min(60_000, options.retentionIntervalMs),
+  );
+}

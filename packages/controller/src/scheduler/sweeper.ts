@@ -1,0 +1,26 @@
+/**
+ * Ends lapsed leases (requeue while attempts remain, else fail) and times out
+ * overlong builds, every sweepIntervalMs. Requeued builds wake a claim waiter;
+ * every changed build wakes its log followers.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Store } from '../store/store.js';
+import { startLoop, type Loop } from './loop.js';
+import type { Wakeups } from './wakeups.js';
+
+export function startSweeper(store: Store, wakeups: Wakeups, intervalMs: number, log: FastifyBaseLogger): Loop {
+  return startLoop(
+    'sweep',
+    intervalMs,
+    async () => {
+      const result = await store.sweep(new Date());
+      for (const id of [...result.requeued, ...result.failed, ...result.timedOut]) wakeups.buildChanged(id);
+      // The sweep result names builds, not their platform: offer each to any waiter.
+      for (const id of result.requeued) wakeups.buildQueued({ buildId: id, orgId: null, platform: null, labels: {} });
+      if (result.requeued.length + result.failed.length + result.timedOut.length > 0) {
+        log.info({ requeued: result.requeued.length, failed: result.failed.length, timedOut: result.timedOut.length }, 'sweep ended lapsed leases');
+      }
+    },
+    log,
+  );
+}
