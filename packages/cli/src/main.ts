@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { orgCommand } from './commands/admin/org.js';
 import { tokenCommand } from './commands/admin/token.js';
 import { enrollTokenCommand } from './commands/admin/enroll-token.js';
+import { backupCommand, restoreCommand } from './commands/backup.js';
 import { buildCommand } from './commands/build.js';
 import { cancelCommand } from './commands/cancel.js';
 import { controllerCommand } from './commands/controller.js';
@@ -73,6 +74,8 @@ program
   .addCommand(whoamiCommand)
   .addCommand(credentialsCommand)
   .addCommand(secretsCommand)
+  .addCommand(backupCommand)
+  .addCommand(restoreCommand)
   .addCommand(
     group('admin', 'Administer orgs, API tokens and worker enrollment tokens', [
       'buildmesh admin org create acme',
