@@ -53,16 +53,18 @@ test('a backup taken while the controller runs restores builds, artifacts and se
   assert.equal(restore.code, 0, restore.stderr);
   assert.deepEqual(readdirSync(restoredDir).sort(), ['blobs', 'controller.db', 'encryption.key']);
 
-  const second = await startTestController(t, { env: { BUILDMESH_DATA_DIR: restoredDir, BUILDMESH_ADMIN_TOKEN: first.adminToken } });
-  const got = await second.admin.getBuild(build.id);
+  const second = await startTestController(t, { env: { BUILDMESH_DATA_DIR: restoredDir } });
+  // The first controller's admin token is in the restored database.
+  const restoredAdmin = new BuildMeshClient({ url: second.url, token: first.adminToken });
+  const got = await restoredAdmin.getBuild(build.id);
   assert.equal(got.status, 'succeeded');
-  const [artifact] = (await second.admin.listArtifacts(build.id)).artifacts;
-  const bytes = Buffer.from(await (await second.admin.downloadArtifact(build.id, artifact!.id)).arrayBuffer());
+  const [artifact] = (await restoredAdmin.listArtifacts(build.id)).artifacts;
+  const bytes = Buffer.from(await (await restoredAdmin.downloadArtifact(build.id, artifact!.id)).arrayBuffer());
   assert.equal(createHash('sha256').update(bytes).digest('hex'), sha256);
-  assert.deepEqual((await second.admin.listSecrets('app')).secrets.map((s) => s.name), ['API_KEY']);
+  assert.deepEqual((await restoredAdmin.listSecrets('app')).secrets.map((s) => s.name), ['API_KEY']);
 
   // The restored key opens the restored secret for the worker that leases the next build.
-  await second.admin.createBuild({ project: 'app', platform: 'web', profile: { name: 'p', env: {} } }, tinySource());
+  await restoredAdmin.createBuild({ project: 'app', platform: 'web', profile: { name: 'p', env: {} } }, tinySource());
   const worker2 = new BuildMeshClient({ url: second.url, token: credential });
   const job2 = await worker2.claim(2000);
   assert.ok(job2, 'the restored worker identity claims the new build');

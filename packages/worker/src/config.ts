@@ -50,9 +50,9 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
   {
     key: 'enrollmentToken',
     env: 'BUILDMESH_ENROLLMENT_TOKEN',
-    flag: '--token <token>',
+    flag: '(environment only)',
     default: '(none)',
-    description: 'Enrollment token for the first start; prefer the variable or --token-file (argv is visible in ps).',
+    description: 'Enrollment token for the first start. Never a flag: argv is visible to every user in `ps`.',
   },
   {
     key: 'enrollmentTokenFile',

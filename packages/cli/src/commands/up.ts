@@ -90,7 +90,8 @@ export const upCommand = action<UpOptions>(
       }
 
       const loginSaved = await saveLogin(url, controller.generatedAdminToken, controller.options.adminToken, opts.saveLogin);
-      const next = 'npx buildmesh build --platform web';
+      // Run from this checkout with the app's path: a bare `npx buildmesh` elsewhere would look for a package on the registry.
+      const next = 'npx buildmesh build /path/to/your-expo-app --platform web';
       if (out.json) {
         out.printJsonLine({ url, dataDir, workerId: worker.workerId, token: controller.generatedAdminToken, loginSaved, next } satisfies UpReport);
       } else {
@@ -114,7 +115,7 @@ export const upCommand = action<UpOptions>(
           out.info(await tokenHint(url, adminToken !== null));
         }
         out.info(`Make tokens for teammates or CI with: buildmesh admin token create NAME --role member`);
-        out.info(`\nNext, in an Expo project directory:\n  ${c.bold(next)}`);
+        out.info(`\nNext, from this directory in another terminal:\n  ${c.bold(next)}`);
         out.info(c.dim('\nCtrl-C stops both (running builds are handed back and resume on the next start).'));
       }
 
