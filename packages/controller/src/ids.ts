@@ -1,20 +1,30 @@
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower-case
+const RANDOM_CHARS = 16; // 80 bits
+const RANDOM_SPACE = 1n << 80n;
+
+let lastTime = -1;
+let lastRandom = 0n;
 
 /**
  * `<prefix>_` + 10 characters of milliseconds + 16 random characters: sortable by
- * creation time (cursor pagination follows it) and unguessable (80 random bits).
+ * creation time (cursor pagination and queue age follow it) and unguessable (80
+ * random bits). Ids made in the same millisecond by this process increment the
+ * random part (as monotonic ULIDs do), so their order is their creation order too.
  */
 export function newId(prefix: 'org' | 'prj' | 'tok' | 'enr' | 'wrk' | 'bld' | 'att' | 'art'): string {
   let time = Date.now();
-  let head = '';
-  for (let i = 0; i < 10; i++) {
-    head = ALPHABET[time % 32] + head;
-    time = Math.floor(time / 32);
+  if (time <= lastTime && lastRandom + 1n < RANDOM_SPACE) {
+    time = lastTime;
+    lastRandom += 1n;
+  } else {
+    lastTime = time;
+    lastRandom = BigInt(`0x${randomBytes(10).toString('hex')}`);
   }
-  const random = randomBytes(16);
+  let head = '';
+  for (let i = 0, t = time; i < 10; i++, t = Math.floor(t / 32)) head = ALPHABET[t % 32] + head;
   let tail = '';
-  for (const byte of random) tail += ALPHABET[byte % 32];
+  for (let i = 0, r = lastRandom; i < RANDOM_CHARS; i++, r >>= 5n) tail = ALPHABET[Number(r & 31n)] + tail;
   return `${prefix}_${head}${tail}`;
 }

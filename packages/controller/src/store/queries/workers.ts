@@ -2,21 +2,25 @@ import type { Capabilities, WorkerInfo, WorkerPool } from '@buildmesh/protocol';
 import { nowIso, toWorkerRecord, type Db } from '../rows.js';
 import type { WorkerRecord } from '../store.js';
 
+/** The columns a worker's (re)reported capabilities fill, at enrollment and at every hello. */
+const capabilityColumns = (c: Capabilities) => ({
+  name: c.name,
+  platforms: JSON.stringify(c.platforms),
+  labels: JSON.stringify(c.labels),
+  concurrency: c.concurrency,
+  version: c.version,
+  toolchains: JSON.stringify(c.toolchains ?? {}),
+});
+
 export async function insertWorker(
   db: Db,
   w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer },
 ): Promise<WorkerRecord> {
-  const c = w.capabilities;
   const row = {
     id: w.id,
     org_id: w.orgId,
     pool: w.pool,
-    name: c.name,
-    platforms: JSON.stringify(c.platforms),
-    labels: JSON.stringify(c.labels),
-    concurrency: c.concurrency,
-    version: c.version,
-    toolchains: JSON.stringify(c.toolchains ?? {}),
+    ...capabilityColumns(w.capabilities),
     secret_hash: w.secretHash,
     created_at: nowIso(),
     last_seen_at: nowIso(),
@@ -34,15 +38,7 @@ export async function findWorker(db: Db, id: string): Promise<WorkerRecord | und
 export async function updateWorkerCapabilities(db: Db, id: string, c: Capabilities): Promise<void> {
   await db
     .updateTable('workers')
-    .set({
-      name: c.name,
-      platforms: JSON.stringify(c.platforms),
-      labels: JSON.stringify(c.labels),
-      concurrency: c.concurrency,
-      version: c.version,
-      toolchains: JSON.stringify(c.toolchains ?? {}),
-      last_seen_at: nowIso(),
-    })
+    .set({ ...capabilityColumns(c), last_seen_at: nowIso() })
     .where('id', '=', id)
     .execute();
 }
