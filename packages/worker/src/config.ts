@@ -31,6 +31,8 @@ export interface WorkerOptions {
   keepWorkspace: boolean;
   /** Where the worker's own credential is saved (mode 0600), one file per controller and worker name. */
   configDir: string;
+  /** More paths build steps must never see under bwrap (e.g. a controller data dir on the same machine). */
+  hidePaths: string[];
   logLevel: string;
   /** The worker's own logger (the CLI may pass its own); default: pino on stdout at `logLevel`. */
   logger?: WorkerLogger;
@@ -97,6 +99,13 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
     flag: '--config-dir <dir>',
     default: '~/.config/buildmesh',
     description: 'Where the worker credential is saved (worker-<hash of controller and name>.json, mode 0600).',
+  },
+  {
+    key: 'hidePaths',
+    env: 'BUILDMESH_HIDE_PATHS',
+    flag: '--hide-paths <a:b>',
+    default: '(none)',
+    description: 'Colon-separated paths build steps must not see under bwrap, beyond the built-in list (other workspaces, the worker credential, ~/.ssh, ~/.aws, …); `up` adds its controller data dir.',
   },
   { key: 'logLevel', env: 'BUILDMESH_LOG_LEVEL', flag: '--log-level <level>', default: 'info', description: "The worker's own log level (pino)." },
 ];
@@ -184,6 +193,7 @@ export function resolveWorkerOptions(overrides: Partial<WorkerOptions> = {}, env
     sandbox,
     keepWorkspace,
     configDir: resolve(expandHome(pick('configDir') ?? fromEnv('BUILDMESH_CONFIG_DIR') ?? '~/.config/buildmesh')),
+    hidePaths: (pick('hidePaths') ?? (fromEnv('BUILDMESH_HIDE_PATHS') ?? '').split(':').filter(Boolean)).map((p) => resolve(expandHome(p))),
     logLevel: pick('logLevel') ?? fromEnv('BUILDMESH_LOG_LEVEL') ?? 'info',
     logger: overrides.logger,
   };

@@ -42,11 +42,13 @@ export const WORKER_VERSION: string = (() => {
 
 /**
  * Files of the worker's machine a build must never read; the bwrap executor covers them.
+ * The whole work dir is among them: other attempts' workspaces hold their decrypted
+ * signing credentials (the executor binds the build's own workspace back on top).
  * Toolchains under the home directory (nvm, the Android SDK) stay visible.
  */
-function hiddenPaths(options: WorkerOptions): string[] {
+export function hiddenPaths(options: WorkerOptions): string[] {
   const home = homedir();
-  const paths = [options.configDir, join(home, '.config', 'buildmesh')];
+  const paths = [options.workDir, options.configDir, join(home, '.config', 'buildmesh'), ...options.hidePaths];
   if (options.enrollmentTokenFile) paths.push(options.enrollmentTokenFile);
   for (const secret of ['.ssh', '.aws', '.gnupg', '.docker', '.kube', '.netrc', '.npmrc', '.git-credentials', '.config/gh', '.config/gcloud']) {
     paths.push(join(home, secret));

@@ -12,7 +12,8 @@ import { probeBwrap } from '../src/sandbox/select.js';
 import { createWorkspace, type Workspace } from '../src/workspace/workspace.js';
 
 const probe = process.platform === 'linux' ? await probeBwrap() : { ok: false, detail: 'not Linux' };
-const skip = probe.ok ? false : `bwrap unusable: ${probe.detail}`;
+// CI installs bubblewrap: there a missing sandbox must fail the run, not skip it.
+const skip = probe.ok || process.env.CI ? false : `bwrap unusable: ${probe.detail}`;
 
 // Not os.tmpdir(): the sandbox covers /tmp with its own tmpfs, so a "credential" below /tmp would
 // be unreadable for that reason alone. /var/tmp stays visible unless hidden, so a failed read

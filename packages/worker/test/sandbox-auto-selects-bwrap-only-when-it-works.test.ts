@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { probeBwrap, selectExecutor } from '../src/sandbox/select.js';
 
-const works = process.platform === 'linux' && (await probeBwrap()).ok;
+// CI installs bubblewrap: there a missing sandbox must fail the run, not skip it.
+const works = (process.platform === 'linux' && (await probeBwrap()).ok) || Boolean(process.env.CI);
 
 void test('auto picks bwrap where it works, and a fresh executor per attempt', { skip: works ? false : 'bwrap unusable here' }, async () => {
   const factory = await selectExecutor('auto', { hiddenPaths: [] });

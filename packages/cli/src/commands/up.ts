@@ -73,6 +73,8 @@ export const upCommand = action<UpOptions>(
         name: `${hostname()}-local`.slice(0, 128),
         configDir: join(dataDir, 'worker'),
         workDir: join(dataDir, 'worker', 'workspaces'),
+        // The controller's database, blobs and encryption key share this machine: builds must not see them.
+        hidePaths: [dataDir],
         logLevel: opts.logLevel,
         ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),

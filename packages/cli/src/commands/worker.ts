@@ -22,6 +22,7 @@ interface WorkerCliOptions {
   sandbox?: WorkerOptions['sandbox'];
   keepWorkspace?: boolean;
   configDir?: string;
+  hidePaths?: string;
   logLevel?: string;
 }
 
@@ -45,6 +46,7 @@ function workerFlags(opts: WorkerCliOptions, parseLabels: (text: string) => Work
   if (opts.sandbox !== undefined) picked.sandbox = opts.sandbox;
   if (opts.keepWorkspace !== undefined) picked.keepWorkspace = opts.keepWorkspace;
   if (opts.configDir !== undefined) picked.configDir = opts.configDir;
+  if (opts.hidePaths !== undefined) picked.hidePaths = opts.hidePaths.split(':').filter(Boolean);
   if (opts.logLevel !== undefined) picked.logLevel = opts.logLevel;
   return picked;
 }
@@ -65,6 +67,7 @@ export const workerCommand = action<WorkerCliOptions>(
     .addOption(new Option('--sandbox <mode>', 'executor: auto = bwrap when it works (env BUILDMESH_SANDBOX, default auto)').choices(['auto', 'none', 'bwrap']))
     .option('--keep-workspace', 'keep workspaces after builds, for debugging (env BUILDMESH_KEEP_WORKSPACE)')
     .option('--config-dir <dir>', 'where the worker credential is saved (env BUILDMESH_CONFIG_DIR, default ~/.config/buildmesh)')
+    .option('--hide-paths <a:b>', 'more paths build steps must not see under bwrap, e.g. a controller data dir on this machine (env BUILDMESH_HIDE_PATHS)')
     .option('--log-level <level>', "the worker's own log level (env BUILDMESH_LOG_LEVEL, default info)")
     .addHelpText('after', () => `\nEnvironment (flags win over variables):\n${envHelp()}\n\nJSON (--json): one line once connected: { workerId, url }\n`),
   async ({ out, opts }) => {
