@@ -53,7 +53,7 @@ void test('bad options are refused with WorkerConfigError naming the problem', (
 void test('the option table documents every option with its variable, flag and default', () => {
   const keys = WORKER_OPTIONS.map((o) => o.key).sort();
   assert.deepEqual(keys, ['concurrency', 'configDir', 'enrollmentToken', 'enrollmentTokenFile', 'hidePaths', 'keepWorkspace', 'labels', 'logLevel', 'name', 'sandbox', 'url', 'workDir']);
-  for (const o of WORKER_OPTIONS) assert.ok(o.env.startsWith('BUILDMESH_') && o.flag.startsWith('--') && o.default && o.description);
+  for (const o of WORKER_OPTIONS) assert.ok(o.env.startsWith('BUILDMESH_') && (o.flag.startsWith('--') || o.flag === '(environment only)') && o.default && o.description);
 });
 
 void test('the credential is saved with mode 0600, per controller and worker name, and read back', async (t) => {
