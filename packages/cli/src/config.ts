@@ -135,6 +135,10 @@ export function normalizeUrl(url: string): string {
   return parsed.toString().replace(/\/+$/, '');
 }
 
-export function dashboardUrl(url: string, buildId: string): string {
-  return `${normalizeUrl(url)}/builds/${buildId}`;
+/**
+ * Where a build lives on the controller: its API resource (the web dashboard is a
+ * later addition; until it exists this is the address that answers).
+ */
+export function buildUrl(url: string, buildId: string): string {
+  return `${normalizeUrl(url)}/v1/builds/${buildId}`;
 }

@@ -12,7 +12,7 @@ interface BuildJson {
   exitCode: number;
   builds: Array<{
     build: { id: string; status: string; platform: string; project: string; error: { code: string } | null };
-    dashboardUrl: string;
+    buildUrl: string;
     artifacts: Array<{ name: string; path: string; size: number; sha256: string; verified: boolean }>;
   }>;
 }
@@ -41,7 +41,7 @@ void test('build waits for the build, downloads the artifact and verifies its sh
   const [only] = report.builds;
   assert.equal(only!.build.status, 'succeeded');
   assert.equal(only!.build.project, 'fixture-app');
-  assert.equal(only!.dashboardUrl, `${mesh.url}/builds/${only!.build.id}`);
+  assert.equal(only!.buildUrl, `${mesh.url}/v1/builds/${only!.build.id}`);
   const artifact = only!.artifacts.find((a) => a.name === 'app.txt');
   assert.ok(artifact, `app.txt among ${JSON.stringify(only!.artifacts)}`);
   assert.equal(artifact.path, join(output, 'app.txt'));

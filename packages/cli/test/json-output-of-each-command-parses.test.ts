@@ -41,12 +41,12 @@ void test('--json output of each command parses and carries the documented field
   // build (waits, downloads), status, list, logs, download.
   const built = await json<{ ok: boolean; exitCode: number; builds: Json[] }>(['build', project, '--platform', 'web', '--profile', 'test', '--output', join(mesh.root, 'a')]);
   hasKeys(built, ['ok', 'exitCode', 'builds'], 'build');
-  const first = hasKeys(built.builds[0], ['build', 'dashboardUrl', 'artifacts'], 'build.builds[0]');
+  const first = hasKeys(built.builds[0], ['build', 'buildUrl', 'artifacts'], 'build.builds[0]');
   const buildId = (first.build as Json).id as string;
   hasKeys((first.artifacts as Json[])[0], ['id', 'name', 'path', 'size', 'sha256', 'verified'], 'build artifact');
 
   const status = await json(['status', buildId]);
-  hasKeys(status, ['build', 'artifacts', 'dashboardUrl'], 'status');
+  hasKeys(status, ['build', 'artifacts', 'buildUrl'], 'status');
   hasKeys(status.build, ['id', 'project', 'platform', 'profileName', 'status', 'attempts', 'error', 'createdAt'], 'status.build');
 
   const list = await json<{ builds: Json[]; nextCursor: unknown }>(['list', '--limit', '5', '--status', 'succeeded']);
@@ -65,10 +65,10 @@ void test('--json output of each command parses and carries the documented field
 
   // retry (no wait); build --no-wait, then cancel that one.
   const retried = await json(['retry', buildId]);
-  hasKeys(retried, ['build', 'dashboardUrl', 'artifacts'], 'retry');
+  hasKeys(retried, ['build', 'buildUrl', 'artifacts'], 'retry');
   assert.equal((retried.build as Json).retryOf, buildId);
   const noWait = await json<{ builds: Json[] }>(['build', project, '--platform', 'web', '--profile', 'long', '--no-wait']);
-  hasKeys(noWait.builds[0], ['build', 'dashboardUrl', 'artifacts'], 'build --no-wait');
+  hasKeys(noWait.builds[0], ['build', 'buildUrl', 'artifacts'], 'build --no-wait');
   const canceled = await json(['cancel', (noWait.builds[0]!.build as Json).id as string]);
   hasKeys(canceled, ['build'], 'cancel');
   assert.ok((canceled.build as Json).status === 'canceled' || (canceled.build as Json).cancelRequested === true);

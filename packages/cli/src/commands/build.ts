@@ -24,7 +24,7 @@ import {
   type ResolvedProfile,
 } from '@buildmesh/protocol';
 import { action, collectLabel, command, intOption } from '../command-kit.js';
-import { connect, dashboardUrl } from '../config.js';
+import { connect, buildUrl } from '../config.js';
 import { readCredentialsJson } from '../credentials-json.js';
 import type { DownloadedArtifact } from '../download.js';
 import { CliError, EXIT, type Output } from '../output.js';
@@ -56,7 +56,7 @@ interface Planned {
 /** One submitted build as `build --json` reports it. */
 export interface BuildReport {
   build: Build;
-  dashboardUrl: string;
+  buildUrl: string;
   artifacts: DownloadedArtifact[];
 }
 
@@ -84,7 +84,7 @@ export const buildCommand = action<BuildOptions>(
     .addHelpText(
       'after',
       '\nExit status: 0 succeeded (or submitted with --no-wait), 1 failed, 3 canceled, 4 timed out, 130 interrupted (the build keeps running).\n' +
-        'JSON (--json): { ok, exitCode, builds: [{ build, dashboardUrl, artifacts: [{ id, name, path, size, sha256, verified }] }] }\n',
+        'JSON (--json): { ok, exitCode, builds: [{ build, buildUrl, artifacts: [{ id, name, path, size, sha256, verified }] }] }\n',
     ),
   async ({ out, opts, args }) => {
     const projectDir = await resolveProjectDir(args[0]);
@@ -139,11 +139,11 @@ export const buildCommand = action<BuildOptions>(
         progress.done(`uploaded ${plan.platform} source (${formatBytes(build.source.size)} compressed)`);
         submitted.push(build);
         out.info(`${out.c.green('✔')} Build ${out.c.bold(build.id)} (${build.platform}) queued`);
-        out.info(`  ${dashboardUrl(connection.url, build.id)}`);
+        out.info(`  ${buildUrl(connection.url, build.id)}`);
       }
     });
 
-    const reports: BuildReport[] = submitted.map((build) => ({ build, dashboardUrl: dashboardUrl(connection.url, build.id), artifacts: [] }));
+    const reports: BuildReport[] = submitted.map((build) => ({ build, buildUrl: buildUrl(connection.url, build.id), artifacts: [] }));
     if (!opts.wait) {
       for (const b of submitted) out.info(`Follow it with: buildmesh logs -f ${b.id}`);
       if (out.json) out.printJson({ ok: true, exitCode: EXIT.ok, builds: reports });

@@ -1,6 +1,6 @@
 /** `buildmesh retry ID`: a new build from an ended one (same source, profile and platform). */
 import { action, checkBuildId, command } from '../command-kit.js';
-import { connect, dashboardUrl } from '../config.js';
+import { connect, buildUrl } from '../config.js';
 import { EXIT } from '../output.js';
 import { waitForBuild } from '../wait.js';
 import { resolve } from 'node:path';
@@ -19,19 +19,19 @@ export const retryCommand = action<RetryOptions>(
     .argument('<id>', 'build id', checkBuildId)
     .option('--wait', 'follow the new build and download its artifacts, like `build`')
     .option('-o, --output <dir>', 'with --wait: where artifacts go (default ./build-artifacts/<new id>)')
-    .addHelpText('after', '\nJSON (--json): { build, dashboardUrl, artifacts }\n'),
+    .addHelpText('after', '\nJSON (--json): { build, buildUrl, artifacts }\n'),
   async ({ out, opts, args }) => {
     const { client, connection } = await connect();
     const build = await client.retryBuild(args[0]!);
-    const url = dashboardUrl(connection.url, build.id);
+    const url = buildUrl(connection.url, build.id);
     out.info(`${out.c.green('✔')} Build ${out.c.bold(build.id)} queued (retry of ${args[0]})`);
     out.info(`  ${url}`);
     if (!opts.wait) {
-      if (out.json) out.printJson({ build, dashboardUrl: url, artifacts: [] });
+      if (out.json) out.printJson({ build, buildUrl: url, artifacts: [] });
       return EXIT.ok;
     }
     const outcome = await waitForBuild(client, build, { out, outputDir: resolve(opts.output ?? `build-artifacts/${build.id}`) });
-    if (out.json) out.printJson({ build: outcome.build, dashboardUrl: url, artifacts: outcome.artifacts });
+    if (out.json) out.printJson({ build: outcome.build, buildUrl: url, artifacts: outcome.artifacts });
     return outcome.exitCode;
   },
 );

@@ -1,7 +1,7 @@
 /** `buildmesh status ID`: one build — where it stands, why it waits, its attempts, error and artifacts. */
 import type { Artifact, Build } from '@buildmesh/protocol';
 import { action, checkBuildId, command } from '../command-kit.js';
-import { connect, dashboardUrl } from '../config.js';
+import { connect, buildUrl } from '../config.js';
 import { describeQueue } from '../follow.js';
 import { formatBytes } from '../pack/pack.js';
 import { buildErrorLine, colorStatus, formatAgo, formatDuration, formatLabels, renderFields, renderTable, type Output } from '../output.js';
@@ -12,15 +12,15 @@ export const statusCommand = action<{ json?: boolean }>(
     'buildmesh status bld_01jb7x6k2m3n4p5q6r7s8t9v0w --json',
   ])
     .argument('<id>', 'build id', checkBuildId)
-    .addHelpText('after', '\nJSON (--json): { build, artifacts, dashboardUrl }\n'),
+    .addHelpText('after', '\nJSON (--json): { build, artifacts, buildUrl }\n'),
   async ({ out, args }) => {
     const id = args[0]!;
     const { client, connection } = await connect();
     const build = await client.getBuild(id);
     const { artifacts } = await client.listArtifacts(id);
-    const url = dashboardUrl(connection.url, id);
+    const url = buildUrl(connection.url, id);
     if (out.json) {
-      out.printJson({ build, artifacts, dashboardUrl: url });
+      out.printJson({ build, artifacts, buildUrl: url });
       return;
     }
     printBuild(out, build, artifacts, url);
@@ -44,7 +44,7 @@ export function printBuild(out: Output, build: Build, artifacts: readonly Artifa
     ['ran for', ran !== null ? formatDuration(ran) : null],
     ['attempts', `${build.attemptCount} of ${build.maxAttempts}`],
     ['retry of', build.retryOf],
-    ['dashboard', url],
+    ['url', url],
   ], c));
   if (build.status === 'queued' && build.queue) out.info(`\n${c.cyan(describeQueue(build))}`);
   if (build.error) {

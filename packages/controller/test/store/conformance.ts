@@ -268,6 +268,15 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>)
       await store.cancelBuild(orgB, lonely.id);
     });
 
+    test("queue position counts only the caller's own builds", async () => {
+      const org = (await store.createOrg({ id: newId('org'), name: `pos-${Date.now()}` })).id;
+      const project = (await store.ensureProject(org, newId('prj'), 'pos')).id;
+      const others = await Promise.all(Array.from({ length: 3 }, () => enqueue(orgA, projectA, spec('android', { labels: { only: 'pos' } }))));
+      const mine = await enqueue(org, project, spec('android', { labels: { only: 'pos' } }));
+      assert.equal((await store.queueInfo(org, mine.id, 60_000))?.position, 1, "another org's queue length leaked into the position");
+      for (const b of [...others, mine]) await store.cancelBuild(b.id === mine.id ? org : orgA, b.id);
+    });
+
     test('listing pages newest first with filters and rejects foreign cursors', async () => {
       const org = (await store.createOrg({ id: newId('org'), name: `list-${Date.now()}` })).id;
       const project = (await store.ensureProject(org, newId('prj'), 'lister')).id;

@@ -3,6 +3,7 @@ import { ApiError, type Artifact, type ArtifactKind } from '@buildmesh/protocol'
 import { nowIso, toArtifact } from '../rows.js';
 import type { Database } from '../schema.js';
 import { requireLiveAttempt } from './attempt-for-worker.js';
+import { isUniqueViolation } from './unique-violation.js';
 
 /**
  * Records an uploaded artifact (its blob is already stored and verified). A
@@ -36,5 +37,11 @@ export async function addArtifact(
     };
     await trx.insertInto('artifacts').values(row).execute();
     return toArtifact(row);
+  }).catch(async (err: unknown) => {
+    // Two uploads of one name racing (a retry while the first still commits): the loser reads the winner.
+    if (!isUniqueViolation(err)) throw err;
+    const winner = await db.selectFrom('artifacts').selectAll().where('attempt_id', '=', attemptId).where('name', '=', a.name).executeTakeFirstOrThrow();
+    if (winner.sha256 === a.sha256) return toArtifact(winner);
+    throw new ApiError('CONFLICT', `artifact "${a.name}" was already uploaded with different content`);
   });
 }

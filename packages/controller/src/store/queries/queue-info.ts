@@ -3,8 +3,9 @@ import { labelsMatch, toWorkerRecord, type Db } from '../rows.js';
 import { visibleWorkers } from './workers.js';
 
 /**
- * Where a queued build stands and, in words, why it waits: no worker could ever
- * take it, none that could is online, or they are all busy with builds ahead.
+ * Where a queued build stands among the org's own builds and, in words, why it
+ * waits: no worker could ever take it, none that could is online, or they are
+ * all busy with builds ahead.
  */
 export async function queueInfo(db: Db, orgId: string, id: string, onlineWithinMs: number): Promise<QueueInfo | null | undefined> {
   const build = await db
@@ -18,9 +19,11 @@ export async function queueInfo(db: Db, orgId: string, id: string, onlineWithinM
   const platform = build.platform as Platform;
   const required = JSON.parse(build.labels) as Record<string, string>;
 
+  // Only the caller's own builds are counted: another org's queue length is not ours to see.
   const ahead = await db
     .selectFrom('builds')
     .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('org_id', '=', orgId)
     .where('status', '=', 'queued')
     .where('platform', '=', platform)
     .where((eb) => eb.or([eb('priority', '>', build.priority), eb.and([eb('priority', '=', build.priority), eb('id', '<', build.id)])]))
