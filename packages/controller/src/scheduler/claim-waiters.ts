@@ -95,8 +95,11 @@ export class ClaimWaiters {
         }
         if (job) {
           if (waiter.done) {
-            // The client left while the claim ran; the lease will lapse and the sweeper requeues the build.
-            this.log.warn({ workerId: waiter.claimant.workerId, buildId: job.build.id }, 'claimed for a worker that disconnected');
+            // The client left while the claim ran: undo it so the build neither waits for a lease to lapse
+            // nor loses an attempt, and offer it to the next waiter.
+            const released = await this.store.releaseClaim(waiter.claimant.workerId, job.attempt.id).catch(() => false);
+            this.log.warn({ workerId: waiter.claimant.workerId, buildId: job.build.id, released }, 'claimed for a worker that disconnected');
+            if (released) this.offer({ buildId: job.build.id, orgId: null, platform: job.build.platform, labels: job.build.labels }, new Set());
             return true;
           }
           this.finish(waiter, job);

@@ -25,6 +25,7 @@ import * as orgs from './queries/orgs.js';
 import * as projects from './queries/projects.js';
 import * as queueInfo from './queries/queue-info.js';
 import * as readLogs from './queries/read-logs.js';
+import * as releaseClaim from './queries/release-claim.js';
 import * as secrets from './queries/secrets.js';
 import * as stats from './queries/stats.js';
 import * as sweep from './queries/sweep.js';
@@ -109,6 +110,7 @@ export class KyselyStore implements Store {
   getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);
   cancelBuild = (orgId: string, id: string) => this.db.transaction().execute((trx) => cancelBuild.cancelBuild(trx, orgId, id));
   claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c);
+  releaseClaim = (workerId: string, attemptId: string) => releaseClaim.releaseClaim(this.db, workerId, attemptId);
   queueInfo = (orgId: string, id: string, onlineWithinMs: number) =>
     queueInfo.queueInfo(this.db, orgId, id, onlineWithinMs).then((q) => (q === undefined ? null : q));
   stats = (onlineWithinMs: number) => stats.stats(this.db, onlineWithinMs);

@@ -171,6 +171,8 @@ export interface Store {
    * a lease and marks the build running. Never hands a build out twice.
    */
   claim(claimant: Claimant): Promise<ClaimedJob | undefined>;
+  /** Undoes a claim nobody received (the long-poll client left): the build is queued again, its attempt not spent. */
+  releaseClaim(workerId: string, attemptId: string): Promise<boolean>;
   /** Queue position and waiting reason for a queued build. */
   queueInfo(orgId: string, id: string, onlineWithinMs: number): Promise<Build['queue']>;
   /** Counts for /metrics. */

@@ -156,7 +156,8 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>)
       const b = await enqueue(orgA, projectA, spec('web'));
       const w = await worker(orgA, ['web']);
       const job = (await store.claim(w))!;
-      const renewed = await store.heartbeat(w.workerId, job.attempt.id, 60_000);
+      // A longer TTL than the claim's, so the renewal shows even within the same millisecond.
+      const renewed = await store.heartbeat(w.workerId, job.attempt.id, 120_000);
       assert.ok(renewed && renewed.leaseExpiresAt > job.attempt.leaseExpiresAt);
       assert.equal(renewed.cancelRequested, false);
       const canceled = await store.cancelBuild(orgA, b.id);
@@ -239,6 +240,24 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>)
       assert.equal(ended?.status, 'timed_out');
       assert.equal(ended?.error?.code, 'BUILD_TIMED_OUT');
       assert.equal(ended?.attempts?.[0]?.status, 'timed_out');
+    });
+
+    test('a claim nobody received is undone without spending an attempt', async () => {
+      const b = await enqueue(orgA, projectA, spec('web', { maxAttempts: 1 }));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      assert.equal(job.build.id, b.id);
+      assert.equal(await store.releaseClaim(w.workerId, job.attempt.id), true);
+      const back = await store.getBuild(orgA, b.id, { withAttempts: true });
+      assert.equal(back?.status, 'queued');
+      assert.equal(back?.attemptCount, 0);
+      assert.deepEqual(back?.attempts, []);
+      assert.equal(await store.releaseClaim(w.workerId, job.attempt.id), false, 'only once');
+      const again = (await store.claim(w))!;
+      assert.equal(again.attempt.number, 1);
+      await store.appendLogs(w.workerId, again.attempt.id, 1, [{ t: 1, stream: 'stdout', text: 'started' }]);
+      assert.equal(await store.releaseClaim(w.workerId, again.attempt.id), false, 'an attempt that has begun is never undone');
+      await store.finishAttempt(w.workerId, again.attempt.id, 'succeeded', null);
     });
 
     test('a worker handing a build back requeues it', async () => {
