@@ -66,6 +66,13 @@ export function parseEasJson(text: string): unknown {
   }
 }
 
+/** Index just past the JSON string literal that starts at `start` (a `"`), escapes included. */
+function endOfString(text: string, start: number): number {
+  let j = start + 1;
+  while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+  return j + 1;
+}
+
 /** Removes // and /* *\/ comments outside strings, keeping line breaks (so error positions stay close), then trailing commas. */
 function stripJsonComments(text: string): string {
   let out = '';
@@ -73,10 +80,9 @@ function stripJsonComments(text: string): string {
   while (i < text.length) {
     const c = text[i]!;
     if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
+      const end = endOfString(text, i);
+      out += text.slice(i, end);
+      i = end;
     } else if (c === '/' && text[i + 1] === '/') {
       while (i < text.length && text[i] !== '\n') i++;
     } else if (c === '/' && text[i + 1] === '*') {
@@ -98,10 +104,9 @@ function removeTrailingCommas(text: string): string {
   while (i < text.length) {
     const c = text[i]!;
     if (c === '"') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
-      out += text.slice(i, j + 1);
-      i = j + 1;
+      const end = endOfString(text, i);
+      out += text.slice(i, end);
+      i = end;
       continue;
     }
     if (c === ',') {
