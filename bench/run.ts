@@ -3,7 +3,7 @@
  * and writes the same figures to bench-results.json at the repo root.
  * `npm run bench -- dispatch submit` runs only the named ones.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './support/processes.js';
 import { median, repeat } from './support/measure.js';
@@ -13,11 +13,17 @@ import { benchClaimFinish } from './claim-finish.js';
 import { benchTransfer } from './transfer.js';
 import { benchIdleWorkers } from './idle-workers.js';
 import { benchPack } from './pack.js';
+import { benchLogs } from './logs.js';
+import { benchWorkerOverhead } from './worker-overhead.js';
+import { benchExpoWeb } from './expo-web.js';
 
 type Figures = Record<string, number>;
 
-/** Each benchmark with its run count (figures are the median over runs) and the targets from the issues. */
-const BENCHMARKS: Array<{ name: string; runs: number; run: () => Promise<Figures>; targets: Record<string, string> }> = [
+/**
+ * Each benchmark with its run count (figures are the median over runs) and the targets from the issues.
+ * `run` gets the run's index (0 first), for benchmarks that warm something up once.
+ */
+const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promise<Figures>; targets: Record<string, string> }> = [
   { name: 'dispatch', runs: 3, run: () => benchDispatch(), targets: { dispatch_p50_ms: '≤ 5', dispatch_p99_ms: '≤ 20' } },
   { name: 'submit', runs: 3, run: () => benchSubmit(), targets: { submit_seq_per_s: '≥ 2000', submit_c20_per_s: '≥ 2000' } },
   { name: 'claim-finish', runs: 3, run: () => benchClaimFinish(), targets: { claim_finish_per_s: '≥ 1000', double_assignments: '= 0' } },
@@ -29,14 +35,35 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: () => Promise<Figures
   },
   { name: 'pack', runs: 3, run: () => benchPack(), targets: { pack_vs_tar: '≤ 1.2', pack_expo_ms: '', tar_expo_ms: '', pack_rss_mb: '< 100' } },
   { name: 'idle-workers', runs: 1, run: () => benchIdleWorkers(), targets: { idle_workers_10k_rss_mb: '< 512', idle_workers_10k_cpu_pct: '< 10' } },
+  { name: 'logs', runs: 3, run: () => benchLogs(), targets: { log_lines_per_s: '≥ 100000', log_store_lag_ms: '', log_follow_p50_ms: '≤ 100', log_follow_p99_ms: '' } },
+  { name: 'worker-overhead', runs: 1, run: () => benchWorkerOverhead(10), targets: { worker_overhead_ms: '≤ 50 + unpack', worker_overhead_first_ms: '', worker_unpack_ms: '' } },
+  {
+    name: 'expo-web',
+    runs: 3,
+    run: (i) => benchExpoWeb({ warmUp: i === 0, directFirst: i % 2 === 1 }),
+    targets: {
+      expo_web_build_s: '',
+      expo_web_direct_s: '',
+      expo_web_overhead_ratio: '≤ 1.10',
+      expo_web_build_install_s: '',
+      expo_web_direct_install_s: '',
+      expo_web_build_export_s: '',
+      expo_web_direct_export_s: '',
+    },
+  },
 ];
 
 const only = process.argv.slice(2);
+const unknown = only.filter((name) => !BENCHMARKS.some((b) => b.name === name));
+if (unknown.length) {
+  console.error(`unknown benchmark ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+  process.exit(2);
+}
 const results: Record<string, { value: number; target: string; runs: number[] }> = {};
 for (const bench of BENCHMARKS) {
   if (only.length && !only.includes(bench.name)) continue;
   process.stderr.write(`running ${bench.name} (${bench.runs} run${bench.runs > 1 ? 's' : ''})…\n`);
-  const runs = await repeat(bench.runs, () => bench.run());
+  const runs = await repeat(bench.runs, (i) => bench.run(i));
   for (const key of Object.keys(runs[0]!)) {
     const values = runs.map((r) => r[key]!);
     results[key] = { value: median(values), target: bench.targets[key] ?? '', runs: values };
@@ -51,7 +78,11 @@ console.log(line(header));
 console.log(widths.map((w) => '─'.repeat(w)).join('  '));
 for (const row of rows) console.log(line(row));
 
-writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.value])), null, 2) + '\n');
+// A run of some benchmarks updates their figures and keeps the others' from earlier runs.
+const resultsFile = join(ROOT, 'bench-results.json');
+const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Figures) : {};
+const figures = { ...previous, ...Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.value])) };
+writeFileSync(resultsFile, JSON.stringify(figures, null, 2) + '\n');
 
 function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
