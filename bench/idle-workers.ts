@@ -1,17 +1,16 @@
 /** idle_workers_10k_rss_mb and idle_workers_10k_cpu_pct: the controller holding 10,000 long-polling workers. */
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { ROOT, spawnTs, startController } from './support/processes.js';
+import { waitFor } from '../test/helpers/wait.js';
 import { cpuSeconds, median, rssMb } from './support/measure.js';
 
 export async function benchIdleWorkers(count = 10_000, windows = 3, windowMs = 10_000): Promise<Record<string, number>> {
-  const controller = await startController({ BUILDMESH_CLAIM_WAIT_MS: '60000', BUILDMESH_LEASE_TTL_MS: '60000' });
+  const controller = await startController({}, { claimWaitMs: 60_000, leaseTtlMs: 60_000 });
   try {
     const { secret } = await controller.admin.createEnrollmentToken('idle');
-    const load = spawnTs(join(ROOT, 'bench/support/idle-load.ts'), { BENCH_URL: controller.url, BENCH_ENROLL_TOKEN: secret, BENCH_WORKERS: String(count) }, { stdout: 'pipe' });
-    load.child.stdout?.setEncoding('utf8');
+    const load = spawnTs(join(ROOT, 'bench/support/idle-load.ts'), { BENCH_URL: controller.url, BENCH_ENROLL_TOKEN: secret, BENCH_WORKERS: String(count) });
     try {
-      await waitForLine(load.child.stdout!, 'ready', 300_000);
+      await waitFor(() => /^ready$/m.test(load.output()), { timeoutMs: 300_000, intervalMs: 200, what: 'the load generator to park every long-poll' });
       const rss: number[] = [];
       const cpu: number[] = [];
       for (let i = 0; i < windows; i++) {
@@ -28,16 +27,4 @@ export async function benchIdleWorkers(count = 10_000, windows = 3, windowMs = 1
   } finally {
     await controller.stop();
   }
-}
-
-function waitForLine(stream: NodeJS.ReadableStream, text: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms`)), timeoutMs);
-    createInterface({ input: stream }).on('line', (line) => {
-      if (line.trim() === text) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
 }
