@@ -61,6 +61,9 @@ export const upCommand = action<UpOptions>(
         'JSON (--json): one line once running: { url, dataDir, workerId, token, loginSaved, next }\n',
     ),
   async ({ out, opts }) => {
+    // Listen for Ctrl-C / SIGTERM before starting anything: a signal during start-up then stops both
+    // cleanly once they are up, instead of killing the process with the default action.
+    const shutdown = new Promise<NodeJS.Signals>((resolve) => onShutdownSignals(resolve));
     const controller = await startControllerForCli({ ...controllerFlags(opts), logLevel: opts.logLevel as never });
     const url = normalizeUrl(controller.url);
     const dataDir = controller.options.dataDir;
@@ -121,14 +124,10 @@ export const upCommand = action<UpOptions>(
         out.info(c.dim('\nCtrl-C stops both (running builds are handed back and resume on the next start).'));
       }
 
-      await new Promise<void>((resolve) => {
-        onShutdownSignals(async (signal) => {
-          process.stderr.write(`${signal}: stopping the worker and the controller…\n`);
-          await worker.stop();
-          await controller.close();
-          resolve();
-        });
-      });
+      const signal = await shutdown;
+      process.stderr.write(`${signal}: stopping the worker and the controller…\n`);
+      await worker.stop();
+      await controller.close();
     } catch (err) {
       await controller.close().catch(() => {});
       throw err;
