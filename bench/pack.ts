@@ -36,7 +36,7 @@ export async function benchPack(): Promise<Record<string, number>> {
     mkdirSync(join(big, 'assets'));
     writeFileSync(join(big, 'package.json'), '{"name":"big"}\n');
     const chunk = Buffer.alloc(10 * 1024 * 1024);
-    for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.imul(i, 2654435761) >>> 0) ^ 0x5bd1e995, i);
+    for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((Math.imul(i, 2654435761) ^ 0x5bd1e995) >>> 0, i);
     for (let i = 0; i < 50; i++) writeFileSync(join(big, 'assets', `asset-${i}.bin`), chunk);
     const bigPack = packInChild(big);
     return { pack_vs_tar: pack.ms / tarMs, pack_expo_ms: pack.ms, tar_expo_ms: tarMs, pack_rss_mb: bigPack.peakRssMb };

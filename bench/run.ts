@@ -60,13 +60,23 @@ if (unknown.length) {
   process.exit(2);
 }
 const results: Record<string, { value: number; target: string; runs: number[] }> = {};
+const failed: string[] = [];
 for (const bench of BENCHMARKS) {
   if (only.length && !only.includes(bench.name)) continue;
   process.stderr.write(`running ${bench.name} (${bench.runs} run${bench.runs > 1 ? 's' : ''})…\n`);
-  const runs = await repeat(bench.runs, (i) => bench.run(i));
+  let runs: Figures[];
+  try {
+    runs = await repeat(bench.runs, (i) => bench.run(i));
+  } catch (err) {
+    // One broken benchmark must not lose the others' figures: report it and go on.
+    failed.push(bench.name);
+    process.stderr.write(`  ${bench.name} failed: ${(err as Error).stack ?? String(err)}\n`);
+    continue;
+  }
   for (const key of Object.keys(runs[0]!)) {
     const values = runs.map((r) => r[key]!);
     results[key] = { value: median(values), target: bench.targets[key] ?? '', runs: values };
+    process.stderr.write(`  ${key}: ${formatNumber(results[key].value)}\n`);
   }
 }
 
@@ -83,6 +93,10 @@ const resultsFile = join(ROOT, 'bench-results.json');
 const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Figures) : {};
 const figures = { ...previous, ...Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.value])) };
 writeFileSync(resultsFile, JSON.stringify(figures, null, 2) + '\n');
+if (failed.length) {
+  console.error(`failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
+}
 
 function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);

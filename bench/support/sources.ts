@@ -30,7 +30,7 @@ export const benchSpec = (extra: Partial<CreateBuildSpec> = {}): CreateBuildSpec
 /** `size` bytes of incompressible-looking data, generated as it is read (never all in memory). */
 export function patternStream(size: number, chunkSize = 1024 * 1024): Readable {
   const chunk = Buffer.alloc(chunkSize);
-  for (let i = 0; i < chunkSize; i += 4) chunk.writeUInt32LE((Math.imul(i, 2654435761) >>> 0) ^ 0x9e3779b9, i);
+  for (let i = 0; i < chunkSize; i += 4) chunk.writeUInt32LE((Math.imul(i, 2654435761) ^ 0x9e3779b9) >>> 0, i);
   let sent = 0;
   return new Readable({
     read() {
