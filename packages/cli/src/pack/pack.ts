@@ -23,9 +23,11 @@ const TAR_BYTES_PER_ENTRY = 2048;
 const TAR_BYTES_PER_ARCHIVE = 10240;
 /**
  * File read size. node-tar's default (16 MiB) allocates a fresh buffer per read, and several are
- * in flight between the reader and gzip, which costs ~100 MB of RSS on a large file.
+ * in flight between the reader and gzip, which costs ~100 MB of RSS on a large file. 64 KiB keeps
+ * the packer at ~85 MB peak RSS for a 500 MB project (bench: pack_rss_mb); gzip, not the read
+ * size, bounds the speed.
  */
-const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 64 * 1024;
 
 export class PackError extends Error {
   constructor(readonly code: 'SOURCE_TOO_LARGE', message: string) {
