@@ -130,6 +130,9 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
   void app.register(async (scope: App) => {
     await scope.register(multipart, {
       throwFileSizeLimit: true,
+      // Larger parser buffers: fewer, bigger chunks through hashing and the blob writer on big sources.
+      highWaterMark: 1024 * 1024,
+      fileHwm: 1024 * 1024,
       limits: {
         fieldNameSize: 64,
         fieldSize: MAX_FIELD_BYTES,
