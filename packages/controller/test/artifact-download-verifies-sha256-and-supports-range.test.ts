@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { SHA256_HEADER } from '@buildmesh/protocol';
 import { startControllerProcess } from './helpers/controller-process.js';
-import { buildSpec, createTenant, enrollWorker, keepLeased, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { keepLeased, leasedBuild } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
 import { blobState } from './helpers/data-dir.js';
 
@@ -13,12 +13,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 test('artifacts are verified against their declared sha256 and size, and download with sha256 headers and Range', async () => {
   const controller = await startControllerProcess({ env: { BUILDMESH_MAX_ARTIFACT_BYTES: '4MiB' } });
   try {
-    const tenant = await createTenant(controller, 'acme');
-    const worker = await enrollWorker(tenant.admin);
-    const build = await tenant.member.createBuild(buildSpec(), streamOf(await tinyTarGz()));
-    const job = await worker.client.claim(2000);
-    assert.ok(job);
-    const attemptId = job.attempt.id;
+    const { tenant, worker, build, attemptId } = await leasedBuild(controller);
     const stopHeartbeats = keepLeased(worker, attemptId);
     const data = randomBytes(700_000);
     const before = await blobState(controller.dataDir);

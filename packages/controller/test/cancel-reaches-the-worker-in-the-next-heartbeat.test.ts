@@ -3,19 +3,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { startControllerProcess } from './helpers/controller-process.js';
-import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { leasedBuild } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
 
 test('a cancel reaches the worker in its next heartbeat, and late results are refused', async () => {
   const controller = await startControllerProcess();
   try {
-    const tenant = await createTenant(controller, 'acme');
-    const worker = await enrollWorker(tenant.admin);
-    const build = await tenant.member.createBuild(buildSpec(), streamOf(await tinyTarGz()));
-    const job = await worker.client.claim(2000);
-    assert.ok(job, 'the worker got the build');
-    assert.equal(job.build.id, build.id);
-    const attemptId = job.attempt.id;
+    const { tenant, worker, build, attemptId } = await leasedBuild(controller);
 
     const before = await worker.client.heartbeat(attemptId);
     assert.equal(before.cancel, false);
@@ -64,17 +58,13 @@ test('a cancel reaches the worker in its next heartbeat, and late results are re
 test('a late finish after the lease lapsed is refused with LEASE_LOST', async () => {
   const controller = await startControllerProcess({ env: { BUILDMESH_LEASE_TTL_MS: '600', BUILDMESH_HEARTBEAT_INTERVAL_MS: '200' } });
   try {
-    const tenant = await createTenant(controller, 'acme');
-    const worker = await enrollWorker(tenant.admin);
-    await tenant.member.createBuild(buildSpec({ maxAttempts: 1 }), streamOf(await tinyTarGz()));
-    const job = await worker.client.claim(2000);
-    assert.ok(job);
+    const { tenant, worker, job } = await leasedBuild(controller, { maxAttempts: 1 });
     // No heartbeats: the lease lapses and the sweeper ends the attempt.
     await new Promise((r) => setTimeout(r, 1200));
     await rejectsWith(worker.client.finish(job.attempt.id, { outcome: 'succeeded' }), 'LEASE_LOST');
-    const build = await tenant.reader.getBuild(job.build.id);
-    assert.equal(build.status, 'failed');
-    assert.equal(build.error?.code, 'LEASE_EXPIRED');
+    const ended = await tenant.reader.getBuild(job.build.id);
+    assert.equal(ended.status, 'failed');
+    assert.equal(ended.error?.code, 'LEASE_EXPIRED');
   } finally {
     await controller.dispose();
   }

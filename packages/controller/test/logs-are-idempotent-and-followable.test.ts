@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readSse, type LogEntry, type LogLine } from '@buildmesh/protocol';
 import { startControllerProcess } from './helpers/controller-process.js';
-import { buildSpec, createTenant, enrollWorker, sleep, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { leasedBuild, sleep } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
 
 const line = (text: string): LogLine => ({ t: Date.now(), stream: 'stdout', phase: 'RUN', text });
@@ -11,12 +11,7 @@ const texts = (entries: LogEntry[]) => entries.map((e) => e.text);
 test('log batches are idempotent, gaps are refused, pages and live follows deliver each line once in order', async () => {
   const controller = await startControllerProcess();
   try {
-    const tenant = await createTenant(controller, 'acme');
-    const worker = await enrollWorker(tenant.admin);
-    const build = await tenant.member.createBuild(buildSpec(), streamOf(await tinyTarGz()));
-    const job = await worker.client.claim(2000);
-    assert.ok(job);
-    const attemptId = job.attempt.id;
+    const { tenant, worker, build, attemptId } = await leasedBuild(controller);
 
     // A follower is attached before any line exists; it must see every line exactly once.
     const followed: string[] = [];

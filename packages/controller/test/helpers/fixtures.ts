@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /**
  * Test fixtures through the real protocol client: orgs with tokens of each role,
  * enrolled workers, build specs and tiny tar.gz sources.
@@ -118,4 +119,18 @@ export function keepLeased(worker: TestWorker, attemptId: string, everyMs = 200)
     stopped = true;
     clearInterval(timer);
   };
+}
+
+/**
+ * The common start of the attempt-side tests: an org with its tokens, one enrolled
+ * worker, one submitted build, and that worker holding the build's lease.
+ */
+export async function leasedBuild(controller: ControllerProcess, spec: Partial<CreateBuildSpec> = {}) {
+  const tenant = await createTenant(controller, 'acme');
+  const worker = await enrollWorker(tenant.admin);
+  const build = await tenant.member.createBuild(buildSpec(spec), streamOf(await tinyTarGz()));
+  const job = await worker.client.claim(2000);
+  assert.ok(job, 'the worker got the build');
+  assert.equal(job.build.id, build.id);
+  return { tenant, worker, build, job, attemptId: job.attempt.id };
 }

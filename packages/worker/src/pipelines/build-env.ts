@@ -4,7 +4,7 @@
  *
  * Precedence, lowest first: CI=1, the profile's `env` (eas.json), the env given with the build
  * submission, the project's secrets, then the build's identity below, which cannot be overridden.
- * (The same order as the runner's buildEnvironment in runner/run-attempt.ts.) NODE_ENV is
+ * The runner computes it once per attempt and pipelines add to it (context.ts). NODE_ENV is
  * deliberately not set: Expo's tools choose it per command.
  */
 import type { BuildJob } from '@buildmesh/protocol';
