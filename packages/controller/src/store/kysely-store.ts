@@ -100,11 +100,8 @@ export class KyselyStore implements Store {
   listWorkersForOrg = (orgId: string, onlineWithinMs: number) => workers.listWorkersForOrg(this.db, orgId, onlineWithinMs);
   revokeWorker = (orgId: string, id: string, includeShared: boolean) => workers.revokeWorker(this.db, orgId, id, includeShared);
 
-  createBuild = async (b: NewBuild) => {
-    const project = await this.db.selectFrom('projects').select('name').where('id', '=', b.projectId).where('org_id', '=', b.orgId).executeTakeFirst();
-    if (!project) throw new ApiError('NOT_FOUND', 'no such project');
-    return createBuild.createBuild(this.db, b, project.name);
-  };
+  // The spec names the project whose id the caller resolved in the same org: no lookup on the submit path.
+  createBuild = (b: NewBuild) => createBuild.createBuild(this.db, b, b.spec.project);
   getBuild = (orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }) => getBuild.getBuild(this.db, orgId, id, options);
   listBuilds = (orgId: string, q: Parameters<Store['listBuilds']>[1]) => listBuilds.listBuilds(this.db, orgId, q);
   getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);
