@@ -6,6 +6,10 @@ import { ResolvedProfile } from './profiles.js';
 export const WorkerPool = Type.Union([Type.Literal('org'), Type.Literal('shared')]);
 export type WorkerPool = Static<typeof WorkerPool>;
 
+/** `bwrap` confines a build (Linux namespaces); `none` runs it as the worker's user. */
+export const SandboxExecutor = Type.Union([Type.Literal('bwrap'), Type.Literal('none')]);
+export type SandboxExecutor = Static<typeof SandboxExecutor>;
+
 /** What a worker can build, detected from its toolchains (never declared by hand). */
 export const Capabilities = Type.Object(
   {
@@ -16,6 +20,11 @@ export const Capabilities = Type.Object(
     version: Type.String({ maxLength: 64 }),
     /** Free-form toolchain facts for `buildmesh workers` (node, java, xcode versions…). */
     toolchains: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 256 }))),
+    /**
+     * The executor the worker runs builds in. `none` confines nothing, so such a worker may only
+     * serve its own org: the controller refuses it the shared pool. Absent counts as `none`.
+     */
+    executor: Type.Optional(SandboxExecutor),
   },
   { additionalProperties: false },
 );
