@@ -17,7 +17,7 @@ import {
   type TokenInfo,
   type WorkerPool,
 } from '@buildmesh/protocol';
-import type { Kysely, Transaction } from 'kysely';
+import { PostgresAdapter, type Kysely, type Transaction } from 'kysely';
 import type {
   ArtifactsTable,
   AttemptsTable,
@@ -32,6 +32,9 @@ import type {
 import type { TokenRecord, EnrollmentTokenRecord, WorkerRecord } from './store.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
+
+/** Which engine runs this query (row locks and a few statements differ). */
+export const isPostgres = (db: Db): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
 export const nowIso = (): string => new Date().toISOString();
 export const isoAfter = (ms: number, from = Date.now()): string => new Date(from + ms).toISOString();
@@ -80,6 +83,8 @@ export function toWorkerRecord(r: WorkersTable): WorkerRecord {
     secretHash: Buffer.from(r.secret_hash),
     lastSeenAt: r.last_seen_at,
     revokedAt: r.revoked_at,
+    executor: r.executor === 'bwrap' ? 'bwrap' : 'none',
+    enrollmentTokenId: r.enrollment_token_id,
   };
 }
 

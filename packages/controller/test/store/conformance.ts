@@ -1,5 +1,5 @@
 /**
- * The store conformance suite: every backend (SQLite now, PostgreSQL next) runs
+ * The store conformance suite: every backend (SQLite and PostgreSQL) runs
  * exactly these tests, so both keep the same queue semantics.
  */
 import assert from 'node:assert/strict';
@@ -11,8 +11,8 @@ import type { Claimant, Store } from '../../src/store/store.js';
 
 const sha = () => randomBytes(32).toString('hex');
 
-export function runStoreConformance(backend: string, open: () => Promise<Store>): void {
-  describe(`store conformance: ${backend}`, () => {
+export function runStoreConformance(backend: string, open: () => Promise<Store>, options: { skip?: string | false } = {}): void {
+  describe(`store conformance: ${backend}`, { skip: options.skip ?? false }, () => {
     let store: Store;
     let orgA: string;
     let orgB: string;

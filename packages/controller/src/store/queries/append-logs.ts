@@ -21,10 +21,13 @@ export async function appendLogs(
     const attempt = await requireLiveAttempt(trx, workerId, attemptId);
     if (seq <= attempt.lastLogSeq) return { duplicate: true, buildId: attempt.buildId };
     if (seq !== attempt.lastLogSeq + 1) throw new ApiError('LOG_SEQ_GAP', `expected batch ${attempt.lastLogSeq + 1}, got ${seq}`);
-    await trx
+    const inserted = await trx
       .insertInto('log_batches')
       .values({ attempt_id: attemptId, seq, build_id: attempt.buildId, attempt_number: attempt.number, line_count: lines.length, lines: body })
-      .execute();
+      // The same batch re-sent through another replica at the same moment: the first copy wins, the second is a duplicate.
+      .onConflict((oc) => oc.columns(['attempt_id', 'seq']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows) !== 1) return { duplicate: true, buildId: attempt.buildId };
     await trx.updateTable('attempts').set({ last_log_seq: seq }).where('id', '=', attemptId).execute();
     return { duplicate: false, buildId: attempt.buildId };
   });

@@ -1,10 +1,10 @@
 import { ApiError, type BuildStatus } from '@buildmesh/protocol';
-import { nowIso, type Db } from '../rows.js';
+import { isPostgres, nowIso, type Db } from '../rows.js';
 import type { AttemptRecord } from '../store.js';
 
 /** The attempt with the build facts the worker routes check; undefined unless it belongs to this worker. */
-export async function getAttemptForWorker(db: Db, workerId: string, attemptId: string): Promise<AttemptRecord | undefined> {
-  const row = await db
+export async function getAttemptForWorker(db: Db, workerId: string, attemptId: string, options: { lock?: boolean } = {}): Promise<AttemptRecord | undefined> {
+  let query = db
     .selectFrom('attempts')
     .innerJoin('builds', 'builds.id', 'attempts.build_id')
     .select([
@@ -22,8 +22,12 @@ export async function getAttemptForWorker(db: Db, workerId: string, attemptId: s
       'builds.project_id',
     ])
     .where('attempts.id', '=', attemptId)
-    .where('attempts.worker_id', '=', workerId)
-    .executeTakeFirst();
+    .where('attempts.worker_id', '=', workerId);
+  // PostgreSQL (READ COMMITTED): lock the attempt and its build for the rest of the transaction, so a
+  // finish, a log batch and the sweeper on different replicas take turns instead of deciding on stale reads.
+  // SQLite has one writer at a time and no FOR UPDATE.
+  if (options.lock && isPostgres(db)) query = query.forUpdate();
+  const row = await query.executeTakeFirst();
   if (!row) return undefined;
   return {
     id: row.id,
@@ -48,7 +52,7 @@ export const leaseIsLive = (a: AttemptRecord, now = nowIso()): boolean => a.stat
  * attempt is NOT_FOUND (no existence leak), the caller's ended one is LEASE_LOST.
  */
 export async function requireLiveAttempt(db: Db, workerId: string, attemptId: string): Promise<AttemptRecord> {
-  const attempt = await getAttemptForWorker(db, workerId, attemptId);
+  const attempt = await getAttemptForWorker(db, workerId, attemptId, { lock: true });
   if (!attempt) throw new ApiError('NOT_FOUND', 'no such attempt');
   if (!leaseIsLive(attempt)) throw new ApiError('LEASE_LOST');
   return attempt;

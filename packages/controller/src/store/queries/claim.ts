@@ -24,6 +24,8 @@ const MAX_SCANNED = 1024;
 export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', c: Claimant): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
   return db.transaction().execute(async (trx) => {
+    // PostgreSQL: claims of one worker through several replicas queue up on its row, so the slot count below is exact.
+    if (dialect === 'postgres') await trx.selectFrom('workers').select('id').where('id', '=', c.workerId).forUpdate().execute();
     const busy = await trx
       .selectFrom('attempts')
       .select((eb) => eb.fn.countAll<number>().as('n'))

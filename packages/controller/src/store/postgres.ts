@@ -1,0 +1,70 @@
+/**
+ * The scale-out store: PostgreSQL through a `pg` Pool and Kysely's PostgresDialect,
+ * running the same query modules and numbered migrations as SQLite. Several
+ * controller replicas share one database; the claim takes rows `FOR UPDATE SKIP
+ * LOCKED` inside its transaction, so racing replicas never hand a build out twice.
+ */
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { KyselyStore } from './kysely-store.js';
+import type { Database } from './schema.js';
+
+/** Connections per replica (BUILDMESH_DATABASE_POOL_SIZE); LISTEN uses one more of its own. */
+export const DEFAULT_POOL_SIZE = 10;
+
+// bigint (int8) arrives as a string by default; our bigints are byte sizes and counts, far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+
+export interface PostgresStoreOptions {
+  poolSize?: number;
+  /** Shown in pg_stat_activity (the replica id), so an operator sees which replica holds what. */
+  applicationName?: string;
+}
+
+export function createPgPool(url: string, options: PostgresStoreOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    application_name: options.applicationName ?? 'buildmesh',
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client whose server went away emits here; without a listener that would crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export class PostgresStore extends KyselyStore {
+  constructor(
+    db: Kysely<Database>,
+    readonly pool: pg.Pool,
+    readonly url: string,
+  ) {
+    super(db, 'postgres');
+  }
+}
+
+/** Opens the pool and applies pending migrations (`migrate: false` leaves the schema alone, for `buildmesh migrate --status`). */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions & { migrate?: boolean } = {}): Promise<PostgresStore> {
+  const pool = createPgPool(url, options);
+  const store = new PostgresStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool, url);
+  try {
+    await store.ping();
+    if (options.migrate ?? true) await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
+}
+
+/** The database URL without its password, for logs and messages. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
+}
