@@ -28,6 +28,9 @@ if (files.length === 0) {
   console.error('no test files found' + (filters.length ? ` matching ${filters.join(', ')}` : ''));
   process.exit(1);
 }
+// Tests run the real `buildmesh` binary, which runs the bundle as it is: make it current first.
+const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-cli.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
 console.log(`running ${files.length} test files`);
 const concurrency = process.env.BUILDMESH_TEST_CONCURRENCY ?? '3';
 const result = spawnSync(process.execPath, [

@@ -13,6 +13,7 @@ export const ROOT = REPO_ROOT;
 export interface BenchController {
   url: string;
   admin: BuildMeshClient;
+  adminToken: string;
   pid: number;
   dataDir: string;
   stop(): Promise<void>;
@@ -25,7 +26,7 @@ export async function startController(env: Record<string, string> = {}, timing: 
     timing: { heartbeatIntervalMs: 1000, leaseTtlMs: 30_000, sweepIntervalMs: 1000, claimWaitMs: 25_000, ...timing },
     env,
   });
-  return { url: controller.url, admin: controller.admin, pid: controller.process.pid, dataDir: controller.dataDir, stop: () => scope.close() };
+  return { url: controller.url, admin: controller.admin, adminToken: controller.adminToken, pid: controller.process.pid, dataDir: controller.dataDir, stop: () => scope.close() };
 }
 
 /** A TypeScript entry as its own process (the idle-workers load generator), stopped with the returned scope. */

@@ -1,31 +1,11 @@
 /**
- * The `buildmesh` program: every command registered once, usage errors in the same one-line
- * format as every other error (`error USAGE: … — see buildmesh <cmd> --help`, exit 2).
+ * The `buildmesh` program: commands come from commands/index.ts, loaded only when named; usage
+ * errors in the same one-line format as every other error (`error USAGE: … — see buildmesh <cmd>
+ * --help`, exit 2).
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { orgCommand } from './commands/admin/org.js';
-import { tokenCommand } from './commands/admin/token.js';
-import { enrollTokenCommand } from './commands/admin/enroll-token.js';
-import { backupCommand, restoreCommand } from './commands/backup.js';
-import { buildCommand } from './commands/build.js';
-import { cancelCommand } from './commands/cancel.js';
-import { controllerCommand } from './commands/controller.js';
-import { credentialsCommand } from './commands/credentials.js';
-import { doctorCommand } from './commands/doctor.js';
-import { downloadCommand } from './commands/download.js';
-import { listCommand } from './commands/list.js';
-import { loginCommand } from './commands/login.js';
-import { logoutCommand } from './commands/logout.js';
-import { logsCommand } from './commands/logs.js';
-import { retryCommand } from './commands/retry.js';
-import { secretsCommand } from './commands/secrets.js';
-import { statusCommand } from './commands/status.js';
-import { upCommand } from './commands/up.js';
-import { whoamiCommand } from './commands/whoami.js';
-import { workerCommand } from './commands/worker.js';
-import { workersCommand } from './commands/workers.js';
-import { group } from './command-kit.js';
+import { loadCommands } from './commands/index.js';
 import { EXIT } from './output.js';
 import { loadController, loadWorker, SERVER_COMMANDS } from './server-modules.js';
 
@@ -58,33 +38,7 @@ Exit status: 0 ok, 1 error or failed build, 2 usage error, 3 build canceled, 4 b
 `,
   );
 
-program
-  .addCommand(upCommand)
-  .addCommand(buildCommand)
-  .addCommand(statusCommand)
-  .addCommand(listCommand)
-  .addCommand(logsCommand)
-  .addCommand(cancelCommand)
-  .addCommand(retryCommand)
-  .addCommand(downloadCommand)
-  .addCommand(workersCommand)
-  .addCommand(doctorCommand)
-  .addCommand(loginCommand)
-  .addCommand(logoutCommand)
-  .addCommand(whoamiCommand)
-  .addCommand(credentialsCommand)
-  .addCommand(secretsCommand)
-  .addCommand(backupCommand)
-  .addCommand(restoreCommand)
-  .addCommand(
-    group('admin', 'Administer orgs, API tokens and worker enrollment tokens', [
-      'buildmesh admin org create acme',
-      'buildmesh admin token create ci --role member',
-      'buildmesh admin enroll-token create mac-minis',
-    ], [orgCommand, tokenCommand, enrollTokenCommand]),
-  )
-  .addCommand(controllerCommand)
-  .addCommand(workerCommand);
+for (const cmd of await loadCommands(process.argv.slice(2))) program.addCommand(cmd);
 
 /** Commander's own errors (unknown option, missing argument…) in our one-line format, exit 2. */
 function applyConventions(cmd: Command): void {
@@ -107,8 +61,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-// The server commands' --help shows option tables their packages own: load them first.
-if (process.argv.slice(2).some((arg) => SERVER_COMMANDS.includes(arg))) await Promise.all([loadController(), loadWorker()]);
+// The server commands' --help shows option tables their packages own: load them first (only for
+// help: starting a controller must not pay for loading the worker, nor the other way round).
+const argv = process.argv.slice(2);
+if (argv.some((arg) => SERVER_COMMANDS.includes(arg)) && argv.some((arg) => arg === '--help' || arg === '-h')) {
+  await Promise.all([loadController(), loadWorker()]);
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,12 @@
+/** `buildmesh admin`: orgs, API tokens and worker enrollment tokens. */
+import { group } from '../../command-kit.js';
+import { enrollTokenCommand } from './enroll-token.js';
+import { orgCommand } from './org.js';
+import { rotateInstanceTokenCommand } from './rotate-instance-token.js';
+import { tokenCommand } from './token.js';
+
+export const adminCommand = group('admin', 'Administer orgs, API tokens and worker enrollment tokens', [
+  'buildmesh admin org create acme',
+  'buildmesh admin token create ci --role member',
+  'buildmesh admin enroll-token create mac-minis',
+], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand]);
