@@ -4,6 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
+import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '@buildmesh/protocol';
 import type { ControllerContext } from './context.js';
@@ -31,6 +32,24 @@ const JSON_BODY_LIMIT = 1024 * 1024;
 /** Idle sockets are closed after this; it must outlast the longest claim long-poll. */
 export const CONNECTION_TIMEOUT_MS = MAX_CLAIM_WAIT_MS + 30_000;
 
+/**
+ * Validators and response serializers are compiled on a route's first request, not at start-up:
+ * compiling all of them up front was a third of a restarted controller's time to answer, the
+ * window in which every worker and CLI call fails (docs/fast-start.md).
+ */
+function lazily<F extends (...args: never[]) => unknown>(compile: () => F): F {
+  let compiled: F | undefined;
+  return ((...args: Parameters<F>) => (compiled ??= compile())(...args)) as F;
+}
+
+function lazySerializers() {
+  const factory = SerializerSelector();
+  return (...factoryArgs: Parameters<typeof factory>) => {
+    const compile = factory(...factoryArgs);
+    return (route: Parameters<typeof compile>[0]) => lazily(() => compile(route));
+  };
+}
+
 export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLogger): Promise<App> {
   const app: App = Fastify({
     loggerInstance: logger,
@@ -43,10 +62,13 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 256 },
+    // request.ip follows X-Forwarded-For only when the TCP peer is one of these load balancers.
+    trustProxy: ctx.options.trustedProxies ? ctx.options.trustedProxies.split(',').map((p) => p.trim()).filter(Boolean) : false,
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
   })
     .withTypeProvider<TypeBoxTypeProvider>()
-    .setValidatorCompiler(TypeBoxValidatorCompiler);
+    .setValidatorCompiler((route) => lazily(() => TypeBoxValidatorCompiler(route)));
 
   const authenticator = new Authenticator(ctx.store, { workerSeenEveryMs: Math.max(1000, Math.floor(ctx.onlineWithinMs / 4)) });
 
