@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadCommands } from './commands/index.js';
-import { EXIT } from './output.js';
+import { EXIT } from './exit-codes.js';
 import { loadController, loadWorker, SERVER_COMMANDS } from './server-modules.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -7,20 +7,7 @@
 import pc from 'picocolors';
 import { ApiError, NetworkError, isBuildErrorCode, BuildErrors } from '@buildmesh/protocol';
 
-/** Exit codes, documented in `buildmesh --help`. */
-export const EXIT = {
-  ok: 0,
-  /** Any error, and a build that failed. */
-  failure: 1,
-  /** Bad flags or arguments (commander's own errors use 1; ours use 2). */
-  usage: 2,
-  /** The build was canceled. */
-  canceled: 3,
-  /** The build ran past its timeout. */
-  timedOut: 4,
-  /** Interrupted with Ctrl-C while waiting; the build keeps running. */
-  interrupted: 130,
-} as const;
+export { EXIT } from './exit-codes.js';
 
 /** An error the CLI reports itself: a stable code, a message, and what to do next. */
 export class CliError extends Error {
