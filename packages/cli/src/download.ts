@@ -2,7 +2,9 @@
  * Downloads a build's artifacts: each file streams to `<name>.part` while its sha256 is computed,
  * and is renamed to its name only when size and sha256 match what the controller recorded. An
  * interrupted download resumes from the `.part` file with an HTTP Range request; a file already
- * present with the right sha256 is not fetched again.
+ * present with the right sha256 is not fetched again. While the controller is away (a restart),
+ * each call is retried with the shared policy and the "connection lost — retrying (n)" notice,
+ * the file resuming from its `.part` each time.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -14,6 +16,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { SHA256_HEADER, type Artifact, type BuildMeshClient } from '@buildmesh/protocol';
 import { CliError } from './output.js';
 import { createProgress } from './progress.js';
+import { retryWithNotice, type RetryNotice } from './reconnect.js';
 
 export interface DownloadedArtifact {
   id: string;
@@ -36,6 +39,8 @@ export interface DownloadOptions {
   /** Show a progress bar on stderr. */
   progress?: boolean;
   signal?: AbortSignal;
+  /** What to show while the controller is away (default: the notice on stderr). */
+  notice?: RetryNotice;
 }
 
 /** The artifacts a download takes: one attempt's (the latest with any, unless one is named). */
@@ -50,12 +55,14 @@ export async function downloadBuildArtifacts(
   outputDir: string,
   options: DownloadOptions = {},
 ): Promise<DownloadedArtifact[]> {
-  const { artifacts } = await client.listArtifacts(buildId);
+  const retry = { signal: options.signal, notice: options.notice };
+  const { artifacts } = await retryWithNotice(() => client.listArtifacts(buildId), retry);
   const chosen = selectArtifacts(artifacts, options.attempt);
   const dir = resolve(outputDir);
   await mkdir(dir, { recursive: true });
   const results: DownloadedArtifact[] = [];
-  for (const artifact of chosen) results.push(await downloadArtifact(client, artifact, dir, options));
+  // A retried download resumes from its .part file.
+  for (const artifact of chosen) results.push(await retryWithNotice(() => downloadArtifact(client, artifact, dir, options), retry));
   return results;
 }
 

@@ -3,33 +3,15 @@
  * runs, its live log with a header per phase; at the end, the build as the controller has it.
  * The log stream (client.followLogs) resumes from its cursor across dropped connections and
  * controller restarts, so every line is shown once and in order; the queue poller and the final
- * read retry the same way.
+ * read retry the same way (reconnect.ts), with "connection lost — retrying (n)" on stderr meanwhile.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiError, NetworkError, type Build, type BuildMeshClient, type BuildStatus, type LogEntry } from '@buildmesh/protocol';
+import type { Build, BuildMeshClient, BuildStatus, LogEntry } from '@buildmesh/protocol';
 import { formatDuration, type Colors } from './output.js';
+import { connectionNotice, retryWithNotice, type RetryNotice } from './reconnect.js';
 import pc from 'picocolors';
 
 const QUEUE_POLL_MS = 2000;
-const RETRY_MAX_DELAY_MS = 5000;
-
-/** True for failures worth retrying: the controller unreachable, restarting, or failing internally. */
-export function isTransient(err: unknown): boolean {
-  return err instanceof NetworkError || (err instanceof ApiError && err.status >= 500);
-}
-
-/** Runs `fn` until it succeeds, retrying transient failures with backoff until `signal` aborts. */
-export async function retryTransient<T>(fn: () => Promise<T>, signal?: AbortSignal, onRetry?: (err: unknown) => void): Promise<T> {
-  for (let delay = 250; ; delay = Math.min(RETRY_MAX_DELAY_MS, delay * 2)) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isTransient(err) || signal?.aborted) throw err;
-      onRetry?.(err);
-      await sleep(delay, undefined, { signal });
-    }
-  }
-}
 
 export interface FollowHandlers {
   onEntry(entry: LogEntry): void;
@@ -44,12 +26,15 @@ export interface FollowOptions {
   /** Only this attempt's lines. */
   attempt?: number;
   handlers: FollowHandlers;
+  /** What to show while the controller is away (default: the notice on stderr). */
+  notice?: RetryNotice;
 }
 
 /** Follows until the build ends; resolves with the ended build (error and attempts included). */
 export async function followBuild(client: BuildMeshClient, buildId: string, options: FollowOptions): Promise<Build> {
   const { handlers, signal } = options;
-  const initial = await retryTransient(() => client.getBuild(buildId), signal);
+  const notice = options.notice ?? connectionNotice();
+  const initial = await retryWithNotice(() => client.getBuild(buildId), { signal, notice });
   let status: BuildStatus = initial.status;
   if (status === 'queued') handlers.onQueue?.(initial);
 
@@ -74,6 +59,7 @@ export async function followBuild(client: BuildMeshClient, buildId: string, opti
     const stream = client.followLogs(buildId, {
       attempt: options.attempt,
       signal,
+      ...notice,
       onStatus: (s) => {
         status = s;
         handlers.onStatus?.(s);
@@ -88,7 +74,7 @@ export async function followBuild(client: BuildMeshClient, buildId: string, opti
   } finally {
     pollerStop.abort();
   }
-  return retryTransient(() => client.getBuild(buildId), signal);
+  return retryWithNotice(() => client.getBuild(buildId), { signal, notice });
 }
 
 /** One line about a queued build: position, ETA and why it waits. */

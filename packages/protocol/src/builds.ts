@@ -47,10 +47,15 @@ export const Attempt = Type.Object({
 });
 export type Attempt = Static<typeof Attempt>;
 
+/** Builds ahead are counted up to this many; past it the position says "1,000+" (positionCapped). */
+export const QUEUE_AHEAD_CAP = 1000;
+
 /** While queued: where the build stands and why it waits. */
 export const QueueInfo = Type.Object({
-  /** 1 = next to be claimed among builds competing for the same workers. */
+  /** 1 = next to be claimed among the org's builds that the same workers could take. */
   position: Type.Integer(),
+  /** True when more than QUEUE_AHEAD_CAP builds are ahead: position is then QUEUE_AHEAD_CAP + 1, a lower bound. */
+  positionCapped: Type.Boolean(),
   /** e.g. "no enrolled worker can build ios", "waiting for a free slot on 2 matching workers". */
   reason: Type.String(),
   /** Estimated seconds until it starts, from recent build durations; null when unknown. */
@@ -117,6 +122,14 @@ export const CreateBuildSpec = Type.Object(
 );
 export type CreateBuildSpec = Static<typeof CreateBuildSpec>;
 export const BUILD_PARTS = { spec: 'spec', credentials: 'credentials', source: 'source' } as const;
+
+/**
+ * Header of POST /v1/builds: a key the client chooses once per submit (the CLI: a random UUID) and
+ * sends again with every retry of that submit. The controller keeps it per org; a submit whose key
+ * it has seen returns the first build (200) instead of creating a second one (201). Optional.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+export const IdempotencyKey = Type.String({ pattern: '^[A-Za-z0-9._:-]{16,128}$' });
 
 export const ListBuildsQuery = Type.Intersect([
   Page(200),

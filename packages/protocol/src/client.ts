@@ -6,11 +6,12 @@
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
 import type { Artifact, ArtifactKind, ArtifactList } from './artifacts.js';
-import type { Build, BuildList, CreateBuildSpec, ListBuildsQuery } from './builds.js';
+import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpec, type ListBuildsQuery } from './builds.js';
 import { SHA256_HEADER, type Platform } from './common.js';
 import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
 import type { LogBatch, LogBatchAck, LogEntry, LogPage } from './logs.js';
 import { encodeMultipart } from './multipart.js';
+import { backoffDelay, NetworkError, sleep, type RetryOptions } from './retry.js';
 import { readSse } from './sse.js';
 import type {
   CreatedEnrollmentToken,
@@ -20,6 +21,8 @@ import type {
   Health,
   Org,
   Project,
+  RevokedEnrollmentToken,
+  RotatedInstanceAdminToken,
   TokenInfo,
   WhoAmI,
 } from './tenancy.js';
@@ -53,17 +56,6 @@ interface RequestOptions {
   headers?: Record<string, string>;
   signal?: AbortSignal;
   timeoutMs?: number | null;
-}
-
-/** Thrown when the controller cannot be reached at all (as opposed to answering with an error). */
-export class NetworkError extends Error {
-  constructor(
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, { cause });
-    this.name = 'NetworkError';
-  }
 }
 
 export class BuildMeshClient {
@@ -158,8 +150,14 @@ export class BuildMeshClient {
   listEnrollmentTokens(): Promise<{ enrollmentTokens: EnrollmentTokenInfo[] }> {
     return this.json('GET', '/v1/enrollment-tokens');
   }
-  revokeEnrollmentToken(id: string): Promise<EnrollmentTokenInfo> {
-    return this.json('DELETE', `/v1/enrollment-tokens/${encodeURIComponent(id)}`);
+  /** With `andWorkers`, every worker the token enrolled is revoked too. */
+  revokeEnrollmentToken(id: string, options: { andWorkers?: boolean } = {}): Promise<RevokedEnrollmentToken> {
+    const query = options.andWorkers ? '?andWorkers=true' : '';
+    return this.json('DELETE', `/v1/enrollment-tokens/${encodeURIComponent(id)}${query}`);
+  }
+  /** Instance admin only: a new instance admin token (shown once); every earlier one, this client's included, stops working. */
+  rotateInstanceAdminToken(): Promise<RotatedInstanceAdminToken> {
+    return this.json('POST', '/v1/instance-admin/rotate', { json: {} });
   }
 
   // ── projects, credentials, secrets ──────────────────────────────────────────
@@ -194,11 +192,14 @@ export class BuildMeshClient {
 
   // ── builds ──────────────────────────────────────────────────────────────────
 
-  /** Streams the source (a tar.gz) up with the spec; the controller acknowledges once both are stored. */
+  /**
+   * Streams the source (a tar.gz) up with the spec; the controller acknowledges once both are stored.
+   * With `idempotencyKey`, a repeat of the same submit (after a lost response) returns the first build.
+   */
   createBuild(
     spec: CreateBuildSpec,
     source: AsyncIterable<Uint8Array>,
-    options: { credentials?: CredentialsBundle; signal?: AbortSignal } = {},
+    options: { credentials?: CredentialsBundle; signal?: AbortSignal; idempotencyKey?: string } = {},
   ): Promise<Build> {
     const { body, contentType } = encodeMultipart([
       { name: 'spec', json: spec },
@@ -207,7 +208,7 @@ export class BuildMeshClient {
     ]);
     return this.json('POST', '/v1/builds', {
       body,
-      headers: { 'content-type': contentType },
+      headers: { 'content-type': contentType, ...(options.idempotencyKey ? { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey } : {}) },
       signal: options.signal,
       timeoutMs: null,
     });
@@ -224,20 +225,24 @@ export class BuildMeshClient {
   retryBuild(id: string): Promise<Build> {
     return this.json('POST', `/v1/builds/${encodeURIComponent(id)}/retry`);
   }
-  readLogs(id: string, query: { cursor?: string; limit?: number; attempt?: number } = {}): Promise<LogPage> {
+  readLogs(id: string, query: { cursor?: string; limit?: number; tail?: number; attempt?: number } = {}): Promise<LogPage> {
     return this.json('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { query });
   }
 
   /**
    * Follows a build's log live (SSE) until the build ends. Yields lines in order,
-   * each once; on a dropped connection it reconnects from the last cursor seen.
+   * each once; on a dropped connection or a controller restart it reconnects from
+   * the last cursor seen, with the shared backoff (retry.ts), telling `onRetry`
+   * each time and `onRecovered` once the stream is back.
    */
   async *followLogs(
     id: string,
-    options: { cursor?: string; attempt?: number; signal?: AbortSignal; onStatus?: (s: BuildStatus) => void; retryDelayMs?: number } = {},
+    options: { cursor?: string; attempt?: number; signal?: AbortSignal; onStatus?: (s: BuildStatus) => void } & Pick<RetryOptions, 'onRetry' | 'onRecovered'> = {},
   ): AsyncGenerator<LogEntry, BuildStatus> {
     let cursor = options.cursor;
+    let failures = 0;
     for (;;) {
+      let failure: unknown = new NetworkError('the log stream ended before the build did');
       try {
         const response = await this.raw('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, {
           query: { follow: true, attempt: options.attempt },
@@ -245,6 +250,8 @@ export class BuildMeshClient {
           signal: options.signal,
           timeoutMs: null,
         });
+        if (failures > 0) options.onRecovered?.(failures);
+        failures = 0;
         for await (const event of readSse(response.body!)) {
           if (event.event === 'lines') {
             const { entries } = JSON.parse(event.data) as { entries: LogEntry[] };
@@ -257,10 +264,15 @@ export class BuildMeshClient {
           }
         }
       } catch (err) {
-        if (options.signal?.aborted || (err instanceof ApiError && err.status < 500)) throw err;
+        if (options.signal?.aborted || (err instanceof ApiError && err.status < 500 && err.code !== 'BODY_TIMEOUT')) throw err;
+        failure = err;
       }
       // The stream ended without `end` (controller restarted or network dropped): resume from the cursor.
-      await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 1000));
+      failures++;
+      const delayMs = backoffDelay(failures);
+      options.onRetry?.(failure, failures, delayMs);
+      await sleep(delayMs, options.signal);
+      if (options.signal?.aborted) throw failure;
     }
   }
 

@@ -8,6 +8,7 @@ export * from './logs.js';
 export * from './workers.js';
 export * from './tenancy.js';
 export * from './client.js';
+export * from './retry.js';
 export * from './multipart.js';
 export * from './sse.js';
 export * from './eas-json.js';

@@ -1,53 +1,99 @@
 /**
- * How the worker waits and decides whether to try again. Every loop that talks
- * to the controller (claim, heartbeat, logs, artifacts, finish) uses these, so
- * "the controller is away" is handled the same way everywhere: back off with
- * jitter (many workers must not reconnect in lock-step), keep the work, resume.
+ * How the worker retries, on top of the one shared policy (@buildmesh/protocol's retry.ts:
+ * what is transient, capped backoff with jitter). Every call that belongs to a live attempt
+ * (source, secrets, logs, heartbeats, artifacts, finish) retries until the attempt's lease is
+ * known to be lost — a 409 LEASE_LOST, or the lease's expiry passing on this worker's own clock
+ * with no successful heartbeat (AttemptLease) — never for a fixed count.
  */
-import { ApiError, NetworkError } from '@buildmesh/protocol';
+import { ApiError, isTransient, retryTransient, type RetryOptions } from '@buildmesh/protocol';
 
-export interface BackoffOptions {
-  baseMs?: number;
-  maxMs?: number;
-}
-
-/** "Equal jitter": half the exponential ceiling fixed, half random; never 0, never above maxMs. */
-export function backoffDelay(failures: number, { baseMs = 250, maxMs = 10_000 }: BackoffOptions = {}): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 20));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-/** Resolves after `ms`, or as soon as `signal` aborts (never rejects: callers check the signal). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { backoffDelay, sleep, type BackoffOptions } from '@buildmesh/protocol';
 
 /** The controller could not be reached, or answered "try again": the request may be repeated as is. */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof NetworkError) return true;
-  if (err instanceof ApiError) return err.status >= 500 || err.code === 'BODY_TIMEOUT';
-  // A response body that broke off mid-way surfaces as a plain TypeError from fetch.
-  return err instanceof TypeError && /terminated|fetch failed|socket/i.test(err.message);
+export const isRetryable = isTransient;
+
+/** The lease's expiry passed on the worker's clock without a successful heartbeat. */
+export class LeaseExpiredError extends Error {
+  constructor(ttlMs: number) {
+    super(`no heartbeat was accepted within the lease (${ttlMs} ms): another worker may own the build now`);
+    this.name = 'LeaseExpiredError';
+  }
 }
 
 /**
  * The attempt no longer belongs to this worker: the lease lapsed and another worker
- * may be running it (409 LEASE_LOST), or the attempt is gone (404), or this worker's
- * credential was revoked (401). Nothing this attempt sends will be accepted again.
+ * may be running it (409 LEASE_LOST, or LeaseExpiredError), or the attempt is gone
+ * (404), or this worker's credential was revoked (401). Nothing this attempt sends
+ * will be accepted again.
  */
 export function isLeaseLost(err: unknown): boolean {
+  if (err instanceof LeaseExpiredError) return true;
   return err instanceof ApiError && (err.code === 'LEASE_LOST' || err.code === 'NOT_FOUND' || err.code === 'UNAUTHENTICATED');
+}
+
+/**
+ * One attempt's lease as this worker knows it. `renewed(sentAt)` after each accepted
+ * heartbeat (the lease runs from when the heartbeat was sent, never from when its reply
+ * arrived); `lose(err)` when the controller says LEASE_LOST. When `ttlMs` passes after the
+ * last renewal, the lease is lost by itself. `lost` aborts, once, with the reason.
+ */
+export class AttemptLease {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private expiresAt: number;
+
+  constructor(
+    private ttlMs: number,
+    startedAt = Date.now(),
+  ) {
+    this.expiresAt = startedAt + ttlMs;
+    this.arm();
+  }
+
+  get lost(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Milliseconds left on the worker's clock (negative once expired). */
+  get remainingMs(): number {
+    return this.expiresAt - Date.now();
+  }
+
+  renewed(sentAt: number, ttlMs = this.ttlMs): void {
+    if (this.lost.aborted) return;
+    this.ttlMs = ttlMs > 0 ? ttlMs : this.ttlMs;
+    this.expiresAt = Math.max(this.expiresAt, sentAt + this.ttlMs);
+    this.arm();
+  }
+
+  lose(err: unknown): void {
+    clearTimeout(this.timer);
+    if (!this.lost.aborted) this.controller.abort(err);
+  }
+
+  /** The attempt ended: no timer is left behind. */
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (Date.now() >= this.expiresAt) this.lose(new LeaseExpiredError(this.ttlMs));
+      else this.arm();
+    }, Math.max(0, this.expiresAt - Date.now()));
+    this.timer.unref();
+  }
+}
+
+/**
+ * Runs one call of a live attempt: transient failures are retried with the shared backoff
+ * until it succeeds, or `signal` aborts (the attempt stops, its lease is lost). A lease-lost
+ * answer is thrown at once, as is anything that is not transient.
+ */
+export function retryForAttempt<T>(fn: () => Promise<T>, signal: AbortSignal, options: Pick<RetryOptions, 'onRetry' | 'onRecovered' | 'retryable'> = {}): Promise<T> {
+  const retryable = options.retryable ?? isTransient;
+  return retryTransient(fn, { ...options, signal, retryable: (err) => !isLeaseLost(err) && retryable(err) });
 }
 
 /** Short description for the worker's own log (never includes request bodies). */

@@ -5,7 +5,12 @@
  *
  * Nothing is uploaded until everything that can be checked locally has been: the profile,
  * the custom build config, local credentials, the project name, the token, the pack size.
+ *
+ * A submit that fails transiently (the controller restarting) is sent again, packed again, with
+ * the same idempotency key, so a response lost after the controller stored the build never
+ * makes a second one.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +36,7 @@ import { CliError, EXIT, type Output } from '../output.js';
 import { listProjectFiles, type ProjectFile } from '../pack/file-list.js';
 import { formatBytes, packProject, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
 import { createProgress } from '../progress.js';
+import { retryWithNotice } from '../reconnect.js';
 import { detectIosTargetName, detectPlatforms, detectProjectName, gitState, resolveProjectDir } from '../project.js';
 import { waitForBuild } from '../wait.js';
 
@@ -127,16 +133,20 @@ export const buildCommand = action<BuildOptions>(
           ...(opts.message ? { message: opts.message } : {}),
           ...(git.commit ? { gitCommit: git.commit } : {}),
         };
-        const { stream, progress } = openSource(`uploading ${plan.platform}`);
-        let build: Build;
-        try {
-          build = await client.createBuild(spec, stream, plan.credentials ? { credentials: plan.credentials } : {});
-        } catch (err) {
-          progress.fail();
-          stream.destroy();
-          throw err;
-        }
-        progress.done(`uploaded ${plan.platform} source (${formatBytes(build.source.size)} compressed)`);
+        // One key per submit, sent again with every retry of it: the controller returns the first build.
+        const idempotencyKey = randomUUID();
+        const build = await retryWithNotice(async () => {
+          const { stream, progress } = openSource(`uploading ${plan.platform}`);
+          try {
+            const created = await client.createBuild(spec, stream, { idempotencyKey, ...(plan.credentials ? { credentials: plan.credentials } : {}) });
+            progress.done(`uploaded ${plan.platform} source (${formatBytes(created.source.size)} compressed)`);
+            return created;
+          } catch (err) {
+            progress.fail();
+            stream.destroy();
+            throw err;
+          }
+        });
         submitted.push(build);
         out.info(`${out.c.green('✔')} Build ${out.c.bold(build.id)} (${build.platform}) queued`);
         out.info(`  ${buildUrl(connection.url, build.id)}`);

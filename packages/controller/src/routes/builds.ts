@@ -2,7 +2,8 @@
  * Builds: submit (multipart: spec, optional credentials, streamed source), list,
  * get, cancel, retry. A build row is committed only after its source is durably
  * in the blob store; any failure before that answers 4xx and leaves neither a
- * row nor a blob behind.
+ * row nor a blob behind. A submit carrying an Idempotency-Key the org has used
+ * already answers 200 with that first build (nothing new is queued).
  */
 import multipart, { type Multipart } from '@fastify/multipart';
 import { Type } from 'typebox';
@@ -13,6 +14,8 @@ import {
   BuildList,
   CreateBuildSpec,
   CredentialsBundle,
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotencyKey,
   ListBuildsQuery,
   isTerminal,
   type Build as BuildT,
@@ -28,6 +31,7 @@ import type { NewBuild } from '../store/store.js';
 
 const specChecker = compileChecker(CreateBuildSpec);
 const credentialsChecker = compileChecker(CredentialsBundle);
+const idempotencyKeyChecker = compileChecker(IdempotencyKey);
 /** The spec and the credentials bundle are JSON fields; the credentials may carry several base64 certificates. */
 const MAX_FIELD_BYTES = 8 * 1024 * 1024;
 const MULTIPART_OVERHEAD_BYTES = 2 * MAX_FIELD_BYTES + 64 * 1024;
@@ -152,24 +156,33 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
           tags: ['builds'],
           consumes: ['multipart/form-data'],
           description: 'multipart/form-data, in this order: `spec` (JSON CreateBuildSpec), `credentials` (optional JSON CredentialsBundle), `source` (the tar.gz).',
-          response: { 201: Build },
+          response: { 200: Build, 201: Build },
         },
       },
       async (request, reply) => {
         const { orgId } = userOf(request);
+        const header = request.headers[IDEMPOTENCY_KEY_HEADER];
+        const idempotencyKey = header === undefined ? null : idempotencyKeyChecker.check(header, IDEMPOTENCY_KEY_HEADER);
         const submission = await readSubmission(ctx, request);
         try {
           const projectId = await projects.resolve(ctx, orgId, submission.spec.project);
           const credentialsSealed = await credentialsFor(ctx, orgId, projectId, submission);
+          const id = newId('bld');
           const build = await ctx.store.createBuild({
-            id: newId('bld'),
+            id,
             orgId,
             projectId,
             spec: submission.spec,
             source: submission.source,
             credentialsSealed,
             retryOf: null,
+            idempotencyKey,
           });
+          if (build.id !== id) {
+            // A repeat of a submit already acknowledged: the first build stands, this upload goes.
+            await dropUnreferencedBlob(ctx, submission.source.sha256, submission.release);
+            return reply.code(200).send(build);
+          }
           submission.release();
           announce(ctx, orgId, build);
           return reply.code(201).send(build);

@@ -5,11 +5,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_claim_order_index.js';
+import * as m0004 from './migrations/0004_build_idempotency_key.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
   '0001_initial': m0001,
   '0002_claim_order_index': m0002,
+  '0004_build_idempotency_key': m0004,
 };
 
 export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> {

@@ -104,6 +104,8 @@ export interface BuildsTable {
   error_phase: string | null;
   /** Set when retention removed the build's logs and artifacts. */
   expired_at: string | null;
+  /** The submit's Idempotency-Key (0004), unique per org; null when none was sent. */
+  idempotency_key: string | null;
 }
 
 export interface AttemptsTable {

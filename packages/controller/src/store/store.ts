@@ -95,6 +95,8 @@ export interface NewBuild {
   /** AES-GCM sealed CredentialsBundle, or null. */
   credentialsSealed: Buffer | null;
   retryOf: string | null;
+  /** The submit's idempotency key: a repeat with the same key in the org returns the first build. */
+  idempotencyKey?: string | null;
 }
 
 export interface SweepResult {

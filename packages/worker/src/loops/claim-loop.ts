@@ -53,7 +53,7 @@ export function startClaimLoop(options: ClaimLoopOptions): ClaimLoop {
         }
         failures++;
         if (failures === 1 || failures % 10 === 0) logger.warn({ slot: index, failures, err: describeError(err) }, 'claim failed; backing off');
-        await sleep(backoffDelay(failures, { baseMs: 500, maxMs: 15_000 }), drainSignal);
+        await sleep(backoffDelay(failures), drainSignal);
         continue;
       }
       if (job) await options.runJob(job);

@@ -4,20 +4,23 @@
  *  - `cancel: true` → stop the build (reason canceled or timed_out). Heartbeats go
  *    on until the attempt has reported, so the lease holds while it stops.
  *  - 409 LEASE_LOST / 404 / 401 → the lease is gone and another worker may have the
- *    build: stop at once, report nothing.
+ *    build: the lease is lost (the attempt stops at once and reports nothing).
  *  - the controller is unreachable → keep building and keep trying (sooner than
  *    the interval), so a restarted controller sees us again before the lease lapses.
+ *    Each accepted heartbeat renews the AttemptLease from the moment it was sent; if
+ *    none is accepted within the lease, the lease is lost on the worker's own clock.
  */
 import type { BuildMeshClient, HeartbeatResponse } from '@buildmesh/protocol';
 import type { WorkerLogger } from '../logger.js';
-import { backoffDelay, describeError, isLeaseLost } from '../retry.js';
+import { backoffDelay, describeError, isLeaseLost, type AttemptLease } from '../retry.js';
 
 export interface HeartbeatLoopOptions {
   client: BuildMeshClient;
   attemptId: string;
   intervalMs: number;
   onCancel(reason: 'canceled' | 'timed_out'): void;
-  onLeaseLost(err: unknown): void;
+  /** Renewed by every accepted heartbeat; lost on LEASE_LOST. The loop stops when it is lost. */
+  lease: AttemptLease;
   logger: WorkerLogger;
 }
 
@@ -49,9 +52,11 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions): HeartbeatLoop
   };
 
   async function beat(): Promise<void> {
+    const sentAt = Date.now();
     try {
       const reply = await client.heartbeat(attemptId);
       if (stopped) return;
+      options.lease.renewed(sentAt, reply.timing.leaseTtlMs);
       last = reply;
       if (failures > 0) logger.info({ attemptId, failures }, 'heartbeat: controller reachable again');
       failures = 0;
@@ -66,7 +71,7 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions): HeartbeatLoop
       if (isLeaseLost(err)) {
         stopped = true;
         logger.warn({ attemptId, err: describeError(err) }, 'heartbeat: lease lost; stopping the build');
-        options.onLeaseLost(err);
+        options.lease.lose(err);
         return;
       }
       failures++;
@@ -75,11 +80,17 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions): HeartbeatLoop
     }
   }
 
+  const onLost = (): void => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+  options.lease.lost.addEventListener('abort', onLost, { once: true });
   schedule(intervalMs);
   return {
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      options.lease.lost.removeEventListener('abort', onLost);
       await inFlight;
     },
     get last() {

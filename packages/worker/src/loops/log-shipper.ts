@@ -10,8 +10,8 @@
  *  - One request in flight. Lines arriving meanwhile wait for the next batch.
  *  - Batches are numbered 1, 2, 3… A cut batch is frozen: a failed send is retried
  *    with the same seq and the same lines (the controller drops a duplicate seq),
- *    with backoff, for as long as the attempt lives. Nothing is lost or doubled
- *    when the controller restarts.
+ *    with the shared backoff (retry.ts), until the lease is lost (the attempt then
+ *    closes the shipper). Nothing is lost or doubled when the controller restarts.
  *  - Text must be masked before `push` (the runner's BuildLog does it).
  */
 import { ApiError, type LogBatch, type LogLine } from '@buildmesh/protocol';
@@ -283,7 +283,7 @@ export class LogShipper {
         lines: [{ t: batch.lines[0]!.t, stream: 'system', text: `[${batch.lines.length} log lines refused by the controller: ${err.code}]` }],
       };
     }
-    this.timer = setTimeout(() => this.sendNow(), backoffDelay(this.failures, { baseMs: this.options.retry?.baseMs ?? 250, maxMs: this.options.retry?.maxMs ?? 5_000 }));
+    this.timer = setTimeout(() => this.sendNow(), backoffDelay(this.failures, this.options.retry));
   }
 }
 

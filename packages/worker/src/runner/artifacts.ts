@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { create as createTar } from 'tar';
 import { glob } from 'tinyglobby';
 import type { ArtifactKind, BuildMeshClient, ResolvedProfile } from '@buildmesh/protocol';
-import { backoffDelay, describeError, isLeaseLost, isRetryable, sleep } from '../retry.js';
+import { describeError, isLeaseLost, retryForAttempt } from '../retry.js';
 import { BuildFailure } from './build-failure.js';
 import { isInside } from './paths.js';
 
@@ -174,27 +174,27 @@ export async function collectArtifacts(projectDir: string, tmpDir: string, specs
   return files;
 }
 
-export const UPLOAD_ATTEMPTS = 3;
-
-/** Uploads one file (retried on network and server errors); lease loss ends the attempt at once. */
+/**
+ * Uploads one file. Transient failures (the controller restarting, a connection cut mid-body)
+ * send the whole file again from its start, with the shared backoff, until the attempt stops or
+ * its lease is lost: the controller records an artifact only once all of its bytes arrived and
+ * matched their sha256, so a cut-off try leaves nothing visible. Lease loss ends the attempt at once.
+ */
 export async function uploadArtifact(client: BuildMeshClient, attemptId: string, file: ArtifactFile, signal: AbortSignal, log: (text: string) => void): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.uploadArtifact(
-        attemptId,
-        { name: file.name, kind: file.kind, size: file.size, sha256: file.sha256, stream: createReadStream(file.path, { highWaterMark: 1024 * 1024 }) },
-        signal,
-      );
-      return;
-    } catch (err) {
-      if (signal.aborted) throw err;
-      if (isLeaseLost(err)) throw err;
-      if (!isRetryable(err) || attempt >= UPLOAD_ATTEMPTS) {
-        throw new BuildFailure('ARTIFACT_UPLOAD_FAILED', `uploading ${file.name} failed: ${describeError(err)}`, { cause: err });
-      }
-      log(`uploading ${file.name} failed (${describeError(err)}); retrying`);
-      await sleep(backoffDelay(attempt, { baseMs: 1000, maxMs: 10_000 }), signal);
-    }
+  try {
+    await retryForAttempt(
+      () =>
+        client.uploadArtifact(
+          attemptId,
+          { name: file.name, kind: file.kind, size: file.size, sha256: file.sha256, stream: createReadStream(file.path, { highWaterMark: 1024 * 1024 }) },
+          signal,
+        ),
+      signal,
+      { onRetry: (err, failures) => log(`uploading ${file.name} failed (${describeError(err)}); retrying (${failures})`) },
+    );
+  } catch (err) {
+    if (signal.aborted || isLeaseLost(err)) throw err;
+    throw new BuildFailure('ARTIFACT_UPLOAD_FAILED', `uploading ${file.name} failed: ${describeError(err)}`, { cause: err });
   }
 }
 

@@ -14,6 +14,11 @@
  * canceled / timed_out, or nothing at all when the lease is lost (another worker
  * may own the build now). A worker that stops hands the build back (finish with
  * outcome canceled on a running build = requeue).
+ *
+ * Controller away: every call of the attempt (secrets, source, logs, heartbeats,
+ * artifacts, finish) retries with the shared backoff until it succeeds or the lease
+ * is lost (LEASE_LOST, or no accepted heartbeat within the lease on this worker's
+ * clock: AttemptLease in ../retry.ts). A restart never fails a build.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +28,7 @@ import type { BuildJob, BuildMeshClient } from '@buildmesh/protocol';
 import type { WorkerLogger } from '../logger.js';
 import { startHeartbeatLoop } from '../loops/heartbeat-loop.js';
 import { LogShipper, type LogShipperOptions } from '../loops/log-shipper.js';
-import { backoffDelay, describeError, isLeaseLost, isRetryable, sleep } from '../retry.js';
+import { AttemptLease, describeError, isLeaseLost, isRetryable, retryForAttempt } from '../retry.js';
 import type { Executor } from '../sandbox/executor.js';
 import { unpackSource, UnpackError, type UnpackLimits } from '../workspace/unpack.js';
 import { createWorkspace, type Workspace } from '../workspace/workspace.js';
@@ -85,14 +90,17 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
   const { client, logger } = deps;
   const attemptId = job.attempt.id;
   const started = performance.now();
-  const leaseLost = new AbortController();
-  const loseLease = (err: unknown): void => {
-    if (!leaseLost.signal.aborted) {
-      logger.warn({ attemptId, err: describeError(err) }, 'attempt lost its lease');
-      leaseLost.abort(err);
-    }
-    stop('lease_lost');
-  };
+  // The lease was granted when the claim was answered, at the latest now.
+  const lease = new AttemptLease(job.timing.leaseTtlMs);
+  lease.lost.addEventListener(
+    'abort',
+    () => {
+      logger.warn({ attemptId, err: describeError(lease.lost.reason) }, 'attempt lost its lease');
+      stop('lease_lost');
+    },
+    { once: true },
+  );
+  const loseLease = (err: unknown): void => lease.lose(err);
   const heartbeat = startHeartbeatLoop({
     client,
     attemptId,
@@ -101,7 +109,7 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
       logger.info({ attemptId, reason }, 'controller asked to stop the build');
       stop(reason);
     },
-    onLeaseLost: loseLease,
+    lease,
     logger,
   });
   const buildTimer = setTimeout(() => stop('timed_out'), job.build.timeoutSeconds * 1000);
@@ -112,7 +120,7 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
   let reported = false;
   try {
     const [secrets, ws] = await Promise.all([
-      withRetry(() => client.attemptSecrets(attemptId), signal),
+      retryForAttempt(() => client.attemptSecrets(attemptId), signal),
       createWorkspace(deps.workDir, attemptId),
     ]);
     workspace = ws;
@@ -197,15 +205,16 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
   }
 
   try {
-    if (!leaseLost.signal.aborted) {
+    if (!lease.lost.aborted) {
       const stopping = stopReasonOf(signal) === 'worker_stopping';
-      const give = stopping ? AbortSignal.any([leaseLost.signal, AbortSignal.timeout(STOPPING_REPORT_TIMEOUT_MS)]) : leaseLost.signal;
+      const give = stopping ? AbortSignal.any([lease.lost, AbortSignal.timeout(STOPPING_REPORT_TIMEOUT_MS)]) : lease.lost;
       if (shipper && !(await shipper.flush(give))) logger.warn({ attemptId }, 'not every log line could be delivered');
       if (!give.aborted) reported = await report(client, attemptId, result, give, logger);
     }
   } finally {
     shipper?.close();
     await heartbeat.stop();
+    lease.dispose();
     await executor?.dispose().catch((err: unknown) => logger.warn({ attemptId, err: describeError(err) }, 'executor dispose failed'));
     if (workspace && !deps.keepWorkspace) {
       await workspace.remove().catch((err: unknown) => logger.warn({ attemptId, err: describeError(err) }, 'workspace removal failed'));
@@ -215,20 +224,13 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
   return { ...result, reported, logLines: shipper?.shippedLines ?? 0 };
 }
 
-async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
-  for (let failures = 1; ; failures++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isRetryable(err) || signal.aborted) throw err;
-      await sleep(backoffDelay(failures, { baseMs: 250, maxMs: 5_000 }), signal);
-    }
-  }
-}
+/** A source transfer that broke off before all its bytes arrived: worth fetching again. */
+class TransferBroken extends Error {}
 
 /**
  * Streams the source into the unpacker, hashing it on the way. A transfer that breaks off
- * (fewer bytes than the build's source has) is retried; an archive the unpacker refuses is not.
+ * (fewer bytes than the build's source has) is retried like any transient failure, until the
+ * attempt stops or its lease is lost; an archive the unpacker refuses is not.
  */
 async function downloadSource(
   client: BuildMeshClient,
@@ -239,7 +241,7 @@ async function downloadSource(
   loseLease: (err: unknown) => void,
 ): Promise<void> {
   const expected = job.build.source;
-  for (let failures = 1; ; failures++) {
+  const once = async (): Promise<void> => {
     const started = performance.now();
     const hash = createHash('sha256');
     let received = 0;
@@ -260,21 +262,22 @@ async function downloadSource(
         throw new BuildFailure('SOURCE_UNPACK_FAILED', `the source archive does not match its sha256 (got ${sha256}, expected ${expected.sha256})`);
       }
       ctx.log(`unpacked ${entries} entries (${(bytes / 1024 / 1024).toFixed(1)} MB) in ${formatDuration(performance.now() - started)}`);
-      return;
     } catch (err) {
-      if (ctx.signal.aborted || err instanceof BuildFailure) throw err;
-      if (isLeaseLost(err)) {
-        loseLease(err);
-        throw err;
+      if (!(err instanceof UnpackError)) throw err;
+      if ((err.code === 'ARCHIVE_UNREADABLE' || err.code === 'ARCHIVE_CORRUPT') && received < expected.size) {
+        throw new TransferBroken(`the transfer broke off after ${received} of ${expected.size} bytes`, { cause: err });
       }
-      const brokenTransfer = err instanceof UnpackError ? (err.code === 'ARCHIVE_UNREADABLE' || err.code === 'ARCHIVE_CORRUPT') && received < expected.size : isRetryable(err);
-      if (err instanceof UnpackError && !brokenTransfer) {
-        throw new BuildFailure('SOURCE_UNPACK_FAILED', `the source archive was refused: ${err.code}: ${err.message}`, { cause: err });
-      }
-      if (!brokenTransfer) throw err;
-      ctx.log(`downloading the source failed (${describeError(err)}); retrying`);
-      await sleep(backoffDelay(failures, { baseMs: 1000, maxMs: 10_000 }), ctx.signal);
+      throw new BuildFailure('SOURCE_UNPACK_FAILED', `the source archive was refused: ${err.code}: ${err.message}`, { cause: err });
     }
+  };
+  try {
+    await retryForAttempt(once, ctx.signal, {
+      retryable: (err) => err instanceof TransferBroken || isRetryable(err),
+      onRetry: (err, failures) => ctx.log(`downloading the source failed (${describeError(err)}); retrying (${failures})`),
+    });
+  } catch (err) {
+    if (isLeaseLost(err)) loseLease(err);
+    throw err;
   }
 }
 
@@ -314,23 +317,18 @@ async function report(client: BuildMeshClient, attemptId: string, result: Phases
     ...(result.error ? { error: { ...result.error, message: result.error.message.slice(0, 4096) } } : {}),
     phases: result.phases,
   };
-  for (let failures = 1; !signal.aborted; failures++) {
-    try {
-      const answer = await client.finish(attemptId, request);
-      logger.info({ attemptId, buildStatus: answer.buildStatus }, 'attempt reported');
-      return true;
-    } catch (err) {
-      if (isLeaseLost(err)) {
-        logger.warn({ attemptId, err: describeError(err) }, 'finish refused: lease lost');
-        return false;
-      }
-      if (!isRetryable(err)) {
-        logger.error({ attemptId, err: describeError(err) }, 'finish refused');
-        return false;
-      }
-      if (failures === 1 || failures % 20 === 0) logger.warn({ attemptId, failures, err: describeError(err) }, 'finish failed; retrying');
-      await sleep(backoffDelay(failures, { baseMs: 250, maxMs: 5_000 }), signal);
-    }
+  try {
+    const answer = await retryForAttempt(() => client.finish(attemptId, request), signal, {
+      onRetry: (err, failures) => {
+        if (failures === 1 || failures % 20 === 0) logger.warn({ attemptId, failures, err: describeError(err) }, 'finish failed; retrying');
+      },
+    });
+    logger.info({ attemptId, buildStatus: answer.buildStatus }, 'attempt reported');
+    return true;
+  } catch (err) {
+    if (signal.aborted) return false;
+    if (isLeaseLost(err)) logger.warn({ attemptId, err: describeError(err) }, 'finish refused: lease lost');
+    else logger.error({ attemptId, err: describeError(err) }, 'finish refused');
+    return false;
   }
-  return false;
 }

@@ -1,8 +1,16 @@
 import { DEFAULT_BUILD_TIMEOUT_S, DEFAULT_MAX_ATTEMPTS, type Build } from '@buildmesh/protocol';
 import { nowIso, toBuild, type Db } from '../rows.js';
 import type { NewBuild } from '../store.js';
+import { buildByIdempotencyKey } from './build-by-idempotency-key.js';
+import { isUniqueViolation } from './unique-violation.js';
+import { labelKey } from '../label-key.js';
+import { ensureLane } from './queue-lanes.js';
 
-/** Enqueues a build. The source blob is already stored; once this commits, the build is acknowledged. */
+/**
+ * Enqueues a build. The source blob is already stored; once this commits, the build is acknowledged.
+ * A submit whose idempotency key the org has used already returns that first build instead
+ * (the caller tells by its id); two racing ones meet in the unique index.
+ */
 export async function createBuild(db: Db, b: NewBuild, projectName: string): Promise<Build> {
   const now = nowIso();
   const row = {
@@ -14,6 +22,7 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string): Pro
     profile: JSON.stringify(b.spec.profile),
     env: JSON.stringify(b.spec.env ?? {}),
     labels: JSON.stringify(b.spec.labels ?? {}),
+    label_key: labelKey(b.spec.labels ?? {}),
     status: 'queued',
     priority: b.spec.priority ?? 0,
     message: b.spec.message ?? null,
@@ -34,7 +43,20 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string): Pro
     error_message: null,
     error_phase: null,
     expired_at: null,
+    idempotency_key: b.idempotencyKey ?? null,
   };
-  await db.insertInto('builds').values(row).execute();
+  await ensureLane(db, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
+  const key = b.idempotencyKey;
+  if (key) {
+    const first = await buildByIdempotencyKey(db, b.orgId, key);
+    if (first) return first;
+  }
+  try {
+    await db.insertInto('builds').values(row).execute();
+  } catch (err) {
+    const first = key && isUniqueViolation(err) ? await buildByIdempotencyKey(db, b.orgId, key) : undefined;
+    if (!first) throw err;
+    return first;
+  }
   return toBuild({ ...row, project_name: projectName });
 }
