@@ -7,7 +7,9 @@
 import pc from 'picocolors';
 import { ApiError, NetworkError, isBuildErrorCode, BuildErrors } from '@buildmesh/protocol';
 
-export { EXIT } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
+
+export { EXIT };
 
 /** An error the CLI reports itself: a stable code, a message, and what to do next. */
 export class CliError extends Error {
