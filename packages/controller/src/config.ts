@@ -31,11 +31,21 @@ export interface ControllerOptions {
   logLevel: LogLevel;
   /** SQLite's `synchronous` pragma: normal (default) = survives process crashes; full = fsync every commit (also survives power loss). */
   sqliteSynchronous: SqliteSynchronous;
+  /** postgres://… selects the PostgreSQL store (replicas); null = SQLite in dataDir. */
+  databaseUrl: string | null;
+  /** PostgreSQL connections per replica. */
+  databasePoolSize: number;
+  /** A file holding the base64 key (every replica reads the same key); null = BUILDMESH_ENCRYPTION_KEY or <dataDir>/encryption.key. */
+  encryptionKeyFile: string | null;
+  /** Comma-separated addresses/CIDRs whose X-Forwarded-For is believed; null = none. */
+  trustedProxies: string | null;
+  /** Names this replica in /health, logs and pg_stat_activity; null = <host name>-<pid>. */
+  replicaId: string | null;
 }
 
 export type SqliteSynchronous = 'full' | 'normal';
 
-type Kind = 'port' | 'string' | 'secret' | 'duration' | 'bytes' | 'count' | 'logLevel' | 'synchronous';
+type Kind = 'port' | 'string' | 'optional' | 'secret' | 'databaseUrl' | 'duration' | 'bytes' | 'count' | 'logLevel' | 'synchronous';
 
 export interface SettingInfo {
   name: keyof ControllerOptions;
@@ -82,6 +92,32 @@ const SETTINGS: readonly Setting[] = [
     default: 'normal',
     description: 'normal: every acknowledged write survives a crash of the controller process (kill -9); the last commits before a power loss or OS crash may be lost. full: it also survives a power loss (one fsync per commit, about 5x slower writes).',
   },
+  {
+    name: 'databaseUrl',
+    env: 'BUILDMESH_DATABASE_URL',
+    kind: 'databaseUrl',
+    value: null,
+    default: '',
+    description: 'postgres://user:password@host:5432/db selects the PostgreSQL store: any number of controller replicas on one database (see "Scale out"). Unset: SQLite in the data dir.',
+  },
+  { name: 'databasePoolSize', env: 'BUILDMESH_DATABASE_POOL_SIZE', kind: 'count', value: 10, min: 1, default: '10', description: 'PostgreSQL connections per replica (plus one for LISTEN and one for the sweeper lock).' },
+  {
+    name: 'encryptionKeyFile',
+    env: 'BUILDMESH_ENCRYPTION_KEY_FILE',
+    kind: 'optional',
+    value: null,
+    default: '',
+    description: 'A file holding the base64 key instead of BUILDMESH_ENCRYPTION_KEY (e.g. a mounted secret); every replica must use the same key.',
+  },
+  {
+    name: 'trustedProxies',
+    env: 'BUILDMESH_TRUSTED_PROXIES',
+    kind: 'optional',
+    value: null,
+    default: '',
+    description: 'Comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is believed (e.g. 127.0.0.1,10.0.0.0/8). Unset: the client address is the TCP peer.',
+  },
+  { name: 'replicaId', env: 'BUILDMESH_REPLICA_ID', kind: 'optional', value: null, default: '', description: 'This replica\'s name in /health, logs and pg_stat_activity. Unset: <host name>-<pid>.' },
 ];
 
 /** For the README and `buildmesh controller --help`: every option with its variable and default. */
@@ -112,6 +148,22 @@ function parseValue(setting: Setting, raw: string, source: string): ControllerOp
       return text;
     case 'secret':
       return raw === '' ? null : raw;
+    case 'optional':
+      return text === '' ? null : text;
+    case 'databaseUrl': {
+      if (text === '') return null;
+      let url: URL | undefined;
+      try {
+        url = new URL(text);
+      } catch {
+        url = undefined;
+      }
+      // The value may hold a password: never echoed back.
+      if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') || url.pathname.length < 2) {
+        throw new ConfigError(`${source}: must be a URL like postgres://user:password@host:5432/buildmesh`);
+      }
+      return text;
+    }
     case 'logLevel':
       if (!LOG_LEVELS.includes(text as LogLevel)) fail(`must be one of ${LOG_LEVELS.join(', ')}`);
       return text as LogLevel;
@@ -146,8 +198,9 @@ function checkValue(setting: Setting, value: unknown): void {
   if (setting.kind === 'string' || setting.kind === 'logLevel' || setting.kind === 'synchronous') {
     if (typeof value !== 'string') throw new ConfigError(`${source}: must be a string`);
     parseValue(setting, value, source);
-  } else if (setting.kind === 'secret') {
+  } else if (setting.kind === 'secret' || setting.kind === 'optional' || setting.kind === 'databaseUrl') {
     if (value !== null && typeof value !== 'string') throw new ConfigError(`${source}: must be a string or null`);
+    if (typeof value === 'string' && setting.kind !== 'secret') parseValue(setting, value, source);
   } else {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new ConfigError(`${source}: must be a whole number`);
     parseValue(setting, String(value), source);
@@ -184,6 +237,15 @@ export function resolveOptions(options: Partial<ControllerOptions> = {}, env: No
       throw new ConfigError('BUILDMESH_ENCRYPTION_KEY: must be the base64 encoding of exactly 32 bytes (e.g. `openssl rand -base64 32`)');
     }
   }
+  if (result.databaseUrl !== null && result.encryptionKey === null && result.encryptionKeyFile === null) {
+    throw new ConfigError(
+      'BUILDMESH_DATABASE_URL is set: set BUILDMESH_ENCRYPTION_KEY or BUILDMESH_ENCRYPTION_KEY_FILE too, to the same key on every replica (first replica: `openssl rand -base64 32`)',
+    );
+  }
+  if (result.encryptionKey !== null && result.encryptionKeyFile !== null) {
+    throw new ConfigError('set BUILDMESH_ENCRYPTION_KEY or BUILDMESH_ENCRYPTION_KEY_FILE, not both');
+  }
+  if (result.encryptionKeyFile !== null) result.encryptionKeyFile = resolve(result.encryptionKeyFile);
   if (result.heartbeatIntervalMs * 2 > result.leaseTtlMs) {
     throw new ConfigError(
       `BUILDMESH_LEASE_TTL_MS (${result.leaseTtlMs}) must be at least twice BUILDMESH_HEARTBEAT_INTERVAL_MS (${result.heartbeatIntervalMs}), or one late heartbeat loses the lease`,

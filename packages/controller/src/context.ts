@@ -23,6 +23,8 @@ export interface ControllerContext {
   /** A worker seen within this window counts as online. */
   onlineWithinMs: number;
   startedAt: number;
+  /** This replica's name (BUILDMESH_REPLICA_ID, else <host>-<pid>). */
+  replicaId: string;
   version: string;
   /** Open SSE streams and other long responses end when this fires (shutdown). */
   shutdown: ShutdownSignal;

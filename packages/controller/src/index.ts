@@ -10,8 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { resolveOptions, onlineWindowMs, type ControllerOptions } from './config.js';
-import { loadKeyring } from './crypto/keyring.js';
+import { hostname } from 'node:os';
+import { loadKeyring, verifyKey } from './crypto/keyring.js';
 import { openSqliteStore } from './store/sqlite.js';
+import { openPostgresStore, redactDatabaseUrl, type PostgresStore } from './store/postgres.js';
 import type { Store } from './store/store.js';
 import { FsBlobStore } from './blobs/fs.js';
 import { BlobPins } from './blobs/pins.js';
@@ -20,7 +22,9 @@ import { DATABASE_FILE } from './backup.js';
 import { ShutdownSignal, type ControllerContext } from './context.js';
 import { ControllerMetrics } from './metrics.js';
 import { ClaimWaiters } from './scheduler/claim-waiters.js';
-import { InProcessWakeups } from './scheduler/wakeups.js';
+import { InProcessWakeups, type Wakeups } from './scheduler/wakeups.js';
+import { PgWakeups } from './scheduler/pg-wakeups.js';
+import { ALWAYS, PgAdvisorySingleton, type Singleton } from './scheduler/singleton.js';
 import { startSweeper } from './scheduler/sweeper.js';
 import { startRetention } from './scheduler/retention.js';
 import { buildServer } from './server.js';
@@ -78,16 +82,36 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
 
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const databaseFile = join(options.dataDir, DATABASE_FILE);
-  const keyring = await loadKeyring({ dataDir: options.dataDir, encryptionKey: options.encryptionKey, databaseExists: existsSync(databaseFile) });
-  const store: Store = await openSqliteStore(databaseFile, { synchronous: options.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' });
+  const replicaId = options.replicaId ?? `${hostname()}-${process.pid}`;
+  const databaseUrl = options.databaseUrl;
+  const keyring = await loadKeyring({
+    dataDir: options.dataDir,
+    encryptionKey: options.encryptionKey,
+    encryptionKeyFile: options.encryptionKeyFile,
+    databaseExists: databaseUrl !== null || existsSync(databaseFile),
+  });
+  const store: Store = databaseUrl
+    ? await openPostgresStore(databaseUrl, { poolSize: options.databasePoolSize, applicationName: `buildmesh ${replicaId}` }).catch((err: Error) => {
+        throw new Error(`PostgreSQL at ${redactDatabaseUrl(databaseUrl)}: ${err.message}`);
+      })
+    : await openSqliteStore(databaseFile, { synchronous: options.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' });
+  const singleton: Singleton = databaseUrl ? new PgAdvisorySingleton(databaseUrl, replicaId, log) : ALWAYS;
+  let pgWakeups: PgWakeups | undefined;
   try {
     await store.migrate();
+    // Refuse a key that cannot open what the other replicas (or an earlier start) sealed.
+    await verifyKey(store, keyring);
     // Workers could not heartbeat while we were down: give live leases one fresh TTL rather than lapsing them all.
-    const extended = await store.extendLiveLeases(options.leaseTtlMs);
+    // With replicas, only when no other replica runs the sweeper (they were all down): otherwise the leases are current.
+    const extended = (await singleton.holds()) ? await store.extendLiveLeases(options.leaseTtlMs) : 0;
     const blobs = await FsBlobStore.open(join(options.dataDir, 'blobs'));
     const { generatedAdminToken } = await bootstrap(store, options, log);
 
-    const wakeups = new InProcessWakeups();
+    if (databaseUrl) {
+      pgWakeups = new PgWakeups((store as PostgresStore).pool, databaseUrl, store, replicaId, log);
+      await pgWakeups.start();
+    }
+    const wakeups: Wakeups = pgWakeups ?? new InProcessWakeups();
     const waiters = new ClaimWaiters(store, wakeups, log);
     const onlineWithinMs = onlineWindowMs(options);
     const ctx: ControllerContext = {
@@ -102,15 +126,16 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
       timing: { heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, claimWaitMs: options.claimWaitMs },
       onlineWithinMs,
       startedAt: Date.now(),
+      replicaId,
       version: VERSION,
       shutdown: new ShutdownSignal(),
     };
     const app = await buildServer(ctx, log);
     await app.listen({ port: options.port, host: options.host });
     const url = urlOf(app.server.address() as AddressInfo);
-    const sweeper = startSweeper(store, wakeups, options.sweepIntervalMs, log);
-    const retention = startRetention(store, blobs, ctx.pins, options, log);
-    log.info({ url, dataDir: options.dataDir, version: VERSION, leasesExtended: extended }, 'controller started');
+    const sweeper = startSweeper(store, wakeups, options.sweepIntervalMs, log, singleton);
+    const retention = startRetention(store, blobs, ctx.pins, options, log, singleton);
+    log.info({ url, dataDir: options.dataDir, store: store.dialect, replicaId, version: VERSION, leasesExtended: extended }, 'controller started');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
@@ -119,18 +144,22 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
         ctx.shutdown.trigger();
         waiters.close();
         await Promise.all([sweeper.stop(), retention.stop()]);
+        await singleton.close();
         const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         try {
           await app.close();
         } finally {
           clearTimeout(force);
         }
+        await pgWakeups?.close();
         await store.close();
         log.info('controller stopped');
       })());
 
     return { url, options, generatedAdminToken, close };
   } catch (err) {
+    await pgWakeups?.close().catch(() => undefined);
+    await singleton.close();
     await store.close().catch(() => undefined);
     throw err;
   }

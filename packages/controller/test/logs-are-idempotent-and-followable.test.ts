@@ -36,7 +36,7 @@ test('log batches are idempotent, gaps are refused, pages and live follows deliv
     await worker.client.sendLogs(attemptId, { seq: 3, lines: [line('c1'), line('c2')] });
     await worker.client.sendLogs(attemptId, { seq: 4, lines: [line('d1')] });
 
-    // Paging: one batch per page, following nextCursor.
+    // Paging: one line per page (limit counts lines, inside a batch too), following nextCursor.
     const paged: string[] = [];
     let cursor: string | undefined;
     for (let i = 0; i < 10; i++) {
@@ -80,7 +80,7 @@ test('log batches are idempotent, gaps are refused, pages and live follows deliv
     assert.deepEqual(events.map((e) => e.event), ['status', 'lines', 'end']);
     assert.deepEqual(texts((JSON.parse(events[1]!.data) as { entries: LogEntry[] }).entries), ['a1', 'a2', 'b1', 'c1', 'c2', 'd1', 'e1']);
     assert.equal(events[1]!.id, final.nextCursor, 'an event id is the same cursor a page hands out');
-    // A client that saw batches 1 and 2 reconnects.
+    // A client that saw the first two lines reconnects.
     const resumeAfter = (await tenant.reader.readLogs(build.id, { limit: 2 })).nextCursor;
     const resumed = await fetch(`${controller.url}/v1/builds/${build.id}/logs`, {
       headers: { authorization: `Bearer ${tenant.tokens.reader}`, accept: 'text/event-stream', 'last-event-id': resumeAfter },
@@ -89,7 +89,7 @@ test('log batches are idempotent, gaps are refused, pages and live follows deliv
     for await (const event of readSse(resumed.body!)) {
       if (event.event === 'lines') resumedTexts.push(...texts((JSON.parse(event.data) as { entries: LogEntry[] }).entries));
     }
-    assert.deepEqual(resumedTexts, ['c1', 'c2', 'd1', 'e1']);
+    assert.deepEqual(resumedTexts, ['b1', 'c1', 'c2', 'd1', 'e1']);
 
     // A malformed Last-Event-ID is refused like a malformed cursor.
     const badResume = await fetch(`${controller.url}/v1/builds/${build.id}/logs`, {

@@ -48,11 +48,20 @@ export type LogBatchAck = Static<typeof LogBatchAck>;
 export const LogEntry = Type.Intersect([LogLine, Type.Object({ attempt: Type.Integer() })]);
 export type LogEntry = Static<typeof LogEntry>;
 
+/** A page holds about this many bytes of serialised entries at most (always at least one line). */
+export const LOG_PAGE_MAX_BYTES = 1024 * 1024;
+export const LOG_PAGE_MAX_LINES = 10000;
+
 export const LogQuery = Type.Object({
-  /** Opaque; from a previous page's nextCursor or an SSE event id. */
+  /** Opaque; from a previous page's nextCursor or an SSE event id. It may point inside a batch. */
   cursor: Type.Optional(Type.String({ maxLength: 64 })),
-  /** Maximum batches per page; lines per batch vary. */
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  /** Maximum lines per page; a page also stops at about LOG_PAGE_MAX_BYTES. */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: LOG_PAGE_MAX_LINES, default: 1000 })),
+  /**
+   * Start at the last N stored lines instead of a cursor (then up to N lines per page; nextCursor
+   * continues after them). With follow, the stream starts there. Not with cursor.
+   */
+  tail: Type.Optional(Type.Integer({ minimum: 1, maximum: LOG_PAGE_MAX_LINES })),
   attempt: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Follow as Server-Sent Events (also chosen by `Accept: text/event-stream`). */
   follow: Type.Optional(Type.Boolean()),

@@ -61,8 +61,19 @@ export class Keyring {
  * but whose key file is gone refuses to start: a fresh key could not open the
  * stored credentials, and silently losing them is worse than stopping.
  */
-export async function loadKeyring(options: { dataDir: string; encryptionKey: string | null; databaseExists: boolean }): Promise<Keyring> {
+export async function loadKeyring(options: { dataDir: string; encryptionKey: string | null; encryptionKeyFile?: string | null; databaseExists: boolean }): Promise<Keyring> {
   if (options.encryptionKey !== null) return new Keyring(Buffer.from(options.encryptionKey.trim(), 'base64'));
+  if (options.encryptionKeyFile) {
+    // An operator-provided file (a mounted secret, the same on every replica): never created here.
+    const text = await readFile(options.encryptionKeyFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`BUILDMESH_ENCRYPTION_KEY_FILE ${options.encryptionKeyFile}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    });
+    const key = Buffer.from(text.trim(), 'base64');
+    if (key.length !== KEY_BYTES || !/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim())) {
+      throw new Error(`BUILDMESH_ENCRYPTION_KEY_FILE ${options.encryptionKeyFile} must hold the base64 of exactly ${KEY_BYTES} bytes (e.g. \`openssl rand -base64 32\`)`);
+    }
+    return new Keyring(key);
+  }
   const file = join(options.dataDir, KEY_FILE_NAME);
   if (existsSync(file)) {
     const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
@@ -79,4 +90,45 @@ export async function loadKeyring(options: { dataDir: string; encryptionKey: str
   await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
   return new Keyring(key);
+}
+
+const KEY_CHECK_PLAINTEXT = 'buildmesh key check v1';
+
+/** What the key check needs from the store (the Store satisfies it). */
+export interface KeyCheckStore {
+  getKeyCheck(): Promise<Buffer | undefined>;
+  putKeyCheck(sealed: Buffer): Promise<void>;
+  anySealedValue(): Promise<Buffer | undefined>;
+}
+
+/**
+ * Refuses a key that cannot open this database's sealed data. The first
+ * controller on a database stores a known value sealed with its key; every later
+ * start (any replica) must open it. A database from before the check is tested
+ * against one of its sealed secrets or credentials, then gets its check value.
+ */
+export async function verifyKey(store: KeyCheckStore, keyring: Keyring): Promise<void> {
+  const refuse = (what: string): never => {
+    throw new Error(
+      `the encryption key cannot open ${what}: this controller uses a different key from the one the database was created with. ` +
+        'Set BUILDMESH_ENCRYPTION_KEY (or BUILDMESH_ENCRYPTION_KEY_FILE) to the key the other replicas use, or restore the data dir\'s encryption.key; ' +
+        'starting with a new key would make every stored secret and credential unreadable',
+    );
+  };
+  const opens = (sealed: Buffer): boolean => {
+    try {
+      keyring.open(sealed);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let check = await store.getKeyCheck();
+  if (!check) {
+    const existing = await store.anySealedValue();
+    if (existing && !opens(existing)) refuse('the secrets and credentials already stored');
+    await store.putKeyCheck(keyring.seal(Buffer.from(KEY_CHECK_PLAINTEXT)));
+    check = (await store.getKeyCheck())!; // a replica starting at the same moment may have stored its own first
+  }
+  if (!opens(check)) refuse("the database's key check record");
 }

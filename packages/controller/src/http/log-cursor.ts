@@ -1,28 +1,29 @@
 /**
- * Log cursors: opaque to clients, (attempt, batch seq) to us. The same string is
- * a page's nextCursor and an SSE event id, so a reconnect with Last-Event-ID
- * resumes exactly after the last line delivered.
+ * Log cursors: opaque to clients, a LogPosition to us. The same string is a
+ * page's nextCursor and an SSE event id, so a reconnect with Last-Event-ID
+ * resumes exactly after the last line delivered. `l2.A.S.L` = line L of the
+ * first batch at or after (attempt A, batch S); a page cut inside a batch points
+ * into it. `l1.A.S` (after batch S, issued before pages were cut by bytes) stays valid.
  */
 import { ApiError } from '@buildmesh/protocol';
+import type { LogPosition } from '../logs/log-lines.js';
 
-export interface LogPosition {
-  attempt: number;
-  seq: number;
-}
+const V2 = /^l2\.(\d{1,6})\.(\d{1,12})\.(\d{1,6})$/;
+const V1 = /^l1\.(\d{1,6})\.(\d{1,12})$/;
+export const START: LogPosition = { attempt: 0, seq: 0, line: 0 };
 
-const PATTERN = /^l1\.(\d{1,6})\.(\d{1,12})$/;
-export const START: LogPosition = { attempt: 0, seq: 0 };
-
-export function formatCursor(position: LogPosition | null): string {
-  const p = position ?? START;
-  return `l1.${p.attempt}.${p.seq}`;
+export function formatCursor(p: LogPosition): string {
+  return `l2.${p.attempt}.${p.seq}.${p.line}`;
 }
 
 /** undefined/empty → the start; anything we did not issue → 400 INVALID_CURSOR. */
-export function parseCursor(cursor: string | undefined): LogPosition | null {
-  if (cursor === undefined || cursor === '') return null;
-  const m = PATTERN.exec(cursor);
-  if (!m) throw new ApiError('INVALID_CURSOR');
-  const position = { attempt: Number(m[1]), seq: Number(m[2]) };
-  return position.attempt === 0 && position.seq === 0 ? null : position;
+export function parseCursor(cursor: string | undefined): LogPosition {
+  if (cursor === undefined || cursor === '') return START;
+  const v2 = V2.exec(cursor);
+  if (v2) return { attempt: Number(v2[1]), seq: Number(v2[2]), line: Number(v2[3]) };
+  const v1 = V1.exec(cursor);
+  if (!v1) throw new ApiError('INVALID_CURSOR');
+  const attempt = Number(v1[1]);
+  const seq = Number(v1[2]);
+  return attempt === 0 && seq === 0 ? START : { attempt, seq: seq + 1, line: 0 };
 }

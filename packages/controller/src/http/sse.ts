@@ -46,6 +46,11 @@ export class SseStream {
     await this.write(frame);
   }
 
+  /** Like send, with `json` already serialised (one line of JSON text). */
+  async sendJson(event: string, json: string, id?: string): Promise<void> {
+    await this.write(`event: ${event}\n${id !== undefined ? `id: ${id}\n` : ''}data: ${json}\n\n`);
+  }
+
   comment(text: string): void {
     void this.write(`: ${text}\n\n`);
   }

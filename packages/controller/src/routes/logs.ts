@@ -1,18 +1,26 @@
 /**
- * Reading a build's log: pages with an opaque cursor, or a live follow over
- * Server-Sent Events (`follow=true` or `Accept: text/event-stream`) that
- * delivers each line once, in order, resumes after `Last-Event-ID`, and ends with
- * `end` once the build has ended and every line was sent.
+ * Reading a build's log: pages with an opaque cursor (or the last N lines with
+ * `tail`), or a live follow over Server-Sent Events (`follow=true` or
+ * `Accept: text/event-stream`) that delivers each line once, in order, resumes
+ * after `Last-Event-ID`, and ends with `end` once the build has ended and every
+ * line was sent. Pages and events are bounded in lines and bytes and written as
+ * they are read (logs/log-lines.ts), so a long log never sits in memory.
  */
+import { Readable } from 'node:stream';
 import { ApiError, BuildIdParams, LogPage, LogQuery, SSE_EVENTS, isTerminal, type BuildStatus } from '@buildmesh/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
-import { formatCursor, parseCursor, type LogPosition } from '../http/log-cursor.js';
+import { formatCursor, parseCursor } from '../http/log-cursor.js';
 import { SseStream } from '../http/sse.js';
+import { readLogLines, tailPosition, type LogPosition } from '../logs/log-lines.js';
 
-const FOLLOW_PAGE_BATCHES = 200;
+/** One SSE `lines` event holds at most this much. */
+const EVENT_LINES = 1000;
+const EVENT_BYTES = 256 * 1024;
+/** A page is written to the socket in pieces of about this size. */
+const CHUNK_BYTES = 64 * 1024;
 
 function wantsStream(request: FastifyRequest, follow: boolean | undefined): boolean {
   return follow === true || (request.headers.accept ?? '').includes('text/event-stream');
@@ -24,7 +32,7 @@ async function follow(
   reply: FastifyReply,
   orgId: string,
   buildId: string,
-  start: LogPosition | null,
+  start: LogPosition,
   attempt: number | undefined,
 ): Promise<void> {
   const sse = new SseStream(request, reply);
@@ -54,11 +62,16 @@ async function follow(
         lastStatus = build.status;
         await sse.send(SSE_EVENTS.status, { status: build.status });
       }
-      for (;;) {
-        const page = await ctx.store.readLogs(orgId, buildId, { after: cursor, limit: FOLLOW_PAGE_BATCHES, attempt });
-        if (!page || page.entries.length === 0 || sse.closed) break;
-        cursor = page.last ?? cursor;
-        await sse.send(SSE_EVENTS.lines, { entries: page.entries }, formatCursor(cursor));
+      // Catch up one bounded event at a time; each waits for the socket before the next is read.
+      for (let atEnd = false; !atEnd && !sse.closed; ) {
+        const lines = readLogLines(ctx.store, orgId, buildId, cursor, { attempt, maxLines: EVENT_LINES, maxBytes: EVENT_BYTES });
+        const entries: string[] = [];
+        let r = await lines.next();
+        for (; !r.done; r = await lines.next()) entries.push(r.value);
+        atEnd = r.value.atEnd;
+        if (entries.length === 0) break;
+        cursor = r.value.next;
+        await sse.sendJson(SSE_EVENTS.lines, `{"entries":[${entries.join(',')}]}`, formatCursor(cursor));
       }
       if (isTerminal(build.status)) {
         await sse.send(SSE_EVENTS.end, { status: build.status });
@@ -74,6 +87,23 @@ async function follow(
   }
 }
 
+/** A LogPage as JSON text, written while it is read. */
+async function* pageJson(lines: AsyncGenerator<string, { next: LogPosition; atEnd: boolean }>, ended: boolean): AsyncGenerator<string> {
+  let chunk = '{"entries":[';
+  let first = true;
+  let r = await lines.next();
+  for (; !r.done; r = await lines.next()) {
+    chunk += first ? r.value : `,${r.value}`;
+    first = false;
+    if (chunk.length >= CHUNK_BYTES) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  // complete: the build had ended before the read began (its status was read first) and the read reached the end.
+  yield `${chunk}],"nextCursor":${JSON.stringify(formatCursor(r.value.next))},"complete":${ended && r.value.atEnd}}`;
+}
+
 export function registerLogRoutes(app: App, ctx: ControllerContext): void {
   app.get(
     '/v1/builds/:id/logs',
@@ -84,30 +114,27 @@ export function registerLogRoutes(app: App, ctx: ControllerContext): void {
         params: BuildIdParams,
         querystring: LogQuery,
         response: { 200: LogPage },
-        description: 'A page of log lines, or with follow=true / Accept: text/event-stream a live SSE stream (events: lines, status, end).',
+        description:
+          'A page of log lines (at most `limit` lines and about 1 MiB), or the last `tail` lines; with follow=true / Accept: text/event-stream a live SSE stream (events: lines, status, end).',
       },
     },
     async (request, reply) => {
       const { orgId } = userOf(request);
       const buildId = request.params.id;
+      const { tail, attempt } = request.query;
       const streaming = wantsStream(request, request.query.follow);
       const lastEventId = request.headers['last-event-id'];
-      const after = parseCursor(streaming && typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query.cursor);
+      const resumeFrom = streaming && typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query.cursor;
+      if (tail !== undefined && resumeFrom) throw new ApiError('BAD_REQUEST', 'tail starts at the end of the log; it takes no cursor');
+      let from = parseCursor(resumeFrom);
       const build = await ctx.store.getBuild(orgId, buildId);
       if (!build) throw new ApiError('NOT_FOUND', 'no such build');
-      if (streaming) return follow(ctx, request, reply, orgId, buildId, after, request.query.attempt);
+      if (tail !== undefined) from = await tailPosition(ctx.store, orgId, buildId, tail, attempt);
+      if (streaming) return follow(ctx, request, reply, orgId, buildId, from, attempt);
 
-      const options = { limit: request.query.limit ?? 100, attempt: request.query.attempt };
-      const page = await ctx.store.readLogs(orgId, buildId, { ...options, after });
-      if (!page) throw new ApiError('NOT_FOUND', 'no such build');
-      const last = page.last ?? after;
-      let complete = false;
-      if (isTerminal(build.status)) {
-        // The status was read first, so nothing can be appended after this check.
-        const more = page.entries.length === 0 ? undefined : await ctx.store.readLogs(orgId, buildId, { ...options, after: last, limit: 1 });
-        complete = !more || more.entries.length === 0;
-      }
-      return { entries: page.entries, nextCursor: formatCursor(last), complete };
+      const lines = readLogLines(ctx.store, orgId, buildId, from, { attempt, maxLines: tail ?? request.query.limit ?? 1000 });
+      // A stream skips the response serializer: the text is a LogPage by construction (pageJson).
+      return reply.type('application/json; charset=utf-8').send(Readable.from(pageJson(lines, isTerminal(build.status))) as never);
     },
   );
 }

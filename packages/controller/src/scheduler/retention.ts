@@ -1,13 +1,14 @@
 /**
  * Retention: ended builds older than retentionDays lose their logs and
  * artifacts; blobs nothing references any more are deleted. Runs shortly after
- * start and then every retentionIntervalMs.
+ * start and then every retentionIntervalMs, on the replica holding the singleton role.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { BlobPins } from '../blobs/pins.js';
 import type { Store } from '../store/store.js';
 import { startLoop, type Loop } from './loop.js';
+import { ALWAYS, type Singleton } from './singleton.js';
 
 const BATCH = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,11 +38,14 @@ export function startRetention(
   pins: BlobPins,
   options: { retentionDays: number; retentionIntervalMs: number },
   log: FastifyBaseLogger,
+  singleton: Singleton = ALWAYS,
 ): Loop {
   return startLoop(
     'retention',
     options.retentionIntervalMs,
-    () => runRetention(store, blobs, pins, options.retentionDays, log),
+    async () => {
+      if (await singleton.holds()) await runRetention(store, blobs, pins, options.retentionDays, log);
+    },
     log,
     Math.min(60_000, options.retentionIntervalMs),
   );

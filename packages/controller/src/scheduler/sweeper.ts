@@ -1,18 +1,22 @@
 /**
  * Ends lapsed leases (requeue while attempts remain, else fail) and times out
- * overlong builds, every sweepIntervalMs. Requeued builds wake a claim waiter;
+ * overlong builds, every sweepIntervalMs, on the one replica that holds the
+ * singleton role (each replica asks every interval, so a survivor takes over
+ * within one interval). Requeued builds wake a claim waiter;
  * every changed build wakes its log followers.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/store.js';
 import { startLoop, type Loop } from './loop.js';
+import { ALWAYS, type Singleton } from './singleton.js';
 import type { Wakeups } from './wakeups.js';
 
-export function startSweeper(store: Store, wakeups: Wakeups, intervalMs: number, log: FastifyBaseLogger): Loop {
+export function startSweeper(store: Store, wakeups: Wakeups, intervalMs: number, log: FastifyBaseLogger, singleton: Singleton = ALWAYS): Loop {
   return startLoop(
     'sweep',
     intervalMs,
     async () => {
+      if (!(await singleton.holds())) return; // another replica sweeps
       const result = await store.sweep(new Date());
       for (const id of [...result.requeued, ...result.failed, ...result.timedOut]) wakeups.buildChanged(id);
       // The sweep result names builds, not their platform: offer each to any waiter.

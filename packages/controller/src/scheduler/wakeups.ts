@@ -1,8 +1,9 @@
 /**
  * Wake-ups between requests: a build entered the queue (claim waiters), a log
- * batch arrived or a build changed state (log followers). Behind an interface so
- * a multi-replica deployment can carry the same events over PostgreSQL
- * LISTEN/NOTIFY; the in-process bus is the embedded default.
+ * batch arrived or a build changed state (log followers). One interface, two
+ * implementations: this in-process bus (SQLite, one controller) and
+ * PgWakeups (pg-wakeups.ts), which carries the same events between replicas over
+ * PostgreSQL LISTEN/NOTIFY.
  *
  * Events are hints, never facts: every listener re-reads the store, so a lost or
  * duplicated wake-up costs latency, not correctness.
@@ -58,6 +59,11 @@ export class InProcessWakeups implements Wakeups {
       set.delete(listener);
       if (set.size === 0 && this.buildListeners.get(buildId) === set) this.buildListeners.delete(buildId);
     };
+  }
+
+  /** Every followed build looks again (the periodic re-check of the PostgreSQL wake-ups). */
+  pokeAll(): void {
+    for (const buildId of [...this.buildListeners.keys()]) this.emitBuild(buildId, { type: 'status' });
   }
 
   private emitBuild(buildId: string, event: BuildEvent): void {

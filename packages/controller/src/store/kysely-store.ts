@@ -4,7 +4,7 @@
  */
 import { ApiError, type Capabilities, type Platform, type Role, type WorkerPool } from '@buildmesh/protocol';
 import { sql, type Kysely } from 'kysely';
-import { migrate } from './migrate.js';
+import { migrate, migrationStatus } from './migrate.js';
 import type { Database } from './schema.js';
 import type { FinishOutcome, NewBuild, Store } from './store.js';
 import * as addArtifact from './queries/add-artifact.js';
@@ -20,6 +20,8 @@ import * as expire from './queries/expire.js';
 import * as finishAttempt from './queries/finish-attempt.js';
 import * as getBuild from './queries/get-build.js';
 import * as heartbeat from './queries/heartbeat.js';
+import * as keyCheck from './queries/key-check.js';
+import * as queuedHints from './queries/queued-hints.js';
 import * as listBuilds from './queries/list-builds.js';
 import * as orgs from './queries/orgs.js';
 import * as projects from './queries/projects.js';
@@ -48,6 +50,11 @@ export class KyselyStore implements Store {
   ping = async () => {
     await sql`select 1`.execute(this.db);
   };
+  migrationStatus = () => migrationStatus(this.db as Kysely<unknown>);
+
+  getKeyCheck = () => keyCheck.getKeyCheck(this.db);
+  putKeyCheck = (sealed: Buffer) => keyCheck.putKeyCheck(this.db, sealed);
+  anySealedValue = () => keyCheck.anySealedValue(this.db);
 
   private throttled(id: string): boolean {
     const now = Date.now();
@@ -124,7 +131,8 @@ export class KyselyStore implements Store {
     return { buildStatus: result.buildStatus, buildId: result.buildId };
   };
 
-  readLogs = (orgId: string, buildId: string, options: Parameters<Store['readLogs']>[2]) => readLogs.readLogs(this.db, orgId, buildId, options);
+  logBatchIndex = (orgId: string, buildId: string, options: Parameters<Store['logBatchIndex']>[2]) => readLogs.logBatchIndex(this.db, orgId, buildId, options);
+  logBatchLines = (orgId: string, buildId: string, options: Parameters<Store['logBatchLines']>[2]) => readLogs.logBatchLines(this.db, orgId, buildId, options);
   listArtifacts = (orgId: string, buildId: string) => artifacts.listArtifacts(this.db, orgId, buildId);
   getArtifact = (orgId: string, buildId: string, artifactId: string) => artifacts.getArtifact(this.db, orgId, buildId, artifactId);
 
@@ -132,5 +140,6 @@ export class KyselyStore implements Store {
   extendLiveLeases = (leaseTtlMs: number) => sweep.extendLiveLeases(this.db, leaseTtlMs);
   expire = (cutoff: Date, limit: number) => expire.expire(this.db, cutoff, limit);
   blobReferenced = (sha256: string) => expire.blobReferenced(this.db, sha256);
+  queuedHints = (limit: number) => queuedHints.queuedHints(this.db, limit);
   recentDurations = (orgId: string, projectId: string, platform: Platform, limit: number) => queueInfo.recentDurations(this.db, orgId, projectId, platform, limit);
 }

@@ -1,20 +1,62 @@
 /**
- * Numbered migrations, run on every start inside Kysely's Migrator (it takes a
- * lock, so replicas starting together apply each migration once).
+ * Numbered migrations, run on every start (and by `buildmesh migrate`) inside
+ * Kysely's Migrator. Each step gets the dialect: the few types that differ
+ * (bytea/blob, bigint) are chosen there; everything else is portable SQL.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { MigrationStatus } from './store.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_claim_order_index.js';
+import * as m0003 from './migrations/0003_flat_queue_and_logs.js';
 import * as m0004 from './migrations/0004_build_idempotency_key.js';
+import * as m0006 from './migrations/0006_key_check.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
   '0001_initial': m0001,
   '0002_claim_order_index': m0002,
   '0004_build_idempotency_key': m0004,
+  '0003_flat_queue_and_logs': m0003,
+  '0006_key_check': m0006,
 };
 
-export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+const TABLE = 'buildmesh_migrations';
+
+/** Every migration this version knows, in order. */
+export const KNOWN_MIGRATIONS: readonly string[] = Object.keys(STEPS);
+
+export async function migrationStatus(db: Kysely<unknown>): Promise<MigrationStatus> {
+  let applied: string[] = [];
+  try {
+    const rows = await sql<{ name: string }>`select name from ${sql.table(TABLE)} order by name`.execute(db);
+    applied = rows.rows.map((r) => r.name);
+  } catch {
+    applied = []; // no migration table yet: a fresh database
+  }
+  const known = new Set(KNOWN_MIGRATIONS);
+  return {
+    applied: applied.filter((n) => known.has(n)),
+    pending: KNOWN_MIGRATIONS.filter((n) => !applied.includes(n)),
+    unknown: applied.filter((n) => !known.has(n)),
+  };
+}
+
+/** Refuses a database a newer BuildMesh has migrated: this version would misread its tables. */
+export function refuseNewerSchema(status: MigrationStatus): void {
+  if (status.unknown.length === 0) return;
+  throw new Error(
+    `the database schema is newer than this controller: it has migration ${status.unknown.at(-1)}, this version knows up to ` +
+      `${KNOWN_MIGRATIONS.at(-1)}. Run the BuildMesh version that applied ${status.unknown.at(-1)} (or newer) on every replica`,
+  );
+}
+
+/**
+ * Applies pending migrations. Kysely's Migrator takes a lock (a row lock on its
+ * lock table, held for the transaction on PostgreSQL), so replicas and
+ * `buildmesh migrate` starting together apply each migration exactly once.
+ */
+export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<string[]> {
+  refuseNewerSchema(await migrationStatus(db));
   const provider: MigrationProvider = {
     async getMigrations() {
       const migrations: Record<string, Migration> = {};
@@ -22,7 +64,8 @@ export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres
       return migrations;
     },
   };
-  const { error, results } = await new Migrator({ db, provider, migrationTableName: 'buildmesh_migrations', migrationLockTableName: 'buildmesh_migrations_lock' }).migrateToLatest();
+  const { error, results } = await new Migrator({ db, provider, migrationTableName: TABLE, migrationLockTableName: 'buildmesh_migrations_lock' }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

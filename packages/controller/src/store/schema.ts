@@ -86,6 +86,8 @@ export interface BuildsTable {
   priority: number;
   message: string | null;
   git_commit: string | null;
+  /** labelKey(labels) (label-key.ts): the claim and queue position walk one index range per label set. */
+  label_key: string;
   source_sha256: string;
   source_size: number;
   credentials_sealed: Buffer | null;
@@ -138,6 +140,23 @@ export interface LogBatchesTable {
 
 export interface ArtifactsTable {
   id: string;
+  /** Length of `lines`: log pages plan how many batches to load from the index alone. */
+  size: number;
+}
+
+/** Every (org, platform, label set) a build was ever queued with: the claim probes each lane a worker can take. */
+export interface QueueLanesTable {
+  org_id: string;
+  platform: string;
+  label_key: string;
+  labels: string;
+}
+
+/** +1/-1 per build status change, written by triggers (migration 0003) and folded together by stats(). */
+export interface BuildCountDeltasTable {
+  status: string;
+  platform: string;
+  n: number;
   build_id: string;
   attempt_id: string;
   attempt_number: number;
@@ -146,6 +165,13 @@ export interface ArtifactsTable {
   kind: string;
   size: number;
   sha256: string;
+  created_at: string;
+}
+
+/** Instance facts outside any tenant (the encryption key check). */
+export interface InstanceMetaTable {
+  name: string;
+  value: Buffer;
   created_at: string;
 }
 
@@ -165,4 +191,7 @@ export interface Database {
   attempts: AttemptsTable;
   log_batches: LogBatchesTable;
   artifacts: ArtifactsTable;
+  instance_meta: InstanceMetaTable;
 }
+  queue_lanes: QueueLanesTable;
+  build_count_deltas: BuildCountDeltasTable;

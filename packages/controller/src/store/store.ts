@@ -17,7 +17,6 @@ import type {
   CreateBuildSpec,
   EnrollmentTokenInfo,
   ListBuildsQuery,
-  LogEntry,
   LogLine,
   Org,
   Platform,
@@ -29,6 +28,7 @@ import type {
   WorkerPool,
 } from '@buildmesh/protocol';
 
+import type { LogBatchInfo } from './queries/read-logs.js';
 export interface TokenRecord extends TokenInfo {
   secretHash: Buffer;
 }
@@ -107,12 +107,36 @@ export interface SweepResult {
   timedOut: string[];
 }
 
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+  /** Applied in the database but unknown to this version: the schema is newer than this controller. */
+  unknown: string[];
+}
+
+/** A queued build as the periodic wake-up re-check offers it to claim waiters. */
+export interface QueuedBuildHint {
+  buildId: string;
+  orgId: string;
+  platform: Platform;
+  labels: Record<string, string>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
-  migrate(): Promise<void>;
+  /** Applies pending migrations (refusing a schema newer than this version); returns the names applied. */
+  migrate(): Promise<string[]>;
   close(): Promise<void>;
   /** Cheap round trip for /health. */
   ping(): Promise<void>;
+  /** Applied, pending and unknown (newer than this build) migrations, without changing anything. */
+  migrationStatus(): Promise<MigrationStatus>;
+
+  // ── instance ───────────────────────────────────────────────────────────────
+  /** The encryption-key check value (sealed), and storing it once; plus any sealed value, for databases older than the check. */
+  getKeyCheck(): Promise<Buffer | undefined>;
+  putKeyCheck(sealed: Buffer): Promise<void>;
+  anySealedValue(): Promise<Buffer | undefined>;
 
   // ── orgs, tokens ───────────────────────────────────────────────────────────
   createOrg(org: { id: string; name: string }): Promise<Org>; // throws ApiError NAME_TAKEN
@@ -201,8 +225,18 @@ export interface Store {
   ): Promise<{ buildStatus: BuildStatus; buildId: string }>;
 
   // ── logs and artifacts (user side) ─────────────────────────────────────────
-  /** Lines after the cursor, oldest first; the cursor encodes (attempt, seq). */
-  readLogs(orgId: string, buildId: string, options: { after: { attempt: number; seq: number } | null; limit: number; attempt?: number }): Promise<{ entries: LogEntry[]; last: { attempt: number; seq: number } | null } | undefined>;
+  /** Batch sizes from the index alone, at/after `from` (or before it, newest first, with `backwards`); see log-pages.ts. */
+  logBatchIndex(
+    orgId: string,
+    buildId: string,
+    options: { from: { attempt: number; seq: number } | null; limit: number; attempt?: number; backwards?: boolean },
+  ): Promise<LogBatchInfo[]>;
+  /** The stored JSON of the batches from `first` to `last` inclusive (a small range). */
+  logBatchLines(
+    orgId: string,
+    buildId: string,
+    options: { first: { attempt: number; seq: number }; last: { attempt: number; seq: number }; attempt?: number },
+  ): Promise<Array<{ attempt: number; seq: number; lines: string }>>;
   listArtifacts(orgId: string, buildId: string): Promise<Artifact[] | undefined>;
   getArtifact(orgId: string, buildId: string, artifactId: string): Promise<Artifact | undefined>;
 
@@ -218,6 +252,8 @@ export interface Store {
   expire(cutoff: Date, limit: number): Promise<{ builds: number; unreferencedBlobs: string[] }>;
   /** Is any build or artifact still pointing at this blob? (checked before deleting it) */
   blobReferenced(sha256: string): Promise<boolean>;
+  /** The first queued builds in claim order (the wake-up re-check that bounds a lost notification). */
+  queuedHints(limit: number): Promise<QueuedBuildHint[]>;
   /** Recent build durations for the ETA (seconds), newest first. */
   recentDurations(orgId: string, projectId: string, platform: Platform, limit: number): Promise<number[]>;
 }

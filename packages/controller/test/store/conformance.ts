@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test, before, after } from 'node:test';
-import { ApiError, type CreateBuildSpec, type Platform } from '@buildmesh/protocol';
+import { ApiError, QUEUE_AHEAD_CAP, type CreateBuildSpec, type LogEntry, type Platform } from '@buildmesh/protocol';
 import { newId } from '../../src/ids.js';
+import { readLogLines, tailPosition, type LogPosition } from '../../src/logs/log-lines.js';
 import type { Claimant, Store } from '../../src/store/store.js';
 
 const sha = () => randomBytes(32).toString('hex');
@@ -69,7 +70,7 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.equal((await store.getBuild(orgA, b.id))?.status, 'queued');
       assert.equal(await store.getBuild(orgB, b.id), undefined);
       assert.equal(await store.cancelBuild(orgB, b.id), undefined);
-      assert.equal(await store.readLogs(orgB, b.id, { after: null, limit: 10 }), undefined);
+      assert.deepEqual(await store.logBatchIndex(orgB, b.id, { from: null, limit: 10 }), []);
       assert.equal(await store.listArtifacts(orgB, b.id), undefined);
       assert.equal(await store.queueInfo(orgB, b.id, 60_000), null);
       await store.cancelBuild(orgA, b.id);
@@ -197,15 +198,28 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.deepEqual(await store.appendLogs(w.workerId, job.attempt.id, 1, [line('a'), line('b')]), { duplicate: true, buildId: b.id });
       await assert.rejects(store.appendLogs(w.workerId, job.attempt.id, 3, [line('x')]), (e: unknown) => e instanceof ApiError && e.code === 'LOG_SEQ_GAP');
       await store.appendLogs(w.workerId, job.attempt.id, 2, [line('c')]);
-      const all = await store.readLogs(orgA, b.id, { after: null, limit: 100 });
-      assert.deepEqual(all?.entries.map((e) => e.text), ['a', 'b', 'c']);
-      const page1 = await store.readLogs(orgA, b.id, { after: null, limit: 1 });
-      assert.deepEqual(page1?.entries.map((e) => e.text), ['a', 'b']);
-      const page2 = await store.readLogs(orgA, b.id, { after: page1!.last, limit: 1 });
-      assert.deepEqual(page2?.entries.map((e) => e.text), ['c']);
-      const page3 = await store.readLogs(orgA, b.id, { after: page2!.last, limit: 1 });
-      assert.deepEqual(page3?.entries, []);
-      assert.deepEqual(page3?.last, page2?.last);
+      const read = async (from: LogPosition, maxLines: number, orgId = orgA) => {
+        const lines = readLogLines(store, orgId, b.id, from, { maxLines });
+        const texts: string[] = [];
+        let r = await lines.next();
+        for (; !r.done; r = await lines.next()) texts.push((JSON.parse(r.value) as LogEntry).text);
+        return { texts, ...r.value };
+      };
+      const start = { attempt: 0, seq: 0, line: 0 };
+      assert.deepEqual((await read(start, 100)).texts, ['a', 'b', 'c']);
+      // Pages are cut by lines, inside a batch too, and each continues where the last stopped.
+      const page1 = await read(start, 1);
+      assert.deepEqual([page1.texts, page1.atEnd], [['a'], false]);
+      const page2 = await read(page1.next, 1);
+      assert.deepEqual(page2.texts, ['b']);
+      const page3 = await read(page2.next, 5);
+      assert.deepEqual([page3.texts, page3.atEnd], [['c'], true]);
+      const page4 = await read(page3.next, 5);
+      assert.deepEqual([page4.texts, page4.atEnd, page4.next], [[], true, page3.next]);
+      // The tail starts inside the first batch; a longer tail is the whole log.
+      assert.deepEqual((await read(await tailPosition(store, orgA, b.id, 2), 2)).texts, ['b', 'c']);
+      assert.deepEqual((await read(await tailPosition(store, orgA, b.id, 10), 10)).texts, ['a', 'b', 'c']);
+      assert.deepEqual((await read(start, 100, orgB)).texts, [], "another org's build has no log");
       await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
     });
 
@@ -294,6 +308,57 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       const mine = await enqueue(org, project, spec('android', { labels: { only: 'pos' } }));
       assert.equal((await store.queueInfo(org, mine.id, 60_000))?.position, 1, "another org's queue length leaked into the position");
       for (const b of [...others, mine]) await store.cancelBuild(b.id === mine.id ? org : orgA, b.id);
+    });
+
+    test('a backlog no worker can take never holds back a build behind it, nor counts ahead of it', async () => {
+      const org = (await store.createOrg({ id: newId('org'), name: `backlog-${Date.now()}` })).id;
+      const project = (await store.ensureProject(org, newId('prj'), 'backlog')).id;
+      for (let i = 0; i < 2000; i++) await enqueue(org, project, spec('android', { labels: { gpu: 'none-has-this' } }));
+      const plain = await enqueue(org, project, spec('android'));
+      const w = await worker(org, ['android'], { xcode: '16.2' });
+      const q = await store.queueInfo(org, plain.id, 60_000);
+      assert.deepEqual([q?.position, q?.positionCapped], [1, false], 'builds this worker cannot take were counted ahead');
+      const job = await store.claim(w);
+      assert.equal(job?.build.id, plain.id, 'the plain build was not claimed at once');
+      await store.finishAttempt(w.workerId, job!.attempt.id, 'succeeded', null);
+      assert.equal(await store.claim(w), undefined);
+    });
+
+    test('queue position counts the lanes the same workers serve, up to the cap', async () => {
+      const org = (await store.createOrg({ id: newId('org'), name: `lanes-${Date.now()}` })).id;
+      const project = (await store.ensureProject(org, newId('prj'), 'lanes')).id;
+      await worker(org, ['ios'], { xcode: '16.2', arch: 'arm64' });
+      const a = await enqueue(org, project, spec('ios', { labels: { xcode: '16.2' } }));
+      const b = await enqueue(org, project, spec('ios', { labels: { arch: 'arm64' } }));
+      await enqueue(org, project, spec('ios', { labels: { xcode: '15.0' } }));
+      const c = await enqueue(org, project, spec('ios'));
+      const urgent = await enqueue(org, project, spec('ios', { priority: 5 }));
+      assert.equal((await store.queueInfo(org, urgent.id, 60_000))?.position, 1);
+      assert.equal((await store.queueInfo(org, a.id, 60_000))?.position, 2);
+      assert.equal((await store.queueInfo(org, b.id, 60_000))?.position, 3);
+      // The xcode 15.0 build waits for a worker nobody has: it is not ahead of c.
+      assert.equal((await store.queueInfo(org, c.id, 60_000))?.position, 4);
+      const more = await Promise.all(Array.from({ length: QUEUE_AHEAD_CAP + 5 }, () => enqueue(org, project, spec('ios', { priority: 9 }))));
+      const capped = await store.queueInfo(org, c.id, 60_000);
+      assert.deepEqual([capped?.position, capped?.positionCapped], [QUEUE_AHEAD_CAP + 1, true]);
+      assert.match(capped?.reason ?? '', /1,000\+ build\(s\) ahead/);
+      // Left queued: canceling them would give the retention test below a thousand ended builds to wade through.
+      assert.equal(more.length, QUEUE_AHEAD_CAP + 5);
+    });
+
+    test('stats count builds by status and queued builds by platform', async () => {
+      const before = await store.stats(60_000);
+      const org = (await store.createOrg({ id: newId('org'), name: `stats-${Date.now()}` })).id;
+      const project = (await store.ensureProject(org, newId('prj'), 'stats')).id;
+      const x = await enqueue(org, project, spec('web'));
+      await enqueue(org, project, spec('web'));
+      const mid = await store.stats(60_000);
+      assert.equal((mid.queuedByPlatform.web ?? 0) - (before.queuedByPlatform.web ?? 0), 2);
+      await store.cancelBuild(org, x.id);
+      const after = await store.stats(60_000);
+      assert.equal((after.queuedByPlatform.web ?? 0) - (before.queuedByPlatform.web ?? 0), 1);
+      assert.equal((after.buildsByStatus.canceled ?? 0) - (before.buildsByStatus.canceled ?? 0), 1);
+      assert.equal(await store.stats(60_000).then((s) => s.buildsByStatus.canceled), after.buildsByStatus.canceled, 'folding keeps the sums');
     });
 
     test('listing pages newest first with filters and rejects foreign cursors', async () => {

@@ -23,7 +23,7 @@ export async function appendLogs(
     if (seq !== attempt.lastLogSeq + 1) throw new ApiError('LOG_SEQ_GAP', `expected batch ${attempt.lastLogSeq + 1}, got ${seq}`);
     const inserted = await trx
       .insertInto('log_batches')
-      .values({ attempt_id: attemptId, seq, build_id: attempt.buildId, attempt_number: attempt.number, line_count: lines.length, lines: body })
+      .values({ attempt_id: attemptId, seq, build_id: attempt.buildId, attempt_number: attempt.number, line_count: lines.length, lines: body, size: body.length })
       // The same batch re-sent through another replica at the same moment: the first copy wins, the second is a duplicate.
       .onConflict((oc) => oc.columns(['attempt_id', 'seq']).doNothing())
       .executeTakeFirst();

@@ -1,25 +1,19 @@
 import type { Kysely } from 'kysely';
 import type { ResolvedProfile } from '@buildmesh/protocol';
 import { newId } from '../../ids.js';
-import { isoAfter, labelsMatch, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
+import { isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
+import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Database } from '../schema.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 
 /**
- * How many queued builds one claim reads per round. The first round is small
- * because the first candidate usually matches (labels rarely filter): reading 64
- * rows and their labels for the one we take was most of a claim's store time.
- * Later rounds, when labels did filter, read more at once.
- */
-const FIRST_SCAN = 8;
-const SCAN = 64;
-const MAX_SCANNED = 1024;
-
-/**
  * The queue's one hand-out, as a single transaction: free slot check, best
- * matching queued build (priority, then age), attempt with a lease, build marked
- * running. The `status = 'queued'` guard on the update plus the transaction (and
- * on PostgreSQL `FOR UPDATE SKIP LOCKED`) make a double hand-out impossible.
+ * queued build this worker can take (priority, then age), attempt with a lease,
+ * build marked running. Labels are matched on queue lanes (queue-lanes.ts), so
+ * the cost is one index probe per lane the worker can serve, whatever number of
+ * builds it cannot take sits ahead. The `status = 'queued'` guard on the update
+ * plus the transaction (and on PostgreSQL `FOR UPDATE SKIP LOCKED`) make a
+ * double hand-out impossible.
  */
 export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', c: Claimant): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
@@ -34,24 +28,19 @@ export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
       .executeTakeFirstOrThrow();
     if (Number(busy.n) >= c.concurrency) return undefined;
 
-    for (let offset = 0, limit = FIRST_SCAN; offset < MAX_SCANNED; offset += limit, limit = SCAN) {
-      let candidates = trx
-        .selectFrom('builds')
-        .select(['id', 'labels'])
-        .where('status', '=', 'queued')
-        .where('platform', 'in', c.platforms)
-        .orderBy('priority', 'desc')
-        .orderBy('id', 'asc')
-        .limit(limit)
-        .offset(offset);
-      if (c.orgId !== null) candidates = candidates.where('org_id', '=', c.orgId);
-      if (dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
-      const rows = await candidates.execute();
-      const pick = rows.find((r) => labelsMatch(JSON.parse(r.labels) as Record<string, string>, c.labels));
-      if (pick) return take(trx, c, pick.id);
-      if (rows.length < limit) return undefined;
+    let best: { id: string; priority: number; lane: Lane } | undefined;
+    for (const lane of await lanesMatching(trx, c.orgId, c.platforms, c.labels)) {
+      const head = await laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1).executeTakeFirst();
+      if (head && (!best || head.priority > best.priority || (head.priority === best.priority && head.id < best.id))) best = { ...head, lane };
     }
-    return undefined;
+    if (!best) return undefined;
+    if (dialect === 'postgres') {
+      // Lock the lane's first build no other claimer holds (the head may be taken by a concurrent claim).
+      const locked = await laneQueue(trx, best.lane).select('id').orderBy('priority', 'desc').orderBy('id', 'asc').limit(1).forUpdate().skipLocked().executeTakeFirst();
+      if (!locked) return undefined;
+      return take(trx, c, locked.id);
+    }
+    return take(trx, c, best.id);
   });
 }
 

@@ -1,30 +1,63 @@
-import type { LogEntry, LogLine } from '@buildmesh/protocol';
 import type { Db } from '../rows.js';
 
-export type LogPosition = { attempt: number; seq: number };
+export type BatchPosition = { attempt: number; seq: number };
+export interface LogBatchInfo extends BatchPosition {
+  lineCount: number;
+  /** Length of the stored JSON. */
+  size: number;
+}
 
-/** Batches after `after`, oldest first, flattened into lines tagged with their attempt. */
-export async function readLogs(
+/** One build's batches in (attempt, seq) order, through its org (another org's build has none). */
+function batches(db: Db, orgId: string, buildId: string, attempt: number | undefined) {
+  let q = db
+    .selectFrom('log_batches')
+    .innerJoin('builds', 'builds.id', 'log_batches.build_id')
+    .where('builds.id', '=', buildId)
+    .where('builds.org_id', '=', orgId)
+    .where('log_batches.build_id', '=', buildId);
+  if (attempt !== undefined) q = q.where('log_batches.attempt_number', '=', attempt);
+  return q;
+}
+
+/**
+ * Up to `limit` batches' sizes, from the covering index alone (no log text is
+ * read): at or after `from` in reading order, or with `backwards` before it,
+ * newest first (`from` null = the end). Log pages plan their loads from this.
+ */
+export async function logBatchIndex(
   db: Db,
   orgId: string,
   buildId: string,
-  options: { after: LogPosition | null; limit: number; attempt?: number },
-): Promise<{ entries: LogEntry[]; last: LogPosition | null } | undefined> {
-  const build = await db.selectFrom('builds').select('id').where('id', '=', buildId).where('org_id', '=', orgId).executeTakeFirst();
-  if (!build) return undefined;
-  let q = db.selectFrom('log_batches').select(['attempt_number', 'seq', 'lines']).where('build_id', '=', buildId);
-  if (options.attempt !== undefined) q = q.where('attempt_number', '=', options.attempt);
-  const after = options.after;
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([eb('attempt_number', '>', after.attempt), eb.and([eb('attempt_number', '=', after.attempt), eb('seq', '>', after.seq)])]),
-    );
-  }
-  const rows = await q.orderBy('attempt_number').orderBy('seq').limit(options.limit).execute();
-  const entries: LogEntry[] = [];
-  for (const row of rows) {
-    for (const line of JSON.parse(row.lines) as LogLine[]) entries.push({ ...line, attempt: row.attempt_number });
-  }
-  const lastRow = rows.at(-1);
-  return { entries, last: lastRow ? { attempt: lastRow.attempt_number, seq: lastRow.seq } : after };
+  options: { from: BatchPosition | null; limit: number; attempt?: number; backwards?: boolean },
+): Promise<LogBatchInfo[]> {
+  let q = batches(db, orgId, buildId, options.attempt).select([
+    'log_batches.attempt_number',
+    'log_batches.seq',
+    'log_batches.line_count',
+    'log_batches.size',
+  ]);
+  const from = options.from;
+  // Row values compare as (attempt, seq) pairs and walk the index from there, in both engines.
+  if (from) q = q.where((eb) => eb(eb.refTuple('log_batches.attempt_number', 'log_batches.seq'), options.backwards ? '<' : '>=', eb.tuple(from.attempt, from.seq)));
+  const order = options.backwards ? 'desc' : 'asc';
+  const rows = await q.orderBy('log_batches.attempt_number', order).orderBy('log_batches.seq', order).limit(options.limit).execute();
+  return rows.map((r) => ({ attempt: r.attempt_number, seq: r.seq, lineCount: r.line_count, size: Number(r.size) }));
+}
+
+/** The stored JSON of the batches from `first` to `last` (inclusive), in order: callers keep the range small. */
+export async function logBatchLines(
+  db: Db,
+  orgId: string,
+  buildId: string,
+  options: { first: BatchPosition; last: BatchPosition; attempt?: number },
+): Promise<Array<BatchPosition & { lines: string }>> {
+  const { first, last } = options;
+  const rows = await batches(db, orgId, buildId, options.attempt)
+    .select(['log_batches.attempt_number', 'log_batches.seq', 'log_batches.lines'])
+    .where((eb) => eb(eb.refTuple('log_batches.attempt_number', 'log_batches.seq'), '>=', eb.tuple(first.attempt, first.seq)))
+    .where((eb) => eb(eb.refTuple('log_batches.attempt_number', 'log_batches.seq'), '<=', eb.tuple(last.attempt, last.seq)))
+    .orderBy('log_batches.attempt_number')
+    .orderBy('log_batches.seq')
+    .execute();
+  return rows.map((r) => ({ attempt: r.attempt_number, seq: r.seq, lines: r.lines }));
 }

@@ -1,0 +1,172 @@
+/**
+ * Wake-ups between replicas over PostgreSQL LISTEN/NOTIFY. Every event is
+ * delivered in this process at once (as InProcessWakeups does) and published on
+ * one channel; the other replicas' events arrive on a dedicated LISTEN
+ * connection and are delivered to this replica's listeners.
+ *
+ * Events are hints (every listener re-reads the store), so a notification lost
+ * while the LISTEN connection was down costs latency only, and that latency is
+ * bounded: every `recheckMs` the first queued builds are offered to parked claims
+ * again and every log follower looks again. Publishing is coalesced per event
+ * loop turn into one `pg_notify` round trip.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Platform } from '@buildmesh/protocol';
+import pg from 'pg';
+import type { Store } from '../store/store.js';
+import { InProcessWakeups, type BuildEvent, type BuildQueuedEvent, type Wakeups } from './wakeups.js';
+
+export const WAKEUP_CHANNEL = 'buildmesh_wakeups';
+/** PostgreSQL refuses payloads of 8000 bytes or more. */
+const MAX_PAYLOAD = 7900;
+const RECONNECT_MS = 500;
+const RECHECK_BUILDS = 32;
+
+type Message =
+  | { r: string; t: 'q'; b: string; o: string | null; p: Platform | null; l: Record<string, string> }
+  | { r: string; t: 'l' | 's'; b: string };
+
+export class PgWakeups implements Wakeups {
+  private readonly local = new InProcessWakeups();
+  private readonly pending = new Map<string, string>();
+  private flushing = false;
+  private listener: pg.Client | undefined;
+  private closed = false;
+  private recheckTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private rechecking = false;
+  /** Notifications received from other replicas (for /metrics). */
+  received = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    private readonly store: Store,
+    private readonly replicaId: string,
+    private readonly log: FastifyBaseLogger,
+    private readonly recheckMs = 1000,
+  ) {}
+
+  /** Connects the LISTEN connection (retrying in the background if it fails later) and starts the re-check. */
+  async start(): Promise<void> {
+    await this.listen();
+    this.recheckTimer = setInterval(() => void this.recheck(), this.recheckMs);
+    this.recheckTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.recheckTimer);
+    clearTimeout(this.reconnectTimer);
+    await this.flush();
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  buildQueued(event: BuildQueuedEvent): void {
+    this.local.buildQueued(event);
+    this.publish(`q:${event.buildId}`, { r: this.replicaId, t: 'q', b: event.buildId, o: event.orgId, p: event.platform, l: event.labels });
+  }
+
+  logAppended(buildId: string): void {
+    this.local.logAppended(buildId);
+    this.publish(`l:${buildId}`, { r: this.replicaId, t: 'l', b: buildId });
+  }
+
+  buildChanged(buildId: string): void {
+    this.local.buildChanged(buildId);
+    this.publish(`s:${buildId}`, { r: this.replicaId, t: 's', b: buildId });
+  }
+
+  onBuildQueued(listener: (event: BuildQueuedEvent) => void): () => void {
+    return this.local.onBuildQueued(listener);
+  }
+
+  onBuild(buildId: string, listener: (event: BuildEvent) => void): () => void {
+    return this.local.onBuild(buildId, listener);
+  }
+
+  private publish(key: string, message: Message): void {
+    if (this.closed) return;
+    let payload = JSON.stringify(message);
+    // Oversized label sets travel without labels: any waiter of the platform may try (the claim decides).
+    if (payload.length > MAX_PAYLOAD && message.t === 'q') payload = JSON.stringify({ ...message, l: {} });
+    this.pending.set(key, payload);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = false;
+    if (this.pending.size === 0) return;
+    const payloads = [...this.pending.values()];
+    this.pending.clear();
+    try {
+      await this.pool.query('select pg_notify($1, p) from unnest($2::text[]) as p', [WAKEUP_CHANNEL, payloads]);
+    } catch (err) {
+      // The other replicas' re-check picks the change up within recheckMs.
+      this.log.warn({ err }, 'publishing wake-ups failed');
+    }
+  }
+
+  private deliver(payload: string | undefined): void {
+    if (!payload) return;
+    let message: Message;
+    try {
+      message = JSON.parse(payload) as Message;
+    } catch {
+      return;
+    }
+    if (message.r === this.replicaId) return; // delivered locally already
+    this.received++;
+    if (message.t === 'q') this.local.buildQueued({ buildId: message.b, orgId: message.o, platform: message.p, labels: message.l ?? {} });
+    else if (message.t === 'l') this.local.logAppended(message.b);
+    else this.local.buildChanged(message.b);
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: `buildmesh ${this.replicaId} listen` });
+    const lost = (err?: Error): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      if (this.closed) return;
+      this.log.warn({ err }, 'wake-up connection lost; reconnecting');
+      this.reconnectTimer = setTimeout(() => void this.reconnect(), RECONNECT_MS);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', (msg) => this.deliver(msg.payload));
+    await client.connect();
+    await client.query(`listen ${WAKEUP_CHANNEL}`);
+    this.listener = client;
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.listen();
+      // Whatever was published while we were not listening: look now rather than at the next re-check.
+      void this.recheck();
+    } catch (err) {
+      this.log.warn({ err }, 'wake-up connection failed; retrying');
+      this.reconnectTimer = setTimeout(() => void this.reconnect(), RECONNECT_MS * 2);
+    }
+  }
+
+  /** Offers the first queued builds to parked claims and pokes every log follower. */
+  private async recheck(): Promise<void> {
+    if (this.rechecking || this.closed) return;
+    this.rechecking = true;
+    try {
+      this.local.pokeAll();
+      for (const hint of await this.store.queuedHints(RECHECK_BUILDS)) this.local.buildQueued(hint);
+    } catch (err) {
+      this.log.warn({ err }, 'wake-up re-check failed');
+    } finally {
+      this.rechecking = false;
+    }
+  }
+}

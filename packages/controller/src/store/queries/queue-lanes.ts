@@ -1,0 +1,55 @@
+/**
+ * Queue lanes: one per (org, platform, required label set) a build was ever
+ * queued with. Label matching happens on the few lanes, never on the many
+ * builds: a lane's queued builds are one range of the `builds_lane` index in
+ * claim order (priority desc, id), so its head and the builds ahead of a build
+ * are read without touching builds of other lanes.
+ */
+import type { Platform } from '@buildmesh/protocol';
+import { labelsMatch, type Db } from '../rows.js';
+
+export interface Lane {
+  orgId: string;
+  platform: Platform;
+  labelKey: string;
+  labels: Record<string, string>;
+}
+
+/** Records the build's lane before the build is inserted, so a queued build always has one. */
+export async function ensureLane(db: Db, orgId: string, platform: string, labelKey: string, labels: Record<string, string>): Promise<void> {
+  const known = await db
+    .selectFrom('queue_lanes')
+    .select('label_key')
+    .where('org_id', '=', orgId)
+    .where('platform', '=', platform)
+    .where('label_key', '=', labelKey)
+    .executeTakeFirst();
+  if (known) return;
+  await db
+    .insertInto('queue_lanes')
+    .values({ org_id: orgId, platform, label_key: labelKey, labels: JSON.stringify(labels) })
+    .onConflict((oc) => oc.columns(['org_id', 'platform', 'label_key']).doNothing())
+    .execute();
+}
+
+/** The lanes on these platforms (of one org, or of every org when orgId is null) whose labels `offered` satisfies. */
+export async function lanesMatching(db: Db, orgId: string | null, platforms: Platform[], offered: Record<string, string>): Promise<Lane[]> {
+  let q = db.selectFrom('queue_lanes').select(['org_id', 'platform', 'label_key', 'labels']).where('platform', 'in', platforms);
+  if (orgId !== null) q = q.where('org_id', '=', orgId);
+  const lanes: Lane[] = [];
+  for (const r of await q.execute()) {
+    const labels = JSON.parse(r.labels) as Record<string, string>;
+    if (labelsMatch(labels, offered)) lanes.push({ orgId: r.org_id, platform: r.platform as Platform, labelKey: r.label_key, labels });
+  }
+  return lanes;
+}
+
+/** The lane's queued builds in claim order (priority desc, then oldest): one index range. */
+export function laneQueue(db: Db, lane: Pick<Lane, 'orgId' | 'platform' | 'labelKey'>) {
+  return db
+    .selectFrom('builds')
+    .where('status', '=', 'queued')
+    .where('org_id', '=', lane.orgId)
+    .where('platform', '=', lane.platform)
+    .where('label_key', '=', lane.labelKey);
+}
