@@ -93,7 +93,7 @@ void test('--json output of each command parses and carries the documented field
   const enroll = await json(['admin', 'enroll-token', 'create', 'json-test', '--shared']);
   hasKeys(enroll, ['enrollmentToken', 'secret'], 'enroll-token create');
   hasKeys(await json(['admin', 'enroll-token', 'list']), ['enrollmentTokens'], 'enroll-token list');
-  hasKeys(await json(['admin', 'enroll-token', 'revoke', (enroll.enrollmentToken as Json).id as string]), ['enrollmentToken'], 'enroll-token revoke');
+  hasKeys(await json(['admin', 'enroll-token', 'revoke', (enroll.enrollmentToken as Json).id as string]), ['enrollmentToken', 'revokedWorkers'], 'enroll-token revoke');
 
   // Credentials and secrets (values never printed).
   const creds = await json(['credentials', 'upload', project]);

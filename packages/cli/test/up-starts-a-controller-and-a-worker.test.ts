@@ -11,6 +11,7 @@ interface UpReport {
   url: string;
   dataDir: string;
   workerId: string;
+  executor: 'bwrap' | 'none';
   token: string | null;
   loginSaved: string | null;
   next: string;
@@ -37,9 +38,11 @@ void test('up starts a controller and a worker, logs the CLI in, and a build jus
   // The saved login works with nothing in the environment: workers, then a real build.
   const workers = await runCli(['workers', '--json'], { env });
   assert.equal(workers.code, 0, workers.stderr);
-  const listed = (JSON.parse(workers.stdout) as { workers: Array<{ id: string; state: string; platforms: string[] }> }).workers;
+  const listed = (JSON.parse(workers.stdout) as { workers: Array<{ id: string; state: string; pool: string; platforms: string[] }> }).workers;
   assert.equal(listed.length, 1);
   assert.equal(listed[0]!.id, first.workerId);
+  assert.equal(first.executor, 'none');
+  assert.equal(listed[0]!.pool, 'org', 'an unsandboxed local worker serves only the admin’s org, never the shared pool');
   assert.equal(listed[0]!.state, 'online');
   assert.ok(listed[0]!.platforms.includes('web'));
 

@@ -10,7 +10,7 @@ import type { Store } from './store/store.js';
 import { apiTokenCredential, hashSecret, mintCredential } from './auth/tokens.js';
 
 export const DEFAULT_ORG = 'default';
-const ADMIN_TOKEN_NAME = 'instance-admin';
+export const INSTANCE_ADMIN_TOKEN_NAME = 'instance-admin';
 
 async function ensureDefaultOrg(store: Store): Promise<Org> {
   const existing = await store.getOrgByName(DEFAULT_ORG);
@@ -34,22 +34,22 @@ export async function bootstrap(
     if (!credential) throw new Error('BUILDMESH_ADMIN_TOKEN is not usable as a token (24–512 characters, or a bmt_ token)');
     const existing = await store.findToken(credential.id);
     if (!existing) {
-      await store.insertToken({
+      // A BUILDMESH_ADMIN_TOKEN this controller has not seen replaces the previous instance admin token(s).
+      const { revoked } = await store.replaceInstanceAdminToken({
         id: credential.id,
         orgId: org.id,
-        name: ADMIN_TOKEN_NAME,
-        role: 'admin',
-        instanceAdmin: true,
+        name: INSTANCE_ADMIN_TOKEN_NAME,
         secretHash: hashSecret(credential.secret),
       });
+      if (revoked.length > 0) log.warn({ revoked }, 'BUILDMESH_ADMIN_TOKEN changed: the previous instance admin token was revoked');
     } else if (existing.revokedAt !== null) {
-      log.warn('the token in BUILDMESH_ADMIN_TOKEN was revoked; it will not be accepted');
+      log.warn('the token in BUILDMESH_ADMIN_TOKEN was revoked (rotated); it will not be accepted: unset it or set the current one');
     }
     return { org, generatedAdminToken: null };
   }
   if ((await store.countInstanceAdminTokens()) > 0) return { org, generatedAdminToken: null };
   const id = newId('tok');
   const { token, secretHash } = mintCredential('t', id);
-  await store.insertToken({ id, orgId: org.id, name: ADMIN_TOKEN_NAME, role: 'admin', instanceAdmin: true, secretHash });
+  await store.insertToken({ id, orgId: org.id, name: INSTANCE_ADMIN_TOKEN_NAME, role: 'admin', instanceAdmin: true, secretHash });
   return { org, generatedAdminToken: token };
 }

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { BUILD_ENV_NAME_PATTERN, EnvValue } from './env-names.js';
 
 /** Ids are a short type prefix plus a time-ordered random part; the pattern keeps path tricks out of every route. */
 export const Id = (prefix: string) =>
@@ -24,8 +25,8 @@ const KeyedRecord = <V extends TSchema>(pattern: string, value: V, maxProperties
 export const Labels = KeyedRecord('^[a-z0-9][a-z0-9._/-]{0,62}$', Type.String({ maxLength: 128 }), 64);
 export type Labels = Static<typeof Labels>;
 
-/** Environment for a build: POSIX-ish names, bounded values. */
-export const EnvVars = KeyedRecord('^[A-Za-z_][A-Za-z0-9_]{0,127}$', Type.String({ maxLength: 65536 }), 512);
+/** Environment for a build: variable names without the dangerous ones (see env-names.ts), values without NUL. */
+export const EnvVars = KeyedRecord(BUILD_ENV_NAME_PATTERN, EnvValue(65536), 512);
 export type EnvVars = Static<typeof EnvVars>;
 
 export const Role = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('read-only')]);

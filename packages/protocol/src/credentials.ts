@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { EnvVars } from './common.js';
+import { EnvValue } from './env-names.js';
 
 const Base64 = (maxBytes: number) =>
   Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: Math.ceil((maxBytes * 4) / 3) + 4 });
@@ -64,6 +65,6 @@ export const CredentialsSummary = Type.Object({
 });
 export type CredentialsSummary = Static<typeof CredentialsSummary>;
 
-export const SecretValue = Type.Object({ value: Type.String({ minLength: 1, maxLength: 65536 }) }, { additionalProperties: false });
+export const SecretValue = Type.Object({ value: EnvValue(65536, 1) }, { additionalProperties: false });
 export const SecretInfo = Type.Object({ name: Type.String(), updatedAt: Type.String() });
 export type SecretInfo = Static<typeof SecretInfo>;

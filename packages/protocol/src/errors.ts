@@ -13,6 +13,10 @@ export const ApiErrors = {
   INVALID_CURSOR: { status: 400, message: 'The cursor is not one this server issued.' },
   UNAUTHENTICATED: { status: 401, message: 'A valid token is required (Authorization: Bearer <token>).' },
   FORBIDDEN: { status: 403, message: "The token's role does not allow this." },
+  SANDBOX_REQUIRED: {
+    status: 403,
+    message: 'A worker without a sandbox (executor none) serves only its own org: enroll it with an org enrollment token, or run it with bubblewrap.',
+  },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   BODY_TIMEOUT: { status: 408, message: 'The body stalled and was cut off.' },
   CONFLICT: { status: 409, message: 'The resource is not in a state that allows this.' },

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './common.js';
+export * from './env-names.js';
 export * from './profiles.js';
 export * from './credentials.js';
 export * from './builds.js';

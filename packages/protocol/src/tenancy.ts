@@ -41,6 +41,12 @@ export const CreatedToken = Type.Object({ token: TokenInfo, secret: Type.String(
 export type CreatedToken = Static<typeof CreatedToken>;
 export const TokenList = Type.Object({ tokens: Type.Array(TokenInfo) });
 export const TokenParams = Type.Object({ id: Id('tok') });
+/**
+ * POST /v1/instance-admin/rotate (instance admin only): a new instance admin token, shown once; every
+ * earlier one (the caller's included) is revoked in the same transaction.
+ */
+export const RotatedInstanceAdminToken = Type.Object({ token: TokenInfo, secret: Type.String(), revoked: Type.Array(Type.String()) });
+export type RotatedInstanceAdminToken = Static<typeof RotatedInstanceAdminToken>;
 
 export const EnrollmentTokenInfo = Type.Object({
   id: Id('enr'),
@@ -59,6 +65,17 @@ export const CreatedEnrollmentToken = Type.Object({ enrollmentToken: EnrollmentT
 export type CreatedEnrollmentToken = Static<typeof CreatedEnrollmentToken>;
 export const EnrollmentTokenList = Type.Object({ enrollmentTokens: Type.Array(EnrollmentTokenInfo) });
 export const EnrollmentTokenParams = Type.Object({ id: Id('enr') });
+/** DELETE /v1/enrollment-tokens/:id?andWorkers=true also revokes every worker the token enrolled. */
+export const RevokeEnrollmentTokenQuery = Type.Object(
+  { andWorkers: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false },
+);
+export const RevokedEnrollmentToken = Type.Object({
+  ...EnrollmentTokenInfo.properties,
+  /** The workers revoked with it (empty without andWorkers). */
+  revokedWorkers: Type.Array(Type.String()),
+});
+export type RevokedEnrollmentToken = Static<typeof RevokedEnrollmentToken>;
 
 /** GET /v1/me */
 export const WhoAmI = Type.Object({ org: Org, token: TokenInfo });

@@ -20,6 +20,7 @@ import { sweepStaleWorkspaces } from './workspace/workspace.js';
 
 export { WORKER_OPTIONS, resolveWorkerOptions, parseLabels, WorkerConfigError, type WorkerOptions, type SandboxMode } from './config.js';
 export { detectCapabilities, detectToolchains, type Toolchains } from './capabilities.js';
+export { probeBwrap } from './sandbox/select.js';
 export type { WorkerLogger } from './logger.js';
 
 export interface RunningWorker {
@@ -61,10 +62,12 @@ export async function startWorker(overrides: Partial<WorkerOptions> = {}): Promi
   const logger = options.logger ?? createWorkerLogger(options.logLevel);
   const stopping = new AbortController();
 
-  const [{ capabilities }, executorFactory] = await Promise.all([
+  const [detected, executorFactory] = await Promise.all([
     detectCapabilities({ name: options.name, labels: options.labels, concurrency: options.concurrency, version: WORKER_VERSION }),
     selectExecutor(options.sandbox, { hiddenPaths: hiddenPaths(options) }),
   ]);
+  // The controller keeps a worker that confines nothing (executor none) out of the shared pool.
+  const capabilities = { ...detected.capabilities, executor: executorFactory.name };
   logger.info(
     { name: capabilities.name, platforms: capabilities.platforms, labels: capabilities.labels, concurrency: capabilities.concurrency, executor: executorFactory.name },
     `executor: ${executorFactory.reason}`,

@@ -7,12 +7,13 @@
  * login (mode 0600) when no other login would be replaced, so `buildmesh build` just works. On later
  * starts the saved login is pointed to; without one, `up` says how to get a token again.
  */
+import { readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import type { WorkerOptions } from '@buildmesh/worker';
 import { loadWorker } from '../server-modules.js';
-import type { BuildMeshClient } from '@buildmesh/protocol';
+import { ApiError, type BuildMeshClient } from '@buildmesh/protocol';
 import { action, command, intOption } from '../command-kit.js';
 import { configPath, makeClient, normalizeUrl, readConfig, writeConfig } from '../config.js';
 import { onShutdownSignals } from '../lifecycle.js';
@@ -35,6 +36,8 @@ export interface UpReport {
   url: string;
   dataDir: string;
   workerId: string;
+  /** bwrap: the local worker confines builds; none: it does not, so it serves only the admin's org. */
+  executor: 'bwrap' | 'none';
   /** The admin token when this start generated it (first start), else null. */
   token: string | null;
   /** Where the CLI's login for this controller is saved, or null when none is. */
@@ -58,7 +61,8 @@ export const upCommand = action<UpOptions>(
     .addHelpText(
       'after',
       '\nThe admin token is printed once, on the first start (BUILDMESH_ADMIN_TOKEN sets your own instead).\n' +
-        'JSON (--json): one line once running: { url, dataDir, workerId, token, loginSaved, next }\n',
+        "Without bubblewrap (or with --sandbox none) the local worker serves only the admin's org, never the shared pool.\n" +
+        'JSON (--json): one line once running: { url, dataDir, workerId, executor, token, loginSaved, next }\n',
     ),
   async ({ out, opts }) => {
     // Listen for Ctrl-C / SIGTERM before starting anything: a signal during start-up then stops both
@@ -82,23 +86,35 @@ export const upCommand = action<UpOptions>(
         ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
       };
-      const { resolveWorkerOptions, startWorker, WorkerConfigError } = await loadWorker();
-      resolveWorkerOptions(workerBase); // bad flags fail here, before any token is made
+      const { resolveWorkerOptions, startWorker, WorkerConfigError, probeBwrap } = await loadWorker();
+      const resolved = resolveWorkerOptions(workerBase); // bad flags fail here, before any token is made
+      // Unconfined never crosses a tenant: without bubblewrap the local worker serves the admin's org only.
+      const sandboxed = resolved.sandbox !== 'none' && process.platform === 'linux' && (await probeBwrap()).ok;
       let worker;
       try {
         // Later starts: the identity saved in the data dir is enough.
         worker = await startWorker(workerBase);
       } catch (err) {
-        // First start (or a lost identity): enroll with a token made through the API.
-        if (!(err instanceof WorkerConfigError)) throw err;
-        worker = await startWorker({ ...workerBase, enrollmentToken: await createLocalEnrollmentToken(url, adminToken) });
+        // First start (or a lost identity, or a shared identity whose sandbox is gone): enroll with a token made through the API.
+        const unsandboxedShared = err instanceof ApiError && err.code === 'SANDBOX_REQUIRED';
+        if (!(err instanceof WorkerConfigError) && !unsandboxedShared) throw err;
+        if (unsandboxedShared) await forgetWorkerIdentity(workerBase.configDir!);
+        worker = await startWorker({ ...workerBase, enrollmentToken: await createLocalEnrollmentToken(url, adminToken, sandboxed) });
       }
 
       const loginSaved = await saveLogin(url, controller.generatedAdminToken, controller.options.adminToken, opts.saveLogin);
       // Run from this checkout with the app's path: a bare `npx buildmesh` elsewhere would look for a package on the registry.
       const next = 'npx buildmesh build /path/to/your-expo-app --platform web';
       if (out.json) {
-        out.printJsonLine({ url, dataDir, workerId: worker.workerId, token: controller.generatedAdminToken, loginSaved, next } satisfies UpReport);
+        out.printJsonLine({
+          url,
+          dataDir,
+          workerId: worker.workerId,
+          executor: sandboxed ? 'bwrap' : 'none',
+          token: controller.generatedAdminToken,
+          loginSaved,
+          next,
+        } satisfies UpReport);
       } else {
         const { c } = out;
         out.info(c.green(c.bold('✔ BuildMesh is up')));
@@ -106,6 +122,12 @@ export const upCommand = action<UpOptions>(
           ['controller', `${url}  ${c.dim(`(data in ${dataDir})`)}`],
           ['worker', `${worker.workerId}  ${c.dim(`(workspaces in ${workerBase.workDir})`)}`],
         ], c));
+        if (!sandboxed) {
+          out.info(
+            c.yellow('\nThe local worker runs builds without a sandbox (no bubblewrap), so it serves only your org, never the shared pool.') +
+              '\nTo confine builds: sudo apt-get install bubblewrap, then restart `buildmesh up`.',
+          );
+        }
         if (controller.generatedAdminToken) {
           out.info(c.yellow('\nAdmin token — shown only this once (the controller keeps only its hash):'));
           out.info(`\n  ${controller.generatedAdminToken}\n`);
@@ -135,8 +157,11 @@ export const upCommand = action<UpOptions>(
   },
 );
 
-/** A one-off enrollment token for the local worker, made with the admin token through the API. */
-async function createLocalEnrollmentToken(url: string, adminToken: string | null): Promise<string> {
+/**
+ * A one-off enrollment token for the local worker, made with the admin token through the API: for the
+ * shared pool only when the worker confines its builds (bwrap) and the token is the instance admin's.
+ */
+async function createLocalEnrollmentToken(url: string, adminToken: string | null, sandboxed: boolean): Promise<string> {
   let client: BuildMeshClient | null = adminToken ? makeClient(url, adminToken) : null;
   if (!client) {
     // A later start whose worker identity is gone: the saved login may be an admin of this controller.
@@ -153,8 +178,14 @@ async function createLocalEnrollmentToken(url: string, adminToken: string | null
     );
   }
   const me = await client.whoami();
-  const created = await client.createEnrollmentToken('local-worker', me.token.instanceAdmin ? 'shared' : 'org');
+  const created = await client.createEnrollmentToken('local-worker', me.token.instanceAdmin && sandboxed ? 'shared' : 'org');
   return created.secret;
+}
+
+/** Removes the saved local worker credential (worker-<hash>.json in its config dir) so it enrolls again. */
+async function forgetWorkerIdentity(configDir: string): Promise<void> {
+  const names = await readdir(configDir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => /^worker-.*\.json$/.test(n)).map((n) => rm(join(configDir, n), { force: true })));
 }
 
 /**

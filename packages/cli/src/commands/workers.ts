@@ -2,9 +2,14 @@
 import { action, command } from '../command-kit.js';
 import { connect } from '../config.js';
 import { colorStatus, formatAgo, formatLabels, renderTable } from '../output.js';
+import { workersRevokeCommand } from './workers-revoke.js';
 
 export const workersCommand = action<{ json?: boolean }>(
-  command('workers', 'List workers: name, platforms, labels, state, current builds, last seen', ['buildmesh workers', 'buildmesh workers --json']).addHelpText(
+  command('workers', 'List workers: name, platforms, labels, state, current builds, last seen; `workers revoke ID` removes one', [
+    'buildmesh workers',
+    'buildmesh workers --json',
+    'buildmesh workers revoke wrk_01jb7x6k2m3n4p5q6r7s8t9v0w',
+  ]).addHelpText(
     'after',
     '\nJSON (--json): { workers: WorkerInfo[] } (id, name, pool, platforms, labels, concurrency, state, currentBuilds, busySlots, lastSeenAt, version, toolchains)\n',
   ),
@@ -30,4 +35,4 @@ export const workersCommand = action<{ json?: boolean }>(
       { header: 'LAST SEEN', value: (w) => formatAgo(w.lastSeenAt) },
     ], c));
   },
-);
+).addCommand(workersRevokeCommand);

@@ -2,9 +2,10 @@ import {
   ApiError,
   CreatedEnrollmentToken,
   CreateEnrollmentTokenRequest,
-  EnrollmentTokenInfo,
   EnrollmentTokenList,
   EnrollmentTokenParams,
+  RevokedEnrollmentToken,
+  RevokeEnrollmentTokenQuery,
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
@@ -42,12 +43,17 @@ export function registerEnrollmentTokenRoutes(app: App, ctx: ControllerContext):
 
   app.delete(
     '/v1/enrollment-tokens/:id',
-    { config: { access: 'admin' }, schema: { tags: ['workers'], params: EnrollmentTokenParams, response: { 200: EnrollmentTokenInfo } } },
+    {
+      config: { access: 'admin' },
+      schema: { tags: ['workers'], params: EnrollmentTokenParams, querystring: RevokeEnrollmentTokenQuery, response: { 200: RevokedEnrollmentToken } },
+    },
     async (request) => {
       const auth = userOf(request);
-      const revoked = await ctx.store.revokeEnrollmentToken(auth.orgId, request.params.id, auth.instanceAdmin);
+      const revoked = await ctx.store.revokeEnrollmentToken(auth.orgId, request.params.id, auth.instanceAdmin, request.query.andWorkers === true);
       if (!revoked) throw new ApiError('NOT_FOUND', 'no such enrollment token');
-      return revoked;
+      // Their credentials already fail every request; end their waiting claims now too.
+      for (const workerId of revoked.revokedWorkers) ctx.waiters.dropWorker(workerId);
+      return { ...revoked.enrollmentToken, revokedWorkers: revoked.revokedWorkers };
     },
   );
 }

@@ -15,6 +15,7 @@ import {
   ProjectList,
   ProjectParams,
   SecretInfo,
+  SecretName,
   SecretValue,
   type Project as ProjectT,
 } from '@buildmesh/protocol';
@@ -23,8 +24,7 @@ import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
 import { newId } from '../ids.js';
 
-/** Secret names become environment variables on the worker. */
-const SecretName = Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' });
+/** Secret names become environment variables of the build's steps (rules: protocol env-names.ts). */
 const SecretParams = Type.Object({ project: ProjectParams.properties.project, name: SecretName });
 const CredentialsPlatformParams = Type.Object({ project: ProjectParams.properties.project, platform: Platform });
 const SecretsList = Type.Object({ secrets: Type.Array(SecretInfo) });

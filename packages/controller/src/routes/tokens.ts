@@ -1,11 +1,15 @@
-import { ApiError, CreatedToken, CreateTokenRequest, TokenInfo, TokenList, TokenParams } from '@buildmesh/protocol';
+import { ApiError, CreatedToken, CreateTokenRequest, RotatedInstanceAdminToken, TokenInfo, TokenList, TokenParams } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
 import { mintCredential } from '../auth/tokens.js';
 import { newId } from '../ids.js';
+import { INSTANCE_ADMIN_TOKEN_NAME } from '../bootstrap.js';
 
-/** API tokens: shown once at creation, stored as a hash, revocable. */
+/**
+ * API tokens: shown once at creation, stored as a hash, revocable. The instance admin stands outside
+ * every org: only the instance admin lists or revokes instance admin tokens, and replaces its own by rotation.
+ */
 export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
   app.post(
     '/v1/tokens',
@@ -26,7 +30,8 @@ export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
   );
 
   app.get('/v1/tokens', { config: { access: 'admin' }, schema: { tags: ['tenancy'], response: { 200: TokenList } } }, async (request) => {
-    return { tokens: await ctx.store.listTokens(userOf(request).orgId) };
+    const auth = userOf(request);
+    return { tokens: await ctx.store.listTokens(auth.orgId, auth.instanceAdmin) };
   });
 
   app.delete(
@@ -40,9 +45,32 @@ export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
         const token = await ctx.store.findToken(request.params.id);
         if (token) orgId = token.orgId;
       }
-      const revoked = await ctx.store.revokeToken(orgId, request.params.id);
+      if (request.params.id === auth.tokenId && auth.instanceAdmin) {
+        throw new ApiError('CONFLICT', 'the instance admin token is replaced, not revoked: buildmesh admin rotate-instance-token');
+      }
+      const revoked = await ctx.store.revokeToken(orgId, request.params.id, auth.instanceAdmin);
       if (!revoked) throw new ApiError('NOT_FOUND', 'no such token');
       return revoked;
+    },
+  );
+
+  app.post(
+    '/v1/instance-admin/rotate',
+    {
+      config: { access: 'instance-admin', body: 'json' },
+      schema: {
+        tags: ['tenancy'],
+        response: { 201: RotatedInstanceAdminToken },
+        description: 'A new instance admin token, shown once; every earlier instance admin token (the caller included) is revoked.',
+      },
+    },
+    async (request, reply) => {
+      const auth = userOf(request);
+      const id = newId('tok');
+      const { token, secretHash } = mintCredential('t', id);
+      const replaced = await ctx.store.replaceInstanceAdminToken({ id, orgId: auth.orgId, name: INSTANCE_ADMIN_TOKEN_NAME, secretHash });
+      request.log.warn({ revoked: replaced.revoked, tokenId: id }, 'instance admin token rotated');
+      return reply.code(201).send({ token: replaced.token, secret: token, revoked: replaced.revoked });
     },
   );
 }

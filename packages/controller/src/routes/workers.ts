@@ -21,6 +21,7 @@ import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { enrollmentOf, userOf, workerOf } from '../auth/roles.js';
 import { mintCredential } from '../auth/tokens.js';
+import { requireSandboxForPool } from '../auth/sandbox-policy.js';
 import { MAX_CLAIM_WAIT_MS } from '../config.js';
 import { newId } from '../ids.js';
 import type { ClaimedJob } from '../store/store.js';
@@ -69,6 +70,7 @@ export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'enrollment', body: 'json' }, schema: { tags: ['worker protocol'], body: EnrollRequest, response: { 201: EnrollResponse } } },
     async (request, reply) => {
       const enrollment = enrollmentOf(request);
+      requireSandboxForPool(enrollment.pool, request.body.executor);
       const id = newId('wrk');
       const { token, secretHash } = mintCredential('w', id);
       await ctx.store.insertWorker({
@@ -77,6 +79,7 @@ export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
         pool: enrollment.pool,
         capabilities: request.body,
         secretHash,
+        enrollmentTokenId: enrollment.id,
       });
       return reply.code(201).send({ workerId: id, credential: token, timing: ctx.timing });
     },
@@ -87,7 +90,9 @@ export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'worker', body: 'json' }, schema: { tags: ['worker protocol'], body: Capabilities, response: { 200: HelloResponse } } },
     async (request) => {
       const worker = workerOf(request);
+      // Recorded even when refused: a shared worker that lost its sandbox must not claim with a stale `bwrap`.
       await ctx.store.updateWorkerCapabilities(worker.id, request.body);
+      requireSandboxForPool(worker.pool, request.body.executor);
       await ctx.store.touchWorker(worker.id);
       return { workerId: worker.id, timing: ctx.timing };
     },
@@ -106,6 +111,8 @@ export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
     },
     async (request, reply) => {
       const worker = workerOf(request);
+      // Defence in depth: a shared worker that never reported a sandbox gets no build at all.
+      requireSandboxForPool(worker.pool, worker.executor);
       const waitMs = Math.min(request.body?.waitMs ?? ctx.options.claimWaitMs, MAX_CLAIM_WAIT_MS);
       const claimant = {
         workerId: worker.id,

@@ -75,15 +75,22 @@ export class KyselyStore implements Store {
   touchToken = async (id: string) => {
     if (!this.throttled(id)) await tokens.touchToken(this.db, id);
   };
-  listTokens = (orgId: string) => tokens.listTokens(this.db, orgId);
-  revokeToken = (orgId: string, id: string) => tokens.revokeToken(this.db, orgId, id);
+  listTokens = (orgId: string, includeInstanceAdmin: boolean) => tokens.listTokens(this.db, orgId, includeInstanceAdmin);
+  revokeToken = (orgId: string, id: string, includeInstanceAdmin: boolean) => tokens.revokeToken(this.db, orgId, id, includeInstanceAdmin);
   countInstanceAdminTokens = () => tokens.countInstanceAdminTokens(this.db);
+  replaceInstanceAdminToken = (t: { id: string; orgId: string; name: string; secretHash: Buffer }) =>
+    this.db.transaction().execute((trx) => tokens.replaceInstanceAdminToken(trx, t));
 
   insertEnrollmentToken = (t: { id: string; orgId: string | null; name: string; pool: WorkerPool; secretHash: Buffer }) =>
     enrollment.insertEnrollmentToken(this.db, t);
   findEnrollmentToken = (id: string) => enrollment.findEnrollmentToken(this.db, id);
   listEnrollmentTokens = (orgId: string, includeShared: boolean) => enrollment.listEnrollmentTokens(this.db, orgId, includeShared);
-  revokeEnrollmentToken = (orgId: string, id: string, includeShared: boolean) => enrollment.revokeEnrollmentToken(this.db, orgId, id, includeShared);
+  revokeEnrollmentToken = (orgId: string, id: string, includeShared: boolean, andWorkers = false) =>
+    this.db.transaction().execute(async (trx) => {
+      const enrollmentToken = await enrollment.revokeEnrollmentToken(trx, orgId, id, includeShared);
+      if (!enrollmentToken) return undefined;
+      return { enrollmentToken, revokedWorkers: andWorkers ? await workers.revokeWorkersEnrolledBy(trx, id) : [] };
+    });
 
   ensureProject = (orgId: string, id: string, name: string) => projects.ensureProject(this.db, orgId, id, name);
   createProject = (orgId: string, id: string, name: string) => projects.createProject(this.db, orgId, id, name);
@@ -98,7 +105,7 @@ export class KyselyStore implements Store {
   listSecrets = (orgId: string, projectId: string) => secrets.listSecrets(this.db, orgId, projectId);
   getSealedSecrets = (orgId: string, projectId: string) => secrets.getSealedSecrets(this.db, orgId, projectId);
 
-  insertWorker = (w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer }) => workers.insertWorker(this.db, w);
+  insertWorker = (w: Parameters<Store['insertWorker']>[0]) => workers.insertWorker(this.db, w);
   findWorker = (id: string) => workers.findWorker(this.db, id);
   updateWorkerCapabilities = (id: string, c: Capabilities) => workers.updateWorkerCapabilities(this.db, id, c);
   touchWorker = async (id: string) => {

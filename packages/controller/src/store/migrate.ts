@@ -10,6 +10,7 @@ import * as m0002 from './migrations/0002_claim_order_index.js';
 import * as m0003 from './migrations/0003_flat_queue_and_logs.js';
 import * as m0004 from './migrations/0004_build_idempotency_key.js';
 import * as m0006 from './migrations/0006_key_check.js';
+import * as m0005 from './migrations/0005_worker_executor_and_enrollment.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -18,6 +19,7 @@ const STEPS: Record<string, Step> = {
   '0004_build_idempotency_key': m0004,
   '0003_flat_queue_and_logs': m0003,
   '0006_key_check': m0006,
+  '0005_worker_executor_and_enrollment': m0005,
 };
 
 const TABLE = 'buildmesh_migrations';

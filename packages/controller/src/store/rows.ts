@@ -83,6 +83,8 @@ export function toWorkerRecord(r: WorkersTable): WorkerRecord {
     secretHash: Buffer.from(r.secret_hash),
     lastSeenAt: r.last_seen_at,
     revokedAt: r.revoked_at,
+    executor: r.executor === 'bwrap' ? 'bwrap' : 'none',
+    enrollmentTokenId: r.enrollment_token_id,
   };
 }
 

@@ -71,6 +71,10 @@ export interface WorkersTable {
   created_at: string;
   last_seen_at: string | null;
   revoked_at: string | null;
+  /** bwrap | none (0005): a none worker never serves another org. */
+  executor: string;
+  /** The enrollment token that enrolled the worker (0005; null before it). */
+  enrollment_token_id: string | null;
 }
 
 export interface BuildsTable {

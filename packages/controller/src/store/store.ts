@@ -22,6 +22,7 @@ import type {
   Platform,
   Project,
   Role,
+  SandboxExecutor,
   SecretInfo,
   TokenInfo,
   WorkerInfo,
@@ -50,6 +51,10 @@ export interface WorkerRecord {
   secretHash: Buffer;
   lastSeenAt: string | null;
   revokedAt: string | null;
+  /** The executor it last reported: `none` confines nothing, so such a worker serves only its own org. */
+  executor: SandboxExecutor;
+  /** The enrollment token that enrolled it (null for workers enrolled before this was recorded). */
+  enrollmentTokenId: string | null;
 }
 
 /** What the claim query needs to know about the claiming worker. */
@@ -147,15 +152,25 @@ export interface Store {
   findToken(id: string): Promise<TokenRecord | undefined>;
   /** Updates last_used_at at most once a minute per token (cheap on the hot path). */
   touchToken(id: string): Promise<void>;
-  listTokens(orgId: string): Promise<TokenInfo[]>;
-  revokeToken(orgId: string, id: string): Promise<TokenInfo | undefined>;
+  /** The org's tokens; instance admin tokens only when `includeInstanceAdmin` (the instance admin asks). */
+  listTokens(orgId: string, includeInstanceAdmin: boolean): Promise<TokenInfo[]>;
+  /** An instance admin token is revoked only when `includeInstanceAdmin`; otherwise it answers undefined (404). */
+  revokeToken(orgId: string, id: string, includeInstanceAdmin: boolean): Promise<TokenInfo | undefined>;
   countInstanceAdminTokens(): Promise<number>;
+  /** One transaction: inserts a new instance admin token and revokes every other live one (rotation, a new BUILDMESH_ADMIN_TOKEN). */
+  replaceInstanceAdminToken(t: { id: string; orgId: string; name: string; secretHash: Buffer }): Promise<{ token: TokenInfo; revoked: string[] }>;
 
   insertEnrollmentToken(t: { id: string; orgId: string | null; name: string; pool: WorkerPool; secretHash: Buffer }): Promise<EnrollmentTokenInfo>;
   findEnrollmentToken(id: string): Promise<EnrollmentTokenRecord | undefined>;
   /** The org's own tokens plus, for the instance admin, the shared-pool ones. */
   listEnrollmentTokens(orgId: string, includeShared: boolean): Promise<EnrollmentTokenInfo[]>;
-  revokeEnrollmentToken(orgId: string, id: string, includeShared: boolean): Promise<EnrollmentTokenInfo | undefined>;
+  /** With `andWorkers`, the workers it enrolled are revoked in the same transaction (their ids are returned). */
+  revokeEnrollmentToken(
+    orgId: string,
+    id: string,
+    includeShared: boolean,
+    andWorkers?: boolean,
+  ): Promise<{ enrollmentToken: EnrollmentTokenInfo; revokedWorkers: string[] } | undefined>;
 
   // ── projects, credentials, secrets ────────────────────────────────────────
   /** Creates the project on first use (builds name their project). */
@@ -173,7 +188,14 @@ export interface Store {
   getSealedSecrets(orgId: string, projectId: string): Promise<Array<{ name: string; sealed: Buffer }>>;
 
   // ── workers ────────────────────────────────────────────────────────────────
-  insertWorker(w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer }): Promise<WorkerRecord>;
+  insertWorker(w: {
+    id: string;
+    orgId: string | null;
+    pool: WorkerPool;
+    capabilities: Capabilities;
+    secretHash: Buffer;
+    enrollmentTokenId?: string | null;
+  }): Promise<WorkerRecord>;
   findWorker(id: string): Promise<WorkerRecord | undefined>;
   updateWorkerCapabilities(id: string, capabilities: Capabilities): Promise<void>;
   /** Marks the worker seen now (claims and heartbeats), throttled like touchToken. */

@@ -36,8 +36,8 @@ export interface ControllerProcess {
   process: ChildProcess;
   alive(): boolean;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
-  /** Starts a new process on the same data dir and port (after kill()). */
-  restart(): Promise<void>;
+  /** Starts a new process on the same data dir and port (after kill()); `env` changes settings from then on. */
+  restart(env?: Record<string, string>): Promise<void>;
   /** Stops the process (SIGTERM) and removes the data dir. */
   dispose(): Promise<void>;
 }
@@ -78,7 +78,7 @@ async function spawnController(env: Record<string, string>): Promise<{ child: Ch
 export async function startControllerProcess(options: StartOptions = {}): Promise<ControllerProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'buildmesh-test-')));
   const adminToken = `test-admin-${randomBytes(18).toString('hex')}`;
-  const env = { ...FAST_TIMINGS, ...options.env, BUILDMESH_DATA_DIR: dataDir, BUILDMESH_ADMIN_TOKEN: adminToken, BUILDMESH_PORT: '0', BUILDMESH_HOST: '127.0.0.1' };
+  const env: Record<string, string> = { ...FAST_TIMINGS, ...options.env, BUILDMESH_DATA_DIR: dataDir, BUILDMESH_ADMIN_TOKEN: adminToken, BUILDMESH_PORT: '0', BUILDMESH_HOST: '127.0.0.1' };
   let current = await spawnController(env);
   const port = Number(new URL(current.url).port);
   const logs: string[][] = [current.log];
@@ -105,7 +105,8 @@ export async function startControllerProcess(options: StartOptions = {}): Promis
       current.child.kill(signal);
       return done;
     },
-    async restart() {
+    async restart(changed: Record<string, string> = {}) {
+      Object.assign(env, changed);
       current = await spawnController({ ...env, BUILDMESH_PORT: String(port) });
       logs.push(current.log);
     },

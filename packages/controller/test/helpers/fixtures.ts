@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { create as createTar } from 'tar';
-import type { BuildMeshClient, Capabilities, CreateBuildSpec, Org, Platform, WorkerPool } from '@buildmesh/protocol';
+import type { BuildMeshClient, Capabilities, CreateBuildSpec, Org, Platform, SandboxExecutor, WorkerPool } from '@buildmesh/protocol';
 import type { ControllerProcess } from './controller-process.js';
 
 export interface Tenant {
@@ -44,7 +44,15 @@ export interface TestWorker {
 
 export async function enrollWorker(
   orgAdmin: BuildMeshClient,
-  options: { name?: string; platforms?: Platform[]; labels?: Record<string, string>; concurrency?: number; pool?: WorkerPool } = {},
+  options: {
+    name?: string;
+    platforms?: Platform[];
+    labels?: Record<string, string>;
+    concurrency?: number;
+    pool?: WorkerPool;
+    /** Default: bwrap for the shared pool (which refuses unconfined workers), unreported (= none) otherwise. */
+    executor?: SandboxExecutor;
+  } = {},
 ): Promise<TestWorker> {
   const created = await orgAdmin.createEnrollmentToken(`enr-${Math.random().toString(36).slice(2, 10)}`, options.pool);
   const capabilities: Capabilities = {
@@ -54,6 +62,8 @@ export async function enrollWorker(
     concurrency: options.concurrency ?? 1,
     version: 'test',
   };
+  const executor = options.executor ?? (options.pool === 'shared' ? 'bwrap' : undefined);
+  if (executor) capabilities.executor = executor;
   const enrolled = await orgAdmin.withToken(created.secret).enroll(capabilities);
   return { workerId: enrolled.workerId, credential: enrolled.credential, client: orgAdmin.withToken(enrolled.credential), capabilities };
 }

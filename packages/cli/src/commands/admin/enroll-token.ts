@@ -55,18 +55,24 @@ const list = action<{ json?: boolean }>(
   },
 );
 
-const revoke = action<{ json?: boolean }>(
-  command('revoke', 'Revoke an enrollment token (enrolled workers keep their own credentials)', ['buildmesh admin enroll-token revoke enr_01jb7x6k2m3n4p5q6r7s8t9v0w'])
+const revoke = action<{ json?: boolean; andWorkers?: boolean }>(
+  command('revoke', 'Revoke an enrollment token; with --and-workers also every worker it enrolled', [
+    'buildmesh admin enroll-token revoke enr_01jb7x6k2m3n4p5q6r7s8t9v0w',
+    'buildmesh admin enroll-token revoke enr_01jb7x6k2m3n4p5q6r7s8t9v0w --and-workers',
+  ])
     .argument('<id>', 'enrollment token id (enr_…)')
-    .addHelpText('after', '\nJSON (--json): { enrollmentToken: EnrollmentTokenInfo }\n'),
-  async ({ out, args }) => {
+    .option('--and-workers', 'also revoke the workers enrolled with it (their credentials stop working at once); default: they keep working')
+    .addHelpText('after', '\nJSON (--json): { enrollmentToken: EnrollmentTokenInfo, revokedWorkers: string[] }\n'),
+  async ({ out, opts, args }) => {
     const { client } = await connect();
-    const enrollmentToken = await client.revokeEnrollmentToken(args[0]!);
+    const { revokedWorkers, ...enrollmentToken } = await client.revokeEnrollmentToken(args[0]!, { andWorkers: opts.andWorkers === true });
     if (out.json) {
-      out.printJson({ enrollmentToken });
+      out.printJson({ enrollmentToken, revokedWorkers });
       return;
     }
     out.info(`${out.c.green('✔')} Enrollment token ${enrollmentToken.name} (${enrollmentToken.id}) revoked.`);
+    if (opts.andWorkers) out.info(`Workers revoked with it: ${revokedWorkers.join(', ') || 'none'}.`);
+    else out.info('Workers it enrolled keep working; revoke them with --and-workers, or one by one with `buildmesh workers revoke ID`.');
   },
 );
 

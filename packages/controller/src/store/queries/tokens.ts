@@ -30,14 +30,37 @@ export async function touchToken(db: Db, id: string): Promise<void> {
   await db.updateTable('tokens').set({ last_used_at: nowIso() }).where('id', '=', id).execute();
 }
 
-export async function listTokens(db: Db, orgId: string): Promise<TokenInfo[]> {
-  return (await db.selectFrom('tokens').selectAll().where('org_id', '=', orgId).orderBy('id').execute()).map(toToken);
+/** The instance admin stands outside every org: its tokens are listed and revoked only by the instance admin. */
+export async function listTokens(db: Db, orgId: string, includeInstanceAdmin: boolean): Promise<TokenInfo[]> {
+  let query = db.selectFrom('tokens').selectAll().where('org_id', '=', orgId);
+  if (!includeInstanceAdmin) query = query.where('instance_admin', '=', 0);
+  return (await query.orderBy('id').execute()).map(toToken);
 }
 
-export async function revokeToken(db: Db, orgId: string, id: string): Promise<TokenInfo | undefined> {
-  await db.updateTable('tokens').set({ revoked_at: nowIso() }).where('id', '=', id).where('org_id', '=', orgId).where('revoked_at', 'is', null).execute();
-  const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).where('org_id', '=', orgId).executeTakeFirst();
+export async function revokeToken(db: Db, orgId: string, id: string, includeInstanceAdmin: boolean): Promise<TokenInfo | undefined> {
+  const scope = includeInstanceAdmin ? [0, 1] : [0];
+  await db
+    .updateTable('tokens')
+    .set({ revoked_at: nowIso() })
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .where('instance_admin', 'in', scope)
+    .where('revoked_at', 'is', null)
+    .execute();
+  const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('instance_admin', 'in', scope).executeTakeFirst();
   return row && toToken(row);
+}
+
+/** Inserts a new instance admin token and revokes every other live one; run inside a transaction. */
+export async function replaceInstanceAdminToken(
+  db: Db,
+  t: { id: string; orgId: string; name: string; secretHash: Buffer },
+): Promise<{ token: TokenInfo; revoked: string[] }> {
+  const previous = await db.selectFrom('tokens').select('id').where('instance_admin', '=', 1).where('revoked_at', 'is', null).execute();
+  const revoked = previous.map((r) => r.id).filter((id) => id !== t.id);
+  if (revoked.length > 0) await db.updateTable('tokens').set({ revoked_at: nowIso() }).where('id', 'in', revoked).execute();
+  const token = await insertToken(db, { ...t, role: 'admin', instanceAdmin: true });
+  return { token, revoked };
 }
 
 export async function countInstanceAdminTokens(db: Db): Promise<number> {

@@ -10,11 +10,12 @@ const capabilityColumns = (c: Capabilities) => ({
   concurrency: c.concurrency,
   version: c.version,
   toolchains: JSON.stringify(c.toolchains ?? {}),
+  executor: c.executor ?? 'none',
 });
 
 export async function insertWorker(
   db: Db,
-  w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer },
+  w: { id: string; orgId: string | null; pool: WorkerPool; capabilities: Capabilities; secretHash: Buffer; enrollmentTokenId?: string | null },
 ): Promise<WorkerRecord> {
   const row = {
     id: w.id,
@@ -25,6 +26,7 @@ export async function insertWorker(
     created_at: nowIso(),
     last_seen_at: nowIso(),
     revoked_at: null,
+    enrollment_token_id: w.enrollmentTokenId ?? null,
   };
   await db.insertInto('workers').values(row).execute();
   return toWorkerRecord(row);
@@ -100,4 +102,13 @@ export async function revokeWorker(db: Db, orgId: string, id: string, includeSha
     .where((eb) => (includeShared ? eb.or([eb('org_id', '=', orgId), eb('pool', '=', 'shared')]) : eb('org_id', '=', orgId)))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes every live worker the enrollment token enrolled; returns their ids. */
+export async function revokeWorkersEnrolledBy(db: Db, enrollmentTokenId: string): Promise<string[]> {
+  const rows = await db.selectFrom('workers').select('id').where('enrollment_token_id', '=', enrollmentTokenId).where('revoked_at', 'is', null).execute();
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  await db.updateTable('workers').set({ revoked_at: nowIso() }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+  return ids;
 }
