@@ -2,7 +2,8 @@
 // Runs every *.test.ts through node's own test runner. Node 20 expands no globs
 // and silently finds no .ts files in a bare folder, so the list is built here and
 // passed explicitly. Extra arguments narrow the run to files whose path contains them.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -33,7 +34,17 @@ const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-cli.mjs'
 if (built.status !== 0) process.exit(built.status ?? 1);
 console.log(`running ${files.length} test files`);
 const concurrency = process.env.BUILDMESH_TEST_CONCURRENCY ?? '3';
+// Tests that skip for a missing system package record it here (test/helpers/bwrap.ts); summed up below.
+const skipDir = mkdtempSync(join(tmpdir(), 'buildmesh-test-skips-'));
+const skipLog = join(skipDir, 'skips');
 const result = spawnSync(process.execPath, [
   '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files.map((f) => relative(process.cwd(), join(root, f))),
-], { stdio: 'inherit', cwd: root });
+], { stdio: 'inherit', cwd: root, env: { ...process.env, BUILDMESH_TEST_SKIP_LOG: skipLog } });
+let skipped = [];
+try { skipped = readFileSync(skipLog, 'utf8').split('\n').filter(Boolean); } catch { /* nothing skipped */ }
+rmSync(skipDir, { recursive: true, force: true });
+const bwrapSkips = skipped.filter((what) => what === 'bubblewrap').length;
+if (bwrapSkips > 0) {
+  console.log(`\n⚠ ${bwrapSkips} sandbox test${bwrapSkips === 1 ? ' was' : 's were'} skipped: bubblewrap is missing or unusable here. Install it (Debian/Ubuntu: apt-get install bubblewrap) to run them; CI never skips them.`);
+}
 process.exit(result.status ?? 1);

@@ -33,6 +33,8 @@ export interface WorkerOptions {
   configDir: string;
   /** More paths build steps must never see under bwrap (e.g. a controller data dir on the same machine). */
   hidePaths: string[];
+  /** `uid:gid` build steps run as under bwrap when the worker runs as root. */
+  buildUser: { uid: number; gid: number };
   logLevel: string;
   /** The worker's own logger (the CLI may pass its own); default: pino on stdout at `logLevel`. */
   logger?: WorkerLogger;
@@ -76,8 +78,9 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
     key: 'workDir',
     env: 'BUILDMESH_WORK_DIR',
     flag: '--work-dir <dir>',
-    default: '~/.buildmesh-worker',
-    description: 'Directory for build workspaces (one fresh directory per attempt).',
+    default: '~/.buildmesh-worker (as root: /var/lib/buildmesh-worker)',
+    description:
+      'Directory for build workspaces (one fresh directory per attempt). Under bwrap as root, every directory above it must be searchable by the build user.',
   },
   {
     key: 'sandbox',
@@ -107,6 +110,13 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
     default: '(none)',
     description: 'Colon-separated paths build steps must not see under bwrap, beyond the built-in list (other workspaces, the worker credential, ~/.ssh, ~/.aws, …); `up` adds its controller data dir.',
   },
+  {
+    key: 'buildUser',
+    env: 'BUILDMESH_BUILD_USER',
+    flag: '--build-user <uid:gid>',
+    default: '65534:65534',
+    description: 'Numeric user and group build steps run as under bwrap when the worker runs as root (a non-root worker runs them as itself).',
+  },
   { key: 'logLevel', env: 'BUILDMESH_LOG_LEVEL', flag: '--log-level <level>', default: 'info', description: "The worker's own log level (pino)." },
 ];
 
@@ -135,6 +145,17 @@ export function parseLabels(text: string): Labels {
     labels[key] = value;
   }
   return labels;
+}
+
+/** `uid:gid` (numeric; root is refused: the point is to drop it). */
+export function parseBuildUser(text: string): { uid: number; gid: number } {
+  const match = /^(\d{1,10}):(\d{1,10})$/.exec(text.trim());
+  const uid = Number(match?.[1]);
+  const gid = Number(match?.[2]);
+  if (!match || uid === 0 || gid === 0 || uid > 0xfffffffe || gid > 0xfffffffe) {
+    throw new WorkerConfigError(`the build user must be numeric uid:gid other than root, e.g. 65534:65534, not "${text}"`);
+  }
+  return { uid, gid };
 }
 
 function parseBoolean(name: string, text: string): boolean {
@@ -189,11 +210,13 @@ export function resolveWorkerOptions(overrides: Partial<WorkerOptions> = {}, env
     name,
     labels,
     concurrency,
-    workDir: resolve(expandHome(pick('workDir') ?? fromEnv('BUILDMESH_WORK_DIR') ?? '~/.buildmesh-worker')),
+    // As root, not below /root: the build user must be able to traverse the way to its workspace.
+    workDir: resolve(expandHome(pick('workDir') ?? fromEnv('BUILDMESH_WORK_DIR') ?? (process.getuid?.() === 0 ? '/var/lib/buildmesh-worker' : '~/.buildmesh-worker'))),
     sandbox,
     keepWorkspace,
     configDir: resolve(expandHome(pick('configDir') ?? fromEnv('BUILDMESH_CONFIG_DIR') ?? '~/.config/buildmesh')),
     hidePaths: (pick('hidePaths') ?? (fromEnv('BUILDMESH_HIDE_PATHS') ?? '').split(':').filter(Boolean)).map((p) => resolve(expandHome(p))),
+    buildUser: pick('buildUser') ?? parseBuildUser(fromEnv('BUILDMESH_BUILD_USER') ?? '65534:65534'),
     logLevel: pick('logLevel') ?? fromEnv('BUILDMESH_LOG_LEVEL') ?? 'info',
     logger: overrides.logger,
   };

@@ -11,14 +11,15 @@ import type { BuildJob } from '@buildmesh/protocol';
 import { detectCapabilities } from './capabilities.js';
 import { resolveWorkerOptions, type WorkerOptions } from './config.js';
 import { establishIdentity } from './identity.js';
-import { createWorkerLogger } from './logger.js';
+import { createWorkerLogger, type WorkerLogger } from './logger.js';
 import { startClaimLoop } from './loops/claim-loop.js';
 import { describeError } from './retry.js';
 import { startAttempt, type AttemptDeps, type AttemptHandle } from './runner/run-attempt.js';
+import { toolchainPaths } from './sandbox/bwrap.js';
 import { selectExecutor } from './sandbox/select.js';
 import { sweepStaleWorkspaces } from './workspace/workspace.js';
 
-export { WORKER_OPTIONS, resolveWorkerOptions, parseLabels, WorkerConfigError, type WorkerOptions, type SandboxMode } from './config.js';
+export { WORKER_OPTIONS, resolveWorkerOptions, parseLabels, parseBuildUser, WorkerConfigError, type WorkerOptions, type SandboxMode } from './config.js';
 export { detectCapabilities, detectToolchains, type Toolchains } from './capabilities.js';
 export { probeBwrap } from './sandbox/select.js';
 export type { WorkerLogger } from './logger.js';
@@ -42,10 +43,11 @@ export const WORKER_VERSION: string = (() => {
 })();
 
 /**
- * Files of the worker's machine a build must never read; the bwrap executor covers them.
- * The whole work dir is among them: other attempts' workspaces hold their decrypted
+ * Files of the worker's machine a build must never read. The bwrap executor binds only the system,
+ * a few /etc entries and the detected toolchains, so none of these exists inside unless one of
+ * those binds contains it (a toolchain in the home directory, an SDK next to a work dir): then it
+ * is covered. The whole work dir is among them: other attempts' workspaces hold their decrypted
  * signing credentials (the executor binds the build's own workspace back on top).
- * Toolchains under the home directory (nvm, the Android SDK) stay visible.
  */
 export function hiddenPaths(options: WorkerOptions): string[] {
   const home = homedir();
@@ -57,6 +59,16 @@ export function hiddenPaths(options: WorkerOptions): string[] {
   return paths;
 }
 
+let warnedUnconfined = false;
+
+/** Loud (the log and stderr), once per process: builds will run unconfined although nobody asked for it. */
+function warnUnconfinedOnce(warning: string, logger: WorkerLogger): void {
+  if (warnedUnconfined) return;
+  warnedUnconfined = true;
+  logger.warn({ executor: 'none' }, warning);
+  process.stderr.write(`\n!!! buildmesh worker: ${warning}\n\n`);
+}
+
 export async function startWorker(overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
   const options = resolveWorkerOptions(overrides);
   const logger = options.logger ?? createWorkerLogger(options.logLevel);
@@ -64,7 +76,12 @@ export async function startWorker(overrides: Partial<WorkerOptions> = {}): Promi
 
   const [detected, executorFactory] = await Promise.all([
     detectCapabilities({ name: options.name, labels: options.labels, concurrency: options.concurrency, version: WORKER_VERSION }),
-    selectExecutor(options.sandbox, { hiddenPaths: hiddenPaths(options) }),
+    selectExecutor(options.sandbox, {
+      hiddenPaths: hiddenPaths(options),
+      toolchainPaths: toolchainPaths(),
+      buildUser: options.buildUser,
+      workDir: options.workDir,
+    }),
   ]);
   // The controller keeps a worker that confines nothing (executor none) out of the shared pool.
   const capabilities = { ...detected.capabilities, executor: executorFactory.name };
@@ -72,6 +89,7 @@ export async function startWorker(overrides: Partial<WorkerOptions> = {}): Promi
     { name: capabilities.name, platforms: capabilities.platforms, labels: capabilities.labels, concurrency: capabilities.concurrency, executor: executorFactory.name },
     `executor: ${executorFactory.reason}`,
   );
+  if (executorFactory.warning) warnUnconfinedOnce(executorFactory.warning, logger);
   const identity = await establishIdentity(options, capabilities, logger, stopping.signal);
   let timing = identity.timing;
 

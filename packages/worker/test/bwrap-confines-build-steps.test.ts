@@ -2,18 +2,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { BwrapExecutor } from '../src/sandbox/bwrap.js';
 import type { Executor } from '../src/sandbox/executor.js';
 import { NoneExecutor } from '../src/sandbox/none.js';
-import { probeBwrap } from '../src/sandbox/select.js';
 import { createWorkspace, type Workspace } from '../src/workspace/workspace.js';
+import { bwrapSkipper, TEST_BWRAP_PATH } from '../../../test/helpers/bwrap.js';
 
-const probe = process.platform === 'linux' ? await probeBwrap() : { ok: false, detail: 'not Linux' };
-// CI installs bubblewrap: there a missing sandbox must fail the run, not skip it.
-const skip = probe.ok || process.env.CI ? false : `bwrap unusable: ${probe.detail}`;
+const bwrap = await bwrapSkipper();
 
 // Not os.tmpdir(): the sandbox covers /tmp with its own tmpfs, so a "credential" below /tmp would
 // be unreadable for that reason alone. /var/tmp stays visible unless hidden, so a failed read
@@ -27,7 +25,7 @@ let tcpPort: number;
 const received: string[] = [];
 
 before(async () => {
-  if (skip) return;
+  if (!bwrap.runs) return;
   root = await mkdtemp('/var/tmp/bm-bwrap-');
   workspace = await createWorkspace(path.join(root, 'work'), 'att_confined');
   credentialDir = path.join(root, 'worker-config');
@@ -41,7 +39,7 @@ before(async () => {
   tcpPort = (tcpServer.address() as { port: number }).port;
 });
 after(async () => {
-  if (skip) return;
+  if (root === undefined) return;
   tcpServer.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -67,28 +65,40 @@ async function withExecutor<T>(executor: Executor, use: (executor: Executor) => 
   }
 }
 
-const bwrap = (hiddenPaths: string[] = []) => new BwrapExecutor({ hiddenPaths, killGraceMs: 1000 });
+const confined = (hiddenPaths: string[] = [], toolchainPaths: string[] = []) => new BwrapExecutor({ hiddenPaths, toolchainPaths, killGraceMs: 1000, bwrapPath: TEST_BWRAP_PATH });
 
-void test('a step cannot read the worker credential in a hidden path', { skip }, async () => {
+void test('a step cannot read the worker credential, even inside a bound toolchain dir when it is hidden', { skip: bwrap.skip() }, async () => {
   const credential = path.join(credentialDir, 'credential.json');
   const read = `cat ${credential}`;
-  // Controls: unconfined, and in bwrap without hiding, the file is readable.
+  // Control: unconfined, the file is readable.
   assert.match((await withExecutor(new NoneExecutor(), (e) => sh(e, read))).output, /worker-secret-token/);
-  assert.match((await withExecutor(bwrap(), (e) => sh(e, read))).output, /worker-secret-token/);
-
-  const hidden = await withExecutor(bwrap([credentialDir]), (e) => sh(e, read));
+  // Nothing outside the minimal root exists inside the sandbox.
+  const absent = await withExecutor(confined(), (e) => sh(e, read));
+  assert.notEqual(absent.exitCode, 0);
+  assert.doesNotMatch(absent.output, /worker-secret-token/);
+  // A toolchain dir that contains it brings it in (control: world-readable, so the build user reads it)...
+  await chmod(root, 0o755);
+  await chmod(credentialDir, 0o755);
+  await chmod(credential, 0o644);
+  assert.match((await withExecutor(confined([], [root]), (e) => sh(e, read))).output, /worker-secret-token/);
+  // ...unless it is hidden.
+  const hidden = await withExecutor(confined([credentialDir], [root]), (e) => sh(e, read));
   assert.notEqual(hidden.exitCode, 0);
   assert.doesNotMatch(hidden.output, /worker-secret-token/);
 });
 
-void test('a step running as root cannot unmount the cover of a hidden path', { skip }, async () => {
-  const result = await withExecutor(bwrap([credentialDir]), (e) =>
-    sh(e, `umount ${credentialDir}; umount -l ${credentialDir}; cat ${path.join(credentialDir, 'credential.json')}`),
+void test('a step cannot unmount the cover of a hidden path', { skip: bwrap.skip() }, async () => {
+  await chmod(root, 0o755);
+  await chmod(credentialDir, 0o755);
+  await chmod(path.join(credentialDir, 'credential.json'), 0o644);
+  const result = await withExecutor(confined([credentialDir], [root]), (e) =>
+    sh(e, `umount ${credentialDir}; umount -l ${credentialDir}; cat ${path.join(credentialDir, 'credential.json')}; echo step-ran`),
   );
+  assert.match(result.output, /step-ran/);
   assert.doesNotMatch(result.output, /worker-secret-token/);
 });
 
-void test('a step can write only inside its workspace', { skip }, async () => {
+void test('a step can write only inside its workspace', { skip: bwrap.skip() }, async () => {
   const usrProbe = `/usr/bm-sandbox-test-${randomBytes(4).toString('hex')}`;
   const writeOutside = `echo pwned > ${outsideFile}; touch ${usrProbe}; echo inside > ${workspace.projectDir}/inside.txt`;
   try {
@@ -100,7 +110,7 @@ void test('a step can write only inside its workspace', { skip }, async () => {
     await rm(usrProbe, { force: true });
     await rm(path.join(workspace.projectDir, 'inside.txt'));
 
-    const result = await withExecutor(bwrap(), (e) => sh(e, writeOutside));
+    const result = await withExecutor(confined(), (e) => sh(e, writeOutside));
     assert.equal(await readFile(outsideFile, 'utf8'), 'original', 'the step wrote outside its workspace');
     assert.equal(existsSync(usrProbe), false, 'the step wrote to /usr');
     assert.match(result.output, /Read-only file system|No such file or directory/);
@@ -110,12 +120,12 @@ void test('a step can write only inside its workspace', { skip }, async () => {
   }
 });
 
-void test('a step has no network unless the request asks for it', { skip }, async () => {
+void test('a step has no network unless the request asks for it', { skip: bwrap.skip() }, async () => {
   const connect = (word: string) => `echo ${word} > /dev/tcp/127.0.0.1/${tcpPort}`;
-  const offline = await withExecutor(bwrap(), (e) => sh(e, connect('offline'), false));
+  const offline = await withExecutor(confined(), (e) => sh(e, connect('offline'), false));
   assert.notEqual(offline.exitCode, 0, 'connected to the host with network off');
 
-  const online = await withExecutor(bwrap(), (e) => sh(e, connect('online'), true));
+  const online = await withExecutor(confined(), (e) => sh(e, connect('online'), true));
   assert.equal(online.exitCode, 0, online.output);
   for (let i = 0; i < 50 && !received.includes('online'); i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(received, ['online']);

@@ -2,8 +2,8 @@
  * With the worker's real hidden-path list and the layout `buildmesh up` uses
  * (workspaces inside the controller's data dir), a build step under bwrap cannot
  * read another attempt's decrypted credentials nor the controller's encryption
- * key, and still reads its own workspace. The control run (nothing hidden)
- * shows the same reads succeed without the protection.
+ * key, and still reads its own workspace. The control run (the none
+ * executor) shows the same reads succeed without the sandbox.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,12 +12,13 @@ import { after, test } from 'node:test';
 import { hiddenPaths } from '../src/index.js';
 import { resolveWorkerOptions } from '../src/config.js';
 import { BwrapExecutor } from '../src/sandbox/bwrap.js';
-import { probeBwrap } from '../src/sandbox/select.js';
+import { NoneExecutor } from '../src/sandbox/none.js';
 import { createWorkspace } from '../src/workspace/workspace.js';
+import { bwrapSkipper, TEST_BWRAP_PATH } from '../../../test/helpers/bwrap.js';
 
-const works = (process.platform === 'linux' && (await probeBwrap()).ok) || Boolean(process.env.CI);
+const bwrap = await bwrapSkipper();
 
-test('a build step sees neither sibling workspaces nor the controller data dir', { skip: works ? false : 'bwrap unusable here' }, async () => {
+test('a build step sees neither sibling workspaces nor the controller data dir', { skip: bwrap.skip() }, async () => {
   // Not below /tmp: the sandbox mounts its own /tmp, which would hide things for the wrong reason.
   const dataDir = await mkdtemp('/var/tmp/bm-up-layout-');
   after(() => rm(dataDir, { recursive: true, force: true }));
@@ -32,8 +33,8 @@ test('a build step sees neither sibling workspaces nor the controller data dir',
   const own = await createWorkspace(options.workDir, 'att_thief');
   await writeFile(join(own.projectDir, 'mine.txt'), 'own file');
 
-  const read = async (hidden: string[], file: string) => {
-    const executor = new BwrapExecutor({ hiddenPaths: hidden });
+  const read = async (hidden: string[] | 'unconfined', file: string) => {
+    const executor = hidden === 'unconfined' ? new NoneExecutor() : new BwrapExecutor({ hiddenPaths: hidden, bwrapPath: TEST_BWRAP_PATH });
     await executor.prepare(own.root);
     const lines: string[] = [];
     const result = await executor.run({ argv: ['cat', file], cwd: own.projectDir, env: {}, network: false, onLine: (_s, l) => lines.push(l) });
@@ -43,8 +44,8 @@ test('a build step sees neither sibling workspaces nor the controller data dir',
   const stolenFiles = [join(victim.root, 'credentials', 'credentials.json'), join(dataDir, 'encryption.key')];
 
   for (const file of stolenFiles) {
-    const control = await read([], file);
-    assert.equal(control.exitCode, 0, `control: without hiding, ${file} is readable`);
+    const control = await read('unconfined', file);
+    assert.equal(control.exitCode, 0, `control: unconfined, ${file} is readable`);
     const guarded = await read(hiddenPaths(options), file);
     assert.notEqual(guarded.exitCode, 0, `${file} was readable from another attempt: ${guarded.text}`);
     assert.doesNotMatch(guarded.text, /victim-secret|controller-key-material/);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeBwrap, selectExecutor } from '../src/sandbox/select.js';
+import { selectExecutor } from '../src/sandbox/select.js';
+import { bwrapSkipper, TEST_BWRAP_PATH } from '../../../test/helpers/bwrap.js';
 
-// CI installs bubblewrap: there a missing sandbox must fail the run, not skip it.
-const works = (process.platform === 'linux' && (await probeBwrap()).ok) || Boolean(process.env.CI);
+const bwrap = await bwrapSkipper();
 
-void test('auto picks bwrap where it works, and a fresh executor per attempt', { skip: works ? false : 'bwrap unusable here' }, async () => {
-  const factory = await selectExecutor('auto', { hiddenPaths: [] });
+void test('auto picks bwrap where it works, and a fresh executor per attempt', { skip: bwrap.skip() }, async () => {
+  const factory = await selectExecutor('auto', { hiddenPaths: [], bwrapPath: TEST_BWRAP_PATH });
   assert.equal(factory.name, 'bwrap');
   assert.notEqual(factory.create(), factory.create());
 });
@@ -16,6 +16,8 @@ void test('auto falls back to none when bwrap does not work; bwrap mode refuses 
   const factory = await selectExecutor('auto', broken);
   assert.equal(factory.name, 'none');
   assert.match(factory.reason, /unconfined/);
+  // Loud, with the install command: the worker prints it once at start.
+  assert.match(factory.warning ?? '', /NO SANDBOX.*apt-get install bubblewrap/);
   await assert.rejects(selectExecutor('bwrap', broken), { code: 'SANDBOX_UNAVAILABLE' });
   assert.equal((await selectExecutor('none', broken)).name, 'none');
 });

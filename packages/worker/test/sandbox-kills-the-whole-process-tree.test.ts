@@ -9,15 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BwrapExecutor } from '../src/sandbox/bwrap.js';
 import type { ExecRequest, Executor } from '../src/sandbox/executor.js';
 import { NoneExecutor } from '../src/sandbox/none.js';
-import { probeBwrap } from '../src/sandbox/select.js';
+import { bwrapSkipper, TEST_BWRAP_PATH } from '../../../test/helpers/bwrap.js';
 import { createWorkspace, type Workspace } from '../src/workspace/workspace.js';
 
 const GRACE_MS = 1000;
-const bwrapProbe = process.platform === 'linux' ? await probeBwrap() : { ok: false, detail: 'not Linux' };
+const bwrap = await bwrapSkipper();
 
-const executors: Array<{ name: string; skip: string | false; create: () => Executor }> = [
-  { name: 'none', skip: process.platform === 'linux' ? false : 'the checks read /proc', create: () => new NoneExecutor({ killGraceMs: GRACE_MS }) },
-  { name: 'bwrap', skip: bwrapProbe.ok ? false : `bwrap unusable: ${bwrapProbe.detail}`, create: () => new BwrapExecutor({ hiddenPaths: [], killGraceMs: GRACE_MS }) },
+const executors: Array<{ name: string; skip: () => string | false; create: () => Executor }> = [
+  { name: 'none', skip: () => (process.platform === 'linux' ? false : 'the checks read /proc'), create: () => new NoneExecutor({ killGraceMs: GRACE_MS }) },
+  { name: 'bwrap', skip: () => bwrap.skip(), create: () => new BwrapExecutor({ hiddenPaths: [], killGraceMs: GRACE_MS, bwrapPath: TEST_BWRAP_PATH }) },
 ];
 
 let root: string;
@@ -90,7 +90,7 @@ const treeScript = (marker: string) => `
 `;
 
 for (const { name, skip, create } of executors) {
-  void test(`${name}: aborting stops every process of the step's tree within the grace period`, { skip }, async () => {
+  void test(`${name}: aborting stops every process of the step's tree within the grace period`, { skip: skip() }, async () => {
     const executor = create();
     await executor.prepare(workspace.root);
     const marker = newMarker();
@@ -119,7 +119,7 @@ for (const { name, skip, create } of executors) {
     await executor.dispose();
   });
 
-  void test(`${name}: a step is sent SIGTERM first and may shut down cleanly`, { skip }, async () => {
+  void test(`${name}: a step is sent SIGTERM first and may shut down cleanly`, { skip: skip() }, async () => {
     const executor = create();
     await executor.prepare(workspace.root);
     const abort = new AbortController();
@@ -134,7 +134,7 @@ for (const { name, skip, create } of executors) {
     await executor.dispose();
   });
 
-  void test(`${name}: a step that exits normally does not leave background jobs behind`, { skip }, async () => {
+  void test(`${name}: a step that exits normally does not leave background jobs behind`, { skip: skip() }, async () => {
     const executor = create();
     await executor.prepare(workspace.root);
     const marker = newMarker();
@@ -144,7 +144,7 @@ for (const { name, skip, create } of executors) {
     await executor.dispose();
   });
 
-  void test(`${name}: a timeout is reported as timedOut and stops the tree`, { skip }, async () => {
+  void test(`${name}: a timeout is reported as timedOut and stops the tree`, { skip: skip() }, async () => {
     const executor = create();
     await executor.prepare(workspace.root);
     const marker = newMarker();
@@ -158,7 +158,7 @@ for (const { name, skip, create } of executors) {
     await executor.dispose();
   });
 
-  void test(`${name}: the step's environment is the allowlist plus the job's variables`, { skip }, async () => {
+  void test(`${name}: the step's environment is the allowlist plus the job's variables`, { skip: skip() }, async () => {
     process.env.BUILDMESH_TEST_WORKER_SECRET = 'must-not-leak';
     try {
       const executor = create();

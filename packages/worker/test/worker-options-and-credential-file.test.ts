@@ -23,7 +23,11 @@ void test('options come from explicit values, then BUILDMESH_* variables, then d
   assert.equal(fromEnv.concurrency, 3);
   assert.equal(fromEnv.sandbox, 'none');
   assert.equal(fromEnv.keepWorkspace, true);
-  assert.equal(fromEnv.workDir, join(homedir(), '.buildmesh-worker'));
+  // As root, not below the home directory: the build user must be able to reach its workspace.
+  assert.equal(fromEnv.workDir, process.getuid?.() === 0 ? '/var/lib/buildmesh-worker' : join(homedir(), '.buildmesh-worker'));
+  assert.deepEqual(fromEnv.buildUser, { uid: 65534, gid: 65534 });
+  assert.deepEqual(resolveWorkerOptions({}, { ...env, BUILDMESH_BUILD_USER: '1001:1002' }).buildUser, { uid: 1001, gid: 1002 });
+  assert.throws(() => resolveWorkerOptions({}, { ...env, BUILDMESH_BUILD_USER: '0:0' }), { code: 'WORKER_CONFIG_INVALID' });
   assert.equal(fromEnv.configDir, join(homedir(), '.config', 'buildmesh'));
 
   const explicit = resolveWorkerOptions({ concurrency: 2, sandbox: 'bwrap', labels: {}, workDir: '/srv/work' }, env);
@@ -52,7 +56,7 @@ void test('bad options are refused with WorkerConfigError naming the problem', (
 
 void test('the option table documents every option with its variable, flag and default', () => {
   const keys = WORKER_OPTIONS.map((o) => o.key).sort();
-  assert.deepEqual(keys, ['concurrency', 'configDir', 'enrollmentToken', 'enrollmentTokenFile', 'hidePaths', 'keepWorkspace', 'labels', 'logLevel', 'name', 'sandbox', 'url', 'workDir']);
+  assert.deepEqual(keys, ['buildUser', 'concurrency', 'configDir', 'enrollmentToken', 'enrollmentTokenFile', 'hidePaths', 'keepWorkspace', 'labels', 'logLevel', 'name', 'sandbox', 'url', 'workDir']);
   for (const o of WORKER_OPTIONS) assert.ok(o.env.startsWith('BUILDMESH_') && (o.flag.startsWith('--') || o.flag === '(environment only)') && o.default && o.description);
 });
 

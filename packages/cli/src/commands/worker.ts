@@ -23,6 +23,7 @@ interface WorkerCliOptions {
   keepWorkspace?: boolean;
   configDir?: string;
   hidePaths?: string;
+  buildUser?: string;
   logLevel?: string;
 }
 
@@ -34,7 +35,11 @@ function envHelp(): string {
 }
 
 /** Flags given, mapped to the worker's option names; the worker applies env and defaults to the rest. */
-function workerFlags(opts: WorkerCliOptions, parseLabels: (text: string) => WorkerOptions['labels']): Partial<WorkerOptions> {
+function workerFlags(
+  opts: WorkerCliOptions,
+  parseLabels: (text: string) => WorkerOptions['labels'],
+  parseBuildUser: (text: string) => WorkerOptions['buildUser'],
+): Partial<WorkerOptions> {
   const picked: Partial<WorkerOptions> = {};
   if (opts.url !== undefined) picked.url = opts.url;
   if (opts.token !== undefined) picked.enrollmentToken = opts.token;
@@ -47,6 +52,7 @@ function workerFlags(opts: WorkerCliOptions, parseLabels: (text: string) => Work
   if (opts.keepWorkspace !== undefined) picked.keepWorkspace = opts.keepWorkspace;
   if (opts.configDir !== undefined) picked.configDir = opts.configDir;
   if (opts.hidePaths !== undefined) picked.hidePaths = opts.hidePaths.split(':').filter(Boolean);
+  if (opts.buildUser !== undefined) picked.buildUser = parseBuildUser(opts.buildUser);
   if (opts.logLevel !== undefined) picked.logLevel = opts.logLevel;
   return picked;
 }
@@ -63,19 +69,20 @@ export const workerCommand = action<WorkerCliOptions>(
     .option('--name <name>', 'worker name shown in `buildmesh workers` (env BUILDMESH_WORKER_NAME, default the host name)')
     .option('--labels <k=v,...>', 'extra labels builds can require (env BUILDMESH_LABELS)')
     .option('--concurrency <n>', 'builds at the same time, 1-64 (env BUILDMESH_CONCURRENCY, default 1)', intOption(1, 64))
-    .option('--work-dir <dir>', 'where build workspaces go (env BUILDMESH_WORK_DIR, default ~/.buildmesh-worker)')
+    .option('--work-dir <dir>', 'where build workspaces go (env BUILDMESH_WORK_DIR, default ~/.buildmesh-worker; as root /var/lib/buildmesh-worker)')
     .addOption(new Option('--sandbox <mode>', 'executor: auto = bwrap when it works (env BUILDMESH_SANDBOX, default auto)').choices(['auto', 'none', 'bwrap']))
     .option('--keep-workspace', 'keep workspaces after builds, for debugging (env BUILDMESH_KEEP_WORKSPACE)')
     .option('--config-dir <dir>', 'where the worker credential is saved (env BUILDMESH_CONFIG_DIR, default ~/.config/buildmesh)')
     .option('--hide-paths <a:b>', 'more paths build steps must not see under bwrap, e.g. a controller data dir on this machine (env BUILDMESH_HIDE_PATHS)')
+    .option('--build-user <uid:gid>', 'who build steps run as under bwrap when the worker runs as root (env BUILDMESH_BUILD_USER, default 65534:65534)')
     .option('--log-level <level>', "the worker's own log level (env BUILDMESH_LOG_LEVEL, default info)")
     .addHelpText('after', () => `\nEnvironment (flags win over variables):\n${envHelp()}\n\nJSON (--json): one line once connected: { workerId, url }\n`),
   async ({ out, opts }) => {
     if (opts.token !== undefined) {
       out.warn('--token is deprecated: a secret in argv is visible to every user of this machine (ps). Use --token-file or BUILDMESH_ENROLLMENT_TOKEN.');
     }
-    const { startWorker, parseLabels } = await loadWorker();
-    const worker = await startWorker(workerFlags(opts, parseLabels));
+    const { startWorker, parseLabels, parseBuildUser } = await loadWorker();
+    const worker = await startWorker(workerFlags(opts, parseLabels, parseBuildUser));
     if (out.json) out.printJsonLine({ workerId: worker.workerId, url: opts.url ?? process.env.BUILDMESH_URL ?? null });
     else process.stderr.write(`✔ worker ${worker.workerId} connected; waiting for builds (Ctrl-C drains, twice stops)\n`);
     const dispose = onShutdownSignals(

@@ -1,7 +1,8 @@
 /**
  * What the executors that run processes on this machine (none, bwrap) have in common: the
  * per-attempt lifecycle, the reduced environment, the working-directory check, and the process
- * tree handling of spawn-tree.ts. A subclass only decides which argv actually gets spawned.
+ * tree handling of spawn-tree.ts. A subclass decides what actually gets spawned, with which
+ * environment: the build's variables go to the build only, never to a launcher outside it.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -31,11 +32,23 @@ export interface LocalExecutorOptions {
 export const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'TERM', 'TZ'] as const;
 const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+/** What runProcessTree spawns for one request (see TreeRequest for each field). */
 export interface SpawnPlan {
   argv: string[];
-  /** See TreeRequest.rootIsSupervisor. */
+  /** The environment of the spawned process itself. */
+  env: Record<string, string>;
   rootIsSupervisor?: boolean;
+  uid?: number;
+  gid?: number;
+  fd3Data?: Buffer;
+  passFds?: number[];
+  marker?: string;
+  /** Called once the run is over (closes passed descriptors). */
+  cleanup?: () => void;
 }
+
+/** The fixed environment of every process the worker starts outside a build (launchers, chown). */
+export const LAUNCHER_ENV: Readonly<Record<string, string>> = Object.freeze({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' });
 
 export abstract class LocalExecutor implements Executor {
   abstract readonly name: string;
@@ -65,25 +78,25 @@ export abstract class LocalExecutor implements Executor {
       throw new SandboxError('CWD_OUTSIDE_WORKSPACE', `working directory ${request.cwd} is outside the workspace ${layout.root}`);
     }
     const env = stepEnvironment(layout, request.env);
-    const plan = this.spawnPlan(request, layout);
+    const plan = await this.spawnPlan(request, layout, env);
 
     const stopper = new AbortController();
     const signal = request.signal ? AbortSignal.any([request.signal, stopper.signal]) : stopper.signal;
+    const { cleanup, ...spawnPlan } = plan;
     const run = runProcessTree({
-      argv: plan.argv,
+      ...spawnPlan,
       cwd,
-      env,
       timeoutMs: request.timeoutMs,
       signal,
       onLine: request.onLine,
       killGraceMs: this.killGraceMs,
-      rootIsSupervisor: plan.rootIsSupervisor,
     });
     this.running.set(stopper, run);
     try {
       return await run;
     } finally {
       this.running.delete(stopper);
+      cleanup?.();
     }
   }
 
@@ -95,7 +108,8 @@ export abstract class LocalExecutor implements Executor {
     this.layout = undefined;
   }
 
-  protected abstract spawnPlan(request: ExecRequest, layout: WorkspaceLayout): SpawnPlan;
+  /** `stepEnv` is the build's complete environment: it must reach the build's processes only. */
+  protected abstract spawnPlan(request: ExecRequest, layout: WorkspaceLayout, stepEnv: Record<string, string>): Promise<SpawnPlan>;
 }
 
 /** The allowlisted part of the worker's environment, HOME and TMPDIR inside the workspace, then the job's. */

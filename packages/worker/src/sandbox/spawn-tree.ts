@@ -11,8 +11,11 @@
  *    chain of parents back to the root is alive when we look. Pids are remembered with their start
  *    time, so a process re-parented during the grace period still gets the SIGKILL, and a recycled
  *    pid never does.
- * A process that both leaves the group and loses its parent chain (double fork + setsid) before we
- * look escapes; only a PID namespace (bwrap) closes that gap.
+ *  - with a `marker` (the none executor): every process whose environment carries the marker
+ *    variable, read from /proc/<pid>/environ (readable for processes of the same user). This finds
+ *    what both left the group and lost its parent chain (double fork + setsid, nohup). Only a
+ *    process that also scrubs the variable from its own environment escapes; under bwrap the PID
+ *    namespace closes every gap.
  *
  * When the root exits on its own, whatever it left running in its tree is stopped the same way:
  * a build step must not outlive itself.
@@ -20,15 +23,26 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult } from './executor.js';
 
 export interface TreeRequest {
+  /** argv[0] is an absolute path, or looked up on `env.PATH`. */
   argv: string[];
   cwd: string;
   /** The complete environment (not merged with the worker's). */
   env: Record<string, string>;
+  /** Run the process as this user and group (the worker runs as root). Supplementary groups are dropped. */
+  uid?: number;
+  gid?: number;
+  /** Written to the child's fd 3 (a pipe), then closed: how bwrap gets its arguments (`--args 3`). */
+  fd3Data?: Buffer;
+  /** Open file descriptors handed to the child as fd 4, 5, …; the caller closes them after the run. */
+  passFds?: number[];
+  /** `NAME=value` in the environment of every process of the tree: how the tree is found in /proc. */
+  marker?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
@@ -81,7 +95,22 @@ export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
   const [command, ...args] = req.argv;
   if (command === undefined) throw new TypeError('argv must not be empty');
   // stdin is /dev/null: build steps are never interactive.
-  const child = spawn(command, args, { cwd: req.cwd, env: req.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const extra: Array<'pipe' | 'ignore' | number> = req.fd3Data || req.passFds?.length ? [req.fd3Data ? 'pipe' : 'ignore', ...(req.passFds ?? [])] : [];
+  const child = spawn(command, args, {
+    cwd: req.cwd,
+    env: req.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', ...extra],
+    ...(req.uid !== undefined ? { uid: req.uid } : {}),
+    ...(req.gid !== undefined ? { gid: req.gid } : {}),
+  });
+  const childStdout = child.stdout as Readable;
+  const childStderr = child.stderr as Readable;
+  if (req.fd3Data) {
+    const fd3 = child.stdio[3] as Writable;
+    fd3.on('error', () => {}); // the child died before reading: its exit is what gets reported
+    fd3.end(req.fd3Data);
+  }
   const closed = once(child, 'close');
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   closed.catch(() => {}); // 'error' (spawn failure) rejects these; that case is handled below
@@ -96,9 +125,9 @@ export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
     req.onLine('stderr', `buildmesh: cannot start ${JSON.stringify(command)}: ${spawnError?.message ?? 'no pid'}`);
     return result(127, null);
   }
-  const tree = new ProcessTree(child.pid, req.rootIsSupervisor ?? false);
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const tree = new ProcessTree(child.pid, req.rootIsSupervisor ?? false, req.marker);
+  childStdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  childStderr.on('data', (chunk: Buffer) => stderr.push(chunk));
 
   let killAt: number | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -141,8 +170,8 @@ export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
   ]);
   clearTimeout(pipeTimer);
   if (!pipesClosed) {
-    child.stdout.destroy();
-    child.stderr.destroy();
+    childStdout.destroy();
+    childStderr.destroy();
   }
   stdout.flush();
   stderr.flush();
@@ -203,6 +232,8 @@ class ProcessTree {
   constructor(
     private readonly rootPid: number,
     private readonly rootIsSupervisor: boolean,
+    /** `NAME=value`, as it appears in /proc/<pid>/environ. */
+    private readonly marker?: string,
   ) {}
 
   signal(sig: 'SIGTERM' | 'SIGKILL'): void {
@@ -238,6 +269,12 @@ class ProcessTree {
       if (siblings) siblings.push(info);
       else children.set(info.ppid, [info]);
     }
+    if (this.marker) {
+      const needle = Buffer.from(`\0${this.marker}\0`);
+      for (const info of table.values()) {
+        if (!this.members.has(info.pid) && environContains(info.pid, needle)) this.members.set(info.pid, info.start);
+      }
+    }
     const root = table.get(this.rootPid);
     const todo = root ? [root] : [];
     for (let info = todo.pop(); info; info = todo.pop()) {
@@ -254,6 +291,18 @@ function sendSignal(pid: number, sig: NodeJS.Signals | 0): boolean {
   } catch {
     return false; // ESRCH: already gone; EPERM: not ours (a recycled pid), leave it alone
   }
+}
+
+/** Whether the process's initial environment holds `needle` (`\0NAME=value\0`). */
+function environContains(pid: number, needle: Buffer): boolean {
+  let environ: Buffer;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return false; // gone, or another user's process: not ours
+  }
+  // Pad with NULs so the first and the last variable match too.
+  return Buffer.concat([Buffer.from([0]), environ, Buffer.from([0])]).includes(needle);
 }
 
 /** pid -> info for every process, from /proc; undefined where there is no /proc (macOS). */
