@@ -25,6 +25,8 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Only this attempt's lines. */
   attempt?: number;
+  /** Start after this log cursor (e.g. a tail page's nextCursor) instead of the first line. */
+  cursor?: string;
   handlers: FollowHandlers;
   /** What to show while the controller is away (default: the notice on stderr). */
   notice?: RetryNotice;
@@ -58,6 +60,7 @@ export async function followBuild(client: BuildMeshClient, buildId: string, opti
   try {
     const stream = client.followLogs(buildId, {
       attempt: options.attempt,
+      cursor: options.cursor,
       signal,
       ...notice,
       onStatus: (s) => {
@@ -81,7 +84,7 @@ export async function followBuild(client: BuildMeshClient, buildId: string, opti
 export function describeQueue(build: Build): string {
   const q = build.queue;
   if (!q) return 'queued';
-  const parts = [`queued · position ${q.position}`];
+  const parts = [q.positionCapped ? `queued · ${(q.position - 1).toLocaleString('en-US')}+ ahead` : `queued · position ${q.position}`];
   if (q.etaSeconds !== null) parts.push(`starts in ~${formatDuration(q.etaSeconds)}`);
   if (q.reason) parts.push(q.reason);
   return parts.join(' · ');

@@ -1,7 +1,8 @@
 /**
  * `buildmesh logs ID`: the build's log with phase headers. `-f` follows it live until the build
  * ends, resuming across dropped connections and controller restarts (every line once, in order).
- * With --json, one LogEntry per line (NDJSON), in both modes.
+ * With --json, one LogEntry per line (NDJSON), in both modes. `--tail N` starts at the last N lines
+ * (the controller finds them from its batch index: the rest of the log is never read).
  */
 import type { LogEntry } from '@buildmesh/protocol';
 import { action, checkBuildId, command, intOption } from '../command-kit.js';
@@ -14,25 +15,45 @@ interface LogsOptions {
   json?: boolean;
   follow?: boolean;
   attempt?: number;
+  tail?: number;
 }
 
-const PAGE_LIMIT = 1000;
+/** Lines per page: small pages keep both ends' memory flat on a long log. */
+const PAGE_LIMIT = 500;
 
 export const logsCommand = action<LogsOptions>(
   command('logs', "Print a build's log; -f follows it live until the build ends", [
     'buildmesh logs bld_01jb7x6k2m3n4p5q6r7s8t9v0w',
     'buildmesh logs -f bld_01jb7x6k2m3n4p5q6r7s8t9v0w',
     'buildmesh logs bld_01jb7x6k2m3n4p5q6r7s8t9v0w --attempt 2 --json | jq -r .text',
+    'buildmesh logs --tail 100 -f bld_01jb7x6k2m3n4p5q6r7s8t9v0w',
   ])
     .argument('<id>', 'build id', checkBuildId)
     .option('-f, --follow', 'keep printing new lines until the build ends (exit status follows the build)')
     .option('--attempt <n>', 'only the lines of this attempt', intOption(1, 1000))
+    .option('--tail <n>', 'start at the last n lines (with -f, then follow)', intOption(1, 10000))
     .addHelpText('after', '\nJSON (--json): NDJSON, one LogEntry per line: { t, stream, phase?, text, marker?, result?, durationMs?, exitCode?, attempt }\n'),
   async ({ out, opts, args }) => {
     const id = args[0]!;
     const { client } = await connect();
     const printer = new LogPrinter(process.stdout);
     const onEntry = (e: LogEntry) => (out.json ? out.printJsonLine(e) : printer.entry(e));
+
+    // --tail: the first page starts at the last N lines (it may hold fewer when they are long); later pages fill up to N.
+    let cursor: string | undefined;
+    if (opts.tail !== undefined) {
+      let printed = 0;
+      let page = await client.readLogs(id, { tail: opts.tail, attempt: opts.attempt });
+      for (;;) {
+        for (const entry of page.entries) onEntry(entry);
+        printed += page.entries.length;
+        const stuck = page.nextCursor === cursor;
+        cursor = page.nextCursor;
+        if (printed >= opts.tail || page.complete || page.entries.length === 0 || stuck) break;
+        page = await client.readLogs(id, { cursor, limit: Math.min(PAGE_LIMIT, opts.tail - printed), attempt: opts.attempt });
+      }
+      if (!opts.follow) return EXIT.ok;
+    }
 
     if (opts.follow) {
       const stop = new AbortController();
@@ -41,6 +62,7 @@ export const logsCommand = action<LogsOptions>(
       try {
         const ended = await followBuild(client, id, {
           attempt: opts.attempt,
+          cursor,
           signal: stop.signal,
           handlers: { onEntry, onQueue: (b) => printer.queue(b) },
         });
@@ -57,7 +79,6 @@ export const logsCommand = action<LogsOptions>(
     }
 
     // Without -f: page through what is stored now.
-    let cursor: string | undefined;
     for (;;) {
       const page = await client.readLogs(id, { cursor, limit: PAGE_LIMIT, attempt: opts.attempt });
       for (const entry of page.entries) onEntry(entry);
