@@ -14,6 +14,7 @@ interface ControllerCliOptions {
   port?: number;
   host?: string;
   dataDir?: string;
+  databaseUrl?: string;
 }
 
 /** The BUILDMESH_* variables of the controller, for --help (from the controller's own table). */
@@ -25,8 +26,9 @@ export function controllerSettingsHelp(): string {
 }
 
 /** Options given as flags only; the controller applies the environment and defaults to the rest. */
-export function controllerFlags(opts: { port?: number; host?: string; dataDir?: string }): Partial<ControllerOptions> {
+export function controllerFlags(opts: { port?: number; host?: string; dataDir?: string; databaseUrl?: string }): Partial<ControllerOptions> {
   return {
+    ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
@@ -53,6 +55,7 @@ export const controllerCommand = action<ControllerCliOptions>(
     .option('--port <port>', 'TCP port (env BUILDMESH_PORT, default 4650)', intOption(0, 65535))
     .option('--host <host>', 'address to listen on; 0.0.0.0 to accept other machines (env BUILDMESH_HOST, default 127.0.0.1)')
     .option('--data-dir <dir>', 'SQLite database, blobs and key file (env BUILDMESH_DATA_DIR, default ./.buildmesh)')
+    .option('--database-url <url>', 'postgres://… : run as one replica on PostgreSQL (env BUILDMESH_DATABASE_URL; prefer the variable, argv shows in ps)')
     .addHelpText('after', () => `\nEnvironment (flags win over variables):\n${controllerSettingsHelp()}\n\nJSON (--json): one line once listening: { url, dataDir, adminToken: string | null }\n`),
   async ({ out, opts }) => {
     const controller = await startControllerForCli(controllerFlags(opts));

@@ -16,7 +16,7 @@ import { CachingSqliteDatabase } from './statement-cache.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
-export async function openSqliteStore(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}): Promise<Store> {
+export async function openSqliteStore(file: string, options: { synchronous?: 'FULL' | 'NORMAL'; migrate?: boolean } = {}): Promise<Store> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const database = new BetterSqlite3(file);
   database.pragma('journal_mode = WAL');
@@ -24,6 +24,6 @@ export async function openSqliteStore(file: string, options: { synchronous?: 'FU
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: new CachingSqliteDatabase(database) }) }), 'sqlite');
-  await store.migrate();
+  if (options.migrate ?? true) await store.migrate();
   return store;
 }
