@@ -18,6 +18,7 @@ import { benchLogs } from './logs.js';
 import { benchWorkerOverhead } from './worker-overhead.js';
 import { benchExpoWeb } from './expo-web.js';
 import { benchFastStart } from './fast-start.js';
+import { benchSoak } from './soak.js';
 
 type Figures = Record<string, number>;
 
@@ -44,6 +45,12 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
     runs: 1,
     run: () => benchFastStart(),
     targets: { cli_version_ms: '', node_bare_ms: '', cli_start_overhead: '≤ 1.5', cli_status_ms: '', controller_ready_ms: '≤ 300' },
+  },
+  {
+    name: 'soak',
+    runs: 1,
+    run: () => benchSoak(),
+    targets: { soak_builds_failed_by_faults: '= 0', soak_lost: '= 0', soak_recovery_p50_s: '', soak_extra_attempts: '', soak_5xx: '= 0' },
   },
   {
     name: 'expo-web',

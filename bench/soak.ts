@@ -1,0 +1,27 @@
+/**
+ * soak_builds_failed_by_faults, soak_lost, soak_recovery_p50_s: the long chaos soak
+ * (test/support/chaos.ts) with a fixed seed — 150 builds, 12 faults (controller kill -9 and
+ * SIGSTOP, worker kill -9 and SIGTERM), 3 workers. Recovery: seconds from a fault's end
+ * (controller answering again, resumed, worker restarted) to the next claim.
+ */
+import { Cleanups, formatChaos, LONG_SOAK, runChaos } from '../test/support/chaos.js';
+import { median } from './support/measure.js';
+
+export const SOAK_SEED = 19;
+
+export async function benchSoak(durationMs = 480_000): Promise<Record<string, number>> {
+  const cleanups = new Cleanups();
+  try {
+    const result = await runChaos({ ...LONG_SOAK, seed: SOAK_SEED, durationMs, log: (line) => process.stderr.write(`  ${line}\n`) }, cleanups);
+    process.stderr.write(formatChaos(result).replace(/^/gm, '  ') + '\n');
+    return {
+      soak_builds_failed_by_faults: result.failedByFaults,
+      soak_lost: result.lost,
+      soak_recovery_p50_s: median(result.recoverySeconds),
+      soak_extra_attempts: result.extraAttempts,
+      soak_5xx: result.fiveHundreds,
+    };
+  } finally {
+    await cleanups.run();
+  }
+}
