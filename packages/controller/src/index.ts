@@ -4,7 +4,7 @@
  * instance admin token, and serves the API until `close()`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -82,6 +82,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
   const log = logger as unknown as FastifyBaseLogger;
 
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(options.dataDir, 0o700); // an existing data dir too: it holds the key and every org's data
   const databaseFile = join(options.dataDir, DATABASE_FILE);
   const replicaId = options.replicaId ?? `${hostname()}-${process.pid}`;
   const databaseUrl = options.databaseUrl;

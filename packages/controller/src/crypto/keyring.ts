@@ -78,6 +78,7 @@ export async function loadKeyring(options: { dataDir: string; encryptionKey: str
   if (existsSync(file)) {
     const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
     if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a base64 ${KEY_BYTES}-byte key`);
+    await chmod(file, 0o600); // a key file copied in (a restore, an older version) becomes owner-only again
     return new Keyring(key);
   }
   if (options.databaseExists) {

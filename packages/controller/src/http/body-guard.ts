@@ -1,6 +1,7 @@
 /**
  * Request bodies, before and after the handler:
- * - before reading: the content type must be the route's, and a declared
+ * - before reading: the content type must be the route's (well-formed parameters, JSON in UTF-8,
+ *   multipart with a boundary), and a declared
  *   Content-Length over the route's limit is refused (413) without reading a byte;
  * - while reading: a body that sends nothing for bodyIdleTimeoutMs is cut off
  *   (408, connection closed);
@@ -33,8 +34,40 @@ export function hasBody(request: FastifyRequest): boolean {
   return length !== undefined && length !== '0';
 }
 
-function mediaType(request: FastifyRequest): string {
-  return (request.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+const PARAM = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)=("(?:[^"\\]|\\.)*"|[^\s";]+)$/;
+
+/**
+ * `type/subtype; name=value; …` → the lower-cased media type and its parameters. Malformed or
+ * repeated parameters are a 400: two parsers reading one header differently is how smuggling starts.
+ */
+export function parseContentType(header: string): { type: string; params: Map<string, string> } {
+  const [head, ...rest] = header.split(';');
+  const params = new Map<string, string>();
+  for (const raw of rest) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const m = PARAM.exec(part);
+    if (!m) throw new ApiError('BAD_REQUEST', `Content-Type has a malformed parameter: ${JSON.stringify(part.slice(0, 80))}`);
+    const name = m[1]!.toLowerCase();
+    if (params.has(name)) throw new ApiError('BAD_REQUEST', `Content-Type repeats the parameter ${name}`);
+    const value = m[2]!;
+    params.set(name, value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value);
+  }
+  return { type: head!.trim().toLowerCase(), params };
+}
+
+/** What the body's parameters must say: JSON is UTF-8; multipart needs its boundary (RFC 2046: 1–70 characters). */
+function checkParams(kind: keyof typeof MEDIA_TYPES, params: Map<string, string>): void {
+  const charset = params.get('charset')?.toLowerCase();
+  if (kind === 'json' && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `JSON bodies are UTF-8, not ${charset.slice(0, 40)}`);
+  }
+  if (kind === 'multipart') {
+    const boundary = params.get('boundary');
+    if (boundary === undefined || boundary.length < 1 || boundary.length > 70 || / $/.test(boundary)) {
+      throw new ApiError('BAD_REQUEST', 'multipart/form-data needs a boundary parameter of 1 to 70 characters');
+    }
+  }
 }
 
 /** Throws the 4xx a body earns before any of it is read; arms the idle timeout for the read. */
@@ -42,12 +75,13 @@ export function guardBody(request: FastifyRequest, reply: FastifyReply, options:
   if (!hasBody(request)) return;
   const config = request.routeOptions.config;
   const kind = config.body;
-  const type = mediaType(request);
+  const { type, params } = parseContentType(request.headers['content-type'] ?? '');
   // Routes without a body tolerate an (ignored) JSON one: `POST …/cancel` with `{}` is harmless.
   const expected = kind ? MEDIA_TYPES[kind] : MEDIA_TYPES.json;
   if (type !== expected) {
-    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', type ? `this route takes ${expected}, not ${type}` : `this route takes ${expected}`);
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', type ? `this route takes ${expected}, not ${type.slice(0, 80)}` : `this route takes ${expected}`);
   }
+  checkParams(kind ?? 'json', params);
   const limit = kind === 'multipart' || kind === 'stream' ? config.maxBodyBytes : request.routeOptions.bodyLimit;
   const declared = request.headers['content-length'];
   if (declared !== undefined) {

@@ -2,8 +2,8 @@
  * The worker's side of one attempt. Everything here goes through the attempt the
  * calling worker holds: another worker's attempt is 404 (no existence leak), the
  * caller's own attempt whose lease has ended is 409 LEASE_LOST, and only a live
- * lease reads the source and the decrypted credentials or writes logs,
- * artifacts and the result.
+ * lease reads the source and the decrypted credentials (never once the build
+ * was canceled or timed out) or writes logs, artifacts and the result.
  */
 import { Type } from 'typebox';
 import {
@@ -86,6 +86,9 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'worker' }, schema: { tags: ['worker protocol'], params: AttemptParams, response: { 200: AttemptSecrets } } },
     async (request, reply) => {
       const attempt = await liveAttempt(ctx, workerOf(request).id, request.params.id);
+      // A canceled (or timed-out) build needs no secrets, even while its lease lives on for the cleanup.
+      const stopped = stopReason(attempt);
+      if (stopped) throw new ApiError('CONFLICT', `the build was ${stopped.replace('_', ' ')}: its secrets and credentials are no longer served`);
       const [build, sealedSecrets] = await Promise.all([
         ctx.store.getBuildForRetry(attempt.orgId, attempt.buildId),
         ctx.store.getSealedSecrets(attempt.orgId, attempt.projectId),

@@ -7,7 +7,7 @@
  * synchronous): 0.3–2+ ms a write on common disks. busy_timeout covers a backup
  * tool or the sqlite3 CLI holding a lock for a moment.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -17,7 +17,7 @@ import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
 export async function openSqliteStore(file: string, options: { synchronous?: 'FULL' | 'NORMAL'; migrate?: boolean } = {}): Promise<Store> {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') makePrivate(file);
   const database = new BetterSqlite3(file);
   database.pragma('journal_mode = WAL');
   database.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
@@ -26,4 +26,15 @@ export async function openSqliteStore(file: string, options: { synchronous?: 'FU
   const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: new CachingSqliteDatabase(database) }) }), 'sqlite');
   if (options.migrate ?? true) await store.migrate();
   return store;
+}
+
+/**
+ * The database holds every org's sealed secrets and token hashes: owner-only (0600, its dir 0700).
+ * SQLite gives the -wal and -shm files it creates the database file's mode, so creating the file
+ * 0600 first covers them; files from an older version are tightened here.
+ */
+function makePrivate(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
