@@ -87,6 +87,11 @@ test('replicas behind nginx share one queue, log stream and cancel', { skip: rep
   await viaLb.finish(job2!.attempt.id, { outcome: 'succeeded' });
   assert.equal((await set.admin.getBuild(second.id)).status, 'succeeded');
 
-  // Both replicas report themselves healthy on the shared store.
-  for (const r of set.replicas) assert.equal((await r.admin.health()).status, 'ok');
+  // Each replica names itself and the shared store in /health.
+  for (const r of set.replicas) {
+    const health = await r.admin.health();
+    assert.equal(health.status, 'ok');
+    assert.equal(health.store, 'postgres');
+    assert.equal(health.replica, r.id);
+  }
 });

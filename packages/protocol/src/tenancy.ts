@@ -85,8 +85,11 @@ export type WhoAmI = Static<typeof WhoAmI>;
 export const Health = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   version: Type.String(),
+  /** sqlite (embedded) or postgres (replicas). */
   store: Type.String(),
   blobs: Type.String(),
+  /** Which controller replica answered (BUILDMESH_REPLICA_ID, else <host>-<pid>). */
+  replica: Type.Optional(Type.String({ maxLength: 256 })),
   uptimeSeconds: Type.Number(),
 });
 export type Health = Static<typeof Health>;

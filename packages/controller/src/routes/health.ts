@@ -16,6 +16,7 @@ export function registerHealthRoutes(app: App, ctx: ControllerContext): void {
       version: ctx.version,
       store: ctx.store.dialect,
       blobs: ctx.blobs.kind,
+      replica: ctx.replicaId,
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
     };
   });
