@@ -64,6 +64,8 @@ before(async () => {
 });
 after(async () => {
   await rm(root, { recursive: true, force: true });
+  // The archive corpus: each refused case runs in its own tree (see assertRefused).
+  console.log(`archive corpus: ${caseNumber} cases`);
 });
 
 /** Every path below `dir` with its content (or link target), to detect any write outside the destination. */
@@ -167,6 +169,18 @@ void test('a decompression bomb is stopped by the bytes actually decompressed', 
 
 void test('too many entries are refused', async () => {
   await assertRefused('ARCHIVE_TOO_MANY_ENTRIES', () => tgz(harmless(50)), { maxEntries: 10 });
+});
+
+void test('200k entries and one more are refused with the default limits', async () => {
+  // Symlinks: the check happens before anything is written, so the case costs parsing only.
+  const many = Array.from({ length: 200_001 }, (_, i): TarEntry => ({ path: `l${i}`, type: 'symlink', linkpath: 'target' }));
+  await assertRefused('ARCHIVE_TOO_MANY_ENTRIES', () => gzipSync(tarball(many), { level: 1 }));
+});
+
+void test('data after the end-of-archive marker is refused', async () => {
+  await assertRefused('ARCHIVE_TRAILING_DATA', () => gzipSync(Buffer.concat([tarball(harmless(2)), Buffer.from('smuggled bytes')])));
+  await assertRefused('ARCHIVE_TRAILING_DATA', () => gzipSync(Buffer.concat([tarball(harmless(2)), tarball([{ path: 'hidden.txt', body: 'x' }])])));
+  await assertRefused('ARCHIVE_TRAILING_DATA', () => gzipSync(Buffer.concat([tarball(harmless(1)), Buffer.alloc(4 * 1024 * 1024)])));
 });
 
 void test('truncated or corrupt archives are refused', async () => {

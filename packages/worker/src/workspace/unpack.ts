@@ -9,6 +9,9 @@
  * at a time, so that:
  *  - the archive is never held in memory (the parser applies backpressure to the stream);
  *  - when we refuse, no write is in flight any more and the partial result can be removed;
+ *  - decompression is bounded: total bytes, the ratio to the compressed bytes read, and time; and
+ *    it stops at the tar end-of-archive marker: what follows may only be a little zero padding,
+ *    anything else (a valid tar followed by gigabytes of gzip'd zeros) is refused at once;
  *  - symbolic links are created only at the very end, after every file and directory: while
  *    extracting there is no symlink on disk, so nothing can be written "through" one, and each
  *    link target is checked against the final set of links (a later link can change where an
@@ -18,7 +21,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { chmod, link, mkdir, open, readdir, rm, symlink, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 
@@ -26,9 +29,26 @@ export interface UnpackLimits {
   /** Limit on the uncompressed tar stream (contents plus headers), counted while decompressing. */
   maxBytes: number;
   maxEntries: number;
+  /** Limit on decompressed / compressed bytes, checked once more than `ratioGraceBytes` came out. */
+  maxRatio: number;
+  ratioGraceBytes: number;
+  /** The whole unpack (it reads the source as it downloads) must end within this time. */
+  maxMs: number;
 }
 
-export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxBytes: 4 * 1024 ** 3, maxEntries: 200_000 };
+export const DEFAULT_UNPACK_LIMITS: UnpackLimits = {
+  maxBytes: 4 * 1024 ** 3,
+  maxEntries: 200_000,
+  maxRatio: 200,
+  ratioGraceBytes: 32 * 1024 ** 2,
+  maxMs: 30 * 60_000,
+};
+
+/**
+ * Zero bytes allowed after the end-of-archive marker: tar pads archives to whole records
+ * (GNU tar: 10 KiB by default, more with a larger blocking factor). Anything beyond is refused.
+ */
+export const MAX_TRAILING_ZEROS = 1024 * 1024;
 
 export type UnpackErrorCode =
   | 'ARCHIVE_PATH_TRAVERSAL'
@@ -37,8 +57,13 @@ export type UnpackErrorCode =
   /** A file, directory or link whose path goes through a symlink from the same archive. */
   | 'ARCHIVE_PATH_THROUGH_SYMLINK'
   | 'ARCHIVE_SPECIAL_FILE'
+  /** More decompressed bytes than maxBytes, or a compression ratio above maxRatio. */
   | 'ARCHIVE_TOO_LARGE'
   | 'ARCHIVE_TOO_MANY_ENTRIES'
+  /** Bytes other than a little zero padding after the tar end-of-archive marker. */
+  | 'ARCHIVE_TRAILING_DATA'
+  /** The unpack did not finish within maxMs. */
+  | 'ARCHIVE_TOO_SLOW'
   /** Truncated or damaged gzip/tar, or entries that contradict each other (a file where a directory is). */
   | 'ARCHIVE_CORRUPT'
   /** The archive file or stream could not be read (not the archive's fault). */
@@ -121,9 +146,16 @@ class Extraction {
 
   async run(archive: string | NodeJS.ReadableStream): Promise<void> {
     const source = typeof archive === 'string' ? createReadStream(archive) : archive;
+    let compressedBytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        compressedBytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
     // We decompress ourselves (rather than letting the parser sniff gzip) so every byte the
     // parser sees is counted against maxBytes: this is what stops decompression bombs.
-    const tarStream = pipeline(source, createGunzip(), () => {});
+    const tarStream = pipeline(source, counter, createGunzip(), () => {});
     // zstd/brotli off: the parser must only ever see plain tar. strict: every parser warning
     // (bad checksum, truncated input, not a tar at all) becomes an error.
     const parser = new Parser({ strict: true, zstd: false, brotli: false });
@@ -139,6 +171,12 @@ class Extraction {
       // The parser may still write into the destroyed entry; Minipass then emits 'error'.
       this.current?.on('error', () => {}).destroy();
     };
+
+    const parserEnd = endOfArchive(parser);
+    const timer = setTimeout(
+      () => fail(new UnpackError('ARCHIVE_TOO_SLOW', `unpacking took longer than ${Math.round(this.limits.maxMs / 1000)} s`)),
+      this.limits.maxMs,
+    );
 
     parser.on('error', (err: Error) => fail(new UnpackError('ARCHIVE_CORRUPT', `corrupt archive: ${err.message}`, { cause: err })));
     // The parser skips (rather than reports) entry types it does not know and oversized metadata.
@@ -165,13 +203,26 @@ class Extraction {
 
     try {
       let first = true;
+      /** Bytes after the end-of-archive marker, once the parser has seen it. */
+      let trailing: number | undefined;
       for await (const chunk of tarStream as AsyncIterable<Buffer>) {
         // The parser would transparently gunzip a gzip inside the gzip, uncounted.
         if (first && chunk[0] === 0x1f && chunk[1] === 0x8b) throw new UnpackError('ARCHIVE_CORRUPT', 'nested gzip stream');
         first = false;
         this.tarBytes += chunk.length;
         if (this.tarBytes > this.limits.maxBytes) throw tooLarge(this.limits);
-        if (!parser.write(chunk)) await Promise.race([once(parser, 'drain'), failed]);
+        if (this.tarBytes > this.limits.ratioGraceBytes && this.tarBytes > this.limits.maxRatio * compressedBytes) {
+          throw new UnpackError('ARCHIVE_TOO_LARGE', `archive expands more than ${this.limits.maxRatio} times its compressed size`);
+        }
+        if (trailing === undefined) {
+          const drained = parser.write(chunk);
+          const end = parserEnd();
+          // The end marker: the parser ignores what follows, so it is not given any more.
+          if (end.ended) trailing = checkTrailing(0, end.rest ?? Buffer.alloc(0));
+          else if (!drained) await Promise.race([once(parser, 'drain'), failed]);
+        } else {
+          trailing = checkTrailing(trailing, chunk);
+        }
         if (this.failure) break;
       }
       if (!this.failure) {
@@ -183,6 +234,7 @@ class Extraction {
     } catch (err) {
       fail(err instanceof UnpackError ? err : streamError(err));
     }
+    clearTimeout(timer);
     // Whatever happened, let the operation in flight settle before reporting.
     await this.work;
     if (!this.failure) await this.createSymlinks().catch(fail);
@@ -362,6 +414,30 @@ function resolvesInside(dir: string[], target: string, lookup: (rel: string) => 
     todo.push(...splitComponents(next).reverse());
   }
   return true;
+}
+
+/**
+ * node-tar's Parser keeps whether it met the end-of-archive marker, and the bytes of the current
+ * chunk after it, in private fields: read them, so that the parser alone decides where the archive
+ * ends (a second tar reader here could disagree with it on a crafted archive). Fails closed if a
+ * node-tar upgrade renamed them: no archive then unpacks, and the tests say why.
+ */
+function endOfArchive(parser: Parser): () => { ended: boolean; rest: Buffer | undefined } {
+  const symbols = Object.getOwnPropertySymbols(parser);
+  const sawEof = symbols.find((s) => s.description === 'sawEOF');
+  const buffer = symbols.find((s) => s.description === 'buffer');
+  if (!sawEof || !buffer) throw new UnpackError('ARCHIVE_EXTRACT_FAILED', 'this node-tar version does not expose its end-of-archive state');
+  const fields = parser as unknown as Record<symbol, unknown>;
+  return () => ({ ended: fields[sawEof] === true, rest: fields[buffer] as Buffer | undefined });
+}
+
+/** Counts bytes after the end marker; refuses anything but a little zero padding. */
+function checkTrailing(seen: number, chunk: Buffer): number {
+  const total = seen + chunk.length;
+  if (total > MAX_TRAILING_ZEROS || chunk.some((byte) => byte !== 0)) {
+    throw new UnpackError('ARCHIVE_TRAILING_DATA', `data after the end-of-archive marker (${total > MAX_TRAILING_ZEROS ? `over ${MAX_TRAILING_ZEROS} bytes` : 'not zero padding'})`);
+  }
+  return total;
 }
 
 /** Archive path -> components, refusing what node-tar would only strip with a warning. */
