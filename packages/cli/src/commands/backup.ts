@@ -9,6 +9,18 @@ import { loadController } from '../server-modules.js';
 
 const DEFAULT_DATA_DIR = process.env.BUILDMESH_DATA_DIR ?? './.buildmesh';
 
+/** backup/restore cover the embedded store; with PostgreSQL they say what to run instead. */
+function refusePostgres(what: 'backup' | 'restore'): void {
+  if (!process.env.BUILDMESH_DATABASE_URL) return;
+  throw new CliError(
+    'BACKUP_FAILED',
+    `BUILDMESH_DATABASE_URL is set: this install keeps its data in PostgreSQL, which \`buildmesh ${what}\` does not cover`,
+    what === 'backup'
+      ? 'run `pg_dump -Fc "$BUILDMESH_DATABASE_URL" -f buildmesh.dump`, copy the blob directory (<data dir>/blobs) after it, and keep the encryption key with them'
+      : 'run `pg_restore --no-owner -d "$BUILDMESH_DATABASE_URL" buildmesh.dump` into an empty database, put the blob directory back, and start the replicas with the same encryption key',
+  );
+}
+
 export const backupCommand = action<{ json?: boolean; dataDir: string; output?: string; key: boolean }>(
   command('backup', 'Back up a controller data dir (database, blobs, key) into one tar.gz, while it runs', [
     'npx buildmesh backup --output buildmesh-$(date +%F).tar.gz',
@@ -19,6 +31,7 @@ export const backupCommand = action<{ json?: boolean; dataDir: string; output?: 
     .option('--no-key', 'leave the encryption key out (then keep encryption.key safe separately: credentials cannot be read without it)')
     .addHelpText('after', '\nJSON (--json): { file, blobs, bytes, includesKey }\n'),
   async ({ out, opts }) => {
+    refusePostgres('backup');
     const { backupDataDir } = await loadController();
     const file = resolve(opts.output ?? `buildmesh-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz`);
     let result;
@@ -41,6 +54,7 @@ export const restoreCommand = action<{ json?: boolean; dataDir: string }>(
     .option('--data-dir <dir>', 'an empty directory to restore into (env BUILDMESH_DATA_DIR, default ./.buildmesh)', DEFAULT_DATA_DIR)
     .addHelpText('after', '\nJSON (--json): { dataDir, blobs }\n'),
   async ({ out, opts, args }) => {
+    refusePostgres('restore');
     const { restoreDataDir } = await loadController();
     const dataDir = resolve(opts.dataDir);
     let result;
