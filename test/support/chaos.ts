@@ -287,7 +287,13 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
   let attempts = 0;
   let extraAttempts = 0;
   const claimTimes: number[] = [];
-  const { builds: listed } = await admin.listBuilds({ limit: 200 });
+  const listed: Build[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const page = await admin.listBuilds({ limit: 200, ...(cursor ? { cursor } : {}) });
+    listed.push(...page.builds);
+    if (!page.nextCursor || page.builds.length === 0) break;
+    cursor = page.nextCursor;
+  }
   if (listed.length !== acked.length) violations.push(`${listed.length} builds stored for ${acked.length} acknowledged submits (a retried submit made a second build?)`);
   for (const s of acked) {
     const build = final.get(s.build.id) ?? (await admin.getBuild(s.build.id).catch(() => undefined));
