@@ -87,11 +87,18 @@ test('replicas behind nginx share one queue, log stream and cancel', { skip: rep
   await viaLb.finish(job2!.attempt.id, { outcome: 'succeeded' });
   assert.equal((await set.admin.getBuild(second.id)).status, 'succeeded');
 
-  // Each replica names itself and the shared store in /health.
+  // Each replica names itself and the shared store in /health, and reports its own figures in /metrics.
+  let sweepers = 0;
   for (const r of set.replicas) {
     const health = await r.admin.health();
     assert.equal(health.status, 'ok');
     assert.equal(health.store, 'postgres');
     assert.equal(health.replica, r.id);
+    const metrics = await (await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${set.adminToken}` } })).text();
+    const figure = (name: string) => Number(new RegExp(`^${name}\\{replica="${r.id}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.ok(figure('buildmesh_wakeups_received') > 0, `${r.id} received wake-ups from the other replica`);
+    assert.match(metrics, new RegExp(`buildmesh_db_pool_connections\\{replica="${r.id}",state="total"\\} \\d+`));
+    sweepers += figure('buildmesh_runs_sweeper');
   }
+  assert.equal(sweepers, 1, 'exactly one replica runs the sweeper');
 });

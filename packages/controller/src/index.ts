@@ -20,7 +20,7 @@ import { BlobPins } from './blobs/pins.js';
 import { bootstrap } from './bootstrap.js';
 import { DATABASE_FILE } from './backup.js';
 import { ShutdownSignal, type ControllerContext } from './context.js';
-import { ControllerMetrics } from './metrics.js';
+import { ControllerMetrics, type ReplicaFigures } from './metrics.js';
 import { ClaimWaiters } from './scheduler/claim-waiters.js';
 import { InProcessWakeups, type Wakeups } from './scheduler/wakeups.js';
 import { PgWakeups } from './scheduler/pg-wakeups.js';
@@ -69,6 +69,16 @@ function createLogger(level: ControllerOptions['logLevel']): Logger {
     // Synchronous: lines are rare (no per-request logging) and none may be lost on exit.
     pino.destination({ fd: 2, sync: true }),
   );
+}
+
+function replicaFigures(store: PostgresStore, wakeups: PgWakeups, singleton: Singleton, replica: string): () => ReplicaFigures {
+  return () => ({
+    replica,
+    pool: { total: store.pool.totalCount, idle: store.pool.idleCount, waiting: store.pool.waitingCount },
+    wakeupsReceived: wakeups.received,
+    wakeupLagMs: wakeups.lastLagMs,
+    runsSweeper: singleton.held,
+  });
 }
 
 function urlOf(address: AddressInfo): string {
@@ -124,7 +134,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
       keyring,
       wakeups,
       waiters,
-      metrics: new ControllerMetrics(store, onlineWithinMs, () => waiters.size),
+      metrics: new ControllerMetrics(store, onlineWithinMs, () => waiters.size, pgWakeups ? replicaFigures(store as PostgresStore, pgWakeups, singleton, replicaId) : undefined),
       timing: { heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, claimWaitMs: options.claimWaitMs },
       onlineWithinMs,
       startedAt: Date.now(),

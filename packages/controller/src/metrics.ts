@@ -9,6 +9,15 @@ import type { Store } from './store/store.js';
 
 const STATUSES = BuildStatus.anyOf.map((s) => s.const as string);
 
+/** Per-replica figures of a PostgreSQL deployment (each replica exposes its own). */
+export interface ReplicaFigures {
+  replica: string;
+  pool: { total: number; idle: number; waiting: number };
+  wakeupsReceived: number;
+  wakeupLagMs: number;
+  runsSweeper: boolean;
+}
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly builds: Gauge;
@@ -20,6 +29,7 @@ export class ControllerMetrics {
     private readonly store: Store,
     private readonly onlineWithinMs: number,
     claimWaiters: () => number,
+    replicaFigures?: () => ReplicaFigures,
   ) {
     const registers = [this.registry];
     this.builds = new Gauge({ name: 'buildmesh_builds', help: 'Builds by status.', labelNames: ['status'], registers });
@@ -39,6 +49,49 @@ export class ControllerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
       registers,
     });
+    if (replicaFigures) {
+      const labelNames = ['replica'];
+      new Gauge({
+        name: 'buildmesh_db_pool_connections',
+        help: "This replica's PostgreSQL pool: total, idle, and requests waiting for a connection.",
+        labelNames: ['replica', 'state'],
+        registers,
+        collect() {
+          const f = replicaFigures();
+          for (const state of ['total', 'idle', 'waiting'] as const) this.set({ replica: f.replica, state }, f.pool[state]);
+        },
+      });
+      new Gauge({
+        name: 'buildmesh_wakeups_received',
+        help: 'LISTEN/NOTIFY wake-ups this replica received from the others since it started.',
+        labelNames,
+        registers,
+        collect() {
+          const f = replicaFigures();
+          this.set({ replica: f.replica }, f.wakeupsReceived);
+        },
+      });
+      new Gauge({
+        name: 'buildmesh_wakeup_lag_seconds',
+        help: 'Publish-to-delivery time of the last wake-up from another replica (includes clock skew between hosts).',
+        labelNames,
+        registers,
+        collect() {
+          const f = replicaFigures();
+          this.set({ replica: f.replica }, f.wakeupLagMs / 1000);
+        },
+      });
+      new Gauge({
+        name: 'buildmesh_runs_sweeper',
+        help: '1 on the replica holding the sweeper/retention advisory lock, else 0.',
+        labelNames,
+        registers,
+        collect() {
+          const f = replicaFigures();
+          this.set({ replica: f.replica }, f.runsSweeper ? 1 : 0);
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 

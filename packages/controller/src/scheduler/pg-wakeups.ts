@@ -22,9 +22,10 @@ const MAX_PAYLOAD = 7900;
 const RECONNECT_MS = 500;
 const RECHECK_BUILDS = 32;
 
+/** r: the publishing replica, a: when it published (ms since the epoch, for the lag figure). */
 type Message =
-  | { r: string; t: 'q'; b: string; o: string | null; p: Platform | null; l: Record<string, string> }
-  | { r: string; t: 'l' | 's'; b: string };
+  | { r: string; a: number; t: 'q'; b: string; o: string | null; p: Platform | null; l: Record<string, string> }
+  | { r: string; a: number; t: 'l' | 's'; b: string };
 
 export class PgWakeups implements Wakeups {
   private readonly local = new InProcessWakeups();
@@ -35,8 +36,9 @@ export class PgWakeups implements Wakeups {
   private recheckTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private rechecking = false;
-  /** Notifications received from other replicas (for /metrics). */
+  /** Notifications received from other replicas, and the last one's publish-to-delivery lag (for /metrics). */
   received = 0;
+  lastLagMs = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -64,17 +66,17 @@ export class PgWakeups implements Wakeups {
 
   buildQueued(event: BuildQueuedEvent): void {
     this.local.buildQueued(event);
-    this.publish(`q:${event.buildId}`, { r: this.replicaId, t: 'q', b: event.buildId, o: event.orgId, p: event.platform, l: event.labels });
+    this.publish(`q:${event.buildId}`, { r: this.replicaId, a: Date.now(), t: 'q', b: event.buildId, o: event.orgId, p: event.platform, l: event.labels });
   }
 
   logAppended(buildId: string): void {
     this.local.logAppended(buildId);
-    this.publish(`l:${buildId}`, { r: this.replicaId, t: 'l', b: buildId });
+    this.publish(`l:${buildId}`, { r: this.replicaId, a: Date.now(), t: 'l', b: buildId });
   }
 
   buildChanged(buildId: string): void {
     this.local.buildChanged(buildId);
-    this.publish(`s:${buildId}`, { r: this.replicaId, t: 's', b: buildId });
+    this.publish(`s:${buildId}`, { r: this.replicaId, a: Date.now(), t: 's', b: buildId });
   }
 
   onBuildQueued(listener: (event: BuildQueuedEvent) => void): () => void {
@@ -120,6 +122,7 @@ export class PgWakeups implements Wakeups {
     }
     if (message.r === this.replicaId) return; // delivered locally already
     this.received++;
+    if (typeof message.a === 'number') this.lastLagMs = Math.max(0, Date.now() - message.a); // across hosts: includes clock skew
     if (message.t === 'q') this.local.buildQueued({ buildId: message.b, orgId: message.o, platform: message.p, labels: message.l ?? {} });
     else if (message.t === 'l') this.local.logAppended(message.b);
     else this.local.buildChanged(message.b);

@@ -11,17 +11,19 @@ import pg from 'pg';
 export interface Singleton {
   /** True while this replica holds the role; tries to take it when free. */
   holds(): Promise<boolean>;
+  /** The answer of the last holds() (for /metrics). */
+  readonly held: boolean;
   close(): Promise<void>;
 }
 
-export const ALWAYS: Singleton = { holds: async () => true, close: async () => undefined };
+export const ALWAYS: Singleton = { holds: async () => true, held: true, close: async () => undefined };
 
 /** The advisory lock key: "bmsweep" as a 64-bit number, fixed so every version agrees. */
 export const SINGLETON_LOCK_KEY = 0x626d7377656570n;
 
 export class PgAdvisorySingleton implements Singleton {
   private client: pg.Client | undefined;
-  private held = false;
+  held = false;
 
   constructor(
     private readonly url: string,
