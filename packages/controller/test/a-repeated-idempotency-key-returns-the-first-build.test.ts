@@ -28,7 +28,7 @@ void test('a repeated idempotency key returns the first build, per org, across a
   // The answer says which it was: 201 created, 200 the first one again.
   const form = new FormData();
   form.append('spec', JSON.stringify(buildSpec()));
-  form.append('source', new Blob([source]), 'source.tar.gz');
+  form.append('source', new Blob([new Uint8Array(source)]), 'source.tar.gz');
   const raw = await fetch(`${controller.url}/v1/builds`, {
     method: 'POST',
     headers: { authorization: `Bearer ${acme.tokens.member}`, [IDEMPOTENCY_KEY_HEADER]: key },
