@@ -134,7 +134,7 @@ export function registerLogRoutes(app: App, ctx: ControllerContext): void {
 
       const lines = readLogLines(ctx.store, orgId, buildId, from, { attempt, maxLines: tail ?? request.query.limit ?? 1000 });
       // A stream skips the response serializer: the text is a LogPage by construction (pageJson).
-      return reply.type('application/json; charset=utf-8').send(Readable.from(pageJson(lines, isTerminal(build.status))) as never);
+      return reply.type('application/json; charset=utf-8').send(Readable.from(pageJson(lines, isTerminal(build.status)), { objectMode: false, highWaterMark: CHUNK_BYTES }) as never);
     },
   );
 }
