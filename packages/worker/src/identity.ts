@@ -57,6 +57,18 @@ async function readEnrollmentToken(options: WorkerOptions): Promise<string | und
 
 const CLIENT_TIMEOUT_MS = 15_000;
 
+/**
+ * A worker without a sandbox serves only its own org: the controller refuses it the shared pool.
+ * The worker does not retry or linger: it stops with what to do.
+ */
+export function unconfinedRefused(capabilities: Capabilities, cause: ApiError): WorkerConfigError {
+  return new WorkerConfigError(
+    `refusing to serve: this worker runs builds without a sandbox (executor ${capabilities.executor ?? 'none'}) and its enrollment ` +
+      `is for the shared pool, where other orgs' builds would run unconfined on this machine (${cause.message}). ` +
+      `Install bubblewrap (apt-get install bubblewrap) and start the worker with --sandbox bwrap, or enroll it with an org enrollment token.`,
+  );
+}
+
 export function workerClient(url: string, token: string, version: string): BuildMeshClient {
   return new BuildMeshClient({ url, token, timeoutMs: CLIENT_TIMEOUT_MS, userAgent: `buildmesh-worker/${version}` });
 }
@@ -107,6 +119,7 @@ export async function establishIdentity(
       logger.info({ workerId: enrolled.workerId, credentialFile: file }, 'worker enrolled');
       return { workerId: enrolled.workerId, client: workerClient(options.url, enrolled.credential, capabilities.version), timing: enrolled.timing };
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'SANDBOX_REQUIRED') throw unconfinedRefused(capabilities, err);
       if (!isRetryable(err) || signal.aborted) throw err;
       failures++;
       logger.warn({ err: describeError(err), failures }, 'controller unreachable; retrying');

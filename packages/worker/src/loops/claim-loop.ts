@@ -44,7 +44,9 @@ export function startClaimLoop(options: ClaimLoopOptions): ClaimLoop {
       } catch (err) {
         if (drainSignal.aborted) break;
         if (!isRetryable(err)) {
-          const fatal = err instanceof ApiError && (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND');
+          // SANDBOX_REQUIRED: an unconfined worker in the shared pool (see identity.ts, unconfinedRefused).
+          const fatal =
+            err instanceof ApiError && (err.code === 'UNAUTHENTICATED' || err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND' || err.code === 'SANDBOX_REQUIRED');
           if (fatal) {
             logger.error({ err: describeError(err) }, 'claim: the controller refuses this worker; stopping');
             options.onFatal(err);
