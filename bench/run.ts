@@ -17,6 +17,8 @@ import { benchPack } from './pack.js';
 import { benchLogs } from './logs.js';
 import { benchWorkerOverhead } from './worker-overhead.js';
 import { benchExpoWeb } from './expo-web.js';
+import { benchQueueScale } from './queue-scale.js';
+import { benchLogScale } from './log-scale.js';
 import { benchFastStart } from './fast-start.js';
 import { benchSoak } from './soak.js';
 
@@ -39,6 +41,19 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
   { name: 'pack', runs: 3, run: () => benchPack(), targets: { pack_vs_tar: '≤ 1.2', pack_expo_ms: '', tar_expo_ms: '', pack_list_expo_ms: '', pack_rss_mb: '< 100' } },
   { name: 'idle-workers', runs: 1, run: () => benchIdleWorkers(), targets: { idle_workers_10k_rss_mb: '< 512', idle_workers_10k_cpu_pct: '< 10' } },
   { name: 'logs', runs: 3, run: () => benchLogs(), targets: { log_lines_per_s: '≥ 100000', log_store_lag_ms: '', log_follow_p50_ms: '≤ 100', log_follow_p99_ms: '' } },
+  {
+    name: 'queue-scale',
+    runs: 1,
+    run: () => benchQueueScale(),
+    targets: {
+      dispatch_100k_unmatched_p50_ms: '≤ 2',
+      dispatch_label_backlog_p50_ms: '≤ 2',
+      queue_info_100k_ms: '≤ 5',
+      list_filtered_100k_ms: '≤ 5',
+      dispatch_with_20_waiting_clis_p99_ms: '≤ 20',
+    },
+  },
+  { name: 'log-scale', runs: 1, run: () => benchLogScale(), targets: { log_read_1m_rss_mb: '< 64', log_tail_1m_ms: '≤ 20' } },
   { name: 'worker-overhead', runs: 1, run: () => benchWorkerOverhead(10), targets: { worker_overhead_ms: '≤ 50 + unpack', worker_overhead_first_ms: '', worker_unpack_ms: '' } },
   {
     name: 'fast-start',
