@@ -4,6 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
+import cookie from '@fastify/cookie';
 import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ApiError } from '@buildmesh/protocol';
@@ -11,7 +12,7 @@ import type { ControllerContext } from './context.js';
 import { Authenticator } from './auth/authenticate.js';
 import type { App } from './http/app.js';
 import { guardBody, lingerIfBodyUnread } from './http/body-guard.js';
-import { ERROR_RESPONSE_SCHEMA, notFound, sendError } from './http/errors.js';
+import { ERROR_RESPONSE_SCHEMA, sendError } from './http/errors.js';
 import { MAX_CLAIM_WAIT_MS } from './config.js';
 import './http/route-config.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
@@ -25,6 +26,8 @@ import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerOrgRoutes } from './routes/orgs.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+import { registerDashboard } from './http/dashboard.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
@@ -73,10 +76,12 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   const authenticator = new Authenticator(ctx.store, { workerSeenEveryMs: Math.max(1000, Math.floor(ctx.onlineWithinMs / 4)) });
 
   app.decorateRequest('auth', null);
+  // Parses Cookie before the auth hook below runs (the dashboard's session cookie).
+  await app.register(cookie);
   // Stream bodies (artifact uploads) are read by their handler, never buffered here.
   app.addContentTypeParser('application/octet-stream', (_request, _payload, done) => done(null, undefined));
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  app.setNotFoundHandler(notFound);
+  // Not-found handling (JSON 404 for the API, index.html for the dashboard's routes) is set by registerDashboard.
 
   app.addHook('onRequest', async (request, reply) => {
     if (ctx.shutdown.closing) {
@@ -117,6 +122,8 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerArtifactRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);
   registerAttemptRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
+  await registerDashboard(app);
 
   app.get('/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

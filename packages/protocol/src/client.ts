@@ -10,9 +10,9 @@ import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpe
 import { SHA256_HEADER, type Platform } from './common.js';
 import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
 import type { LogBatch, LogBatchAck, LogEntry, LogPage } from './logs.js';
-import { encodeMultipart } from './multipart.js';
 import { backoffDelay, NetworkError, sleep, type RetryOptions } from './retry.js';
 import { readSse } from './sse.js';
+import type { CreateSessionRequest, Session } from './sessions.js';
 import type {
   CreatedEnrollmentToken,
   CreatedToken,
@@ -45,6 +45,8 @@ export interface ClientOptions {
   /** Applied to every request except streams and long-polls, which carry their own. */
   timeoutMs?: number;
   userAgent?: string;
+  /** Sent with every request (the dashboard: its session's CSRF token). */
+  headers?: Record<string, string>;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -63,16 +65,18 @@ export class BuildMeshClient {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
+  private readonly headers: Record<string, string>;
 
   constructor(options: ClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'buildmesh-client';
+    this.headers = options.headers ?? {};
   }
 
   withToken(token: string): BuildMeshClient {
-    return new BuildMeshClient({ url: this.url, token, timeoutMs: this.timeoutMs, userAgent: this.userAgent });
+    return new BuildMeshClient({ url: this.url, token, timeoutMs: this.timeoutMs, userAgent: this.userAgent, headers: this.headers });
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────
@@ -81,7 +85,7 @@ export class BuildMeshClient {
   async raw(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     const url = new URL(this.url + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...options.headers };
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...this.headers, ...options.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: RequestInit['body'];
     if (options.json !== undefined) {
@@ -128,6 +132,18 @@ export class BuildMeshClient {
 
   whoami(): Promise<WhoAmI> {
     return this.json('GET', '/v1/me');
+  }
+  /** Dashboard sign-in: the token is exchanged for a session cookie (set by the response). */
+  createSession(request: CreateSessionRequest): Promise<Session> {
+    return this.json('POST', '/v1/sessions', { json: request });
+  }
+  /** The session of the cookie this request carries (its CSRF token included). */
+  currentSession(): Promise<Session> {
+    return this.json('GET', '/v1/sessions/current');
+  }
+  /** Sign-out: the session is revoked and its cookie cleared. */
+  deleteSession(): Promise<{ ok: true }> {
+    return this.json('DELETE', '/v1/sessions/current');
   }
   createOrg(name: string): Promise<Org> {
     return this.json('POST', '/v1/orgs', { json: { name } });
@@ -196,11 +212,13 @@ export class BuildMeshClient {
    * Streams the source (a tar.gz) up with the spec; the controller acknowledges once both are stored.
    * With `idempotencyKey`, a repeat of the same submit (after a lost response) returns the first build.
    */
-  createBuild(
+  async createBuild(
     spec: CreateBuildSpec,
     source: AsyncIterable<Uint8Array>,
     options: { credentials?: CredentialsBundle; signal?: AbortSignal; idempotencyKey?: string } = {},
   ): Promise<Build> {
+    // Loaded on use: the multipart encoder needs node:crypto and node:stream, which a browser has not.
+    const { encodeMultipart } = await import('./multipart.js');
     const { body, contentType } = encodeMultipart([
       { name: 'spec', json: spec },
       ...(options.credentials ? [{ name: 'credentials', json: options.credentials }] : []),

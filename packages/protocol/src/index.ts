@@ -8,6 +8,7 @@ export * from './artifacts.js';
 export * from './logs.js';
 export * from './workers.js';
 export * from './tenancy.js';
+export * from './sessions.js';
 export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';

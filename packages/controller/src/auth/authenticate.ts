@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import type { Access, Auth, UserAuth } from '../http/route-config.js';
 import { apiTokenCredential, bearerOf, hashSecret, parseCredential, secretMatches } from './tokens.js';
 import { requireRole } from './roles.js';
+import { sessionAuth } from './sessions.js';
 
 const NO_HASH = hashSecret('');
 
@@ -40,7 +41,9 @@ export class Authenticator {
     const access: Access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
     const raw = bearerOf(request.headers.authorization);
-    const auth = raw === undefined ? undefined : await this.resolve(access, raw);
+    let auth = raw === undefined ? undefined : await this.resolve(access, raw);
+    // The dashboard's session cookie stands in for an API token (never for a worker's credentials).
+    if (raw === undefined && access !== 'worker' && access !== 'enrollment') auth = await sessionAuth(this.store, request);
     if (!auth) throw new ApiError('UNAUTHENTICATED');
     if (auth.kind === 'user') requireRole(auth, access, request.method);
     request.auth = auth;

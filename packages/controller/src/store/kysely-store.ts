@@ -29,6 +29,7 @@ import * as queueInfo from './queries/queue-info.js';
 import * as readLogs from './queries/read-logs.js';
 import * as releaseClaim from './queries/release-claim.js';
 import * as secrets from './queries/secrets.js';
+import * as sessions from './queries/sessions.js';
 import * as stats from './queries/stats.js';
 import * as sweep from './queries/sweep.js';
 import * as tokens from './queries/tokens.js';
@@ -78,6 +79,9 @@ export class KyselyStore implements Store {
   listTokens = (orgId: string, includeInstanceAdmin: boolean) => tokens.listTokens(this.db, orgId, includeInstanceAdmin);
   revokeToken = (orgId: string, id: string, includeInstanceAdmin: boolean) => tokens.revokeToken(this.db, orgId, id, includeInstanceAdmin);
   countInstanceAdminTokens = () => tokens.countInstanceAdminTokens(this.db);
+  insertSession = (s: { id: string; tokenId: string; secretHash: Buffer; expiresAt: string }) => sessions.insertSession(this.db, s);
+  findSession = (id: string) => sessions.findSession(this.db, id);
+  revokeSession = (id: string) => sessions.revokeSession(this.db, id);
   replaceInstanceAdminToken = (t: { id: string; orgId: string; name: string; secretHash: Buffer }) =>
     this.db.transaction().execute((trx) => tokens.replaceInstanceAdminToken(trx, t));
 

@@ -9,17 +9,19 @@ import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_claim_order_index.js';
 import * as m0003 from './migrations/0003_flat_queue_and_logs.js';
 import * as m0004 from './migrations/0004_build_idempotency_key.js';
-import * as m0006 from './migrations/0006_key_check.js';
 import * as m0005 from './migrations/0005_worker_executor_and_enrollment.js';
+import * as m0006 from './migrations/0006_key_check.js';
+import * as m0007 from './migrations/0007_dashboard_sessions.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
   '0001_initial': m0001,
   '0002_claim_order_index': m0002,
-  '0004_build_idempotency_key': m0004,
   '0003_flat_queue_and_logs': m0003,
-  '0006_key_check': m0006,
+  '0004_build_idempotency_key': m0004,
   '0005_worker_executor_and_enrollment': m0005,
+  '0006_key_check': m0006,
+  '0007_dashboard_sessions': m0007,
 };
 
 const TABLE = 'buildmesh_migrations';

@@ -86,12 +86,12 @@ export interface BuildsTable {
   profile: string;
   env: string;
   labels: string;
+  /** labelKey(labels) (label-key.ts): the claim and queue position walk one index range per label set. */
+  label_key: string;
   status: string;
   priority: number;
   message: string | null;
   git_commit: string | null;
-  /** labelKey(labels) (label-key.ts): the claim and queue position walk one index range per label set. */
-  label_key: string;
   source_sha256: string;
   source_size: number;
   credentials_sealed: Buffer | null;
@@ -140,10 +140,6 @@ export interface LogBatchesTable {
   line_count: number;
   /** The batch's LogLine[] as JSON, stored as it arrived (after validation). */
   lines: string;
-}
-
-export interface ArtifactsTable {
-  id: string;
   /** Length of `lines`: log pages plan how many batches to load from the index alone. */
   size: number;
 }
@@ -161,6 +157,10 @@ export interface BuildCountDeltasTable {
   status: string;
   platform: string;
   n: number;
+}
+
+export interface ArtifactsTable {
+  id: string;
   build_id: string;
   attempt_id: string;
   attempt_number: number;
@@ -179,6 +179,16 @@ export interface InstanceMetaTable {
   created_at: string;
 }
 
+/** Dashboard sign-ins (0007): only the hash of the cookie's secret. */
+export interface DashboardSessionsTable {
+  id: string;
+  token_id: string;
+  secret_hash: Buffer;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
 export interface MigrationMarker {
   id: Generated<number>;
 }
@@ -194,8 +204,9 @@ export interface Database {
   builds: BuildsTable;
   attempts: AttemptsTable;
   log_batches: LogBatchesTable;
-  artifacts: ArtifactsTable;
-  instance_meta: InstanceMetaTable;
-}
   queue_lanes: QueueLanesTable;
   build_count_deltas: BuildCountDeltasTable;
+  artifacts: ArtifactsTable;
+  instance_meta: InstanceMetaTable;
+  dashboard_sessions: DashboardSessionsTable;
+}

@@ -28,8 +28,8 @@ import type {
   WorkerInfo,
   WorkerPool,
 } from '@buildmesh/protocol';
-
 import type { LogBatchInfo } from './queries/read-logs.js';
+
 export interface TokenRecord extends TokenInfo {
   secretHash: Buffer;
 }
@@ -55,6 +55,16 @@ export interface WorkerRecord {
   executor: SandboxExecutor;
   /** The enrollment token that enrolled it (null for workers enrolled before this was recorded). */
   enrollmentTokenId: string | null;
+}
+
+/** A dashboard session (routes/sessions.ts); it acts with its token's org and role. */
+export interface SessionRecord {
+  id: string;
+  tokenId: string;
+  secretHash: Buffer;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
 }
 
 /** What the claim query needs to know about the claiming worker. */
@@ -157,6 +167,10 @@ export interface Store {
   /** An instance admin token is revoked only when `includeInstanceAdmin`; otherwise it answers undefined (404). */
   revokeToken(orgId: string, id: string, includeInstanceAdmin: boolean): Promise<TokenInfo | undefined>;
   countInstanceAdminTokens(): Promise<number>;
+  /** Dashboard sessions: created at sign-in, revoked at sign-out (expired ones are deleted then). */
+  insertSession(s: { id: string; tokenId: string; secretHash: Buffer; expiresAt: string }): Promise<void>;
+  findSession(id: string): Promise<SessionRecord | undefined>;
+  revokeSession(id: string): Promise<void>;
   /** One transaction: inserts a new instance admin token and revokes every other live one (rotation, a new BUILDMESH_ADMIN_TOKEN). */
   replaceInstanceAdminToken(t: { id: string; orgId: string; name: string; secretHash: Buffer }): Promise<{ token: TokenInfo; revoked: string[] }>;
 
