@@ -21,6 +21,7 @@ import { benchQueueScale } from './queue-scale.js';
 import { benchLogScale } from './log-scale.js';
 import { benchFastStart } from './fast-start.js';
 import { benchSoak } from './soak.js';
+import { benchPgReplicas } from './pg-replicas.js';
 
 type Figures = Record<string, number>;
 
@@ -60,6 +61,19 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
     runs: 1,
     run: () => benchFastStart(),
     targets: { cli_version_ms: '', node_bare_ms: '', cli_start_overhead: '≤ 1.5', cli_status_ms: '', controller_ready_ms: '≤ 300' },
+  },
+  {
+    name: 'pg-replicas',
+    runs: 1,
+    run: () => benchPgReplicas(),
+    targets: {
+      pg_dispatch_p50_ms: '≤ 10',
+      pg_dispatch_p99_ms: '≤ 50',
+      pg_submit_c20_per_s: '≥ 1000',
+      pg_claim_finish_per_s: '≥ 1000',
+      pg_double_assignments: '= 0',
+      replica_failover_s: '≤ 5',
+    },
   },
   {
     name: 'soak',

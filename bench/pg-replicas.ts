@@ -1,0 +1,165 @@
+/**
+ * The scale-out figures: two controller replicas on one PostgreSQL database behind
+ * nginx (the documented config), started with the e2e helpers.
+ * - pg_dispatch_p50_ms / pg_dispatch_p99_ms: submit acknowledged by replica A → the
+ *   worker long-polling replica B has the job (LISTEN/NOTIFY).
+ * - pg_submit_c20_per_s: tiny builds acknowledged per second, 20 in flight over both replicas.
+ * - pg_claim_finish_per_s / pg_double_assignments: 200 racing workers, half on each replica.
+ * - replica_failover_s: kill -9 of the replica holding a worker's long-poll (through nginx)
+ *   → that worker has the next build, submitted through nginx right after the kill.
+ */
+import { BuildMeshClient } from '@buildmesh/protocol';
+import { startReplicaSet, type ReplicaSet } from '../test/helpers/replicas.js';
+import { Scope } from './support/mesh.js';
+import { percentile } from './support/measure.js';
+import { benchSpec, streamOf, tinySource } from './support/sources.js';
+
+const BENCH_TIMING = { heartbeatIntervalMs: 1000, leaseTtlMs: 30_000, sweepIntervalMs: 1000, claimWaitMs: 25_000 };
+
+async function withReplicas<T>(run: (set: ReplicaSet) => Promise<T>): Promise<T> {
+  const scope = new Scope();
+  try {
+    const set = await startReplicaSet(scope, { timing: BENCH_TIMING, env: { BUILDMESH_LOG_LEVEL: 'warn' } });
+    return await run(set);
+  } finally {
+    await scope.close();
+  }
+}
+
+/** Worker credentials, so each worker can be pinned to one replica (or the balancer). */
+async function enrollCredentials(admin: BuildMeshClient, count: number): Promise<string[]> {
+  const { secret } = await admin.createEnrollmentToken(`bench-${Date.now()}`);
+  const enroller = admin.withToken(secret);
+  const credentials: string[] = [];
+  for (let i = 0; i < count; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, (_, j) => enroller.enroll({ name: `bench-${i + j}`, platforms: ['web'], labels: {}, concurrency: 1, version: 'bench' })),
+    );
+    credentials.push(...batch.map((e) => e.credential));
+  }
+  return credentials;
+}
+
+const on = (credential: string, url: string) => new BuildMeshClient({ url, token: credential, timeoutMs: 60_000 });
+
+export async function benchPgDispatch(rounds = 200): Promise<Record<string, number>> {
+  return withReplicas(async (set) => {
+    const [a, b] = set.replicas as [ReplicaSet['replicas'][0], ReplicaSet['replicas'][0]];
+    const [credential] = await enrollCredentials(set.admin, 1);
+    const worker = on(credential!, b.url);
+    const source = await tinySource();
+    const samples: number[] = [];
+    for (let i = 0; i < rounds + 10; i++) {
+      let claimedAt = 0;
+      const claim = worker.claim(20_000).then((job) => {
+        claimedAt = performance.now();
+        return job;
+      });
+      await new Promise((r) => setTimeout(r, 15)); // let the long-poll park on B
+      await a.admin.createBuild(benchSpec(), streamOf(source));
+      const ackAt = performance.now();
+      const job = await claim;
+      if (!job) throw new Error('the worker long-polling B got no job');
+      if (i >= 10) samples.push(Math.max(0, claimedAt - ackAt));
+      await worker.finish(job.attempt.id, { outcome: 'succeeded' });
+    }
+    return { pg_dispatch_p50_ms: percentile(samples, 50), pg_dispatch_p99_ms: percentile(samples, 99) };
+  });
+}
+
+export async function benchPgSubmit(count = 1000): Promise<Record<string, number>> {
+  return withReplicas(async (set) => {
+    const source = await tinySource();
+    const admins = set.replicas.map((r) => r.admin);
+    for (let i = 0; i < 50; i++) await admins[i % 2]!.createBuild(benchSpec(), streamOf(source)); // warm-up
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, lane) => {
+        while (next++ < count) await admins[lane % 2]!.createBuild(benchSpec(), streamOf(source));
+      }),
+    );
+    return { pg_submit_c20_per_s: count / ((performance.now() - t0) / 1000) };
+  });
+}
+
+export async function benchPgClaimFinish(builds = 2000, workers = 200): Promise<Record<string, number>> {
+  return withReplicas(async (set) => {
+    const source = await tinySource();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, lane) => {
+        while (next++ < builds) await set.replicas[lane % 2]!.admin.createBuild(benchSpec(), streamOf(source));
+      }),
+    );
+    const clients = (await enrollCredentials(set.admin, workers)).map((c, i) => on(c, set.replicas[i % 2]!.url));
+    const seen = new Map<string, number>();
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        for (;;) {
+          const job = await client.claim(0);
+          if (!job) return;
+          seen.set(job.build.id, (seen.get(job.build.id) ?? 0) + 1);
+          await client.finish(job.attempt.id, { outcome: 'succeeded' });
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    if (seen.size !== builds) throw new Error(`only ${seen.size} of ${builds} builds were claimed`);
+    return { pg_claim_finish_per_s: builds / seconds, pg_double_assignments: [...seen.values()].filter((n) => n > 1).length };
+  });
+}
+
+/** Claim long-polls parked on a replica, from its /metrics. */
+async function parkedClaims(url: string, token: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+  return Number(/^buildmesh_claim_waiters (\S+)$/m.exec(text)?.[1] ?? 0);
+}
+
+export async function benchReplicaFailover(): Promise<Record<string, number>> {
+  return withReplicas(async (set) => {
+    const [credential] = await enrollCredentials(set.admin, 1);
+    const worker = on(credential!, set.balancerUrl);
+    const source = await tinySource();
+    // The worker's loop as a worker runs it: claim through the balancer; on an error, try again shortly.
+    let stopped = false;
+    let gotAt = 0;
+    const loop = (async () => {
+      while (!stopped) {
+        try {
+          const job = await worker.claim(20_000);
+          if (job) {
+            gotAt = performance.now();
+            return job;
+          }
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      return null;
+    })();
+    let victim: ReplicaSet['replicas'][0] | undefined;
+    for (let i = 0; i < 200 && !victim; i++) {
+      for (const r of set.replicas) if ((await parkedClaims(r.url, set.adminToken)) > 0) victim = r;
+      if (!victim) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (!victim) throw new Error('the worker’s long-poll never parked');
+    const killedAt = performance.now();
+    await victim.crash();
+    await set.admin.createBuild(benchSpec(), streamOf(source));
+    const job = await loop;
+    stopped = true;
+    if (!job) throw new Error('the worker got no build after the failover');
+    return { replica_failover_s: (gotAt - killedAt) / 1000 };
+  });
+}
+
+export async function benchPgReplicas(): Promise<Record<string, number>> {
+  return {
+    ...(await benchPgDispatch()),
+    ...(await benchPgSubmit()),
+    ...(await benchPgClaimFinish()),
+    ...(await benchReplicaFailover()),
+  };
+}
