@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.cache/**', '**/fixtures/**', '**/.buildmesh/**', '**/scratch/**', 'packages/cli/dist/**'] },
+  { ignores: ['**/node_modules/**', '.cache/**', '**/fixtures/**', '**/.buildmesh/**', '**/scratch/**', 'packages/cli/dist/**', 'packages/dashboard/dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

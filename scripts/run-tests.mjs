@@ -32,6 +32,9 @@ if (files.length === 0) {
 // Tests run the real `buildmesh` binary, which runs the bundle as it is: make it current first.
 const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-cli.mjs'), '--if-stale'], { stdio: 'inherit' });
 if (built.status !== 0) process.exit(built.status ?? 1);
+// …and the dashboard the controller serves (browser tests load it).
+const dashboard = spawnSync(process.execPath, [join(root, 'scripts', 'build-dashboard.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (dashboard.status !== 0) process.exit(dashboard.status ?? 1);
 console.log(`running ${files.length} test files`);
 const concurrency = process.env.BUILDMESH_TEST_CONCURRENCY ?? '3';
 // Tests that skip for a missing system package record it here (test/helpers/bwrap.ts); summed up below.

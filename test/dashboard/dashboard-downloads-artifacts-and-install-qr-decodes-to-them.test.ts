@@ -1,0 +1,65 @@
+/**
+ * In real Chromium: an Android build's artifact downloads from the build page with the sha256 the
+ * page shows, and its install page (desktop and phone-sized) shows a QR code that — read back from a
+ * screenshot with jsQR — decodes to that artifact's download link.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import jsQR from 'jsqr';
+import { startTestController } from '../helpers/controller.js';
+import { makeFixtureProject } from '../helpers/builds.js';
+import { chromiumSkip, newPage, openBrowser, ProtocolWorker, screenshot, signIn, submitFor, tokenWithRole } from '../helpers/dashboard.js';
+
+void test('download an artifact from the page (sha256 verified) and scan the install QR code', { skip: chromiumSkip }, async (t) => {
+  const controller = await startTestController(t);
+  const worker = await ProtocolWorker.enroll(controller, ['android']);
+  const build = await submitFor(controller.admin, makeFixtureProject(t, ['true']), { platform: 'android', message: 'Release candidate 2.3', project: 'shop-app' });
+  const job = await worker.claim();
+  assert.equal(job.build.id, build.id);
+  await worker.log(job, [
+    { text: '', phase: 'RUN_GRADLE', marker: 'START_PHASE' },
+    { text: '> Task :app:assembleRelease', phase: 'RUN_GRADLE' },
+    { text: 'BUILD SUCCESSFUL in 41s', phase: 'RUN_GRADLE' },
+    { text: '', phase: 'RUN_GRADLE', marker: 'END_PHASE', result: 'success', durationMs: 41_000 },
+  ]);
+  const apk = randomBytes(200_000);
+  const sha256 = await worker.upload(job, 'app-release.apk', apk);
+  await worker.finish(job);
+  const [artifact] = (await controller.admin.listArtifacts(build.id)).artifacts;
+
+  const browser = await openBrowser(t);
+  const { page } = await newPage(browser, { downloads: true });
+  await signIn(page, controller.url, await tokenWithRole(controller, 'read-only'));
+  await page.goto(`${controller.url}/builds/${build.id}`);
+  await page.getByText('app-release.apk').waitFor();
+  assert.ok((await page.locator('.artifacts').innerText()).includes(sha256), 'the page shows the sha256');
+  await screenshot(page, 'build-succeeded');
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
+  assert.equal(download.suggestedFilename(), 'app-release.apk');
+  const saved = readFileSync((await download.path())!);
+  assert.equal(createHash('sha256').update(saved).digest('hex'), sha256);
+
+  const link = `${controller.url}/v1/builds/${build.id}/artifacts/${artifact!.id}`;
+  await page.getByRole('link', { name: 'Install' }).click();
+  await page.waitForURL(`**/install/${build.id}`);
+  for (const [name, view] of [
+    ['install', page],
+    ['install-phone', (await newPage(browser, { mobile: true })).page],
+  ] as const) {
+    if (view !== page) {
+      await signIn(view, controller.url, await tokenWithRole(controller, 'read-only'));
+      await view.goto(`${controller.url}/install/${build.id}`);
+    }
+    const qr = view.getByTestId('qr');
+    await qr.waitFor();
+    await screenshot(view, name);
+    const png = PNG.sync.read(await qr.screenshot());
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.equal(decoded?.data, link, `${name}: the QR code decodes to the artifact link`);
+    assert.equal(await view.getByRole('link', { name: /Download app-release\.apk/ }).getAttribute('href'), link);
+  }
+});

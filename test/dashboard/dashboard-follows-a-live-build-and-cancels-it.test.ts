@@ -1,0 +1,53 @@
+/**
+ * In real Chromium against a real controller and worker: sign in with a member token, find the
+ * running build in the list, watch its log grow on the page without a reload, cancel it from the
+ * page and see it canceled. Screenshots of the sign-in, builds and build pages.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestController } from '../helpers/controller.js';
+import { startTestWorker, waitForWorkerOnline } from '../helpers/worker.js';
+import { makeFixtureProject, submitBuild, waitForStatus } from '../helpers/builds.js';
+import { chromiumSkip, newPage, openBrowser, screenshot, signIn, tokenWithRole } from '../helpers/dashboard.js';
+
+void test('sign in, watch a running build log grow live, cancel it from the page', { skip: chromiumSkip }, async (t) => {
+  const controller = await startTestController(t);
+  const worker = startTestWorker(t, { url: controller.url, enrollmentToken: await controller.enrollmentToken() });
+  await waitForWorkerOnline(controller.admin, worker);
+  const project = makeFixtureProject(t, [
+    { id: 'tick', name: 'Tick', command: 'for i in $(seq 1 3000); do printf "tick %s \\033[32mgreen\\033[0m\\n" $i; sleep 0.05; done' },
+  ]);
+  const build = await submitBuild(controller.admin, project, { project: 'shop-app' });
+  await waitForStatus(controller.admin, build.id, 'running');
+
+  const browser = await openBrowser(t);
+  const { page } = await newPage(browser);
+  await page.goto(controller.url);
+  await page.getByLabel('API token').waitFor();
+  await screenshot(page, 'sign-in');
+  await signIn(page, controller.url, await tokenWithRole(controller, 'member'));
+  assert.equal(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie), '{}{}', 'no token or session readable by the page');
+
+  // The list shows it running; its link opens the build page.
+  const row = page.locator(`tr[data-build="${build.id}"]`);
+  await row.locator('[data-status="running"]').waitFor();
+  await screenshot(page, 'builds');
+  await row.getByRole('link').click();
+  await page.waitForURL(`**/builds/${build.id}`);
+
+  // The log grows on the page: a line, then a later one, with no reload in between.
+  const log = page.getByTestId('log-scroll');
+  await log.getByText(/^tick 5 green$/).waitFor({ timeout: 30_000 });
+  const navigations: string[] = [];
+  page.on('framenavigated', (f) => navigations.push(f.url()));
+  await log.getByText(/^tick 40 green$/).waitFor({ timeout: 30_000 });
+  assert.deepEqual(navigations, [], 'the page was not reloaded');
+  const green = log.locator('.lt span').filter({ hasText: 'green' }).last();
+  assert.equal(await green.evaluate((el) => getComputedStyle(el).color !== getComputedStyle(el.parentElement!).color), true, 'ANSI green is rendered as a colour');
+  await screenshot(page, 'build-running');
+
+  await page.getByRole('button', { name: 'Cancel build' }).click();
+  await page.locator('.page-head [data-status="canceled"]').waitFor({ timeout: 30_000 });
+  assert.equal((await controller.admin.getBuild(build.id)).status, 'canceled');
+  await screenshot(page, 'build-canceled');
+});
