@@ -116,7 +116,8 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     // Workers could not heartbeat while we were down: give live leases one fresh TTL rather than lapsing them all.
     // With replicas, only when no other replica runs the sweeper (they were all down): otherwise the leases are current.
     const extended = (await singleton.holds()) ? await store.extendLiveLeases(options.leaseTtlMs) : 0;
-    const blobs = await FsBlobStore.open(join(options.dataDir, 'blobs'));
+    // Replicas share the blob directory: a starting replica must not delete another one's uploads in progress.
+    const blobs = await FsBlobStore.open(join(options.dataDir, 'blobs'), databaseUrl ? { sharedStaleAfterMs: Math.max(10 * 60_000, 2 * options.bodyIdleTimeoutMs) } : {});
     const { generatedAdminToken } = await bootstrap(store, options, log);
 
     if (databaseUrl) {

@@ -34,18 +34,28 @@ export class FsBlobStore implements BlobStore {
     this.tmpDir = join(root, 'tmp');
   }
 
-  /** Creates the directories and deletes temp files a crashed process left behind. */
-  static async open(root: string): Promise<FsBlobStore> {
+  /**
+   * Creates the directories and deletes temp files a crashed process left behind.
+   * `sharedStaleAfterMs`: the directory is shared by replicas, whose uploads in
+   * progress keep writing their temp files; only files untouched for this long are
+   * a dead process's leftovers.
+   */
+  static async open(root: string, options: { sharedStaleAfterMs?: number } = {}): Promise<FsBlobStore> {
     const store = new FsBlobStore(root);
     await mkdir(store.blobDir, { recursive: true, mode: 0o700 });
     await mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
-    await store.sweepTemp();
+    await store.sweepTemp(options.sharedStaleAfterMs);
     return store;
   }
 
-  /** Every temp file belongs to an upload of a previous process (one process owns a data dir). */
-  async sweepTemp(): Promise<number> {
-    const names = await readdir(this.tmpDir);
+  /** Without `staleAfterMs` every temp file belongs to an upload of a previous process (one process owns the dir). */
+  async sweepTemp(staleAfterMs?: number): Promise<number> {
+    let names = await readdir(this.tmpDir);
+    if (staleAfterMs !== undefined) {
+      const cutoff = Date.now() - staleAfterMs;
+      const ages = await Promise.all(names.map(async (name) => (await stat(join(this.tmpDir, name)).catch(() => undefined))?.mtimeMs ?? Infinity));
+      names = names.filter((_, i) => ages[i]! < cutoff);
+    }
     await Promise.all(names.map((name) => rm(join(this.tmpDir, name), { force: true, recursive: true })));
     return names.length;
   }
