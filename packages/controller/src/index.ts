@@ -32,6 +32,7 @@ import { buildServer } from './server.js';
 export { resolveOptions, CONTROLLER_SETTINGS, ConfigError, type ControllerOptions, type SettingInfo } from './config.js';
 export { backupDataDir, restoreDataDir, DATABASE_FILE, type BackupResult } from './backup.js';
 export { migrateDatabase, type MigrateReport } from './migrate-database.js';
+export { migrateStore, type MigrateStoreReport } from './migrate-store.js';
 
 export interface RunningController {
   url: string;

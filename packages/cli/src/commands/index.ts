@@ -29,6 +29,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'backup', load: async () => (await import('./backup.js')).backupCommand },
   { name: 'restore', load: async () => (await import('./backup.js')).restoreCommand },
   { name: 'migrate', load: async () => (await import('./migrate.js')).migrateCommand },
+  { name: 'migrate-store', load: async () => (await import('./migrate-store.js')).migrateStoreCommand },
   { name: 'admin', load: async () => (await import('./admin/index.js')).adminCommand },
   { name: 'controller', load: async () => (await import('./controller.js')).controllerCommand },
   { name: 'worker', load: async () => (await import('./worker.js')).workerCommand },
