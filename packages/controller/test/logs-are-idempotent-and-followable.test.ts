@@ -69,6 +69,10 @@ test('log batches are idempotent, gaps are refused, pages and live follows deliv
     const after = await tenant.reader.readLogs(build.id, { cursor: final.nextCursor });
     assert.deepEqual(after.entries, []);
     assert.equal(after.complete, true);
+    // The last lines: tail starts inside a batch (c1, c2 | d1 | e1), and ends where the full read ends.
+    const last3 = await tenant.reader.readLogs(build.id, { tail: 3 });
+    assert.deepEqual([texts(last3.entries), last3.complete, last3.nextCursor], [['c2', 'd1', 'e1'], true, final.nextCursor]);
+    await rejectsWith(tenant.reader.readLogs(build.id, { tail: 3, cursor: final.nextCursor }), 'BAD_REQUEST', 'tail with a cursor');
 
     // Resume by Last-Event-ID: only what came after that event.
     const first = await fetch(`${controller.url}/v1/builds/${build.id}/logs?follow=true`, {

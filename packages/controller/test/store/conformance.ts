@@ -216,6 +216,10 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.deepEqual([page3.texts, page3.atEnd], [['c'], true]);
       const page4 = await read(page3.next, 5);
       assert.deepEqual([page4.texts, page4.atEnd, page4.next], [[], true, page3.next]);
+      // A byte budget cuts a page too, after at least one line.
+      const tiny = readLogLines(store, orgA, b.id, start, { maxLines: 100, maxBytes: 1 });
+      assert.equal(((await tiny.next()).value as string).includes('"text":"a"'), true);
+      assert.deepEqual((await tiny.next()).value, { next: { attempt: 1, seq: 1, line: 1 }, atEnd: false });
       // The tail starts inside the first batch; a longer tail is the whole log.
       assert.deepEqual((await read(await tailPosition(store, orgA, b.id, 2), 2)).texts, ['b', 'c']);
       assert.deepEqual((await read(await tailPosition(store, orgA, b.id, 10), 10)).texts, ['a', 'b', 'c']);
