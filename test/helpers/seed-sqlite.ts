@@ -33,6 +33,7 @@ export function seedBuilds(
     const template = db.prepare('select * from builds where id = ?').get(templateId) as Record<string, unknown> | undefined;
     if (!template) throw new Error(`no build ${templateId}`);
     const row: Record<string, unknown> = { ...template, attempt_count: 0, started_at: null, finished_at: null };
+    if ('idempotency_key' in row) row.idempotency_key = null; // unique per org
     if (overrides.platform) row.platform = overrides.platform;
     if (overrides.profileName) row.profile_name = overrides.profileName;
     if (overrides.status) row.status = overrides.status;
