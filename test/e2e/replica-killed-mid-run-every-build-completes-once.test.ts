@@ -1,8 +1,8 @@
 /**
  * kill -9 of one replica in the middle of a run: every build still completes
  * exactly once (one succeeded attempt), the survivor takes over the sweeper (a
- * lease the dead replica's last claim left behind is requeued by it), and the
- * workers keep going through the balancer without being told anything.
+ * lease abandoned at the kill is requeued by it), and the workers and a `logs -f`
+ * follower keep going through the balancer without being told anything.
  *
  * 24 builds rather than the issue's 100: the property is the same and CI time is not.
  */
@@ -51,6 +51,18 @@ test('a replica killed mid-run: every build completes once and the survivor swee
   const abandoned = await workers[WORKERS]!.claim(2_000);
   assert.ok(abandoned);
   const keepAlive = setInterval(() => void workers[WORKERS]!.heartbeat(abandoned.attempt.id).catch(() => undefined), 300);
+  // `logs -f` through the balancer on that build: it rides through the kill (reconnecting from its cursor).
+  await workers[WORKERS]!.sendLogs(abandoned.attempt.id, { seq: 1, lines: [{ t: Date.now(), stream: 'stdout', text: 'before the kill' }] });
+  const followed: string[] = [];
+  const follow = (async () => {
+    const iterator = set.admin.followLogs(abandoned.build.id);
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return next.value;
+      followed.push(next.value.text);
+    }
+  })();
+  await waitFor(() => followed.length === 1, { what: 'the follower to see the first line' });
 
   let finished = 0;
   let errors = 0;
@@ -94,6 +106,9 @@ test('a replica killed mid-run: every build completes once and the survivor swee
   }
   const requeued = await set.admin.getBuild(abandoned.build.id);
   assert.equal(requeued.attempts?.[0]?.status, 'lost', 'the lease abandoned at the kill was ended by the surviving sweeper');
+
+  assert.equal(await follow, 'succeeded', 'the follower saw the build end');
+  assert.deepEqual(followed, ['before the kill', `built ${abandoned.build.id}`], 'every line once, in order, across the kill');
 
   const newHolder = await waitFor(() => sweeperHolder(set.database.url), { what: 'the survivor to hold the sweeper lock' });
   assert.ok(newHolder.includes(survivor.id), `the survivor took over the sweeper (holder: ${newHolder})`);
