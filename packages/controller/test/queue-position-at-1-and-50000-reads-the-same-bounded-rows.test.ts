@@ -138,3 +138,14 @@ test('every list filter reads through an index that holds it', async () => {
   assert.equal(both.result.builds.length, 20);
   assertIndexedReads(both.plans, 'list status+profile');
 });
+
+test('metrics count every seeded build, folding the trigger-kept deltas in bounded passes', async () => {
+  const { result, statements } = await traced(() => store.stats(60_000));
+  assert.equal(result.queuedByPlatform.web, 100_000);
+  assert.equal(result.queuedByPlatform.android, 100_000);
+  assert.equal(result.buildsByStatus.failed, 20);
+  assert.ok(statements.filter((s) => s.startsWith('delete')).length >= 20, 'the fold of 200k deltas was not split into passes');
+  const again = await traced(() => store.stats(60_000));
+  assert.deepEqual(again.result, result);
+  assert.equal(again.statements.filter((s) => s.startsWith('delete')).length, 1);
+});

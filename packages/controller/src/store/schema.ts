@@ -154,6 +154,8 @@ export interface QueueLanesTable {
 
 /** +1/-1 per build status change, written by triggers (migration 0003) and folded together by stats(). */
 export interface BuildCountDeltasTable {
+  /** Insertion order (rowid on SQLite, bigserial on PostgreSQL): a fold takes the oldest rows first. */
+  id: Generated<number>;
   status: string;
   platform: string;
   n: number;
