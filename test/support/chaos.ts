@@ -222,6 +222,19 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
   }
   await submitting;
 
+  /** A worker running a build if one is within a few seconds (a fault should hit work), else any. */
+  async function pickWorker(): Promise<number> {
+    const roll = rng();
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const listed = await admin.listWorkers().catch(() => ({ workers: [] }));
+      const busy = workers.map((w, i) => (listed.workers.some((l) => l.name === w.name && l.busySlots > 0) ? i : -1)).filter((i) => i >= 0);
+      if (busy.length > 0) return busy[Math.floor(roll * busy.length)]!;
+      await delay(250);
+    }
+    return Math.floor(roll * workers.length);
+  }
+
   async function inject(kind: FaultKind): Promise<FaultEvent> {
     const at = Date.now();
     if (kind === 'controller-kill') {
@@ -239,7 +252,7 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
       controller.process.kill('SIGCONT');
       return { kind, target: 'controller', at, endedAt: Date.now(), detail: `SIGSTOP for ${stopMs} ms` };
     }
-    const index = Math.floor(rng() * workers.length);
+    const index = await pickWorker();
     const worker = workers[index]!;
     const dirs = { workDir: worker.workDir, configDir: worker.configDir };
     let detail: string;
