@@ -94,6 +94,15 @@ test('log batches are idempotent, gaps are refused, pages and live follows deliv
       if (event.event === 'lines') resumedTexts.push(...texts((JSON.parse(event.data) as { entries: LogEntry[] }).entries));
     }
     assert.deepEqual(resumedTexts, ['b1', 'c1', 'c2', 'd1', 'e1']);
+    // A stream that began at a tail reconnects to the same URL: Last-Event-ID resumes, the tail is not applied again.
+    const tailResumed = await fetch(`${controller.url}/v1/builds/${build.id}/logs?tail=1`, {
+      headers: { authorization: `Bearer ${tenant.tokens.reader}`, accept: 'text/event-stream', 'last-event-id': resumeAfter },
+    });
+    const tailTexts: string[] = [];
+    for await (const event of readSse(tailResumed.body!)) {
+      if (event.event === 'lines') tailTexts.push(...texts((JSON.parse(event.data) as { entries: LogEntry[] }).entries));
+    }
+    assert.deepEqual(tailTexts, ['b1', 'c1', 'c2', 'd1', 'e1']);
 
     // A malformed Last-Event-ID is refused like a malformed cursor.
     const badResume = await fetch(`${controller.url}/v1/builds/${build.id}/logs`, {

@@ -125,14 +125,15 @@ export function registerLogRoutes(app: App, ctx: ControllerContext): void {
       const streaming = wantsStream(request, request.query.follow);
       const lastEventId = request.headers['last-event-id'];
       const resumeFrom = streaming && typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : request.query.cursor;
-      if (tail !== undefined && resumeFrom) throw new ApiError('BAD_REQUEST', 'tail starts at the end of the log; it takes no cursor');
+      if (tail !== undefined && request.query.cursor) throw new ApiError('BAD_REQUEST', 'tail starts at the end of the log; it takes no cursor');
       let from = parseCursor(resumeFrom);
       const build = await ctx.store.getBuild(orgId, buildId);
       if (!build) throw new ApiError('NOT_FOUND', 'no such build');
-      if (tail !== undefined) from = await tailPosition(ctx.store, orgId, buildId, tail, attempt);
+      // An EventSource reconnects to the same URL with Last-Event-ID: that resumes, the tail was only the start.
+      if (tail !== undefined && !resumeFrom) from = await tailPosition(ctx.store, orgId, buildId, tail, attempt);
       if (streaming) return follow(ctx, request, reply, orgId, buildId, from, attempt);
 
-      const lines = readLogLines(ctx.store, orgId, buildId, from, { attempt, maxLines: tail ?? request.query.limit ?? 1000 });
+      const lines = readLogLines(ctx.store, orgId, buildId, from, { attempt, maxLines: tail ?? request.query.limit ?? 1000, maxBytes: request.query.maxBytes });
       // A stream skips the response serializer: the text is a LogPage by construction (pageJson).
       return reply.type('application/json; charset=utf-8').send(Readable.from(pageJson(lines, isTerminal(build.status)), { objectMode: false, highWaterMark: CHUNK_BYTES }) as never);
     },
