@@ -59,10 +59,12 @@ const CLIENT_TIMEOUT_MS = 15_000;
 
 /**
  * A worker without a sandbox serves only its own org: the controller refuses it the shared pool.
- * The worker does not retry or linger: it stops with what to do.
+ * The worker does not retry or linger: it stops with what to do. Still a SANDBOX_REQUIRED ApiError,
+ * so that a caller (`buildmesh up`) can enroll it into its own org instead.
  */
-export function unconfinedRefused(capabilities: Capabilities, cause: ApiError): WorkerConfigError {
-  return new WorkerConfigError(
+export function unconfinedRefused(capabilities: Capabilities, cause: ApiError): ApiError {
+  return new ApiError(
+    'SANDBOX_REQUIRED',
     `refusing to serve: this worker runs builds without a sandbox (executor ${capabilities.executor ?? 'none'}) and its enrollment ` +
       `is for the shared pool, where other orgs' builds would run unconfined on this machine (${cause.message}). ` +
       `Install bubblewrap (apt-get install bubblewrap) and start the worker with --sandbox bwrap, or enroll it with an org enrollment token.`,

@@ -89,7 +89,9 @@ export const upCommand = action<UpOptions>(
       const { resolveWorkerOptions, startWorker, WorkerConfigError, probeBwrap } = await loadWorker();
       const resolved = resolveWorkerOptions(workerBase); // bad flags fail here, before any token is made
       // Unconfined never crosses a tenant: without bubblewrap the local worker serves the admin's org only.
-      const sandboxed = resolved.sandbox !== 'none' && process.platform === 'linux' && (await probeBwrap()).ok;
+      // The same probe the worker runs: a real step in its work dir, as its build user.
+      const sandboxed =
+        resolved.sandbox !== 'none' && process.platform === 'linux' && (await probeBwrap(undefined, { workDir: resolved.workDir, buildUser: resolved.buildUser })).ok;
       let worker;
       try {
         // Later starts: the identity saved in the data dir is enough.
