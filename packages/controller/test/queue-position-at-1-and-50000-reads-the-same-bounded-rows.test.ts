@@ -124,6 +124,20 @@ test('a claim past 100k queued builds the worker cannot take reads through index
   assert.equal(result?.build.id, queued[0]);
   assertIndexedReads(plans, 'the claim');
   await store.releaseClaim(claimant.workerId, result!.attempt.id);
+
+  // The shared pool probes the platform and label set once for every org, through its own index.
+  const shared = await store.insertWorker({
+    id: newId('wrk'),
+    orgId: null,
+    pool: 'shared',
+    capabilities: { name: 'shared', platforms: ['web'], labels: {}, concurrency: 1, version: 'test' },
+    secretHash: randomBytes(32),
+  });
+  const sharedClaim = await traced(() => store.claim({ ...claimant, workerId: shared.id, orgId: null }));
+  assert.equal(sharedClaim.result?.build.id, queued[0]);
+  assertIndexedReads(sharedClaim.plans, 'the shared claim');
+  assert.ok(sharedClaim.plans.flat().some((step) => step.includes('builds_shared_lane')), sharedClaim.plans.flat().join(' | '));
+  await store.releaseClaim(shared.id, sharedClaim.result!.attempt.id);
 });
 
 test('every list filter reads through an index that holds it', async () => {

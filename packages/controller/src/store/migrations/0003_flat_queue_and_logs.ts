@@ -23,6 +23,8 @@ export async function up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): P
   await backfillLanes(db as Kysely<Backfill>);
 
   await db.schema.createIndex('builds_lane').on('builds').columns(['status', 'org_id', 'platform', 'label_key', 'priority desc', 'id']).execute();
+  // The shared pool serves every org: it probes each (platform, label set) once, not once per org.
+  await db.schema.createIndex('builds_shared_lane').on('builds').columns(['status', 'platform', 'label_key', 'priority desc', 'id']).execute();
   await db.schema.dropIndex('builds_claim_order').execute();
   await db.schema.createIndex('builds_org_status').on('builds').columns(['org_id', 'status', 'id']).execute();
   await db.schema.createIndex('builds_org_platform').on('builds').columns(['org_id', 'platform', 'id']).execute();
