@@ -30,16 +30,14 @@ export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
 
     let best: { id: string; priority: number; lane: Lane } | undefined;
     for (const lane of await lanesMatching(trx, c.orgId, c.platforms, c.labels)) {
-      const head = await laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1).executeTakeFirst();
-      if (head && (!best || head.priority > best.priority || (head.priority === best.priority && head.id < best.id))) best = { ...head, lane };
+      let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
+      // PostgreSQL: each lane's first build no concurrent claimer holds, locked until commit (the heads of
+      // the lanes not taken are released then). One round trip per lane, and never a head another claim has.
+      if (dialect === 'postgres') head = head.forUpdate().skipLocked();
+      const row = await head.executeTakeFirst();
+      if (row && (!best || row.priority > best.priority || (row.priority === best.priority && row.id < best.id))) best = { ...row, lane };
     }
     if (!best) return undefined;
-    if (dialect === 'postgres') {
-      // Lock the lane's first build no other claimer holds (the head may be taken by a concurrent claim).
-      const locked = await laneQueue(trx, best.lane).select('id').orderBy('priority', 'desc').orderBy('id', 'asc').limit(1).forUpdate().skipLocked().executeTakeFirst();
-      if (!locked) return undefined;
-      return take(trx, c, locked.id);
-    }
     return take(trx, c, best.id);
   });
 }
