@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
-import { migrateDatabase, startController } from '../src/index.js';
+import { ConfigError, migrateDatabase, resolveOptions, startController } from '../src/index.js';
 import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
 
 const key = () => randomBytes(32).toString('base64');
@@ -62,4 +62,16 @@ test('a replica with another key or an older version refuses the database; migra
   await assert.rejects(migrateDatabase({ databaseUrl: database.url, dataDir }, { statusOnly: false }), /9999_from_the_future/);
   const status = await migrateDatabase({ databaseUrl: database.url, dataDir }, { statusOnly: true });
   assert.deepEqual(status.unknown, ['9999_from_the_future']);
+});
+
+test('BUILDMESH_DATABASE_URL must be a postgres URL, and its password never appears in the message', () => {
+  for (const bad of ['mysql://u:hunter2secret@h/db', 'postgres://u:hunter2secret@h', 'not a url hunter2secret']) {
+    assert.throws(
+      () => resolveOptions({}, { BUILDMESH_DATABASE_URL: bad, BUILDMESH_ENCRYPTION_KEY: key() }),
+      (err: Error) => err instanceof ConfigError && /BUILDMESH_DATABASE_URL/.test(err.message) && !err.message.includes('hunter2secret'),
+    );
+  }
+  const ok = resolveOptions({}, { BUILDMESH_DATABASE_URL: 'postgresql://u:p@db:5432/buildmesh', BUILDMESH_ENCRYPTION_KEY: key() });
+  assert.equal(ok.databaseUrl, 'postgresql://u:p@db:5432/buildmesh');
+  assert.throws(() => resolveOptions({}, { BUILDMESH_DATABASE_URL: 'postgres://u:p@db/b' }), /BUILDMESH_ENCRYPTION_KEY or BUILDMESH_ENCRYPTION_KEY_FILE/);
 });
