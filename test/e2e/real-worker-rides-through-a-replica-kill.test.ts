@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Build } from '@buildmesh/protocol';
 import { makeFixtureProject, outputLines, readAllLogs, submitBuild, waitForStatus } from '../helpers/builds.js';
 import { replicaSkip, startReplicaSet } from '../helpers/replicas.js';
 import { startTestWorker, waitForWorkerOnline } from '../helpers/worker.js';
@@ -18,7 +19,7 @@ test('a real worker behind nginx rides through the kill of a replica', { skip: r
   await waitForWorkerOnline(set.admin, worker);
 
   const project = makeFixtureProject(t, [{ id: 'work', name: 'Work', command: 'echo "step started"; sleep 3; echo "step finished"' }]);
-  const builds = [];
+  const builds: Build[] = [];
   for (let i = 0; i < 3; i++) builds.push(await submitBuild(set.admin, project));
   await waitFor(async () => outputLines(await readAllLogs(set.admin, builds[0]!.id)).includes('step started'), { timeoutMs: 60_000, what: 'the first build to start' });
 
