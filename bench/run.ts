@@ -21,6 +21,7 @@ import { benchQueueScale } from './queue-scale.js';
 import { benchLogScale } from './log-scale.js';
 import { benchFastStart } from './fast-start.js';
 import { benchSoak } from './soak.js';
+import { benchDashboard } from './dashboard.js';
 import { benchPgReplicas } from './pg-replicas.js';
 
 type Figures = Record<string, number>;
@@ -76,6 +77,21 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
     },
   },
   {
+    name: 'dashboard',
+    runs: 1,
+    run: () => benchDashboard(),
+    targets: {
+      dashboard_js_gzip_kb: '≤ 200',
+      dashboard_builds_1k_ms: '≤ 1000',
+      dashboard_builds_1k_fcp_ms: '',
+      dashboard_log_500k_ms: '≤ 2000',
+      dashboard_log_500k_fetch_ms: '',
+      dashboard_log_500k_heap_mb: '≤ 300',
+      dashboard_live_lag_ms: '≤ 250',
+      dashboard_live_lag_max_ms: '',
+    },
+  },
+  {
     name: 'soak',
     runs: 1,
     run: () => benchSoak(),
@@ -99,6 +115,8 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
 
 // Benchmarks that run the CLI measure the bundle: rebuild it first if a source is newer.
 execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs'), '--if-stale'], { stdio: 'inherit' });
+// …and the dashboard the dashboard benchmark loads.
+execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-dashboard.mjs'), '--if-stale'], { stdio: 'inherit' });
 
 const only = process.argv.slice(2);
 const unknown = only.filter((name) => !BENCHMARKS.some((b) => b.name === name));

@@ -8,10 +8,13 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { startTestController } from '../helpers/controller.js';
 import { makeFixtureProject } from '../helpers/builds.js';
 import { chromiumSkip, newPage, openBrowser, ProtocolWorker, screenshot, signIn, submitFor, tokenWithRole } from '../helpers/dashboard.js';
+
+// jsqr is CommonJS with a TypeScript `export default`: at run time the function is the module itself.
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
 void test('download an artifact from the page (sha256 verified) and scan the install QR code', { skip: chromiumSkip }, async (t) => {
   const controller = await startTestController(t);

@@ -26,7 +26,8 @@ void test('sign in, watch a running build log grow live, cancel it from the page
   await page.getByLabel('API token').waitFor();
   await screenshot(page, 'sign-in');
   await signIn(page, controller.url, await tokenWithRole(controller, 'member'));
-  assert.equal(await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie), '{}{}', 'no token or session readable by the page');
+  const stored = await page.evaluate('JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie');
+  assert.equal(stored, '{}{}', 'no token or session readable by the page');
 
   // The list shows it running; its link opens the build page.
   const row = page.locator(`tr[data-build="${build.id}"]`);
@@ -43,7 +44,13 @@ void test('sign in, watch a running build log grow live, cancel it from the page
   await log.getByText(/^tick 40 green$/).waitFor({ timeout: 30_000 });
   assert.deepEqual(navigations, [], 'the page was not reloaded');
   const green = log.locator('.lt span').filter({ hasText: 'green' }).last();
-  assert.equal(await green.evaluate((el) => getComputedStyle(el).color !== getComputedStyle(el.parentElement!).color), true, 'ANSI green is rendered as a colour');
+  // (Runs in the page: the DOM types are not in this file's program.)
+  type Styled = { parentElement: Styled | null };
+  const colours = await green.evaluate((el: Styled) => {
+    const style = (globalThis as unknown as { getComputedStyle(e: Styled): { color: string } }).getComputedStyle;
+    return [style(el).color, style(el.parentElement!).color];
+  });
+  assert.notEqual(colours[0], colours[1], 'ANSI green is rendered as a colour');
   await screenshot(page, 'build-running');
 
   await page.getByRole('button', { name: 'Cancel build' }).click();

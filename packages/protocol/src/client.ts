@@ -243,8 +243,12 @@ export class BuildMeshClient {
   retryBuild(id: string): Promise<Build> {
     return this.json('POST', `/v1/builds/${encodeURIComponent(id)}/retry`);
   }
-  readLogs(id: string, query: { cursor?: string; limit?: number; tail?: number; attempt?: number } = {}): Promise<LogPage> {
-    return this.json('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { query });
+  readLogs(
+    id: string,
+    query: { cursor?: string; limit?: number; maxBytes?: number; tail?: number; attempt?: number } = {},
+    options: { signal?: AbortSignal } = {},
+  ): Promise<LogPage> {
+    return this.json('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { query, signal: options.signal });
   }
 
   /**

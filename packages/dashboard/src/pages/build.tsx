@@ -8,6 +8,9 @@ import { groupLines, LogView, type Phase } from '../log-view.js';
 import { useCan } from '../session.js';
 import { Copyable, PlatformTag, StatusBadge, useTick } from '../widgets.js';
 
+/** Page size while reading what is stored: the API's largest pages (few round trips, each stored batch read once). */
+const LOG_PAGE = { limit: 50_000, maxBytes: 8 * 1024 * 1024 };
+
 export function BuildPage({ id }: { id: string }) {
   const [build, setBuild] = useState<Build | null>(null);
   const [artifacts, setArtifacts] = useState<Artifact[]>([]);
@@ -47,7 +50,17 @@ export function BuildPage({ id }: { id: string }) {
       setVersion((v) => v + 1);
     };
     (async () => {
-      const stream = api().followLogs(id, { signal: abort.signal, onStatus: () => void refresh() });
+      // What is stored already comes in pages (large, fast); then the live tail follows by SSE from there.
+      let cursor: string | undefined;
+      for (;;) {
+        const page = await api().readLogs(id, { cursor, ...LOG_PAGE }, { signal: abort.signal });
+        for (const entry of page.entries) log.current.lines.push(entry);
+        if (!frame) frame = requestAnimationFrame(flush);
+        cursor = page.nextCursor;
+        if (page.complete) return;
+        if (page.entries.length === 0) break;
+      }
+      const stream = api().followLogs(id, { cursor, signal: abort.signal, onStatus: () => void refresh() });
       for await (const entry of stream) {
         log.current.lines.push(entry);
         if (!frame) frame = requestAnimationFrame(flush);
