@@ -135,10 +135,7 @@ export function normalizeUrl(url: string): string {
   return parsed.toString().replace(/\/+$/, '');
 }
 
-/**
- * Where a build lives on the controller: its API resource (the web dashboard is a
- * later addition; until it exists this is the address that answers).
- */
+/** Where a build lives on the controller: its page in the web dashboard (served at the controller's address). */
 export function buildUrl(url: string, buildId: string): string {
-  return `${normalizeUrl(url)}/v1/builds/${buildId}`;
+  return `${normalizeUrl(url)}/builds/${buildId}`;
 }

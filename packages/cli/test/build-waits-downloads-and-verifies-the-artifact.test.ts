@@ -41,7 +41,10 @@ void test('build waits for the build, downloads the artifact and verifies its sh
   const [only] = report.builds;
   assert.equal(only!.build.status, 'succeeded');
   assert.equal(only!.build.project, 'fixture-app');
-  assert.equal(only!.buildUrl, `${mesh.url}/v1/builds/${only!.build.id}`);
+  assert.equal(only!.buildUrl, `${mesh.url}/builds/${only!.build.id}`);
+  const page = await fetch(only!.buildUrl);
+  assert.equal(page.status, 200, 'the build link opens the dashboard page of the build');
+  assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
   const artifact = only!.artifacts.find((a) => a.name === 'app.txt');
   assert.ok(artifact, `app.txt among ${JSON.stringify(only!.artifacts)}`);
   assert.equal(artifact.path, join(output, 'app.txt'));
