@@ -24,10 +24,10 @@ async function assertLockedOut(worker: TestWorker, attemptId: string, what: stri
   await rejectsWith(c.heartbeat(attemptId), 'UNAUTHENTICATED', `${what}: heartbeat`);
   await rejectsWith(c.source(attemptId), 'UNAUTHENTICATED', `${what}: source`);
   await rejectsWith(c.attemptSecrets(attemptId), 'UNAUTHENTICATED', `${what}: secrets`);
-  await rejectsWith(c.sendLogs(attemptId, { seq: 1, lines: [{ t: new Date().toISOString(), stream: 'stdout', text: 'x' }] }), 'UNAUTHENTICATED', `${what}: logs`);
+  await rejectsWith(c.sendLogs(attemptId, { seq: 1, lines: [{ t: Date.now(), stream: 'stdout', text: 'x' }] }), 'UNAUTHENTICATED', `${what}: logs`);
   const bytes = Buffer.from('artifact');
   await rejectsWith(
-    c.uploadArtifact(attemptId, { name: 'app.apk', kind: 'application', size: bytes.length, sha256: '0'.repeat(64), stream: Readable.from([bytes]) }),
+    c.uploadArtifact(attemptId, { name: 'app.apk', kind: 'application-archive', size: bytes.length, sha256: '0'.repeat(64), stream: Readable.from([bytes]) }),
     'UNAUTHENTICATED',
     `${what}: artifact`,
   );
