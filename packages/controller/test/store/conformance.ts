@@ -393,5 +393,43 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.equal(await store.blobReferenced(b.source.sha256), false);
       assert.equal((await store.getBuild(org, b.id))?.status, 'succeeded', 'the build row stays');
     });
+
+    test('instance admin tokens are listed and revoked only for the instance admin; replacing one revokes the others', async () => {
+      const org = (await store.createOrg({ id: newId('org'), name: `ia-${Date.now()}` })).id;
+      const first = await store.replaceInstanceAdminToken({ id: newId('tok'), orgId: org, name: 'instance-admin', secretHash: randomBytes(32) });
+      const orgAdmin = await store.insertToken({ id: newId('tok'), orgId: org, name: 'admin', role: 'admin', instanceAdmin: false, secretHash: randomBytes(32) });
+      assert.deepEqual((await store.listTokens(org, false)).map((t) => t.id), [orgAdmin.id], 'an org admin does not see it');
+      assert.equal(await store.revokeToken(org, first.token.id, false), undefined, 'nor revoke it');
+      assert.equal((await store.findToken(first.token.id))?.revokedAt, null);
+      const second = await store.replaceInstanceAdminToken({ id: newId('tok'), orgId: org, name: 'instance-admin', secretHash: randomBytes(32) });
+      assert.ok(second.revoked.includes(first.token.id));
+      assert.notEqual((await store.findToken(first.token.id))?.revokedAt, null, 'the previous one is revoked');
+      assert.equal((await store.findToken(second.token.id))?.instanceAdmin, true);
+      assert.ok((await store.listTokens(org, true)).some((t) => t.id === second.token.id), 'the instance admin sees it');
+    });
+
+    test('revoking an enrollment token revokes the workers it enrolled only when asked', async () => {
+      const enroll = async (tokenId: string) =>
+        store.insertWorker({
+          id: newId('wrk'),
+          orgId: orgA,
+          pool: 'org',
+          capabilities: { name: `e-${randomBytes(3).toString('hex')}`, platforms: ['web'], labels: {}, concurrency: 1, version: 'test', executor: 'bwrap' },
+          secretHash: randomBytes(32),
+          enrollmentTokenId: tokenId,
+        });
+      const [t1, t2] = [newId('enr'), newId('enr')];
+      for (const id of [t1, t2]) await store.insertEnrollmentToken({ id, orgId: orgA, name: 'rack', pool: 'org', secretHash: randomBytes(32) });
+      const [w1, w2, w3] = [await enroll(t1), await enroll(t1), await enroll(t2)];
+      assert.equal(w1.executor, 'bwrap');
+      assert.equal(w1.enrollmentTokenId, t1);
+      assert.equal(await store.revokeEnrollmentToken(orgB, t1, false, true), undefined, 'another org cannot');
+      const kept = await store.revokeEnrollmentToken(orgA, t2, false);
+      assert.deepEqual(kept?.revokedWorkers, []);
+      assert.equal((await store.findWorker(w3.id))?.revokedAt, null);
+      const revoked = await store.revokeEnrollmentToken(orgA, t1, false, true);
+      assert.deepEqual(revoked?.revokedWorkers.sort(), [w1.id, w2.id].sort());
+      for (const w of [w1, w2]) assert.notEqual((await store.findWorker(w.id))?.revokedAt, null);
+    });
   });
 }
