@@ -4,11 +4,13 @@
  * one channel; the other replicas' events arrive on a dedicated LISTEN
  * connection and are delivered to this replica's listeners.
  *
- * Events are hints (every listener re-reads the store), so a notification lost
- * while the LISTEN connection was down costs latency only, and that latency is
- * bounded: every `recheckMs` the first queued builds are offered to parked claims
- * again and every log follower looks again. Publishing is coalesced per event
- * loop turn into one `pg_notify` round trip.
+ * Events are hints (every listener re-reads the store), so a lost notification
+ * costs latency only, and that latency is bounded. Notifications are lost only
+ * while a LISTEN connection is down (a failed publish is retried): on reconnect
+ * every listener looks again at once; besides, every `recheckMs` the first queued
+ * builds are offered to parked claims again (one query), and every
+ * FOLLOWER_RECHECK_EVERY re-checks each log follower looks again. Publishing is
+ * coalesced per event loop turn into one `pg_notify` round trip.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Platform } from '@buildmesh/protocol';
@@ -21,6 +23,8 @@ export const WAKEUP_CHANNEL = 'buildmesh_wakeups';
 const MAX_PAYLOAD = 7900;
 const RECONNECT_MS = 500;
 const RECHECK_BUILDS = 32;
+/** Followers re-read two queries each, so they are poked on every 5th re-check only (plus at once after a reconnect). */
+const FOLLOWER_RECHECK_EVERY = 5;
 
 /** r: the publishing replica, a: when it published (ms since the epoch, for the lag figure). */
 type Message =
@@ -36,6 +40,8 @@ export class PgWakeups implements Wakeups {
   private recheckTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private rechecking = false;
+  private rechecks = 0;
+  private retries = 0;
   /** Notifications received from other replicas, and the last one's publish-to-delivery lag (for /metrics). */
   received = 0;
   lastLagMs = 0;
@@ -107,8 +113,17 @@ export class PgWakeups implements Wakeups {
     try {
       await this.pool.query('select pg_notify($1, p) from unnest($2::text[]) as p', [WAKEUP_CHANNEL, payloads]);
     } catch (err) {
-      // The other replicas' re-check picks the change up within recheckMs.
-      this.log.warn({ err }, 'publishing wake-ups failed');
+      this.log.warn({ err }, 'publishing wake-ups failed; retrying');
+      if (this.closed) return;
+      // Put them back (newer events for the same key win) and try again shortly.
+      const [keys, values] = [[...this.pending.keys()], [...this.pending.values()]];
+      this.pending.clear();
+      for (const p of payloads) this.pending.set(`retry:${++this.retries}`, p);
+      keys.forEach((k, i) => this.pending.set(k, values[i]!));
+      if (!this.flushing) {
+        this.flushing = true;
+        setTimeout(() => void this.flush(), RECONNECT_MS).unref();
+      }
     }
   }
 
@@ -152,19 +167,19 @@ export class PgWakeups implements Wakeups {
     try {
       await this.listen();
       // Whatever was published while we were not listening: look now rather than at the next re-check.
-      void this.recheck();
+      void this.recheck(true);
     } catch (err) {
       this.log.warn({ err }, 'wake-up connection failed; retrying');
       this.reconnectTimer = setTimeout(() => void this.reconnect(), RECONNECT_MS * 2);
     }
   }
 
-  /** Offers the first queued builds to parked claims and pokes every log follower. */
-  private async recheck(): Promise<void> {
+  /** Offers the first queued builds to parked claims; now and then (or after a reconnect) pokes every log follower. */
+  private async recheck(everything = false): Promise<void> {
     if (this.rechecking || this.closed) return;
     this.rechecking = true;
     try {
-      this.local.pokeAll();
+      if (everything || ++this.rechecks % FOLLOWER_RECHECK_EVERY === 0) this.local.pokeAll();
       for (const hint of await this.store.queuedHints(RECHECK_BUILDS)) this.local.buildQueued(hint);
     } catch (err) {
       this.log.warn({ err }, 'wake-up re-check failed');
