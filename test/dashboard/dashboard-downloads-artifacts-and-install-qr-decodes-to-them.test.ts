@@ -61,8 +61,17 @@ void test('download an artifact from the page (sha256 verified) and scan the ins
     await qr.waitFor();
     await screenshot(view, name);
     const png = PNG.sync.read(await qr.screenshot());
-    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
-    assert.equal(decoded?.data, link, `${name}: the QR code decodes to the artifact link`);
-    assert.equal(await view.getByRole('link', { name: /Download app-release\.apk/ }).getAttribute('href'), link);
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? '';
+    // The code carries an install link: it downloads this artifact with no token or session (a tester's phone).
+    assert.match(decoded, new RegExp(`^${controller.url}/v1/install/[A-Za-z0-9_-]+$`), `${name}: the QR code is an install link`);
+    assert.equal(await view.getByRole('link', { name: /Download app-release\.apk/ }).getAttribute('href'), decoded);
+    const fetched = await fetch(decoded);
+    assert.equal(fetched.status, 200);
+    assert.match(fetched.headers.get('content-disposition') ?? '', /^attachment; filename="app-release\.apk"/);
+    assert.equal(createHash('sha256').update(Buffer.from(await fetched.arrayBuffer())).digest('hex'), sha256);
+    // An altered link opens nothing.
+    const altered = decoded.replace(/.(.)$/, (_m, last: string) => (last === 'A' ? 'BB' : 'AA').slice(0, 2));
+    assert.equal((await fetch(altered)).status, 404);
   }
+  assert.equal((await fetch(link)).status, 401, 'the plain artifact URL still needs a token or session');
 });

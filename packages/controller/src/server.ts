@@ -27,6 +27,7 @@ import { registerOrgRoutes } from './routes/orgs.js';
 import { registerProjectRoutes } from './routes/projects.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerInstallLinkRoutes } from './routes/install-links.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 
@@ -123,6 +124,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerWorkerRoutes(app, ctx);
   registerAttemptRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
+  registerInstallLinkRoutes(app, ctx);
   await registerDashboard(app);
 
   app.get('/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

@@ -30,3 +30,14 @@ export type ArtifactList = Static<typeof ArtifactList>;
 /** PUT /v1/attempts/:id/artifacts/:name?kind=… with the declared sha256 header and Content-Length. */
 export const UploadArtifactQuery = Type.Object({ kind: Type.Optional(ArtifactKind) });
 export const ArtifactParams = Type.Object({ id: Id('bld'), artifactId: Id('art') });
+
+/**
+ * GET /v1/builds/:id/artifacts/:artifactId/install-link: a link that downloads this one artifact
+ * without a token or session until it expires — what an install page's QR code carries, for a
+ * tester's phone. Anyone holding it can download the file until then.
+ */
+export const InstallLink = Type.Object({ url: Type.String(), expiresAt: Timestamp });
+export type InstallLink = Static<typeof InstallLink>;
+export const InstallLinkParams = Type.Object({ grant: Type.String({ pattern: '^[A-Za-z0-9_-]{40,240}$' }) });
+/** How long an install link works. */
+export const INSTALL_LINK_TTL_SECONDS = 60 * 60;

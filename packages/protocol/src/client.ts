@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
-import type { Artifact, ArtifactKind, ArtifactList } from './artifacts.js';
+import type { Artifact, ArtifactKind, ArtifactList, InstallLink } from './artifacts.js';
 import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpec, type ListBuildsQuery } from './builds.js';
 import { SHA256_HEADER, type Platform } from './common.js';
 import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
@@ -308,6 +308,11 @@ export class BuildMeshClient {
       signal: options.signal,
       timeoutMs: null,
     });
+  }
+
+  /** A link that downloads the artifact without credentials until it expires (for a phone: the install page's QR code). */
+  installLink(buildId: string, artifactId: string): Promise<InstallLink> {
+    return this.json('GET', `/v1/builds/${encodeURIComponent(buildId)}/artifacts/${encodeURIComponent(artifactId)}/install-link`);
   }
 
   listWorkers(): Promise<{ workers: WorkerInfo[] }> {

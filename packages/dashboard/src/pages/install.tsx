@@ -1,11 +1,11 @@
 /**
- * Install a build on a device: Android gets a QR code and a direct APK link; iOS ad hoc and
- * enterprise builds an itms-services link (iOS accepts it only over HTTPS); web exports are
- * offered as a download — user HTML is never served from this origin.
+ * Install a build on a device: Android gets a QR code and a direct APK link (an install link that
+ * works without a session for an hour); iOS device builds the .ipa and what over-the-air install
+ * needs (HTTPS); web exports are offered as a download — user HTML is never served from this origin.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { encode } from 'uqr';
-import type { Artifact, Build } from '@buildmesh/protocol/browser';
+import type { Artifact, Build, InstallLink } from '@buildmesh/protocol/browser';
 import { api, artifactUrl, errorText } from '../api.js';
 import { Link } from '../router.js';
 import { size } from '../format.js';
@@ -31,15 +31,17 @@ function QrCode({ text, label }: { text: string; label: string }) {
 export function InstallPage({ id }: { id: string }) {
   const [build, setBuild] = useState<Build | null>(null);
   const [artifacts, setArtifacts] = useState<Artifact[] | null>(null);
+  const [link, setLink] = useState<InstallLink | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    Promise.all([api().getBuild(id), api().listArtifacts(id)]).then(
-      ([b, a]) => {
-        setBuild(b);
-        setArtifacts(a.artifacts);
-      },
-      (err: unknown) => setError(errorText(err)),
-    );
+    (async () => {
+      const [b, a] = await Promise.all([api().getBuild(id), api().listArtifacts(id)]);
+      const installable = a.artifacts.find((x) => x.kind === 'application-archive') ?? a.artifacts[0];
+      // A phone that scans the code has no session: the code carries a link that works without one, for an hour.
+      if (installable) setLink(await api().installLink(b.id, installable.id));
+      setBuild(b);
+      setArtifacts(a.artifacts);
+    })().catch((err: unknown) => setError(errorText(err)));
   }, [id]);
 
   if (error) {
@@ -62,14 +64,17 @@ export function InstallPage({ id }: { id: string }) {
   if (!archive) {
     body = <p class="muted">This build has no artifact to install{build.status !== 'succeeded' ? ' (it has not succeeded)' : ''}.</p>;
   } else if (build.platform === 'android') {
-    const url = artifactUrl(build.id, archive.id);
+    const url = link?.url ?? artifactUrl(build.id, archive.id);
     const apk = archive.name.toLowerCase().endsWith('.apk');
     body = (
       <>
         {apk ? (
           <>
             <QrCode text={url} label={`QR code linking to ${archive.name}`} />
-            <p class="muted">Scan with the phone's camera, or open this page on the phone and tap the button.</p>
+            <p class="muted">
+              Scan with the phone's camera, or open this page on the phone and tap the button. The link works without signing in
+              until {link ? new Date(link.expiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : 'it expires'}.
+            </p>
           </>
         ) : (
           <p class="callout info">
@@ -86,9 +91,8 @@ export function InstallPage({ id }: { id: string }) {
       </>
     );
   } else if (build.platform === 'ios') {
-    const manifest = `${location.origin}/v1/builds/${encodeURIComponent(build.id)}/manifest.plist`;
-    const itms = `itms-services://?action=download-manifest&url=${encodeURIComponent(manifest)}`;
     const simulator = !archive.name.toLowerCase().endsWith('.ipa');
+    const url = link?.url ?? artifactUrl(build.id, archive.id);
     body = simulator ? (
       <>
         <p class="callout info">This is a simulator build: drag it onto a running iOS Simulator.</p>
@@ -99,17 +103,17 @@ export function InstallPage({ id }: { id: string }) {
     ) : (
       <>
         {!https && (
-          <p class="callout warn" role="note">
-            iOS installs over the air only from an HTTPS address. This dashboard is served over plain HTTP, so the install link below
-            will not work on a device: put the controller behind TLS (see the README's Dashboard section).
+          <p class="callout warn" role="note" data-testid="https-note">
+            iOS installs apps over the air (itms-services) only from an HTTPS address, and this dashboard is served over plain
+            HTTP. Put the controller behind TLS (README, "Dashboard") to install from this page on an iPhone.
           </p>
         )}
-        <QrCode text={itms} label="QR code with the itms-services install link" />
-        <a class="button primary big" href={itms}>
-          Install on this iPhone
-        </a>
-        <p class="muted small">Ad hoc and enterprise builds only; the device must be in the provisioning profile (ad hoc).</p>
-        <a class="button" href={artifactUrl(build.id, archive.id)} download={archive.name}>
+        <p class="callout info">
+          Over-the-air install of ad hoc and enterprise builds needs an itms-services manifest with the app's bundle identifier,
+          which this controller does not record yet. Until then, install the .ipa with Apple Configurator or Finder on a Mac
+          (the device must be in the ad hoc provisioning profile).
+        </p>
+        <a class="button primary big" href={url} download={archive.name}>
           Download {archive.name} ({size(archive.size)})
         </a>
       </>

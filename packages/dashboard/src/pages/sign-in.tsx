@@ -49,7 +49,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <p class="muted small">
-          Create one with <code>buildmesh tokens create --name me --role member</code>.
+          Create one with <code>buildmesh admin token create me --role member</code>.
         </p>
       </form>
     </main>
