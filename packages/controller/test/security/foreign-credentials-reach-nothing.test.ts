@@ -9,61 +9,9 @@
  * A control run with alpha's own credentials proves the ids are live (2xx on every targeted GET).
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { loadOperations } from './helpers/openapi.js';
-import { discover, send, validRequest } from './helpers/requests.js';
-import { buildWorld, snapshot } from './helpers/world.js';
+import { runTenantMatrix } from './helpers/tenant-matrix.js';
+import { buildWorld } from './helpers/world.js';
 
 test('another org’s admin, member, read-only and worker credentials reach nothing of this org', { timeout: 120_000 }, async () => {
-  const world = await buildWorld();
-  const { controller } = world;
-  try {
-    const { operations, resolve } = await loadOperations(controller.url);
-    assert.ok(operations.length >= 30, `the OpenAPI document lists the routes (${operations.length})`);
-    const routes = await discover(world, operations);
-    const foreign = {
-      'foreign admin': world.beta.tokens.admin,
-      'foreign member': world.beta.tokens.member,
-      'foreign read-only': world.beta.tokens.reader,
-      'foreign worker': world.betaWorker.credential,
-    };
-
-    // Control: alpha's own credentials read every targeted resource, so the 404s below are about tenancy.
-    let controls = 0;
-    for (const route of routes.filter((r) => r.targeted && r.op.method === 'GET' && r.credential)) {
-      const r = await send(controller.port, { ...(await validRequest(route, resolve)), token: route.credential });
-      assert.ok(r.status === 200 || r.status === 206, `control ${route.op.method} ${route.op.path} with alpha's credential: ${r.text.slice(0, 300)}`);
-      controls++;
-    }
-
-    const before = await snapshot(controller, world.ids.org);
-    const failures: string[] = [];
-    let cases = 0;
-    const byStatus = new Map<number | undefined, number>();
-    for (const route of routes) {
-      const request = await validRequest(route, resolve);
-      for (const [who, token] of Object.entries(foreign)) {
-        cases++;
-        const r = await send(controller.port, { ...request, token });
-        byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-        const what = `${route.op.method} ${route.op.path} as ${who} → ${r.status}`;
-        if (r.status === undefined || r.status >= 500) failures.push(`${what}: ${r.text.slice(0, 200)}`);
-        else if (route.targeted && ![401, 403, 404].includes(r.status)) failures.push(`${what} (expected 401/403/404): ${r.text.slice(0, 200)}`);
-        // An echo of what the request itself said (beta naming its own project like alpha's) is no leak.
-        const sent = `${request.path} ${request.body?.toString('latin1') ?? ''}`;
-        const leaked = world.alphaMarkers.filter((m) => r.text.includes(m) && !sent.includes(m));
-        if (leaked.length) failures.push(`${what} leaks ${leaked.join(', ')}`);
-        if ((await snapshot(controller, world.ids.org)) !== before) failures.push(`${what} changed alpha's rows`);
-      }
-    }
-    assert.deepEqual(failures, [], failures.join('\n'));
-    assert.ok(controller.alive(), 'the controller is still up');
-    const targeted = routes.filter((r) => r.targeted).length;
-    console.log(
-      `security matrix: ${routes.length} routes (${targeted} naming a resource) × ${Object.keys(foreign).length} foreign credentials = ${cases} cases; ` +
-        `${controls} control reads with the owner's credentials; answers ${[...byStatus].sort().map(([s, n]) => `${s}×${n}`).join(' ')}`,
-    );
-  } finally {
-    await controller.dispose();
-  }
+  await runTenantMatrix(await buildWorld());
 });

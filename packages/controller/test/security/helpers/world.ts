@@ -3,7 +3,8 @@
  * credentials, a running build whose attempt has logs and an artifact, tokens, an enrollment token
  * and workers; and a foreign org (beta) with tokens of every role and a worker holding its own
  * attempt. `snapshot()` reads the controller's SQLite file directly (read-only, beside the live
- * process: WAL allows it) so a test can prove that nothing changed.
+ * process: WAL allows it), or its PostgreSQL database when the world runs on one, so a test can
+ * prove that nothing changed.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { startControllerProcess, type ControllerProcess } from '../../helpers/co
 import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz, type Tenant, type TestWorker } from '../../helpers/fixtures.js';
 import { listFiles } from '../../helpers/data-dir.js';
 import type { Param } from './openapi.js';
+import { snapshotPostgres } from './pg-snapshot.js';
 
 export const ALPHA_PROJECT = 'alpha-secret-project';
 export const ALPHA_SECRET_NAME = 'ALPHA_SECRET_NAME';
@@ -37,8 +39,12 @@ export interface World {
 /** Long leases (no heartbeats needed while the suite runs), short claim long-polls. */
 const SUITE_TIMINGS = { BUILDMESH_LEASE_TTL_MS: '600000', BUILDMESH_CLAIM_WAIT_MS: '100', BUILDMESH_SWEEP_INTERVAL_MS: '1000' };
 
+/** Controllers of worlds running on PostgreSQL, with their database URL (snapshot() reads it there). */
+const postgresWorlds = new WeakMap<ControllerProcess, string>();
+
 export async function buildWorld(env: Record<string, string> = {}): Promise<World> {
   const controller = await startControllerProcess({ env: { ...SUITE_TIMINGS, ...env } });
+  if (env.BUILDMESH_DATABASE_URL) postgresWorlds.set(controller, env.BUILDMESH_DATABASE_URL);
   const alpha = await createTenant(controller, 'alpha');
   const beta = await createTenant(controller, 'beta');
 
@@ -121,6 +127,8 @@ const VOLATILE = new Set(['last_seen_at', 'last_used_at']);
  * equal snapshots mean nothing was written. `orgId` narrows it to one org's rows.
  */
 export async function snapshot(controller: ControllerProcess, orgId?: string): Promise<string> {
+  const databaseUrl = postgresWorlds.get(controller);
+  if (databaseUrl) return snapshotPostgres(databaseUrl, controller.dataDir, orgId, VOLATILE);
   const db = new Database(join(controller.dataDir, 'controller.db'), { readonly: true, fileMustExist: true });
   try {
     const tables = db.prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'buildmesh_migrations%' order by name`).all() as Array<{ name: string }>;
