@@ -74,4 +74,11 @@ void test('download an artifact from the page (sha256 verified) and scan the ins
     assert.equal((await fetch(altered)).status, 404);
   }
   assert.equal((await fetch(link)).status, 401, 'the plain artifact URL still needs a token or session');
+  const phone = (await newPage(browser, { mobile: true })).page;
+  await signIn(phone, controller.url, await tokenWithRole(controller, 'member'));
+  await phone.locator(`tr[data-build="${build.id}"]`).waitFor();
+  await screenshot(phone, 'builds-phone');
+  await phone.goto(`${controller.url}/builds/${build.id}`);
+  await phone.getByText('app-release.apk').waitFor();
+  await screenshot(phone, 'build-phone');
 });

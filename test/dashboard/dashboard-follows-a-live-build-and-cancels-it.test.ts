@@ -57,4 +57,9 @@ void test('sign in, watch a running build log grow live, cancel it from the page
   await page.locator('.page-head [data-status="canceled"]').waitFor({ timeout: 30_000 });
   assert.equal((await controller.admin.getBuild(build.id)).status, 'canceled');
   await screenshot(page, 'build-canceled');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await screenshot(page, 'build-canceled-dark');
+  await page.goto(controller.url);
+  await page.locator(`tr[data-build="${build.id}"] [data-status="canceled"]`).waitFor();
+  await screenshot(page, 'builds-dark');
 });

@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { isTerminal, type Artifact, type Build, type LogEntry } from '@buildmesh/protocol/browser';
 import { api, artifactUrl, errorText } from '../api.js';
-import { Link } from '../router.js';
+import { Link, navigate } from '../router.js';
 import { buildDuration, duration, fullTime, shortSha, since, size } from '../format.js';
 import { groupLines, LogView, type Phase } from '../log-view.js';
 import { useCan } from '../session.js';
@@ -104,8 +104,9 @@ export function BuildPage({ id }: { id: string }) {
     setActionError(null);
     try {
       const b = what === 'cancel' ? await api().cancelBuild(id) : await api().retryBuild(id);
-      if (what === 'retry' && b.id !== id) location.assign(`/builds/${b.id}`);
+      if (what === 'retry' && b.id !== id) navigate(`/builds/${b.id}`);
       else setBuild({ ...build, ...b });
+      void refresh();
     } catch (err) {
       setActionError(errorText(err));
     } finally {

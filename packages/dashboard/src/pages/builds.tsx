@@ -131,6 +131,10 @@ export function BuildsPage() {
                     </Link>
                     <span class="sub">
                       {b.project} · <span class="mono">{b.id.slice(-8)}</span>
+                      <span class="narrow-only">
+                        {' '}
+                        · {b.platform} · {b.profileName} · {buildDuration(b, now)}
+                      </span>
                     </span>
                   </td>
                   <td>
