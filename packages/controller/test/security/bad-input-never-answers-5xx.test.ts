@@ -121,7 +121,7 @@ async function multipartCases(): Promise<Array<{ what: string; body: Buffer; con
 }
 
 test('bad input to every route and parameter never answers 5xx and writes nothing', { timeout: 240_000 }, async () => {
-  const world = await buildWorld({ BUILDMESH_MAX_SOURCE_BYTES: '1048576', BUILDMESH_MAX_ARTIFACT_BYTES: '1048576', BUILDMESH_BODY_IDLE_TIMEOUT_MS: '500' });
+  const world = await buildWorld({ BUILDMESH_MAX_SOURCE_BYTES: '1048576', BUILDMESH_MAX_ARTIFACT_BYTES: '1048576', BUILDMESH_BODY_IDLE_TIMEOUT_MS: '3000' });
   const { controller } = world;
   try {
     const { operations, resolve } = await loadOperations(controller.url);
@@ -129,16 +129,12 @@ test('bad input to every route and parameter never answers 5xx and writes nothin
     const failures: string[] = [];
     const counts = { path: 0, query: 0, body: 0, multipart: 0, stream: 0, range: 0 };
     let baseline = await snapshot(controller);
-    let resets = 0;
 
     const attempt = async (kind: keyof typeof counts, route: Route, what: string, request: SendOptions) => {
       counts[kind]++;
       const r = await send(controller.port, { token: route.credential, ...request });
       const label = `${route.op.method} ${route.op.path} [${kind}: ${what.slice(0, 80)}] → ${r.status}`;
-      // A body far over the limit may meet a closed connection once the early 4xx is out: a reset is no 5xx.
-      const resetWhileSending = r.status === undefined && what === '3 MB of JSON' && /EPIPE|ECONNRESET/.test(r.text);
-      if (resetWhileSending) resets++;
-      else if (r.status === undefined || r.status >= 500) failures.push(`${label}: ${r.text.slice(0, 200)}`);
+      if (r.status === undefined || r.status >= 500) failures.push(`${label}: ${r.text.slice(0, 200)}`);
       const now = await snapshot(controller);
       if (r.status !== undefined && r.status >= 400 && now !== baseline) failures.push(`${label}: a refused request wrote to the store or the blobs`);
       baseline = now; // a valid request may write; each case is judged against the state just before it
@@ -209,7 +205,7 @@ test('bad input to every route and parameter never answers 5xx and writes nothin
     assert.deepEqual(failures, [], failures.slice(0, 40).join('\n'));
     assert.deepEqual(errors.slice(0, 5), [], 'the controller logged no error');
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(`security fuzz: ${routes.length} routes, ${total} bad-input cases (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}); 0 answers ≥ 500; ${resets} connections reset while a 3 MB body was still being sent`);
+    console.log(`security fuzz: ${routes.length} routes, ${total} bad-input cases (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}); 0 answers ≥ 500, every one answered`);
   } finally {
     await controller.dispose();
   }

@@ -22,7 +22,7 @@ export interface SendOptions {
 export async function send(port: number, o: SendOptions): Promise<RawResult> {
   // One request per connection. Small ones ask the server to close after answering, so a chunked
   // answer ends too; a large body keeps the connection, or an early answer (413) could race the reset.
-  const headers: Record<string, string | number> = { ...((o.body?.length ?? 0) < 65536 ? { connection: 'close' } : {}), ...o.headers };
+  const headers: Record<string, string | number> = { connection: (o.body?.length ?? 0) < 65536 ? 'close' : 'keep-alive', ...o.headers };
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
   if (o.body !== undefined) {
     if (o.contentType !== undefined) headers['content-type'] = o.contentType;
@@ -73,6 +73,11 @@ export interface Route {
   pathValues: Record<string, string>;
   /** Does the path name a resource (an id, a project)? Then another org's credential must get 401/403/404. */
   targeted: boolean;
+  /**
+   * Does every path value name one of alpha's resources? False for a parameter the world cannot fill
+   * (a new kind of id): the route is still attacked, with a well-formed value, but has no control read.
+   */
+  ownedPath: boolean;
 }
 
 /**
@@ -85,9 +90,11 @@ export async function discover(world: World, operations: Operation[]): Promise<R
   const routes: Route[] = [];
   for (const op of operations) {
     const pathValues: Record<string, string> = {};
+    let ownedPath = true;
     for (const p of op.params.filter((p) => p.in === 'path')) {
-      const value = alphaValueFor(world, p) ?? String(sample(p.schema, (s) => s));
-      pathValues[p.name] = value;
+      const owned = alphaValueFor(world, p);
+      if (owned === undefined) ownedPath = false;
+      pathValues[p.name] = owned ?? String(sample(p.schema, (s) => s));
     }
     const path = fillPath(op.path, pathValues);
     let credential: string | undefined;
@@ -101,7 +108,7 @@ export async function discover(world: World, operations: Operation[]): Promise<R
       else if (m?.[1] === 'application/octet-stream') media = 'stream';
       break;
     }
-    routes.push({ op, credential, media, pathValues, targeted: Object.keys(pathValues).length > 0 });
+    routes.push({ op, credential, media, pathValues, targeted: Object.keys(pathValues).length > 0, ownedPath });
   }
   return routes;
 }
