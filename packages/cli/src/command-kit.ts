@@ -33,7 +33,8 @@ export function action<O extends { json?: boolean }>(cmd: Command, fn: (ctx: Act
   return cmd.action(async (...params: unknown[]) => {
     const self = params[params.length - 1] as Command;
     const opts = self.opts<O>();
-    const out = createOutput({ json: opts.json === true });
+    // `workers revoke ID --json`: a parent that lists with --json takes the flag from its subcommand.
+    const out = createOutput({ json: opts.json === true || self.parent?.opts().json === true });
     try {
       const code = await fn({ out, opts, args: self.processedArgs as string[], cmd: self });
       process.exitCode = code ?? 0;
