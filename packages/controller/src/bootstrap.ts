@@ -35,13 +35,18 @@ export async function bootstrap(
     const existing = await store.findToken(credential.id);
     if (!existing) {
       // A BUILDMESH_ADMIN_TOKEN this controller has not seen replaces the previous instance admin token(s).
-      const { revoked } = await store.replaceInstanceAdminToken({
-        id: credential.id,
-        orgId: org.id,
-        name: INSTANCE_ADMIN_TOKEN_NAME,
-        secretHash: hashSecret(credential.secret),
-      });
-      if (revoked.length > 0) log.warn({ revoked }, 'BUILDMESH_ADMIN_TOKEN changed: the previous instance admin token was revoked');
+      try {
+        const { revoked } = await store.replaceInstanceAdminToken({
+          id: credential.id,
+          orgId: org.id,
+          name: INSTANCE_ADMIN_TOKEN_NAME,
+          secretHash: hashSecret(credential.secret),
+        });
+        if (revoked.length > 0) log.warn({ revoked }, 'BUILDMESH_ADMIN_TOKEN changed: the previous instance admin token was revoked');
+      } catch (err) {
+        // Replicas starting together with the same new token: one inserts it, the others find it.
+        if (!(await store.findToken(credential.id))) throw err;
+      }
     } else if (existing.revokedAt !== null) {
       log.warn('the token in BUILDMESH_ADMIN_TOKEN was revoked (rotated); it will not be accepted: unset it or set the current one');
     }
