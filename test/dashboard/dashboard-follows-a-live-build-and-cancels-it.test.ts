@@ -32,6 +32,7 @@ void test('sign in, watch a running build log grow live, cancel it from the page
   // The list shows it running; its link opens the build page.
   const row = page.locator(`tr[data-build="${build.id}"]`);
   await row.locator('[data-status="running"]').waitFor();
+  assert.match(await row.innerText(), /shop-app[\s\S]*by instance-admin/, 'project and submitter (the admin token) in the list');
   await screenshot(page, 'builds');
   await row.getByRole('link').click();
   await page.waitForURL(`**/builds/${build.id}`);

@@ -16,7 +16,7 @@ void test('an install grant opens until it expires, and not when altered or seal
   assert.deepEqual(openInstallGrant(keyring, grant, now), where);
   assert.equal(openInstallGrant(keyring, grant, now + 60_000), undefined, 'expired');
   const flipped = Buffer.from(grant, 'base64url');
-  flipped[20] ^= 1;
+  flipped[20] = flipped[20]! ^ 1;
   assert.equal(openInstallGrant(keyring, flipped.toString('base64url'), now), undefined, 'altered');
   assert.equal(openInstallGrant(new Keyring(randomBytes(32)), grant, now), undefined, 'another instance key');
   // A sealed value of another kind (credentials, secrets) is not a grant.

@@ -82,6 +82,8 @@ export const Build = Type.Object({
   timeoutSeconds: Type.Integer(),
   cancelRequested: Type.Boolean(),
   retryOf: Type.Union([Type.String(), Type.Null()]),
+  /** The name of the API token that submitted (or retried) it; null for builds older than this field. */
+  submittedBy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   createdAt: Timestamp,
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),

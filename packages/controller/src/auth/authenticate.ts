@@ -62,7 +62,7 @@ export class Authenticator {
     const ok = secretMatches(token?.secretHash ?? NO_HASH, credential.secret) && token !== undefined && token.revokedAt === null;
     if (!ok) return undefined;
     if (this.tokenTouches.due(token.id)) void this.store.touchToken(token.id).catch(() => undefined);
-    return { kind: 'user', tokenId: token.id, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin };
+    return { kind: 'user', tokenId: token.id, tokenName: token.name, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin };
   }
 
   private async worker(raw: string): Promise<Auth | undefined> {

@@ -77,7 +77,7 @@ export async function sessionAuth(store: Store, request: FastifyRequest): Promis
     throw new ApiError('FORBIDDEN', `a request made with the session cookie needs its CSRF token in ${CSRF_HEADER}`);
   }
   sessions.set(request, session);
-  return { kind: 'user', tokenId: token.id, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin };
+  return { kind: 'user', tokenId: token.id, tokenName: token.name, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin };
 }
 
 /** The session this request was authenticated with (undefined for Bearer), with its CSRF token. */

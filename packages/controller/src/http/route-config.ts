@@ -19,6 +19,8 @@ export type BodyKind = 'json' | 'multipart' | 'stream';
 export interface UserAuth {
   kind: 'user';
   tokenId: string;
+  /** The token's name (builds record who submitted them). */
+  tokenName: string;
   orgId: string;
   role: Role;
   instanceAdmin: boolean;

@@ -160,7 +160,7 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
         },
       },
       async (request, reply) => {
-        const { orgId } = userOf(request);
+        const { orgId, tokenName } = userOf(request);
         const header = request.headers[IDEMPOTENCY_KEY_HEADER];
         const idempotencyKey = header === undefined ? null : idempotencyKeyChecker.check(header, IDEMPOTENCY_KEY_HEADER);
         const submission = await readSubmission(ctx, request);
@@ -177,6 +177,7 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
             credentialsSealed,
             retryOf: null,
             idempotencyKey,
+            submittedBy: tokenName,
           });
           if (build.id !== id) {
             // A repeat of a submit already acknowledged: the first build stands, this upload goes.
@@ -229,7 +230,7 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
     '/v1/builds/:id/retry',
     { config: { access: 'member' }, schema: { tags: ['builds'], params: BuildIdParams, response: { 201: Build } } },
     async (request, reply) => {
-      const { orgId } = userOf(request);
+      const { orgId, tokenName } = userOf(request);
       const original = await ctx.store.getBuildForRetry(orgId, request.params.id);
       if (!original) throw new ApiError('NOT_FOUND', 'no such build');
       if (!isTerminal(original.status)) throw new ApiError('BUILD_NOT_RETRYABLE');
@@ -239,7 +240,7 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
           throw new ApiError('CONFLICT', 'the source of this build has expired; submit it again');
         }
         const { status: _status, ...rest } = original;
-        const next: NewBuild = { ...rest, id: newId('bld'), retryOf: original.id };
+        const next: NewBuild = { ...rest, id: newId('bld'), retryOf: original.id, submittedBy: tokenName };
         const build = await ctx.store.createBuild(next);
         announce(ctx, orgId, build);
         return reply.code(201).send(build);

@@ -12,6 +12,7 @@ import * as m0004 from './migrations/0004_build_idempotency_key.js';
 import * as m0005 from './migrations/0005_worker_executor_and_enrollment.js';
 import * as m0006 from './migrations/0006_key_check.js';
 import * as m0007 from './migrations/0007_dashboard_sessions.js';
+import * as m0008 from './migrations/0008_build_submitted_by.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -22,6 +23,7 @@ const STEPS: Record<string, Step> = {
   '0005_worker_executor_and_enrollment': m0005,
   '0006_key_check': m0006,
   '0007_dashboard_sessions': m0007,
+  '0008_build_submitted_by': m0008,
 };
 
 const TABLE = 'buildmesh_migrations';

@@ -118,6 +118,7 @@ export function toBuild(r: BuildRow, options: { withProfile?: boolean } = {}): B
     timeoutSeconds: r.timeout_s,
     cancelRequested: r.cancel_requested === 1,
     retryOf: r.retry_of,
+    submittedBy: r.submitted_by ?? null,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

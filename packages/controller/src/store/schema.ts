@@ -112,6 +112,8 @@ export interface BuildsTable {
   expired_at: string | null;
   /** The submit's Idempotency-Key (0004), unique per org; null when none was sent. */
   idempotency_key: string | null;
+  /** The name of the API token that submitted or retried it (0008); null for older builds. */
+  submitted_by: string | null;
 }
 
 export interface AttemptsTable {

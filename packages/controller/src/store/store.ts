@@ -112,6 +112,8 @@ export interface NewBuild {
   retryOf: string | null;
   /** The submit's idempotency key: a repeat with the same key in the org returns the first build. */
   idempotencyKey?: string | null;
+  /** The name of the API token that submitted (or retried) it. */
+  submittedBy?: string | null;
 }
 
 export interface SweepResult {

@@ -431,5 +431,38 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.deepEqual(revoked?.revokedWorkers.sort(), [w1.id, w2.id].sort());
       for (const w of [w1, w2]) assert.notEqual((await store.findWorker(w.id))?.revokedAt, null);
     });
+
+    test('dashboard sessions: stored by hash, revoked once, expired ones swept at the next sign-out; builds keep their submitter', async () => {
+      const token = await store.insertToken({ id: newId('tok'), orgId: orgA, name: 'web', role: 'member', instanceAdmin: false, secretHash: randomBytes(32) });
+      const hash = randomBytes(32);
+      const [live, stale] = [newId('ses'), newId('ses')];
+      await store.insertSession({ id: live, tokenId: token.id, secretHash: hash, expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      await store.insertSession({ id: stale, tokenId: token.id, secretHash: hash, expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const found = await store.findSession(live);
+      assert.equal(found?.tokenId, token.id);
+      assert.ok(found?.secretHash.equals(hash));
+      assert.equal(found?.revokedAt, null);
+      assert.equal(await store.findSession(newId('ses')), undefined);
+      await store.revokeSession(live);
+      const revokedAt = (await store.findSession(live))?.revokedAt;
+      assert.notEqual(revokedAt, null);
+      await store.revokeSession(live);
+      assert.equal((await store.findSession(live))?.revokedAt, revokedAt, 'a second sign-out changes nothing');
+      assert.equal(await store.findSession(stale), undefined, 'the expired session is gone');
+
+      const build = await store.createBuild({
+        id: newId('bld'),
+        orgId: orgA,
+        projectId: projectA,
+        spec: spec('web'),
+        source: { sha256: sha(), size: 10 },
+        credentialsSealed: null,
+        retryOf: null,
+        submittedBy: 'web',
+      });
+      assert.equal(build.submittedBy, 'web');
+      assert.equal((await store.getBuild(orgA, build.id))?.submittedBy, 'web');
+      assert.equal((await enqueue(orgA, projectA, spec('web'))).submittedBy, null);
+    });
   });
 }

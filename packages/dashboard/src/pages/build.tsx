@@ -188,6 +188,10 @@ export function BuildPage({ id }: { id: string }) {
           </dd>
         </div>
         <div>
+          <dt>Submitted by</dt>
+          <dd>{build.submittedBy ?? '—'}</dd>
+        </div>
+        <div>
           <dt>Commit</dt>
           <dd class="mono">{shortSha(build.gitCommit)}</dd>
         </div>

@@ -131,6 +131,7 @@ export function BuildsPage() {
                     </Link>
                     <span class="sub">
                       {b.project} · <span class="mono">{b.id.slice(-8)}</span>
+                      {b.submittedBy && <> · by {b.submittedBy}</>}
                       <span class="narrow-only">
                         {' '}
                         · {b.platform} · {b.profileName} · {buildDuration(b, now)}

@@ -44,6 +44,7 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string): Pro
     error_phase: null,
     expired_at: null,
     idempotency_key: b.idempotencyKey ?? null,
+    submitted_by: b.submittedBy ?? null,
   };
   await ensureLane(db, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
   const key = b.idempotencyKey;
