@@ -92,8 +92,14 @@ void test('session cookie flags, CSRF refusal, expiry, sign-out and token revoca
 
 void test('the dashboard is served with a strict CSP and never shadows the API', async (t) => {
   const controller = await startTestController(t);
-  for (const path of ['/', '/builds/bld_00000000000000000000000000', '/install/x', '/workers']) {
-    const res = await fetch(controller.url + path);
+  for (const [path, encoding] of [
+    ['/', 'identity'],
+    ['/', 'gzip, br'],
+    ['/builds/bld_00000000000000000000000000', 'identity'],
+    ['/install/x', 'gzip'],
+    ['/workers', 'identity'],
+  ] as const) {
+    const res = await fetch(controller.url + path, { headers: { 'accept-encoding': encoding } });
     assert.equal(res.status, 200, path);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
     const csp = res.headers.get('content-security-policy') ?? '';

@@ -72,6 +72,8 @@ export async function registerDashboard(app: App, dir: string | undefined = dash
     // Unknown files fall through to the not-found handler below (the app's routes).
     allowedPath: (pathName) => !isApiPath(pathName),
   });
+  // The root is the app, not a directory (which the static plugin refuses when the client takes no compression).
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').sendFile('index.html'));
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const wantsPage = (request.method === 'GET' || request.method === 'HEAD') && !isApiPath(request.url) && !request.url.startsWith('/assets/');
     if (!wantsPage) return notFound(request, reply);
