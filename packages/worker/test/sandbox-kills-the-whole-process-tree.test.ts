@@ -125,7 +125,9 @@ for (const { name, skip, create } of executors) {
     const abort = new AbortController();
     const req = request(['bash', '-c', 'trap "echo cleaning up; exit 3" TERM; echo ready; sleep 60 & wait'], { signal: abort.signal });
     const running = executor.run(req);
-    while (!req.lines.includes('ready')) await sleep(20);
+    // Bounded: where the executor cannot start at all (CI without bwrap) this fails instead of hanging.
+    for (let i = 0; i < 500 && !req.lines.includes('ready'); i++) await sleep(20);
+    assert.ok(req.lines.includes('ready'), `the step never started: ${JSON.stringify(req.lines)}`);
     abort.abort();
     const result = await running;
     assert.equal(result.canceled, true);
