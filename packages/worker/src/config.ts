@@ -87,7 +87,8 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
     env: 'BUILDMESH_SANDBOX',
     flag: '--sandbox <auto|none|bwrap>',
     default: 'auto',
-    description: 'Executor: bwrap (Linux namespaces), none (own process group, reduced env), auto = bwrap when it works.',
+    description:
+      'Executor: bwrap (Linux namespaces, minimal root, unprivileged), none (own process group, reduced env, no isolation: serves its own org only), auto = bwrap when it works, else none with a loud warning.',
   },
   {
     key: 'keepWorkspace',
