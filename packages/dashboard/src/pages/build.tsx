@@ -1,6 +1,6 @@
 /** One build: what it is, where it stands (queue, attempts, phases), its artifacts and its live log. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { isTerminal, type Artifact, type Build, type LogEntry } from '@buildmesh/protocol/browser';
+import { isTerminal, type Artifact, type Build, type LogEntry, type LogPage } from '@buildmesh/protocol/browser';
 import { api, artifactUrl, errorText } from '../api.js';
 import { Link, navigate } from '../router.js';
 import { buildDuration, duration, fullTime, shortSha, since, size } from '../format.js';
@@ -10,6 +10,35 @@ import { Copyable, PlatformTag, StatusBadge, useTick } from '../widgets.js';
 
 /** Page size while reading what is stored: the API's largest pages (few round trips, each stored batch read once). */
 const LOG_PAGE = { limit: 50_000, maxBytes: 8 * 1024 * 1024 };
+
+/**
+ * The stored log, page after page until a page is empty or complete. A full page's nextCursor is read
+ * from the end of its text before the text is parsed, so the controller prepares the next page while
+ * this one is parsed and drawn.
+ */
+async function* storedLogPages(id: string, signal: AbortSignal): AsyncGenerator<LogPage> {
+  const fetchText = async (cursor: string | undefined): Promise<string> => {
+    const query = { ...LOG_PAGE, ...(cursor ? { cursor } : {}) };
+    return (await api().raw('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { query, signal })).text();
+  };
+  let pending = fetchText(undefined);
+  for (;;) {
+    const text = await pending;
+    const end = /"nextCursor":("(?:[^"\\]|\\.)*"),"complete":false\}$/.exec(text.slice(-300));
+    const prefetched = end !== null && text.length > PREFETCH_AFTER_BYTES;
+    if (prefetched) {
+      pending = fetchText(JSON.parse(end[1]!) as string);
+      pending.catch(() => undefined); // left unread if the page is closed meanwhile
+    }
+    const page = JSON.parse(text) as LogPage;
+    yield page;
+    if (page.complete || page.entries.length === 0) return;
+    if (!prefetched) pending = fetchText(page.nextCursor);
+  }
+}
+
+/** A page longer than this is read ahead of its successor (a shorter one means the stored log is nearly read). */
+const PREFETCH_AFTER_BYTES = 256 * 1024;
 
 export function BuildPage({ id }: { id: string }) {
   const [build, setBuild] = useState<Build | null>(null);
@@ -52,13 +81,11 @@ export function BuildPage({ id }: { id: string }) {
     (async () => {
       // What is stored already comes in pages (large, fast); then the live tail follows by SSE from there.
       let cursor: string | undefined;
-      for (;;) {
-        const page = await api().readLogs(id, { cursor, ...LOG_PAGE }, { signal: abort.signal });
+      for await (const page of storedLogPages(id, abort.signal)) {
         for (const entry of page.entries) log.current.lines.push(entry);
         if (!frame) frame = requestAnimationFrame(flush);
         cursor = page.nextCursor;
         if (page.complete) return;
-        if (page.entries.length === 0) break;
       }
       const stream = api().followLogs(id, { cursor, signal: abort.signal, onStatus: () => void refresh() });
       for await (const entry of stream) {
