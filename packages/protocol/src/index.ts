@@ -9,6 +9,7 @@ export * from './logs.js';
 export * from './workers.js';
 export * from './tenancy.js';
 export * from './sessions.js';
+export * from './webhooks.js';
 export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';

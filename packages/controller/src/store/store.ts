@@ -25,10 +25,14 @@ import type {
   SandboxExecutor,
   SecretInfo,
   TokenInfo,
+  Webhook,
+  WebhookDelivery,
+  WebhookEventName,
   WorkerInfo,
   WorkerPool,
 } from '@buildmesh/protocol';
 import type { LogBatchInfo } from './queries/read-logs.js';
+import type { DueDelivery } from './queries/webhook-deliveries.js';
 
 export interface TokenRecord extends TokenInfo {
   secretHash: Buffer;
@@ -294,4 +298,21 @@ export interface Store {
   queuedHints(limit: number): Promise<QueuedBuildHint[]>;
   /** Recent build durations for the ETA (seconds), newest first. */
   recentDurations(orgId: string, projectId: string, platform: Platform, limit: number): Promise<number[]>;
+
+  // ── webhooks (queries/webhooks.ts, webhook-events.ts, webhook-deliveries.ts) ─
+  insertWebhook(w: { id: string; orgId: string; projectId: string | null; projectName: string | null; url: string; events: WebhookEventName[]; secretSealed: Buffer }): Promise<Webhook>;
+  listWebhooks(orgId: string): Promise<Webhook[]>;
+  getWebhook(orgId: string, id: string): Promise<Webhook | undefined>;
+  /** The endpoint and its delivery log. */
+  deleteWebhook(orgId: string, id: string): Promise<boolean>;
+  anyWebhook(): Promise<boolean>;
+  /** Claims due outbox rows for `leaseMs` (SKIP LOCKED on PostgreSQL): each is sent by one replica at a time. */
+  claimDueDeliveries(limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  recordDeliveryAttempt(id: string, result: { ok: boolean; statusCode: number | null; error: string | null; latencyMs: number; retryAt: string | null }): Promise<void>;
+  listDeliveries(orgId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
+  getDelivery(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;
+  redeliver(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;
+  enqueuePing(orgId: string, webhookId: string): Promise<string>;
+  /** `listener` runs after every commit that may have written outbox rows (the deliverer then looks at once). */
+  onOutbox(listener: () => void): void;
 }

@@ -1,0 +1,46 @@
+import type { Webhook, WebhookEventName } from '@buildmesh/protocol';
+import { nowIso, type Db } from '../rows.js';
+import type { WebhooksTable } from '../schema.js';
+
+/** An org's webhook endpoints; the sealed secret is read only by the deliverer. */
+const toWebhook = (r: WebhooksTable & { project_name: string | null }): Webhook => ({
+  id: r.id,
+  orgId: r.org_id,
+  project: r.project_name,
+  url: r.url,
+  events: JSON.parse(r.events) as WebhookEventName[],
+  createdAt: r.created_at,
+});
+
+const selectWebhooks = (db: Db) =>
+  db.selectFrom('webhooks').leftJoin('projects', 'projects.id', 'webhooks.project_id').selectAll('webhooks').select('projects.name as project_name');
+
+export async function insertWebhook(
+  db: Db,
+  w: { id: string; orgId: string; projectId: string | null; projectName: string | null; url: string; events: WebhookEventName[]; secretSealed: Buffer },
+): Promise<Webhook> {
+  const row = { id: w.id, org_id: w.orgId, project_id: w.projectId, url: w.url, events: JSON.stringify(w.events), secret_sealed: w.secretSealed, created_at: nowIso() };
+  await db.insertInto('webhooks').values(row).execute();
+  return toWebhook({ ...row, project_name: w.projectName });
+}
+
+export async function listWebhooks(db: Db, orgId: string): Promise<Webhook[]> {
+  return (await selectWebhooks(db).where('webhooks.org_id', '=', orgId).orderBy('webhooks.id').execute()).map(toWebhook);
+}
+
+export async function getWebhook(db: Db, orgId: string, id: string): Promise<Webhook | undefined> {
+  const r = await selectWebhooks(db).where('webhooks.org_id', '=', orgId).where('webhooks.id', '=', id).executeTakeFirst();
+  return r ? toWebhook(r) : undefined;
+}
+
+/** Removes the endpoint and its delivery log (pending deliveries are never sent). */
+export async function deleteWebhook(db: Db, orgId: string, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('webhooks').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+  if (Number(r.numDeletedRows) === 0) return false;
+  await db.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+  return true;
+}
+
+export async function anyWebhook(db: Db): Promise<boolean> {
+  return (await db.selectFrom('webhooks').select('id').limit(1).executeTakeFirst()) !== undefined;
+}
