@@ -102,6 +102,7 @@ void test('read-only sees no write controls and a forged write is refused; other
   // Every control on every page has an accessible name, and the keyboard reaches the main navigation first.
   for (const path of ['/', `/builds/${running.id}`, '/workers', '/queue', '/settings']) {
     await admin.page.goto(controller.url + path);
+    await admin.page.locator('main#main h1').first().waitFor();
     await admin.page.locator('main .skeleton').waitFor({ state: 'detached' });
     const unnamed = await admin.page.evaluate(`[...document.querySelectorAll('button, input, select, a[href]')]
       .filter((el) => !(el.getAttribute('aria-label') || el.textContent.trim() || (el.labels && el.labels.length) || el.getAttribute('title')))
@@ -109,6 +110,7 @@ void test('read-only sees no write controls and a forged write is refused; other
     assert.deepEqual(unnamed, [], `${path}: controls without a name`);
   }
   await admin.page.goto(controller.url);
+  await admin.page.locator('tr[data-build]').first().waitFor();
   await admin.page.keyboard.press('Tab');
   await admin.page.keyboard.press('Tab');
   assert.equal(await admin.page.evaluate('document.activeElement.textContent'), 'Builds', 'Tab reaches the navigation');
