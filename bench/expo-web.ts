@@ -30,7 +30,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { c as createTar } from 'tar';
-import { readEasJson, resolveBuildProfile } from '@buildmesh/protocol';
+import { readEasJson, resolveBuildProfile } from '../packages/cli/src/eas-json.js';
 import { listProjectFiles } from '../packages/cli/src/pack/file-list.js';
 import { detectPackageManager, installCommand, shouldUseFrozenLockfile } from '../packages/worker/src/pipelines/package-manager.js';
 import { WEB_OUTPUT_DIR } from '../packages/worker/src/pipelines/web.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { extract } from 'tar';
-import { readEasJson, resolveBuildProfile } from '@buildmesh/protocol';
+import { readEasJson, resolveBuildProfile } from '../../packages/cli/src/eas-json.js';
 import { startTestController } from '../helpers/controller.js';
 import { startTestWorker, waitForWorkerOnline } from '../helpers/worker.js';
 import { outputLines, readAllLogs, waitForStatus } from '../helpers/builds.js';

@@ -1,6 +1,6 @@
 /**
  * What a browser may load of the protocol (the dashboard's entry): the typed client and the
- * wire types, without the node-only modules (eas.json reading, the multipart encoder, which the
+ * wire types, without the node-only modules (the multipart encoder, which the
  * client loads only when it submits a build).
  */
 export * from './errors.js';

@@ -14,4 +14,3 @@ export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';
 export * from './sse.js';
-export * from './eas-json.js';

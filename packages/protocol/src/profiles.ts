@@ -3,10 +3,13 @@
  * `extends` chain applied and the platform section merged over the common
  * fields. The CLI resolves it (and refuses a bad profile before uploading); the
  * controller stores it with the build; the worker's pipeline runs from it.
- * Resolution itself lives in `eas-json.ts`.
+ * Resolution from eas.json is the CLI's (packages/cli/src/eas-json.ts): only it reads eas.json.
  */
 import { Type, type Static } from 'typebox';
 import { EnvVars } from './common.js';
+
+/** The project file build profiles come from (the worker names it in logs). */
+export const EAS_JSON_FILE = 'eas.json';
 
 const Str = (max = 1024) => Type.String({ maxLength: max });
 

@@ -19,15 +19,13 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Option } from 'commander';
 import {
-  labelsForProfile,
-  readEasJson,
-  resolveBuildProfile,
   type Build,
   type CreateBuildSpec,
   type CredentialsBundle,
   type Platform,
   type ResolvedProfile,
 } from '@buildmesh/protocol';
+import { labelsForProfile, readEasJson, resolveBuildProfile } from '../eas-json.js';
 import { action, collectLabel, command, intOption } from '../command-kit.js';
 import { connect, buildUrl } from '../config.js';
 import { readCredentialsJson } from '../credentials-json.js';

@@ -6,14 +6,12 @@
  */
 import { Option } from 'commander';
 import {
-  labelsForProfile,
-  readEasJson,
-  resolveBuildProfile,
   type BuildMeshClient,
   type Labels,
   type Platform,
   type WorkerInfo,
 } from '@buildmesh/protocol';
+import { labelsForProfile, readEasJson, resolveBuildProfile } from '../eas-json.js';
 import { action, command } from '../command-kit.js';
 import { resolveConnection, makeClient } from '../config.js';
 import { describeError, EXIT, formatLabels, type Output } from '../output.js';

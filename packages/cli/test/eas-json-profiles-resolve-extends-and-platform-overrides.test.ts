@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
+import { ResolvedProfile } from '@buildmesh/protocol';
 import {
-  EasJsonError, labelsForProfile, listBuildProfiles, parseEasJson, readEasJson, resolveBuildProfile, ResolvedProfile, type EasJsonErrorCode,
-} from '../src/index.js';
+  EasJsonError, labelsForProfile, listBuildProfiles, parseEasJson, readEasJson, resolveBuildProfile, type EasJsonErrorCode,
+} from '../src/eas-json.js';
 
 const EAS_JSON = {
   cli: { version: '>= 16.0.0' },

@@ -19,8 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
-import type { Labels, Platform } from './common.js';
-import { ResolvedProfile } from './profiles.js';
+import { EAS_JSON_FILE, ResolvedProfile, type Labels, type Platform } from '@buildmesh/protocol';
 
 export type EasJsonErrorCode = 'EAS_JSON_MISSING' | 'EAS_JSON_INVALID' | 'PROFILE_NOT_FOUND' | 'PROFILE_INVALID';
 
@@ -38,7 +37,7 @@ export class EasJsonError extends Error {
 /** eas-cli refuses chains of five or more `extends` hops; so do we. */
 export const MAX_EXTENDS_DEPTH = 5;
 
-export const EAS_JSON_FILE = 'eas.json';
+export { EAS_JSON_FILE };
 
 /**
  * Reads and parses `<projectDir>/eas.json`. Like eas-cli (which reads it as JSON5), comments and
