@@ -173,7 +173,7 @@ export interface Store {
   /** An instance admin token is revoked only when `includeInstanceAdmin`; otherwise it answers undefined (404). */
   revokeToken(orgId: string, id: string, includeInstanceAdmin: boolean): Promise<TokenInfo | undefined>;
   countInstanceAdminTokens(): Promise<number>;
-  /** Dashboard sessions: created at sign-in, revoked at sign-out (expired ones are deleted then). */
+  /** Dashboard sessions: created at sign-in, revoked at sign-out (expired ones are deleted at either). */
   insertSession(s: { id: string; tokenId: string; secretHash: Buffer; expiresAt: string }): Promise<void>;
   findSession(id: string): Promise<SessionRecord | undefined>;
   revokeSession(id: string): Promise<void>;

@@ -449,6 +449,10 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       await store.revokeSession(live);
       assert.equal((await store.findSession(live))?.revokedAt, revokedAt, 'a second sign-out changes nothing');
       assert.equal(await store.findSession(stale), undefined, 'the expired session is gone');
+      const later = newId('ses');
+      await store.insertSession({ id: later, tokenId: token.id, secretHash: hash, expiresAt: new Date(Date.now() - 1000).toISOString() });
+      await store.insertSession({ id: newId('ses'), tokenId: token.id, secretHash: hash, expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      assert.equal(await store.findSession(later), undefined, 'a sign-in sweeps expired sessions too');
 
       const build = await store.createBuild({
         id: newId('bld'),

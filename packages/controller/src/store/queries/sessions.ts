@@ -2,7 +2,9 @@ import type { Db } from '../rows.js';
 import { nowIso } from '../rows.js';
 import type { SessionRecord } from '../store.js';
 
+/** A sign-in; sessions that expired meanwhile are removed by the same call (the table holds live ones and few others). */
 export async function insertSession(db: Db, s: { id: string; tokenId: string; secretHash: Buffer; expiresAt: string }): Promise<void> {
+  await db.deleteFrom('dashboard_sessions').where('expires_at', '<', nowIso()).execute();
   await db
     .insertInto('dashboard_sessions')
     .values({ id: s.id, token_id: s.tokenId, secret_hash: s.secretHash, created_at: nowIso(), expires_at: s.expiresAt, revoked_at: null })
