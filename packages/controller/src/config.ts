@@ -41,6 +41,10 @@ export interface ControllerOptions {
   trustedProxies: string | null;
   /** Names this replica in /health, logs and pg_stat_activity; null = <host name>-<pid>. */
   replicaId: string | null;
+  /** 1 = webhooks may target loopback and private addresses; 0 = refused (SSRF guard). */
+  webhookAllowPrivate: number;
+  /** The first webhook retry waits this long; each further one twice as long (at most 4 h), for about a day. */
+  webhookRetryBaseMs: number;
 }
 
 export type SqliteSynchronous = 'full' | 'normal';
@@ -118,6 +122,24 @@ const SETTINGS: readonly Setting[] = [
     description: 'Comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is believed (e.g. 127.0.0.1,10.0.0.0/8). Unset: the client address is the TCP peer.',
   },
   { name: 'replicaId', env: 'BUILDMESH_REPLICA_ID', kind: 'optional', value: null, default: '', description: 'This replica\'s name in /health, logs and pg_stat_activity. Unset: <host name>-<pid>.' },
+  {
+    name: 'webhookAllowPrivate',
+    env: 'BUILDMESH_WEBHOOK_ALLOW_PRIVATE',
+    kind: 'count',
+    value: 0,
+    min: 0,
+    default: '0',
+    description: '1 lets webhooks target loopback, private, link-local and CGNAT addresses (a receiver on the same host or network); 0 refuses them when added and at every connection.',
+  },
+  {
+    name: 'webhookRetryBaseMs',
+    env: 'BUILDMESH_WEBHOOK_RETRY_BASE_MS',
+    kind: 'duration',
+    value: 15_000,
+    min: 10,
+    default: '15000',
+    description: 'Wait before the first webhook retry; each further retry waits twice as long (at most 4 h) until about a day after the event.',
+  },
 ];
 
 /** For the README and `buildmesh controller --help`: every option with its variable and default. */

@@ -7,6 +7,7 @@ import type { Keyring } from './crypto/keyring.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { ClaimWaiters } from './scheduler/claim-waiters.js';
 import type { Wakeups } from './scheduler/wakeups.js';
+import type { WebhookDeliverer } from './scheduler/webhook-deliverer.js';
 import type { Store } from './store/store.js';
 
 export interface ControllerContext {
@@ -28,6 +29,8 @@ export interface ControllerContext {
   version: string;
   /** Open SSE streams and other long responses end when this fires (shutdown). */
   shutdown: ShutdownSignal;
+  /** This replica's webhook outbox sender. */
+  webhooks: WebhookDeliverer;
 }
 
 /** Lets long-lived responses (log follows) end cleanly when the controller stops. */

@@ -27,6 +27,7 @@ import { PgWakeups } from './scheduler/pg-wakeups.js';
 import { ALWAYS, PgAdvisorySingleton, type Singleton } from './scheduler/singleton.js';
 import { startSweeper } from './scheduler/sweeper.js';
 import { startRetention } from './scheduler/retention.js';
+import { startWebhookDeliverer } from './scheduler/webhook-deliverer.js';
 import { buildServer } from './server.js';
 
 export { resolveOptions, CONTROLLER_SETTINGS, ConfigError, type ControllerOptions, type SettingInfo } from './config.js';
@@ -143,6 +144,12 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
       replicaId,
       version: VERSION,
       shutdown: new ShutdownSignal(),
+      webhooks: startWebhookDeliverer(
+        store,
+        keyring,
+        { allowPrivate: options.webhookAllowPrivate === 1, retryBaseMs: options.webhookRetryBaseMs, userAgent: `BuildMesh-Webhooks/${VERSION}` },
+        log,
+      ),
     };
     const app = await buildServer(ctx, log);
     await app.listen({ port: options.port, host: options.host });
@@ -157,7 +164,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
         // New requests get 503; parked claims answer 204; log follows end.
         ctx.shutdown.trigger();
         waiters.close();
-        await Promise.all([sweeper.stop(), retention.stop()]);
+        await Promise.all([sweeper.stop(), retention.stop(), ctx.webhooks.stop()]);
         await singleton.close();
         const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         try {

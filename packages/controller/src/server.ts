@@ -30,6 +30,7 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerInstallLinkRoutes } from './routes/install-links.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerWorkerRoutes } from './routes/workers.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
 const JSON_BODY_LIMIT = 1024 * 1024;
@@ -125,6 +126,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerAttemptRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerInstallLinkRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
   await registerDashboard(app);
 
   app.get('/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

@@ -13,6 +13,7 @@ import type { LogBatch, LogBatchAck, LogEntry, LogPage } from './logs.js';
 import { backoffDelay, NetworkError, sleep, type RetryOptions } from './retry.js';
 import { readSse } from './sse.js';
 import type { CreateSessionRequest, Session } from './sessions.js';
+import type { CreatedWebhook, CreateWebhookRequest, Webhook, WebhookDelivery } from './webhooks.js';
 import type {
   CreatedEnrollmentToken,
   CreatedToken,
@@ -174,6 +175,29 @@ export class BuildMeshClient {
   /** Instance admin only: a new instance admin token (shown once); every earlier one, this client's included, stops working. */
   rotateInstanceAdminToken(): Promise<RotatedInstanceAdminToken> {
     return this.json('POST', '/v1/instance-admin/rotate', { json: {} });
+  }
+
+  // ── webhooks (admin) ────────────────────────────────────────────────────────
+
+  /** The signing secret in the answer is shown once. */
+  createWebhook(request: CreateWebhookRequest): Promise<CreatedWebhook> {
+    return this.json('POST', '/v1/webhooks', { json: request });
+  }
+  listWebhooks(): Promise<{ webhooks: Webhook[] }> {
+    return this.json('GET', '/v1/webhooks');
+  }
+  deleteWebhook(id: string): Promise<{ ok: true }> {
+    return this.json('DELETE', `/v1/webhooks/${encodeURIComponent(id)}`);
+  }
+  webhookDeliveries(id: string, limit?: number): Promise<{ deliveries: WebhookDelivery[] }> {
+    return this.json('GET', `/v1/webhooks/${encodeURIComponent(id)}/deliveries${limit ? `?limit=${limit}` : ''}`);
+  }
+  redeliverWebhook(id: string, deliveryId: string): Promise<WebhookDelivery> {
+    return this.json('POST', `/v1/webhooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(deliveryId)}/redeliver`, { json: {} });
+  }
+  /** Sends a signed `ping`; answers with its delivery after the first attempt. */
+  testWebhook(id: string): Promise<WebhookDelivery> {
+    return this.json('POST', `/v1/webhooks/${encodeURIComponent(id)}/test`, { json: {} });
   }
 
   // ── projects, credentials, secrets ──────────────────────────────────────────

@@ -17,6 +17,10 @@ export const ApiErrors = {
     status: 403,
     message: 'A worker without a sandbox (executor none) serves only its own org: enroll it with an org enrollment token, or run it with bubblewrap.',
   },
+  WEBHOOK_TARGET_REFUSED: {
+    status: 400,
+    message: 'The webhook URL resolves to a loopback, private or link-local address; the operator may allow them with BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1.',
+  },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   BODY_TIMEOUT: { status: 408, message: 'The body stalled and was cut off.' },
   CONFLICT: { status: 409, message: 'The resource is not in a state that allows this.' },

@@ -34,12 +34,20 @@ import * as stats from './queries/stats.js';
 import * as sweep from './queries/sweep.js';
 import * as tokens from './queries/tokens.js';
 import * as workers from './queries/workers.js';
+import * as webhooks from './queries/webhooks.js';
+import * as deliveries from './queries/webhook-deliveries.js';
 
 /** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
 const TOUCH_EVERY_MS = 15_000;
 
 export class KyselyStore implements Store {
   private readonly touched = new Map<string, number>();
+  private outboxListener: () => void = () => undefined;
+  /** After a commit that may have written webhook deliveries. */
+  private readonly outbox = <T>(result: T): T => {
+    this.outboxListener();
+    return result;
+  };
 
   constructor(
     readonly db: Kysely<Database>,
@@ -119,12 +127,12 @@ export class KyselyStore implements Store {
   revokeWorker = (orgId: string, id: string, includeShared: boolean) => workers.revokeWorker(this.db, orgId, id, includeShared);
 
   // The spec names the project whose id the caller resolved in the same org: no lookup on the submit path.
-  createBuild = (b: NewBuild) => createBuild.createBuild(this.db, b, b.spec.project);
+  createBuild = (b: NewBuild) => createBuild.createBuild(this.db, b, b.spec.project).then(this.outbox);
   getBuild = (orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }) => getBuild.getBuild(this.db, orgId, id, options);
   listBuilds = (orgId: string, q: Parameters<Store['listBuilds']>[1]) => listBuilds.listBuilds(this.db, orgId, q);
   getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);
-  cancelBuild = (orgId: string, id: string) => this.db.transaction().execute((trx) => cancelBuild.cancelBuild(trx, orgId, id));
-  claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c);
+  cancelBuild = (orgId: string, id: string) => this.db.transaction().execute((trx) => cancelBuild.cancelBuild(trx, orgId, id)).then(this.outbox);
+  claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c).then((job) => (job ? this.outbox(job) : job));
   releaseClaim = (workerId: string, attemptId: string) => releaseClaim.releaseClaim(this.db, workerId, attemptId);
   queueInfo = (orgId: string, id: string, onlineWithinMs: number) =>
     queueInfo.queueInfo(this.db, orgId, id, onlineWithinMs).then((q) => (q === undefined ? null : q));
@@ -136,7 +144,7 @@ export class KyselyStore implements Store {
     appendLogs.appendLogs(this.db, workerId, attemptId, seq, lines);
   addArtifact = (workerId: string, attemptId: string, a: Parameters<Store['addArtifact']>[2]) => addArtifact.addArtifact(this.db, workerId, attemptId, a);
   finishAttempt = async (workerId: string, attemptId: string, outcome: FinishOutcome, error: { code: string; message: string; phase?: string } | null) => {
-    const result = await finishAttempt.finishAttempt(this.db, workerId, attemptId, outcome, error);
+    const result = await finishAttempt.finishAttempt(this.db, workerId, attemptId, outcome, error).then(this.outbox);
     // The attempt is ended either way (committed above); a result the build can no longer take is refused.
     if (result.refused) throw new ApiError('CONFLICT', result.refused);
     return { buildStatus: result.buildStatus, buildId: result.buildId };
@@ -147,10 +155,25 @@ export class KyselyStore implements Store {
   listArtifacts = (orgId: string, buildId: string) => artifacts.listArtifacts(this.db, orgId, buildId);
   getArtifact = (orgId: string, buildId: string, artifactId: string) => artifacts.getArtifact(this.db, orgId, buildId, artifactId);
 
-  sweep = (now: Date) => sweep.sweep(this.db, now);
+  sweep = (now: Date) => sweep.sweep(this.db, now).then((r) => (r.requeued.length + r.failed.length + r.timedOut.length > 0 ? this.outbox(r) : r));
   extendLiveLeases = (leaseTtlMs: number) => sweep.extendLiveLeases(this.db, leaseTtlMs);
   expire = (cutoff: Date, limit: number) => expire.expire(this.db, cutoff, limit);
   blobReferenced = (sha256: string) => expire.blobReferenced(this.db, sha256);
   queuedHints = (limit: number) => queuedHints.queuedHints(this.db, limit);
   recentDurations = (orgId: string, projectId: string, platform: Platform, limit: number) => queueInfo.recentDurations(this.db, orgId, projectId, platform, limit);
+
+  insertWebhook = (w: Parameters<Store['insertWebhook']>[0]) => webhooks.insertWebhook(this.db, w);
+  listWebhooks = (orgId: string) => webhooks.listWebhooks(this.db, orgId);
+  getWebhook = (orgId: string, id: string) => webhooks.getWebhook(this.db, orgId, id);
+  deleteWebhook = (orgId: string, id: string) => this.db.transaction().execute((trx) => webhooks.deleteWebhook(trx, orgId, id));
+  anyWebhook = () => webhooks.anyWebhook(this.db);
+  claimDueDeliveries = (limit: number, leaseMs: number) => deliveries.claimDueDeliveries(this.db, limit, leaseMs);
+  recordDeliveryAttempt = (id: string, result: Parameters<Store['recordDeliveryAttempt']>[1]) => deliveries.recordDeliveryAttempt(this.db, id, result);
+  listDeliveries = (orgId: string, webhookId: string, limit: number) => deliveries.listDeliveries(this.db, orgId, webhookId, limit);
+  getDelivery = (orgId: string, webhookId: string, id: string) => deliveries.getDelivery(this.db, orgId, webhookId, id);
+  redeliver = (orgId: string, webhookId: string, id: string) => deliveries.redeliver(this.db, orgId, webhookId, id).then(this.outbox);
+  enqueuePing = (orgId: string, webhookId: string) => deliveries.enqueuePing(this.db, orgId, webhookId).then(this.outbox);
+  onOutbox = (listener: () => void) => {
+    this.outboxListener = listener;
+  };
 }

@@ -13,6 +13,7 @@ import * as m0005 from './migrations/0005_worker_executor_and_enrollment.js';
 import * as m0006 from './migrations/0006_key_check.js';
 import * as m0007 from './migrations/0007_dashboard_sessions.js';
 import * as m0008 from './migrations/0008_build_submitted_by.js';
+import * as m0009 from './migrations/0009_webhooks.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -24,6 +25,7 @@ const STEPS: Record<string, Step> = {
   '0006_key_check': m0006,
   '0007_dashboard_sessions': m0007,
   '0008_build_submitted_by': m0008,
+  '0009_webhooks': m0009,
 };
 
 const TABLE = 'buildmesh_migrations';

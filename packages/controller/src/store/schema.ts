@@ -193,6 +193,35 @@ export interface DashboardSessionsTable {
   revoked_at: string | null;
 }
 
+/** Webhook endpoints (0009); the signing secret is sealed with the keyring. */
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  project_id: string | null;
+  url: string;
+  events: string;
+  secret_sealed: Buffer;
+  created_at: string;
+}
+
+/** The webhook outbox and delivery log (0009): written in the state change's transaction. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  org_id: string;
+  event_id: string;
+  event: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_latency_ms: number | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface MigrationMarker {
   id: Generated<number>;
 }
@@ -213,4 +242,6 @@ export interface Database {
   artifacts: ArtifactsTable;
   instance_meta: InstanceMetaTable;
   dashboard_sessions: DashboardSessionsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -1,5 +1,6 @@
 import { ApiError, type Build } from '@buildmesh/protocol';
 import { nowIso, selectBuilds, toBuild, type Db } from '../rows.js';
+import { emitBuildEvent } from './webhook-events.js';
 
 /**
  * Queued → canceled at once. Running → canceled now for the user, with
@@ -21,5 +22,6 @@ export async function cancelBuild(db: Db, orgId: string, id: string): Promise<Bu
   const result = await db.updateTable('builds').set(changes).where('id', '=', id).where('status', '=', row.status).executeTakeFirst();
   // Lost a race with a claim or a finish: look again with the new state.
   if (Number(result.numUpdatedRows) === 0) return cancelBuild(db, orgId, id);
+  await emitBuildEvent(db, id, 'build.canceled');
   return toBuild({ ...row, ...changes });
 }

@@ -5,6 +5,7 @@ import { isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../
 import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Database } from '../schema.js';
 import type { Claimant, ClaimedJob } from '../store.js';
+import { emitBuildEvent } from './webhook-events.js';
 
 /**
  * The queue's one hand-out, as a single transaction: free slot check, best
@@ -70,6 +71,7 @@ async function take(trx: Db, c: Claimant, buildId: string): Promise<ClaimedJob |
     last_log_seq: 0,
   };
   await trx.insertInto('attempts').values(attempt).execute();
+  await emitBuildEvent(trx, buildId, 'build.started');
   const claimed = toBuild({ ...build, status: 'running', attempt_count: number, started_at: build.started_at ?? now }, { withProfile: true });
   return {
     build: {

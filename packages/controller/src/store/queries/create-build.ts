@@ -5,6 +5,7 @@ import { buildByIdempotencyKey } from './build-by-idempotency-key.js';
 import { isUniqueViolation } from './unique-violation.js';
 import { labelKey } from '../label-key.js';
 import { ensureLane } from './queue-lanes.js';
+import { emitBuildEvent, inTransaction } from './webhook-events.js';
 
 /**
  * Enqueues a build. The source blob is already stored; once this commits, the build is acknowledged.
@@ -53,7 +54,10 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string): Pro
     if (first) return first;
   }
   try {
-    await db.insertInto('builds').values(row).execute();
+    await inTransaction(db, async (trx) => {
+      await trx.insertInto('builds').values(row).execute();
+      await emitBuildEvent(trx, row.id, 'build.queued');
+    });
   } catch (err) {
     const first = key && isUniqueViolation(err) ? await buildByIdempotencyKey(db, b.orgId, key) : undefined;
     if (!first) throw err;

@@ -4,6 +4,7 @@ import { nowIso } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { FinishOutcome } from '../store.js';
 import { requireLiveAttempt } from './attempt-for-worker.js';
+import { emitBuildEvent } from './webhook-events.js';
 
 export interface FinishResult {
   buildStatus: BuildStatus;
@@ -61,6 +62,7 @@ export async function finishAttempt(
         )
         .where('id', '=', attempt.buildId)
         .execute();
+      await emitBuildEvent(trx, attempt.buildId, retry ? 'build.queued' : 'build.failed');
       return { buildStatus: status, buildId: attempt.buildId };
     }
 
@@ -71,6 +73,7 @@ export async function finishAttempt(
       .set({ status: outcome, finished_at: now, error_code: err?.code ?? null, error_message: err?.message ?? null, error_phase: err?.phase ?? null })
       .where('id', '=', attempt.buildId)
       .execute();
+    await emitBuildEvent(trx, attempt.buildId, `build.${outcome}`);
     return { buildStatus: outcome, buildId: attempt.buildId };
   });
 }

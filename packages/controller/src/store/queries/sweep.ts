@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { isoAfter } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { SweepResult } from '../store.js';
+import { emitBuildEvent } from './webhook-events.js';
 
 const BATCH = 500;
 
@@ -38,6 +39,7 @@ export async function sweep(db: Kysely<Database>, now: Date): Promise<SweepResul
       if (build.status !== 'running') return; // canceled or timed out meanwhile: it stays so
       if (build.attempt_count < build.max_attempts) {
         await trx.updateTable('builds').set({ status: 'queued', queued_at: at }).where('id', '=', a.build_id).where('status', '=', 'running').execute();
+        await emitBuildEvent(trx, a.build_id, 'build.queued');
         result.requeued.push(a.build_id);
       } else {
         await trx
@@ -52,6 +54,7 @@ export async function sweep(db: Kysely<Database>, now: Date): Promise<SweepResul
           .where('id', '=', a.build_id)
           .where('status', '=', 'running')
           .execute();
+        await emitBuildEvent(trx, a.build_id, 'build.failed');
         result.failed.push(a.build_id);
       }
     });
@@ -67,19 +70,25 @@ export async function sweep(db: Kysely<Database>, now: Date): Promise<SweepResul
     .limit(BATCH)
     .execute();
   for (const o of overdue) {
-    const r = await db
-      .updateTable('builds')
-      .set({
-        status: 'timed_out',
-        finished_at: at,
-        error_code: 'BUILD_TIMED_OUT',
-        error_message: `the build ran longer than its timeout of ${o.timeout_s} s`,
-        error_phase: null,
-      })
-      .where('id', '=', o.build_id)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 1) result.timedOut.push(o.build_id);
+    // With its outbox rows in one transaction (webhook-events.ts).
+    const timedOut = await db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('builds')
+        .set({
+          status: 'timed_out',
+          finished_at: at,
+          error_code: 'BUILD_TIMED_OUT',
+          error_message: `the build ran longer than its timeout of ${o.timeout_s} s`,
+          error_phase: null,
+        })
+        .where('id', '=', o.build_id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await emitBuildEvent(trx, o.build_id, 'build.timed_out');
+      return true;
+    });
+    if (timedOut) result.timedOut.push(o.build_id);
   }
   return result;
 }
