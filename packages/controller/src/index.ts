@@ -13,7 +13,9 @@ import { resolveOptions, onlineWindowMs, type ControllerOptions } from './config
 import { hostname } from 'node:os';
 import { loadKeyring, verifyKey } from './crypto/keyring.js';
 import { openSqliteStore } from './store/sqlite.js';
-import { openPostgresStore, redactDatabaseUrl, type PostgresStore } from './store/postgres.js';
+import type { PostgresStore } from './store/postgres.js';
+import type * as MigrateDatabaseModule from './migrate-database.js';
+import type * as MigrateStoreModule from './migrate-store.js';
 import type { Store } from './store/store.js';
 import { FsBlobStore } from './blobs/fs.js';
 import { BlobPins } from './blobs/pins.js';
@@ -23,8 +25,8 @@ import { ShutdownSignal, type ControllerContext } from './context.js';
 import { ControllerMetrics, type ReplicaFigures } from './metrics.js';
 import { ClaimWaiters } from './scheduler/claim-waiters.js';
 import { InProcessWakeups, type Wakeups } from './scheduler/wakeups.js';
-import { PgWakeups } from './scheduler/pg-wakeups.js';
-import { ALWAYS, PgAdvisorySingleton, type Singleton } from './scheduler/singleton.js';
+import type { PgWakeups } from './scheduler/pg-wakeups.js';
+import { ALWAYS, type Singleton } from './scheduler/singleton.js';
 import { startSweeper } from './scheduler/sweeper.js';
 import { startRetention } from './scheduler/retention.js';
 import { startWebhookDeliverer } from './scheduler/webhook-deliverer.js';
@@ -32,8 +34,11 @@ import { buildServer } from './server.js';
 
 export { resolveOptions, CONTROLLER_SETTINGS, ConfigError, type ControllerOptions, type SettingInfo } from './config.js';
 export { backupDataDir, restoreDataDir, DATABASE_FILE, type BackupResult } from './backup.js';
-export { migrateDatabase, type MigrateReport } from './migrate-database.js';
-export { migrateStore, type MigrateStoreReport } from './migrate-store.js';
+export type { MigrateReport } from './migrate-database.js';
+export type { MigrateStoreReport } from './migrate-store.js';
+// Loaded on call: both bring the pg driver, which a controller start must not pay for.
+export const migrateDatabase: typeof MigrateDatabaseModule.migrateDatabase = async (...args) => (await import('./migrate-database.js')).migrateDatabase(...args);
+export const migrateStore: typeof MigrateStoreModule.migrateStore = async (...args) => (await import('./migrate-store.js')).migrateStore(...args);
 
 export interface RunningController {
   url: string;
@@ -88,6 +93,16 @@ function urlOf(address: AddressInfo): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
 
+/** The scale-out modules and the pg driver load only when a database URL is set: an embedded start never pays for them. */
+async function loadPostgresModules() {
+  const [{ openPostgresStore, redactDatabaseUrl }, { PgWakeups }, { PgAdvisorySingleton }] = await Promise.all([
+    import('./store/postgres.js'),
+    import('./scheduler/pg-wakeups.js'),
+    import('./scheduler/singleton.js'),
+  ]);
+  return { openPostgresStore, redactDatabaseUrl, PgWakeups, PgAdvisorySingleton };
+}
+
 export async function startController(partial: Partial<ControllerOptions> = {}): Promise<RunningController> {
   const options = resolveOptions(partial);
   const logger = createLogger(options.logLevel);
@@ -104,12 +119,13 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     encryptionKeyFile: options.encryptionKeyFile,
     databaseExists: databaseUrl !== null || existsSync(databaseFile),
   });
-  const store: Store = databaseUrl
-    ? await openPostgresStore(databaseUrl, { poolSize: options.databasePoolSize, applicationName: `buildmesh ${replicaId}` }).catch((err: Error) => {
-        throw new Error(`PostgreSQL at ${redactDatabaseUrl(databaseUrl)}: ${err.message}`);
+  const postgres = databaseUrl ? await loadPostgresModules() : undefined;
+  const store: Store = databaseUrl && postgres
+    ? await postgres.openPostgresStore(databaseUrl, { poolSize: options.databasePoolSize, applicationName: `buildmesh ${replicaId}` }).catch((err: Error) => {
+        throw new Error(`PostgreSQL at ${postgres.redactDatabaseUrl(databaseUrl)}: ${err.message}`);
       })
     : await openSqliteStore(databaseFile, { synchronous: options.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL' });
-  const singleton: Singleton = databaseUrl ? new PgAdvisorySingleton(databaseUrl, replicaId, log) : ALWAYS;
+  const singleton: Singleton = databaseUrl && postgres ? new postgres.PgAdvisorySingleton(databaseUrl, replicaId, log) : ALWAYS;
   let pgWakeups: PgWakeups | undefined;
   try {
     await store.migrate();
@@ -122,8 +138,8 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     const blobs = await FsBlobStore.open(join(options.dataDir, 'blobs'), databaseUrl ? { sharedStaleAfterMs: Math.max(10 * 60_000, 2 * options.bodyIdleTimeoutMs) } : {});
     const { generatedAdminToken } = await bootstrap(store, options, log);
 
-    if (databaseUrl) {
-      pgWakeups = new PgWakeups((store as PostgresStore).pool, databaseUrl, store, replicaId, log);
+    if (databaseUrl && postgres) {
+      pgWakeups = new postgres.PgWakeups((store as PostgresStore).pool, databaseUrl, store, replicaId, log);
       await pgWakeups.start();
     }
     const wakeups: Wakeups = pgWakeups ?? new InProcessWakeups();
@@ -156,7 +172,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     const url = urlOf(app.server.address() as AddressInfo);
     const sweeper = startSweeper(store, wakeups, options.sweepIntervalMs, log, singleton);
     const retention = startRetention(store, blobs, ctx.pins, options, log, singleton);
-    log.info({ url, dataDir: options.dataDir, store: store.dialect, replicaId, version: VERSION, leasesExtended: extended }, 'controller started');
+    log.info({ url, dataDir: options.dataDir, store: store.dialect, replicaId, version: VERSION, leasesExtended: extended, startupMs: Math.round(performance.now()) }, 'controller started');
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>

@@ -6,7 +6,7 @@
  * (every sweep interval) takes over.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import pg from 'pg';
+import type pg from 'pg';
 
 export interface Singleton {
   /** True while this replica holds the role; tries to take it when free. */
@@ -34,7 +34,9 @@ export class PgAdvisorySingleton implements Singleton {
   async holds(): Promise<boolean> {
     try {
       if (!this.client) {
-        const client = new pg.Client({ connectionString: this.url, application_name: `buildmesh ${this.replicaId} singleton` });
+        // The driver loads with the first PostgreSQL singleton: an embedded controller never loads it.
+        const { default: driver } = await import('pg');
+        const client = new driver.Client({ connectionString: this.url, application_name: `buildmesh ${this.replicaId} singleton` });
         const drop = (): void => {
           if (this.client !== client) return;
           if (this.held) this.log.warn('lost the sweeper lock connection');
