@@ -3,11 +3,13 @@
 // so a command loads a few files instead of hundreds (see docs/fast-start.md). Our TypeScript and the
 // CLI's pure-JS dependencies are bundled; server-side packages (native modules, fastify, pino…) stay
 // external and load from node_modules only for the commands that start a controller or a worker.
-// Runs on `npm install` (prepare), `npm run build`, and — with --if-stale, rebuilding only when a
-// source is newer than the bundle — before tests and benchmarks. The bin never checks freshness.
+// Then packs it as the npm package the controller serves (scripts/pack-cli.mjs). Runs on `npm install`
+// (prepare), `npm run build`, and — with --if-stale, rebuilding only when a source is newer than the
+// bundle — before tests and benchmarks. The bin never checks freshness.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packCli, releaseDir } from './pack-cli.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const outdir = join(root, 'packages/cli/dist');
@@ -26,10 +28,15 @@ function newestSource(dir) {
 function bundleIsFresh() {
   try {
     const built = statSync(stamp).mtimeMs;
-    return ['cli', 'controller', 'worker', 'protocol'].every((p) => newestSource(join(root, 'packages', p, 'src')) <= built);
+    const packed = statSync(join(releaseDir, `buildmesh-${cliVersion()}.tgz.sha256`)).mtimeMs;
+    return packed >= built && ['cli', 'controller', 'worker', 'protocol'].every((p) => newestSource(join(root, 'packages', p, 'src')) <= built);
   } catch {
     return false;
   }
+}
+
+function cliVersion() {
+  return JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')).version;
 }
 
 if (process.argv.includes('--if-stale') && bundleIsFresh()) process.exit(0);
@@ -59,3 +66,5 @@ await build({
   ],
 });
 writeFileSync(stamp, new Date().toISOString() + '\n');
+// The npm-installable package the controller serves at /cli/buildmesh.tgz (scripts/pack-cli.mjs).
+await packCli();

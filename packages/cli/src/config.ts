@@ -1,20 +1,35 @@
 /**
- * The user's CLI config: which controller to talk to and with which token. One JSON file,
+ * The user's CLI config: one saved login per controller URL, and which one is current. One JSON file,
  * `$XDG_CONFIG_HOME/buildmesh/config.json` (else `~/.config/buildmesh/config.json`), mode 0600 in
- * a 0700 directory, written atomically so a crash never leaves half a token behind.
- * BUILDMESH_URL and BUILDMESH_TOKEN override the file (CI sets them; nothing is written).
+ * a 0700 directory, written atomically so a crash never leaves half a token behind. Saving a login
+ * for one controller never touches another's. BUILDMESH_URL picks a controller (with its saved
+ * token); BUILDMESH_TOKEN overrides the token (CI sets them; nothing is written).
+ * File: `{ "current": URL, "logins": { URL: { "token", "savedAt" } } }` (the older `{ url, token }` is read too).
  */
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BuildMeshClient } from '@buildmesh/protocol';
 import { CliError } from './output.js';
+import { cli } from './invocation.js';
 
+/** The current login. */
 export interface CliConfig {
   url: string;
   token: string;
   /** When `login` (or `up`) saved it. */
   savedAt: string;
+}
+
+export interface SavedLogin {
+  token: string;
+  savedAt: string;
+}
+
+/** Everything saved: a login per controller URL (normalized), and the current one. */
+export interface CliLogins {
+  current: string | null;
+  logins: Record<string, SavedLogin>;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:4650';
@@ -29,8 +44,8 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(configDir(env), 'config.json');
 }
 
-/** The saved config, or null when there is none. A file that is not ours to read is an error, not "none". */
-export async function readConfig(path = configPath()): Promise<CliConfig | null> {
+/** Every saved login, or null when there is no file. A file that is not ours to read is an error, not "none". */
+export async function readLogins(path = configPath()): Promise<CliLogins | null> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -38,30 +53,55 @@ export async function readConfig(path = configPath()): Promise<CliConfig | null>
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CliError('CONFIG_UNREADABLE', `cannot read ${path}: ${(err as Error).message}`, 'fix its permissions or delete it');
   }
-  let parsed: Partial<CliConfig>;
+  const invalid = (what: string) => new CliError('CONFIG_INVALID', `${path} ${what}`, 'delete it and run `buildmesh login` again');
+  let parsed: { url?: unknown; token?: unknown; savedAt?: unknown; current?: unknown; logins?: unknown };
   try {
-    parsed = JSON.parse(text) as Partial<CliConfig>;
+    parsed = JSON.parse(text) as typeof parsed;
   } catch {
-    throw new CliError('CONFIG_INVALID', `${path} is not valid JSON`, 'delete it and run `buildmesh login` again');
-  }
-  if (typeof parsed.url !== 'string' || typeof parsed.token !== 'string') {
-    throw new CliError('CONFIG_INVALID', `${path} lacks "url" or "token"`, 'delete it and run `buildmesh login` again');
+    throw invalid('is not valid JSON');
   }
   const mode = (await stat(path)).mode & 0o777;
   if (mode & 0o077) {
     process.stderr.write(`warning ${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}\n`);
   }
-  return { url: parsed.url, token: parsed.token, savedAt: parsed.savedAt ?? '' };
+  if (typeof parsed.url === 'string' && typeof parsed.token === 'string') {
+    // The single-login file of earlier versions.
+    const url = normalizeUrl(parsed.url);
+    return { current: url, logins: { [url]: { token: parsed.token, savedAt: typeof parsed.savedAt === 'string' ? parsed.savedAt : '' } } };
+  }
+  if (typeof parsed.logins !== 'object' || parsed.logins === null) throw invalid('lacks "logins"');
+  const logins: Record<string, SavedLogin> = {};
+  for (const [url, entry] of Object.entries(parsed.logins as Record<string, { token?: unknown; savedAt?: unknown }>)) {
+    if (typeof entry?.token !== 'string') throw invalid(`has no token for ${url}`);
+    logins[normalizeUrl(url)] = { token: entry.token, savedAt: typeof entry.savedAt === 'string' ? entry.savedAt : '' };
+  }
+  const current = typeof parsed.current === 'string' && logins[normalizeUrl(parsed.current)] ? normalizeUrl(parsed.current) : null;
+  return { current, logins };
 }
 
-/** Writes the config atomically with mode 0600; returns its path. */
-export async function writeConfig(config: Omit<CliConfig, 'savedAt'>, path = configPath()): Promise<string> {
+/** The current login, or null when there is none. */
+export async function readConfig(path = configPath()): Promise<CliConfig | null> {
+  const all = await readLogins(path);
+  if (!all?.current) return null;
+  const login = all.logins[all.current]!;
+  return { url: all.current, token: login.token, savedAt: login.savedAt };
+}
+
+/** The saved login for one controller URL, or null. */
+export async function savedLoginFor(url: string, path = configPath()): Promise<CliConfig | null> {
+  const all = await readLogins(path);
+  const key = normalizeUrl(url);
+  const login = all?.logins[key];
+  return login ? { url: key, token: login.token, savedAt: login.savedAt } : null;
+}
+
+async function writeLogins(all: CliLogins, path: string): Promise<string> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   // Created 0600 from the first byte (never world-readable, whatever the umask), then renamed over.
   const handle = await open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(JSON.stringify({ ...config, savedAt: new Date().toISOString() }, null, 2) + '\n');
+    await handle.writeFile(JSON.stringify(all, null, 2) + '\n');
     await handle.sync();
   } finally {
     await handle.close();
@@ -71,15 +111,49 @@ export async function writeConfig(config: Omit<CliConfig, 'savedAt'>, path = con
   return path;
 }
 
-/** Removes the saved config; false when there was none. */
-export async function deleteConfig(path = configPath()): Promise<boolean> {
-  try {
-    await stat(path);
-  } catch {
-    return false;
-  }
-  await rm(path, { force: true });
+/**
+ * Saves the login for this URL (other controllers' logins are kept) and, unless `makeCurrent` is
+ * false, makes it the current one. Atomic, mode 0600; returns the file's path.
+ */
+export async function writeConfig(config: Omit<CliConfig, 'savedAt'>, path = configPath(), makeCurrent = true): Promise<string> {
+  const all = (await readLogins(path).catch(() => null)) ?? { current: null, logins: {} };
+  const url = normalizeUrl(config.url);
+  all.logins[url] = { token: config.token, savedAt: new Date().toISOString() };
+  if (makeCurrent || !all.current) all.current = url;
+  return writeLogins(all, path);
+}
+
+/** Makes a saved login the current one; false when there is none for that URL. */
+export async function useLogin(url: string, path = configPath()): Promise<boolean> {
+  const all = await readLogins(path);
+  const key = normalizeUrl(url);
+  if (!all?.logins[key]) return false;
+  all.current = key;
+  await writeLogins(all, path);
   return true;
+}
+
+/**
+ * Forgets the login for `url` (default: the current one; the next saved one becomes current), or
+ * every login with `all`. Returns the URLs forgotten.
+ */
+export async function deleteConfig(path = configPath(), options: { url?: string; all?: boolean } = {}): Promise<string[]> {
+  const saved = await readLogins(path).catch(() => null);
+  if (!saved) {
+    // An unreadable file is removed only when everything is asked to go.
+    if (options.all) await rm(path, { force: true });
+    return [];
+  }
+  const target = options.all ? null : options.url ? normalizeUrl(options.url) : saved.current;
+  const gone = options.all ? Object.keys(saved.logins) : target && saved.logins[target] ? [target] : [];
+  for (const url of gone) delete saved.logins[url];
+  if (Object.keys(saved.logins).length === 0) {
+    await rm(path, { force: true });
+  } else {
+    if (!saved.current || !saved.logins[saved.current]) saved.current = Object.keys(saved.logins)[0]!;
+    await writeLogins(saved, path);
+  }
+  return gone;
 }
 
 export type Source = 'env' | 'config' | 'default';
@@ -91,18 +165,21 @@ export interface Connection {
   tokenSource: Source | null;
 }
 
-/** Where to reach the controller and with which token: environment first, then the saved config. */
+/**
+ * Where to reach the controller and with which token: BUILDMESH_URL (else the current saved login,
+ * else the default URL); BUILDMESH_TOKEN, else the token saved for that very URL — a saved token is
+ * never sent to another controller.
+ */
 export async function resolveConnection(env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
-  const saved = await readConfig(configPath(env));
+  const all = await readLogins(configPath(env));
   const envUrl = env.BUILDMESH_URL?.trim();
   const envToken = env.BUILDMESH_TOKEN?.trim();
-  const url = envUrl || saved?.url || DEFAULT_URL;
-  const urlSource: Source = envUrl ? 'env' : saved ? 'config' : 'default';
-  // A saved token belongs to the saved URL: never send it to a different controller.
-  const savedTokenApplies = saved !== null && normalizeUrl(saved.url) === normalizeUrl(url);
-  const token = envToken || (savedTokenApplies ? saved.token : null);
+  const url = normalizeUrl(envUrl || all?.current || DEFAULT_URL);
+  const urlSource: Source = envUrl ? 'env' : all?.current ? 'config' : 'default';
+  const saved = all?.logins[url]?.token ?? null;
+  const token = envToken || saved;
   const tokenSource: Source | null = envToken ? 'env' : token ? 'config' : null;
-  return { url: normalizeUrl(url), token, urlSource, tokenSource };
+  return { url, token, urlSource, tokenSource };
 }
 
 /** A client for commands that need a token; refuses early (NOT_LOGGED_IN) when there is none. */
@@ -111,8 +188,8 @@ export async function connect(): Promise<{ client: BuildMeshClient; connection: 
   if (!connection.token) {
     throw new CliError(
       'NOT_LOGGED_IN',
-      `no token for ${connection.url}`,
-      'run `buildmesh login --url URL` (or set BUILDMESH_URL and BUILDMESH_TOKEN)',
+      `no token for ${connection.url}${connection.urlSource === 'env' ? ' (the URL in BUILDMESH_URL)' : ''}`,
+      `run \`${cli()} login --url ${connection.url}\` (or set BUILDMESH_TOKEN)`,
     );
   }
   return { client: makeClient(connection.url, connection.token), connection };

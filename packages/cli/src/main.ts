@@ -19,7 +19,9 @@ const program = new Command('buildmesh')
     `
 Quick start (from the BuildMesh checkout):
   $ npx buildmesh up                                  # controller + local worker, prints a token
-  $ cd my-expo-app && npx buildmesh build --platform web
+  $ npx buildmesh build /path/to/my-expo-app --platform web
+Any other machine: install the CLI from the controller (it serves its own package):
+  $ npm install -g http://controller:4650/cli/buildmesh.tgz
 
 Examples:
   $ buildmesh login --url https://builds.example.com
@@ -64,8 +66,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // The server commands' --help shows option tables their packages own: load them first (only for
 // help: starting a controller must not pay for loading the worker, nor the other way round).
 const argv = process.argv.slice(2);
-if (argv.some((arg) => SERVER_COMMANDS.includes(arg)) && argv.some((arg) => arg === '--help' || arg === '-h')) {
-  await Promise.all([loadController(), loadWorker()]);
+const named = argv.find((arg) => !arg.startsWith('-'));
+if (named && SERVER_COMMANDS.includes(named) && argv.some((arg) => arg === '--help' || arg === '-h')) {
+  // Help without the tables when a server module is not installed (the npm package's optional peers).
+  await Promise.all([named !== 'worker' ? loadController().catch(() => undefined) : undefined, named !== 'controller' ? loadWorker() : undefined]);
 }
 
 try {

@@ -8,6 +8,7 @@ import pc from 'picocolors';
 import { ApiError, NetworkError, isBuildErrorCode, BuildErrors } from '@buildmesh/protocol';
 
 import { EXIT } from './exit-codes.js';
+import { cli } from './invocation.js';
 
 export { EXIT };
 
@@ -169,18 +170,25 @@ export interface ReportedError {
 }
 
 /** What to do next after a controller error, by its stable code. */
-const API_HINTS: Partial<Record<string, string>> = {
-  UNAUTHENTICATED: 'log in again with `buildmesh login` (or set BUILDMESH_TOKEN)',
-  FORBIDDEN: "this needs a token with a higher role; ask an org admin (`buildmesh whoami` shows yours)",
-  NOT_FOUND: 'check the id; `buildmesh list` shows your builds',
-  BUILD_NOT_CANCELABLE: '`buildmesh status ID` shows how it ended',
-  BUILD_NOT_RETRYABLE: 'wait for the build to end, or cancel it first with `buildmesh cancel ID`',
-  NAME_TAKEN: 'choose another name',
-  PAYLOAD_TOO_LARGE: 'make the project smaller (add large files to .easignore) and retry',
-  SHUTTING_DOWN: 'the controller is restarting; retry in a few seconds',
-  INTERNAL: 'retry; if it persists, check the controller log',
-  VALIDATION_FAILED: 'check the values given; `buildmesh <command> --help` shows the accepted forms',
-};
+function apiHint(code: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const bm = cli();
+  if (code === 'UNAUTHENTICATED') {
+    // A token in the environment wins over the saved login: say so, or "log in again" fixes nothing.
+    if (env.BUILDMESH_TOKEN?.trim()) return `the token in BUILDMESH_TOKEN overrides the saved login and was refused: fix or unset BUILDMESH_TOKEN`;
+    const url = env.BUILDMESH_URL?.trim() ? ` --url ${env.BUILDMESH_URL.trim()}` : '';
+    return `log in again with \`${bm} login${url}\`${url ? ' (BUILDMESH_URL picks that controller)' : ''} (or set BUILDMESH_TOKEN)`;
+  }
+  const hints: Partial<Record<string, string>> = {
+    FORBIDDEN: `this needs a token with a higher role; ask an org admin (\`${bm} whoami\` shows yours)`,
+    NOT_FOUND: `check the id; \`${bm} list\` shows your builds`,
+    NAME_TAKEN: 'choose another name',
+    PAYLOAD_TOO_LARGE: 'make the project smaller (add large files to .easignore) and retry',
+    SHUTTING_DOWN: 'the controller is restarting; retry in a few seconds',
+    INTERNAL: 'retry; if it persists, check the controller log',
+    VALIDATION_FAILED: `check the values given; \`${bm} <command> --help\` shows the accepted forms`,
+  };
+  return hints[code] ?? null;
+}
 
 /** Turns anything thrown into the one-line report (code, message, hint) and an exit code. */
 export function describeError(err: unknown): ReportedError {
@@ -188,13 +196,15 @@ export function describeError(err: unknown): ReportedError {
     return { code: err.code, message: err.message, hint: err.hint ?? null, exitCode: err.exitCode };
   }
   if (err instanceof ApiError) {
-    return { code: err.code, message: err.message, hint: API_HINTS[err.code] ?? null, exitCode: EXIT.failure };
+    return { code: err.code, message: err.message, hint: apiHint(err.code), exitCode: EXIT.failure };
   }
   if (err instanceof NetworkError) {
     return {
       code: 'CONTROLLER_UNREACHABLE',
       message: err.message,
-      hint: 'is the controller running? Start one with `npx buildmesh up`, or check the URL (`buildmesh whoami`, BUILDMESH_URL)',
+      hint: process.env.BUILDMESH_URL?.trim()
+        ? `BUILDMESH_URL (${process.env.BUILDMESH_URL.trim()}) overrides the saved login: is that controller running? Unset BUILDMESH_URL to use the saved one`
+        : `is the controller running? Start one with \`${cli()} up\`, or check the URL (\`${cli()} whoami\`, BUILDMESH_URL)`,
       exitCode: EXIT.failure,
     };
   }

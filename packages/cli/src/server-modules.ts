@@ -11,7 +11,16 @@ let controllerModule: typeof ControllerModule | undefined;
 let workerModule: typeof WorkerModule | undefined;
 
 export async function loadController(): Promise<typeof ControllerModule> {
-  return (controllerModule ??= await import('@buildmesh/controller'));
+  try {
+    return (controllerModule ??= await import('@buildmesh/controller'));
+  } catch (err) {
+    // The npm package served by a controller leaves the server's native modules out (optional peers).
+    const missing = /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/']+)/.exec((err as Error).message)?.[1];
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !missing) throw err;
+    // Imported here: main.ts loads this module for every command, and output.js pulls in the protocol.
+    const { CliError } = await import('./output.js');
+    throw new CliError('SERVER_MODULE_MISSING', `running a controller needs the package ${missing}, which is not installed`, `install it beside the CLI: npm install -g ${missing} (or run the controller from a checkout of BuildMesh)`);
+  }
 }
 
 export async function loadWorker(): Promise<typeof WorkerModule> {

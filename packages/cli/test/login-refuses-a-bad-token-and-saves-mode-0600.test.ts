@@ -33,9 +33,9 @@ void test('login refuses a bad token and never writes it; a good one is saved wi
   assert.equal(statSync(configFile).mode & 0o777, 0o600);
   assert.equal(statSync(configDir).mode & 0o777, 0o700);
   assert.deepEqual(readdirSync(configDir), ['config.json'], 'no temp file is left behind');
-  const saved = JSON.parse(readFileSync(configFile, 'utf8')) as { url: string; token: string };
-  assert.equal(saved.url, mesh.url);
-  assert.equal(saved.token, mesh.adminToken);
+  const saved = JSON.parse(readFileSync(configFile, 'utf8')) as { current: string; logins: Record<string, { token: string }> };
+  assert.equal(saved.current, mesh.url);
+  assert.equal(saved.logins[mesh.url]?.token, mesh.adminToken);
   assert.ok(!accepted.stdout.includes(mesh.adminToken) && !accepted.stderr.includes(mesh.adminToken), 'login never prints the token');
 
   // Later commands use the saved login.
@@ -46,15 +46,15 @@ void test('login refuses a bad token and never writes it; a good one is saved wi
   // A bad token after a good login leaves the good one in place.
   const refusedAgain = await runCli(['login', '--url', mesh.url, '--token-stdin'], { env, input: badToken });
   assert.notEqual(refusedAgain.code, 0);
-  assert.equal((JSON.parse(readFileSync(configFile, 'utf8')) as { token: string }).token, mesh.adminToken);
+  assert.equal((JSON.parse(readFileSync(configFile, 'utf8')) as { logins: Record<string, { token: string }> }).logins[mesh.url]?.token, mesh.adminToken);
   assert.ok(!readFileSync(configFile, 'utf8').includes(badToken));
 
   const logout = await runCli(['logout', '--json'], { env });
   assert.equal(logout.code, 0, logout.stderr);
-  assert.deepEqual(JSON.parse(logout.stdout), { configPath: configFile, removed: true });
+  assert.deepEqual(JSON.parse(logout.stdout), { configPath: configFile, removed: true, urls: [mesh.url] });
   assert.equal(existsSync(configFile), false);
 
   const afterLogout = await runCli(['whoami'], { env });
   assert.notEqual(afterLogout.code, 0);
-  assert.match(afterLogout.stderr, /error NOT_LOGGED_IN: .* — run `buildmesh login/);
+  assert.match(afterLogout.stderr, /error NOT_LOGGED_IN: .* — run `(npx buildmesh|node \S+buildmesh\.js) login --url /);
 });

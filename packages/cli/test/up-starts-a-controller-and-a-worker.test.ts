@@ -33,7 +33,8 @@ void test('up starts a controller and a worker, logs the CLI in, and a build jus
   assert.match(first.token ?? '', /\S{24,}/, 'the first start prints the admin token');
   assert.equal(first.loginSaved, join(configHome, 'buildmesh', 'config.json'));
   assert.equal(statSync(first.loginSaved).mode & 0o777, 0o600);
-  assert.equal(first.next, 'npx buildmesh build /path/to/your-expo-app --platform web');
+  // Run outside the checkout (cwd is a temp dir): the next step names this CLI's path, never a bare `npx buildmesh`.
+  assert.match(first.next, /^node \/\S+\/bin\/buildmesh\.js build \/path\/to\/your-expo-app --platform web$/);
 
   // The saved login works with nothing in the environment: workers, then a real build.
   const workers = await runCli(['workers', '--json'], { env });

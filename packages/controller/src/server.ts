@@ -29,6 +29,7 @@ import { registerTokenRoutes } from './routes/tokens.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerInstallLinkRoutes } from './routes/install-links.js';
 import { registerDashboard } from './http/dashboard.js';
+import { registerCliPackageRoutes } from './routes/cli-package.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 
@@ -127,6 +128,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerSessionRoutes(app, ctx);
   registerInstallLinkRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerCliPackageRoutes(app);
   await registerDashboard(app);
 
   app.get('/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { action, command } from '../command-kit.js';
 import { CliError } from '../output.js';
 import { loadController } from '../server-modules.js';
+import { cli } from '../invocation.js';
 
 const DEFAULT_DATA_DIR = process.env.BUILDMESH_DATA_DIR ?? './.buildmesh';
 
@@ -23,8 +24,8 @@ function refusePostgres(what: 'backup' | 'restore'): void {
 
 export const backupCommand = action<{ json?: boolean; dataDir: string; output?: string; key: boolean }>(
   command('backup', 'Back up a controller data dir (database, blobs, key) into one tar.gz, while it runs', [
-    'npx buildmesh backup --output buildmesh-$(date +%F).tar.gz',
-    'npx buildmesh backup --data-dir /var/lib/buildmesh --output /backups/bm.tar.gz --no-key',
+    'buildmesh backup --output buildmesh-$(date +%F).tar.gz',
+    'buildmesh backup --data-dir /var/lib/buildmesh --output /backups/bm.tar.gz --no-key',
   ])
     .option('--data-dir <dir>', 'the controller data dir (env BUILDMESH_DATA_DIR, default ./.buildmesh)', DEFAULT_DATA_DIR)
     .option('--output <file>', 'archive to write (default buildmesh-backup-<time>.tar.gz)')
@@ -48,7 +49,7 @@ export const backupCommand = action<{ json?: boolean; dataDir: string; output?: 
 
 export const restoreCommand = action<{ json?: boolean; dataDir: string }>(
   command('restore', 'Restore a backup archive into an empty data dir (then start the controller on it)', [
-    'npx buildmesh restore buildmesh-2026-11-28.tar.gz --data-dir /var/lib/buildmesh',
+    'buildmesh restore buildmesh-2026-11-28.tar.gz --data-dir /var/lib/buildmesh',
   ])
     .argument('<archive>', 'the archive `buildmesh backup` wrote')
     .option('--data-dir <dir>', 'an empty directory to restore into (env BUILDMESH_DATA_DIR, default ./.buildmesh)', DEFAULT_DATA_DIR)
@@ -64,6 +65,6 @@ export const restoreCommand = action<{ json?: boolean; dataDir: string }>(
       throw new CliError('RESTORE_FAILED', (err as Error).message, 'restore into an empty directory, from an archive `buildmesh backup` wrote');
     }
     if (out.json) return out.printJson({ dataDir, blobs: result.blobs });
-    out.info(`Restored ${result.blobs} blobs into ${dataDir}. Start it with: npx buildmesh controller --data-dir ${dataDir}`);
+    out.info(`Restored ${result.blobs} blobs into ${dataDir}. Start it with: ${cli()} controller --data-dir ${dataDir}`);
   },
 );

@@ -8,6 +8,7 @@ import { loadController, loaded } from '../server-modules.js';
 import { action, command, intOption } from '../command-kit.js';
 import { CliError } from '../output.js';
 import { describeListenError, onShutdownSignals } from '../lifecycle.js';
+import { cli } from '../invocation.js';
 
 interface ControllerCliOptions {
   json?: boolean;
@@ -48,9 +49,9 @@ export async function startControllerForCli(options: Partial<ControllerOptions>)
 
 export const controllerCommand = action<ControllerCliOptions>(
   command('controller', 'Run the BuildMesh controller (API, queue, blob store) in this process', [
-    'npx buildmesh controller',
-    'npx buildmesh controller --host 0.0.0.0 --port 4650 --data-dir /var/lib/buildmesh',
-    'BUILDMESH_ADMIN_TOKEN=$(openssl rand -hex 24) npx buildmesh controller',
+    'buildmesh controller',
+    'buildmesh controller --host 0.0.0.0 --port 4650 --data-dir /var/lib/buildmesh',
+    'BUILDMESH_ADMIN_TOKEN=$(openssl rand -hex 24) buildmesh controller',
   ])
     .option('--port <port>', 'TCP port (env BUILDMESH_PORT, default 4650)', intOption(0, 65535))
     .option('--host <host>', 'address to listen on; 0.0.0.0 to accept other machines (env BUILDMESH_HOST, default 127.0.0.1)')
@@ -67,7 +68,8 @@ export const controllerCommand = action<ControllerCliOptions>(
       if (controller.generatedAdminToken) {
         out.info(out.c.yellow('\nInstance admin token — shown only this once (only its hash is stored):'));
         out.info(`\n  ${controller.generatedAdminToken}\n`);
-        out.info(`Log in with: buildmesh login --url ${url}   (paste the token at the prompt)`);
+        out.info(`Log in with: ${cli()} login --url ${url}   (paste the token at the prompt)`);
+        out.info(`Other machines install the CLI from here: npm install -g ${url}/cli/buildmesh.tgz`);
       } else if (controller.options.adminToken) {
         out.info('Instance admin token: the one in BUILDMESH_ADMIN_TOKEN.');
       } else {

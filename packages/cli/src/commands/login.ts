@@ -1,12 +1,15 @@
 /**
- * `buildmesh login`: saves the controller URL and a token, after the controller has accepted
- * them. A refused token is never written. The token comes from stdin (--token-stdin), from
- * BUILDMESH_TOKEN, or from a hidden prompt; never from argv.
+ * `buildmesh login`: saves a token for a controller URL, after the controller has accepted it, and
+ * makes that controller the current one; logins to other controllers are kept. A refused token is
+ * never written. The URL is checked to answer before a token is asked for. The token comes from stdin
+ * (--token-stdin), from BUILDMESH_TOKEN, or from a hidden prompt; never from argv. With none of these
+ * and a saved login for the URL that still works, login just switches to it.
  */
-import { ApiError } from '@buildmesh/protocol';
+import { ApiError, type WhoAmI } from '@buildmesh/protocol';
 import { action, command } from '../command-kit.js';
-import { DEFAULT_URL, makeClient, normalizeUrl, readConfig, writeConfig } from '../config.js';
-import { CliError, renderFields } from '../output.js';
+import { configPath, DEFAULT_URL, makeClient, normalizeUrl, readConfig, savedLoginFor, useLogin, writeConfig } from '../config.js';
+import { cli } from '../invocation.js';
+import { CliError, renderFields, type Output } from '../output.js';
 import { promptHidden, promptLine, readStdin, stdinIsTty } from '../prompt.js';
 
 interface LoginOptions {
@@ -36,28 +39,54 @@ export const loginCommand = action<LoginOptions>(
     let url = opts.url ?? process.env.BUILDMESH_URL ?? saved?.url;
     if (!url && stdinIsTty() && !opts.tokenStdin) url = await promptLine(`Controller URL [${DEFAULT_URL}]: `, DEFAULT_URL);
     url = normalizeUrl(url ?? DEFAULT_URL);
-    const token = await readToken(opts);
-    if (!token) throw new CliError('NO_TOKEN', 'the token is empty', 'give the token the controller printed (or `buildmesh admin token create` made)');
+    // Is this a BuildMesh controller at all? Asked before anyone types a token.
+    try {
+      await makeClient(url).health();
+    } catch (err) {
+      if (err instanceof ApiError) {
+        throw new CliError('NOT_A_CONTROLLER', `${url} answered /health with ${err.code}: is it a BuildMesh controller?`, 'check the URL (the controller prints it when it starts)');
+      }
+      throw err;
+    }
 
-    let me;
+    // No token given: a saved login for this controller that still works is switched to.
+    const explicitToken = opts.tokenStdin || Boolean(process.env.BUILDMESH_TOKEN?.trim());
+    const savedHere = explicitToken ? null : await savedLoginFor(url);
+    let me: WhoAmI | null = null;
+    if (savedHere) {
+      me = await makeClient(url, savedHere.token).whoami().catch(() => null);
+      if (me) {
+        await useLogin(url);
+        report(out, url, me, 'switched');
+        return;
+      }
+    }
+    const token = await readToken(opts);
+    if (!token) throw new CliError('NO_TOKEN', 'the token is empty', `give the token the controller printed (or \`${cli()} admin token create\` made)`);
     try {
       me = await makeClient(url, token).whoami();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
-        throw new CliError('TOKEN_REJECTED', `the controller at ${url} refused the token; nothing was saved`, 'check the token (it is shown once when created); an admin can make a new one with `buildmesh admin token create`');
+        const fromEnv = !opts.tokenStdin && process.env.BUILDMESH_TOKEN ? ' (the token in BUILDMESH_TOKEN)' : '';
+        throw new CliError('TOKEN_REJECTED', `the controller at ${url} refused the token${fromEnv}; nothing was saved`, `check the token (it is shown once when created); an admin can make a new one with \`${cli()} admin token create\``);
       }
       throw err;
     }
-    const path = await writeConfig({ url, token });
-    if (out.json) {
-      out.printJson({ url, org: me.org, token: me.token, configPath: path });
-      return;
-    }
-    out.info(out.c.green(`✔ Logged in to ${url}`));
-    out.info(renderFields([
-      ['org', `${me.org.name} (${me.org.id})`],
-      ['token', `${me.token.name} (role ${me.token.role}${me.token.instanceAdmin ? ', instance admin' : ''})`],
-      ['saved to', path],
-    ], out.c));
+    await writeConfig({ url, token });
+    report(out, url, me, 'saved');
   },
 );
+
+function report(out: Output, url: string, me: WhoAmI, how: 'saved' | 'switched'): void {
+  const path = configPath();
+  if (out.json) {
+    out.printJson({ url, org: me.org, token: me.token, configPath: path, switched: how === 'switched' });
+    return;
+  }
+  out.info(out.c.green(how === 'switched' ? `✔ Switched to ${url} (its saved login)` : `✔ Logged in to ${url}`));
+  out.info(renderFields([
+    ['org', `${me.org.name} (${me.org.id})`],
+    ['token', `${me.token.name} (role ${me.token.role}${me.token.instanceAdmin ? ', instance admin' : ''})`],
+    ['saved to', path],
+  ], out.c));
+}

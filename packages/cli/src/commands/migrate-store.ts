@@ -17,8 +17,8 @@ interface Options {
 
 export const migrateStoreCommand = action<Options>(
   command('migrate-store', 'Move an embedded install (./.buildmesh) into PostgreSQL: every row, verified; resumable', [
-    'npx buildmesh migrate-store --from ./.buildmesh --to postgres://buildmesh:…@db:5432/buildmesh --blobs-to /mnt/buildmesh/blobs',
-    'BUILDMESH_DATABASE_URL=postgres://… npx buildmesh migrate-store --from /var/lib/buildmesh',
+    'buildmesh migrate-store --from ./.buildmesh --to postgres://buildmesh:…@db:5432/buildmesh --blobs-to /mnt/buildmesh/blobs',
+    'BUILDMESH_DATABASE_URL=postgres://… buildmesh migrate-store --from /var/lib/buildmesh',
   ])
     .option('--from <dir>', 'the embedded data dir to copy (stop its controller first)', './.buildmesh')
     .option('--to <url>', 'target PostgreSQL database, empty (env BUILDMESH_DATABASE_URL; prefer the variable: argv shows in ps)')

@@ -11,9 +11,9 @@ import { loadController } from '../server-modules.js';
 
 export const migrateCommand = action<{ json?: boolean; databaseUrl?: string; dataDir: string; status?: boolean }>(
   command('migrate', 'Apply pending database migrations (PostgreSQL or the embedded SQLite), or list them with --status', [
-    'BUILDMESH_DATABASE_URL=postgres://buildmesh:…@db:5432/buildmesh npx buildmesh migrate',
-    'npx buildmesh migrate --status',
-    'npx buildmesh migrate --data-dir /var/lib/buildmesh',
+    'BUILDMESH_DATABASE_URL=postgres://buildmesh:…@db:5432/buildmesh buildmesh migrate',
+    'buildmesh migrate --status',
+    'buildmesh migrate --data-dir /var/lib/buildmesh',
   ])
     .option('--database-url <url>', 'PostgreSQL URL (env BUILDMESH_DATABASE_URL; prefer the variable: argv is visible in ps)')
     .option('--data-dir <dir>', 'without a database URL: the data dir whose SQLite file to migrate (env BUILDMESH_DATA_DIR, default ./.buildmesh)', process.env.BUILDMESH_DATA_DIR ?? './.buildmesh')

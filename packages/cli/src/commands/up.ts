@@ -7,15 +7,17 @@
  * login (mode 0600) when no other login would be replaced, so `buildmesh build` just works. On later
  * starts the saved login is pointed to; without one, `up` says how to get a token again.
  */
+import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { WorkerOptions } from '@buildmesh/worker';
 import { loadWorker } from '../server-modules.js';
 import { ApiError, type BuildMeshClient } from '@buildmesh/protocol';
 import { action, command, intOption } from '../command-kit.js';
-import { configPath, makeClient, normalizeUrl, readConfig, writeConfig } from '../config.js';
+import { configPath, makeClient, normalizeUrl, readConfig, savedLoginFor, useLogin, writeConfig } from '../config.js';
+import { cli } from '../invocation.js';
 import { onShutdownSignals } from '../lifecycle.js';
 import { CliError, renderFields } from '../output.js';
 import { controllerFlags, startControllerForCli } from './controller.js';
@@ -47,13 +49,13 @@ export interface UpReport {
 
 export const upCommand = action<UpOptions>(
   command('up', 'Start a controller and a local worker in one process (the quick start)', [
-    'npx buildmesh up',
-    'npx buildmesh up --port 4700 --data-dir ~/buildmesh-data',
-    'npx buildmesh up --sandbox none --concurrency 2',
+    'buildmesh up',
+    'buildmesh up --port 4700 --data-dir ~/buildmesh-data',
+    'buildmesh up --sandbox none --concurrency 2',
   ])
     .option('--port <port>', 'controller port (env BUILDMESH_PORT, default 4650)', intOption(0, 65535))
     .option('--host <host>', 'controller address (env BUILDMESH_HOST, default 127.0.0.1)')
-    .option('--data-dir <dir>', 'controller data and the local worker identity (env BUILDMESH_DATA_DIR, default ./.buildmesh)')
+    .option('--data-dir <dir>', 'controller data and the local worker identity (env BUILDMESH_DATA_DIR, default $XDG_DATA_HOME/buildmesh/up, else ~/.local/share/buildmesh/up; ./.buildmesh when it exists)')
     .addOption(new Option('--sandbox <mode>', 'local worker executor (env BUILDMESH_SANDBOX, default auto)').choices(['auto', 'none', 'bwrap']))
     .option('--concurrency <n>', 'builds the local worker runs at once (default 1)', intOption(1, 64))
     .option('--log-level <level>', 'log level of the controller and worker', process.env.BUILDMESH_LOG_LEVEL ?? 'warn')
@@ -68,7 +70,8 @@ export const upCommand = action<UpOptions>(
     // Listen for Ctrl-C / SIGTERM before starting anything: a signal during start-up then stops both
     // cleanly once they are up, instead of killing the process with the default action.
     const shutdown = new Promise<NodeJS.Signals>((resolve) => onShutdownSignals(resolve));
-    const controller = await startControllerForCli({ ...controllerFlags(opts), logLevel: opts.logLevel as never });
+    const dataDirFlag = opts.dataDir ?? (process.env.BUILDMESH_DATA_DIR ? undefined : defaultUpDataDir());
+    const controller = await startControllerForCli({ ...controllerFlags({ ...opts, dataDir: dataDirFlag }), logLevel: opts.logLevel as never });
     const url = normalizeUrl(controller.url);
     const dataDir = controller.options.dataDir;
     const adminToken = controller.generatedAdminToken ?? controller.options.adminToken;
@@ -105,8 +108,8 @@ export const upCommand = action<UpOptions>(
       }
 
       const loginSaved = await saveLogin(url, controller.generatedAdminToken, controller.options.adminToken, opts.saveLogin);
-      // Run from this checkout with the app's path: a bare `npx buildmesh` elsewhere would look for a package on the registry.
-      const next = 'npx buildmesh build /path/to/your-expo-app --platform web';
+      // A command that works where it is printed (never a bare `npx buildmesh` outside the checkout).
+      const next = `${cli()} build /path/to/your-expo-app --platform web`;
       if (out.json) {
         out.printJsonLine({
           url,
@@ -121,7 +124,8 @@ export const upCommand = action<UpOptions>(
         const { c } = out;
         out.info(c.green(c.bold('✔ BuildMesh is up')));
         out.info(renderFields([
-          ['controller', `${url}  ${c.dim(`(data in ${dataDir})`)}`],
+          ['controller', url],
+          ['data', `${dataDir}  ${c.dim('(this instance: its database, tokens and blobs; another --data-dir is another instance)')}`],
           ['worker', `${worker.workerId}  ${c.dim(`(workspaces in ${workerBase.workDir})`)}`],
         ], c));
         if (!sandboxed) {
@@ -138,12 +142,13 @@ export const upCommand = action<UpOptions>(
           out.info(
             controller.generatedAdminToken
               ? `Saved as this CLI's login (${loginSaved}): \`buildmesh build\` uses it.`
-              : `This CLI's login for ${url} is saved in ${loginSaved} (\`buildmesh whoami\`).`,
+              : `This CLI now uses its saved login for ${url} (${loginSaved}; \`${cli()} whoami\`).`,
           );
         } else {
           out.info(await tokenHint(url, adminToken !== null));
         }
-        out.info(`Make tokens for teammates or CI with: buildmesh admin token create NAME --role member`);
+        out.info(`Make tokens for teammates or CI with: ${cli()} admin token create NAME --role member`);
+        out.info(`Other machines install the CLI from here: npm install -g ${url}/cli/buildmesh.tgz`);
         out.info(`\nNext, from this directory in another terminal:\n  ${c.bold(next)}`);
         out.info(c.dim('\nCtrl-C stops both (running builds are handed back and resume on the next start).'));
       }
@@ -167,9 +172,9 @@ async function createLocalEnrollmentToken(url: string, adminToken: string | null
   let client: BuildMeshClient | null = adminToken ? makeClient(url, adminToken) : null;
   if (!client) {
     // A later start whose worker identity is gone: the saved login may be an admin of this controller.
-    const saved = await readConfig().catch(() => null);
+    const saved = await savedLoginFor(url).catch(() => null);
     const envToken = process.env.BUILDMESH_TOKEN?.trim();
-    const token = envToken || (saved && normalizeUrl(saved.url) === url ? saved.token : null);
+    const token = envToken || saved?.token;
     if (token) client = makeClient(url, token);
   }
   if (!client) {
@@ -191,20 +196,30 @@ async function forgetWorkerIdentity(configDir: string): Promise<void> {
 }
 
 /**
- * Saves the admin token as the CLI login for this controller, so `buildmesh build` just works.
+ * Saves the admin token as the CLI login for this controller (and makes it current), so `buildmesh
+ * build` just works. Logins are kept per controller URL: another instance's login is never touched.
  * A login the person made to this controller is kept (unless this start generated a fresh admin
- * token: then the controller is new and the old login cannot be valid); a login to another
- * controller is never replaced; nothing is saved when the environment decides (BUILDMESH_URL /
- * BUILDMESH_TOKEN) or with --no-save-login. Returns the config path when the CLI is logged in here.
+ * token: then the controller is new and the old login cannot be valid) and made current; nothing is
+ * saved when the environment decides (BUILDMESH_URL / BUILDMESH_TOKEN) or with --no-save-login.
+ * Returns the config path when the CLI is logged in here.
  */
 async function saveLogin(url: string, generatedToken: string | null, envAdminToken: string | null, allowed: boolean): Promise<string | null> {
-  const saved = await readConfig().catch(() => null);
-  const sameUrl = saved !== null && normalizeUrl(saved.url) === url;
-  if (sameUrl && !generatedToken) return configPath();
+  if (!allowed || process.env.BUILDMESH_TOKEN || process.env.BUILDMESH_URL) return null;
+  const saved = await savedLoginFor(url).catch(() => null);
+  if (saved && !generatedToken) {
+    await useLogin(url);
+    return configPath();
+  }
   const token = generatedToken ?? envAdminToken;
-  if (!allowed || !token || process.env.BUILDMESH_TOKEN || process.env.BUILDMESH_URL) return null;
-  if (saved && !sameUrl) return null;
+  if (!token) return null;
   return writeConfig({ url, token });
+}
+
+/** Where `up` keeps its instance when no --data-dir is given: ./.buildmesh if it exists (earlier versions), else one per user. */
+export function defaultUpDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (existsSync(resolve('.buildmesh'))) return resolve('.buildmesh');
+  const base = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  return join(base, 'buildmesh', 'up');
 }
 
 /** On a start without a saved login: where a token comes from. */
@@ -212,10 +227,10 @@ async function tokenHint(url: string, adminFromEnv: boolean): Promise<string> {
   const saved = await readConfig().catch(() => null);
   if (adminFromEnv) return `Token: the admin token in BUILDMESH_ADMIN_TOKEN (log in with: buildmesh login --url ${url}).`;
   if (saved && normalizeUrl(saved.url) !== url) {
-    return `This CLI stays logged in to ${saved.url}. To use this controller: buildmesh login --url ${url}`;
+    return `This CLI stays logged in to ${saved.url}. To use this controller: ${cli()} login --url ${url}`;
   }
   return (
     'Token: the admin token was printed on the first start. Lost it? Restart with a new one:\n' +
-    '  BUILDMESH_ADMIN_TOKEN=$(openssl rand -hex 24) npx buildmesh up'
+    `  BUILDMESH_ADMIN_TOKEN=$(openssl rand -hex 24) ${cli()} up`
   );
 }

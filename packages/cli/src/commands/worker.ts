@@ -59,9 +59,9 @@ function workerFlags(
 
 export const workerCommand = action<WorkerCliOptions>(
   command('worker', 'Run a build worker that takes jobs from a controller', [
-    'npx buildmesh worker --url http://controller:4650 --token-file ./enroll-token',
-    'BUILDMESH_ENROLLMENT_TOKEN=… npx buildmesh worker --url http://controller:4650 --labels team=mobile --concurrency 2',
-    'npx buildmesh worker --url http://controller:4650     # later starts: the saved credential is reused',
+    'buildmesh worker --url http://controller:4650 --token-file ./enroll-token',
+    'BUILDMESH_ENROLLMENT_TOKEN=… buildmesh worker --url http://controller:4650 --labels team=mobile --concurrency 2',
+    'buildmesh worker --url http://controller:4650     # later starts: the saved credential is reused',
   ])
     .option('--url <url>', 'controller URL (env BUILDMESH_URL)')
     .option('--token-file <path>', 'file holding the enrollment token (env BUILDMESH_ENROLLMENT_TOKEN_FILE; or set BUILDMESH_ENROLLMENT_TOKEN)')

@@ -3,6 +3,7 @@ import { action, command } from '../command-kit.js';
 import { connect } from '../config.js';
 import { colorStatus, formatAgo, formatLabels, renderTable } from '../output.js';
 import { workersRevokeCommand } from './workers-revoke.js';
+import { cli } from '../invocation.js';
 
 export const workersCommand = action<{ json?: boolean }>(
   command('workers', 'List workers: name, platforms, labels, state, current builds, last seen; `workers revoke ID` removes one', [
@@ -21,7 +22,7 @@ export const workersCommand = action<{ json?: boolean }>(
       return;
     }
     if (workers.length === 0) {
-      out.info('No workers enrolled. Start one with: npx buildmesh worker --url URL --token-file FILE (see `buildmesh admin enroll-token create`)');
+      out.info(`No workers enrolled. Start one with: ${cli()} worker --url URL --token-file FILE (see \`${cli()} admin enroll-token create\`)`);
       return;
     }
     const { c } = out;

@@ -30,9 +30,10 @@ const create = action<CreateOptions>(
     out.info(`${c.green('✔')} Enrollment token ${c.bold(created.enrollmentToken.name)} (${created.enrollmentToken.id}, ${created.enrollmentToken.pool} pool) created.`);
     out.info(c.yellow('Copy the secret now; it is shown only this once:'));
     out.info(`\n  ${created.secret}\n`);
-    out.info('On the worker machine, save it to a file only you can read, then start the worker:');
+    out.info('On the worker machine, install the CLI from the controller, save the secret to a file only you can read, then start the worker:');
+    out.info(`  npm install -g ${connection.url}/cli/buildmesh.tgz`);
     out.info(`  umask 077; cat > enroll-token     # paste, then Ctrl-D`);
-    out.info(`  npx buildmesh worker --url ${connection.url} --token-file enroll-token`);
+    out.info(`  buildmesh worker --url ${connection.url} --token-file enroll-token`);
   },
 );
 
