@@ -29,6 +29,7 @@ import { labelsForProfile, readEasJson, resolveBuildProfile } from '../eas-json.
 import { action, collectLabel, command, intOption } from '../command-kit.js';
 import { connect, buildUrl } from '../config.js';
 import { readCredentialsJson } from '../credentials-json.js';
+import { checkCustomConfig } from '../custom-config-check.js';
 import type { DownloadedArtifact } from '../download.js';
 import { CliError, EXIT, type Output } from '../output.js';
 import { listProjectFiles, type ProjectFile } from '../pack/file-list.js';
@@ -103,6 +104,8 @@ export const buildCommand = action<BuildOptions>(
       throw new CliError('NOTHING_TO_PACK', `package.json would not be uploaded (${files.length} files would be)`, 'check .gitignore/.easignore, or run `buildmesh doctor` to see what would be packed');
     }
     for (const plan of plans) checkCustomConfigIsPacked(plan.profile, files);
+    // The same validation the worker runs: an unsupported step is refused here, once, before any upload.
+    for (const plan of plans) await checkCustomConfig(projectDir, plan.profile);
     if (summary.bytes > SOURCE_MAX_BYTES) {
       throw new CliError('SOURCE_TOO_LARGE', `the project is ${formatBytes(summary.bytes)}, above the ${formatBytes(SOURCE_MAX_BYTES)} limit`, 'add large files the build does not need to .easignore');
     }

@@ -4,6 +4,8 @@
  * state, what would be packed, and whether an online worker can build each platform.
  * Exit status 1 when a check fails; warnings do not fail.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Option } from 'commander';
 import {
   type BuildMeshClient,
@@ -13,6 +15,7 @@ import {
 } from '@buildmesh/protocol';
 import { labelsForProfile, readEasJson, resolveBuildProfile } from '../eas-json.js';
 import { action, command } from '../command-kit.js';
+import { checkCustomConfig } from '../custom-config-check.js';
 import { resolveConnection, makeClient } from '../config.js';
 import { describeError, EXIT, formatLabels, type Output } from '../output.js';
 import { listProjectFiles } from '../pack/file-list.js';
@@ -103,6 +106,8 @@ export const doctorCommand = action<DoctorOptions>(
         warnings.push(...w.map((x) => `${platform}: ${x}`));
         required.set(platform, labelsForProfile(profile, platform));
         if (profile.config) customConfigs.push(`.eas/build/${profile.config}`);
+        // What a worker would refuse, refused here by the same code.
+        if (profile.config && existsSync(join(dir, '.eas/build', profile.config))) await checkCustomConfig(dir, profile);
       }
       customConfigs = [...new Set(customConfigs)];
       add({
