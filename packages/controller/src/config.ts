@@ -35,6 +35,8 @@ export interface ControllerOptions {
   databaseUrl: string | null;
   /** PostgreSQL connections per replica. */
   databasePoolSize: number;
+  /** s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=1 keeps blobs in an S3-compatible bucket; null = <dataDir>/blobs. */
+  blobUrl: string | null;
   /** A file holding the base64 key (every replica reads the same key); null = BUILDMESH_ENCRYPTION_KEY or <dataDir>/encryption.key. */
   encryptionKeyFile: string | null;
   /** Comma-separated addresses/CIDRs whose X-Forwarded-For is believed; null = none. */
@@ -105,6 +107,14 @@ const SETTINGS: readonly Setting[] = [
     description: 'postgres://user:password@host:5432/db selects the PostgreSQL store: any number of controller replicas on one database (see "Scale out"). Unset: SQLite in the data dir.',
   },
   { name: 'databasePoolSize', env: 'BUILDMESH_DATABASE_POOL_SIZE', kind: 'count', value: 10, min: 1, default: '10', description: 'PostgreSQL connections per replica (plus one for LISTEN and one for the sweeper lock).' },
+  {
+    name: 'blobUrl',
+    env: 'BUILDMESH_BLOB_URL',
+    kind: 'optional',
+    value: null,
+    default: '',
+    description: 's3://bucket/prefix?endpoint=https://host&region=r&forcePathStyle=1 keeps sources and artifacts in an S3-compatible bucket (AWS S3, MinIO, R2), credentials from the AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, …); needed by replicas that share no disk. Unset: <dataDir>/blobs.',
+  },
   {
     name: 'encryptionKeyFile',
     env: 'BUILDMESH_ENCRYPTION_KEY_FILE',

@@ -17,7 +17,7 @@ import type { PostgresStore } from './store/postgres.js';
 import type * as MigrateDatabaseModule from './migrate-database.js';
 import type * as MigrateStoreModule from './migrate-store.js';
 import type { Store } from './store/store.js';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobStore } from './blobs/open.js';
 import { BlobPins } from './blobs/pins.js';
 import { bootstrap } from './bootstrap.js';
 import { DATABASE_FILE } from './backup.js';
@@ -135,7 +135,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     // With replicas, only when no other replica runs the sweeper (they were all down): otherwise the leases are current.
     const extended = (await singleton.holds()) ? await store.extendLiveLeases(options.leaseTtlMs) : 0;
     // Replicas share the blob directory: a starting replica must not delete another one's uploads in progress.
-    const blobs = await FsBlobStore.open(join(options.dataDir, 'blobs'), databaseUrl ? { sharedStaleAfterMs: Math.max(10 * 60_000, 2 * options.bodyIdleTimeoutMs) } : {});
+    const blobs = await openBlobStore(options, databaseUrl !== null);
     const { generatedAdminToken } = await bootstrap(store, options, log);
 
     if (databaseUrl && postgres) {

@@ -16,6 +16,13 @@ export interface PutOptions {
   idleTimeoutMs?: number;
 }
 
+/** One stored blob, as retention lists them. */
+export interface BlobListing {
+  sha256: string;
+  size: number;
+  modifiedAt: Date;
+}
+
 export interface BlobStore {
   readonly kind: 'fs' | 's3';
   /** Stores the stream durably and returns its address; on any failure nothing is left behind. */
@@ -24,6 +31,8 @@ export interface BlobStore {
   get(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
   stat(sha256: string): Promise<{ size: number } | undefined>;
   delete(sha256: string): Promise<void>;
+  /** Every stored blob (no uploads in progress), in no particular order: for retention's orphan sweep. */
+  list(): AsyncIterable<BlobListing>;
   /** For /health: is the storage reachable and writable? */
   check(): Promise<void>;
 }

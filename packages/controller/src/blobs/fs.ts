@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { ApiError } from '@buildmesh/protocol';
 import { asBodyError } from '../http/body-errors.js';
-import type { BlobStore, PutOptions } from './blob-store.js';
+import type { BlobListing, BlobStore, PutOptions } from './blob-store.js';
 
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 const SMALL_BODY_BYTES = 256 * 1024;
@@ -116,6 +116,17 @@ export class FsBlobStore implements BlobStore {
     await rm(this.pathOf(sha256), { force: true });
   }
 
+  async *list(): AsyncIterable<BlobListing> {
+    for (const shard of await readdir(this.blobDir)) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const name of await readdir(join(this.blobDir, shard)).catch(() => [] as string[])) {
+        if (!SHA256_PATTERN.test(name)) continue;
+        const info = await stat(join(this.blobDir, shard, name)).catch(() => undefined);
+        if (info) yield { sha256: name, size: info.size, modifiedAt: info.mtime };
+      }
+    }
+  }
+
   async check(): Promise<void> {
     await access(this.tmpDir, constants.W_OK);
     await access(this.blobDir, constants.W_OK);
@@ -133,7 +144,7 @@ export class FsBlobStore implements BlobStore {
  * destroying it: when the source is an HTTP request, destroying it would cut the
  * socket before the 4xx that explains the refusal could be sent.
  */
-function pipeInto(source: Readable, sink: Writable): Promise<void> {
+export function pipeInto(source: Readable, sink: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       source.off('error', fail);

@@ -1,6 +1,8 @@
 /**
  * Retention: ended builds older than retentionDays lose their logs and
- * artifacts; blobs nothing references any more are deleted. Runs shortly after
+ * artifacts; blobs nothing references any more are deleted, and so are stored
+ * blobs no row has referenced for a day (left by a process that died between
+ * storing a blob and committing its row). Runs shortly after
  * start and then every retentionIntervalMs, on the replica holding the singleton role.
  */
 import type { FastifyBaseLogger } from 'fastify';
@@ -12,6 +14,8 @@ import { ALWAYS, type Singleton } from './singleton.js';
 
 const BATCH = 500;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** A blob younger than this may belong to a request still committing its row. */
+const ORPHAN_AGE_MS = DAY_MS;
 
 export async function runRetention(store: Store, blobs: BlobStore, pins: BlobPins, retentionDays: number, log: FastifyBaseLogger): Promise<void> {
   if (retentionDays <= 0) return;
@@ -29,7 +33,20 @@ export async function runRetention(store: Store, blobs: BlobStore, pins: BlobPin
     }
     if (result.builds < BATCH) break;
   }
+  deleted += await sweepOrphans(store, blobs, pins);
   if (builds > 0 || deleted > 0) log.info({ builds, blobsDeleted: deleted }, 'retention expired old builds');
+}
+
+/** Deletes stored blobs that no row references and that are old enough not to belong to a request in progress. */
+export async function sweepOrphans(store: Store, blobs: BlobStore, pins: BlobPins, now = Date.now()): Promise<number> {
+  let deleted = 0;
+  for await (const blob of blobs.list()) {
+    if (blob.modifiedAt.getTime() > now - ORPHAN_AGE_MS || pins.isPinned(blob.sha256)) continue;
+    if (await store.blobReferenced(blob.sha256)) continue;
+    await blobs.delete(blob.sha256);
+    deleted++;
+  }
+  return deleted;
 }
 
 export function startRetention(
