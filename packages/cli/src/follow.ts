@@ -91,6 +91,16 @@ export function describeQueue(build: Build): string {
 }
 
 /**
+ * A log section's heading: EAS's phase names (INSTALL_DEPENDENCIES…) as they are; a custom build
+ * config's step (phase CUSTOM, or the step's own id) by its name from the YAML, which START_PHASE carries.
+ */
+export function sectionLabel(phase: string | undefined, title: string): string {
+  if (!phase) return title;
+  const standard = /^[A-Z][A-Z0-9_]*$/.test(phase) && phase !== 'CUSTOM';
+  return standard || !title.trim() ? phase : title;
+}
+
+/**
  * Prints log entries for people: a header when a phase starts, a result line when it ends, the
  * attempt number when a retry begins; the queue line updates in place on a terminal. Output can
  * be paused (while a question is asked) and resumes with what arrived meanwhile.
@@ -103,6 +113,8 @@ export class LogPrinter {
   private buffer: string[] = [];
   private queueShown = false;
   private lastQueueKey = '';
+  /** Each phase's section label, from its START_PHASE (for the END_PHASE line). */
+  private readonly labels = new Map<string, string>();
 
   constructor(
     private readonly stream: NodeJS.WriteStream,
@@ -123,8 +135,10 @@ export class LogPrinter {
       this.attempt = e.attempt;
     }
     if (e.marker === 'START_PHASE') {
+      const label = sectionLabel(e.phase, e.text);
+      if (e.phase) this.labels.set(e.phase, label);
       this.write('');
-      this.write(this.tty ? c.bold(c.cyan(`▶ ${e.phase ?? e.text}`)) : `== ${e.phase ?? e.text}`);
+      this.write(this.tty ? c.bold(c.cyan(`▶ ${label}`)) : `== ${label}`);
       return;
     }
     if (e.marker === 'END_PHASE') {
@@ -132,7 +146,7 @@ export class LogPrinter {
       const duration = e.durationMs !== undefined ? ` in ${formatDuration(e.durationMs / 1000)}` : '';
       const exit = e.exitCode !== undefined && e.exitCode !== null && e.exitCode !== 0 ? ` (exit ${e.exitCode})` : '';
       const ok = result === 'success' || result === 'skipped' || result === 'warning';
-      const text = `${e.phase ?? ''}: ${result}${exit}${duration}`;
+      const text = `${(e.phase && this.labels.get(e.phase)) ?? e.phase ?? ''}: ${result}${exit}${duration}`;
       this.write(this.tty ? (ok ? c.green(`✔ ${text}`) : c.red(`✖ ${text}`)) : `== ${text}`);
       return;
     }

@@ -234,7 +234,8 @@ export function classifyFailure(phase: Phase, lastLines: readonly string[]): { c
 
 /** argv as a shell would show it, on one line, bounded. */
 export function formatArgv(argv: readonly string[]): string {
-  const text = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  // A YAML block scalar's trailing newline is not part of what the user wrote: no stray ⏎ at the end.
+  const text = argv.map((a) => a.replace(/\s+$/, '')).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   const oneLine = text.replace(/\r?\n/g, '⏎');
   return oneLine.length > 2000 ? `${oneLine.slice(0, 2000)}…` : oneLine;
 }
