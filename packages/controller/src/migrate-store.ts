@@ -38,7 +38,7 @@ export interface MigrateStoreOptions {
   from: string;
   /** postgres:// URL of the target database. */
   to: string;
-  /** Copy the blobs into this directory (the replicas' shared blob dir); null = leave them where they are. */
+  /** Copy the blobs into this directory (the replicas' shared blob dir) or bucket (s3://…, as BUILDMESH_BLOB_URL); null = leave them where they are. */
   blobsTo: string | null;
   /** Copy into a database that already holds other data. */
   intoNonEmpty?: boolean;
@@ -260,12 +260,52 @@ export async function migrateStore(options: MigrateStoreOptions): Promise<Migrat
     }
     progress('every table verified (row counts and sha256)');
 
-    const blobs = options.blobsTo ? await copyBlobs(join(options.from, 'blobs'), options.blobsTo, progress) : null;
+    const blobs = !options.blobsTo
+      ? null
+      : options.blobsTo.startsWith('s3://')
+        ? await copyBlobsToS3(join(options.from, 'blobs'), options.blobsTo, progress)
+        : await copyBlobs(join(options.from, 'blobs'), options.blobsTo, progress);
     return { from: options.from, to, resumed, tables: report, blobs };
   } finally {
     source.close();
     await target.close();
   }
+}
+
+/**
+ * Copies every blob file into an S3 bucket (the replicas' BUILDMESH_BLOB_URL) that lacks it; the S3 blob store
+ * checks each one's sha256 (its name) and size on the way, so a damaged file is refused, never stored.
+ */
+async function copyBlobsToS3(fromRoot: string, blobUrl: string, progress: (m: string) => void): Promise<{ files: number; copied: number; bytes: number }> {
+  const { S3BlobStore } = await import('./blobs/s3.js');
+  const store = await S3BlobStore.open(blobUrl);
+  const from = join(fromRoot, 'sha256');
+  let files = 0;
+  let copied = 0;
+  let bytes = 0;
+  try {
+    for (const prefix of existsSync(from) ? await readdir(from) : []) {
+      for (const name of await readdir(join(from, prefix))) {
+        if (!/^[0-9a-f]{64}$/.test(name)) continue;
+        files++;
+        const src = join(from, prefix, name);
+        const size = (await stat(src)).size;
+        if ((await store.stat(name))?.size === size) continue; // copied by an earlier run (visible only once verified)
+        try {
+          await store.put(createReadStream(src), { maxBytes: size, expectedSha256: name, expectedSize: size });
+        } catch (err) {
+          if ((err as { code?: string }).code === 'CHECKSUM_MISMATCH') throw new Error(`blob ${name} is damaged in the source (its bytes hash to something else)`);
+          throw err;
+        }
+        copied++;
+        bytes += size;
+      }
+    }
+  } finally {
+    store.client.destroy();
+  }
+  progress(`blobs: ${copied} copied to ${store.location.bucket}, ${files - copied} already there`);
+  return { files, copied, bytes };
 }
 
 /** Copies every blob file (content-addressed) that the target lacks, verifying its sha256 on the way. */

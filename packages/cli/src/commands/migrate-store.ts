@@ -19,10 +19,11 @@ export const migrateStoreCommand = action<Options>(
   command('migrate-store', 'Move an embedded install (./.buildmesh) into PostgreSQL: every row, verified; resumable', [
     'buildmesh migrate-store --from ./.buildmesh --to postgres://buildmesh:…@db:5432/buildmesh --blobs-to /mnt/buildmesh/blobs',
     'BUILDMESH_DATABASE_URL=postgres://… buildmesh migrate-store --from /var/lib/buildmesh',
+    "BUILDMESH_DATABASE_URL=postgres://… buildmesh migrate-store --blobs-to 's3://acme-buildmesh/blobs?region=eu-west-1'",
   ])
     .option('--from <dir>', 'the embedded data dir to copy (stop its controller first)', './.buildmesh')
     .option('--to <url>', 'target PostgreSQL database, empty (env BUILDMESH_DATABASE_URL; prefer the variable: argv shows in ps)')
-    .option('--blobs-to <dir>', "also copy the blobs into this directory (the replicas' BUILDMESH_DATA_DIR/blobs); default: leave them in --from")
+    .option('--blobs-to <dir|s3-url>', "also copy the blobs into this directory (the replicas' BUILDMESH_DATA_DIR/blobs) or bucket (s3://…, their BUILDMESH_BLOB_URL); default: leave them in --from")
     .option('--into-non-empty', 'copy into a database that already holds data (merge); checksums then cannot be compared')
     .addHelpText(
       'after',
@@ -37,7 +38,7 @@ export const migrateStoreCommand = action<Options>(
       report = await migrateStore({
         from: resolve(opts.from),
         to,
-        blobsTo: opts.blobsTo ? resolve(opts.blobsTo) : null,
+        blobsTo: !opts.blobsTo ? null : opts.blobsTo.startsWith('s3://') ? opts.blobsTo : resolve(opts.blobsTo),
         intoNonEmpty: opts.intoNonEmpty === true,
         onProgress: out.json ? undefined : (m) => out.info(m),
       });
