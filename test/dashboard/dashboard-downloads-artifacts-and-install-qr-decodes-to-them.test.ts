@@ -74,6 +74,37 @@ void test('download an artifact from the page (sha256 verified) and scan the ins
     assert.equal((await fetch(altered)).status, 404);
   }
   assert.equal((await fetch(link)).status, 401, 'the plain artifact URL still needs a token or session');
+
+  // A line link opens its line; a failed build opens its failed phase with the error line marked, and folds the others.
+  await page.goto(`${controller.url}/builds/${build.id}#L3`);
+  await page.locator('.log-line.target').getByText('BUILD SUCCESSFUL in 41s').waitFor();
+  const failing = await submitFor(controller.admin, makeFixtureProject(t, ['true']), { platform: 'android', message: 'Broken', project: 'shop-app' });
+  const failingJob = await worker.claim();
+  assert.equal(failingJob.build.id, failing.id);
+  await worker.log(failingJob, [
+    { text: '', phase: 'INSTALL_DEPENDENCIES', marker: 'START_PHASE' },
+    { text: 'added 1200 packages', phase: 'INSTALL_DEPENDENCIES' },
+    { text: '', phase: 'INSTALL_DEPENDENCIES', marker: 'END_PHASE', result: 'success', durationMs: 9000 },
+    { text: '', phase: 'RUN_GRADLE', marker: 'START_PHASE' },
+    { text: 'e: Unresolved reference: Foo', phase: 'RUN_GRADLE', stream: 'stderr' },
+    { text: 'FAILURE: Build failed with an exception.', phase: 'RUN_GRADLE', stream: 'stderr' },
+    { text: '', phase: 'RUN_GRADLE', marker: 'END_PHASE', result: 'failed', durationMs: 30_000 },
+    { text: '', phase: 'ON_BUILD_ERROR_HOOK', marker: 'START_PHASE' },
+    { text: 'no hook', phase: 'ON_BUILD_ERROR_HOOK' },
+    { text: '', phase: 'ON_BUILD_ERROR_HOOK', marker: 'END_PHASE', result: 'success', durationMs: 10 },
+  ]);
+  await worker.finish(failingJob, 'failed');
+  await page.goto(`${controller.url}/builds/${failing.id}`);
+  const failedLog = page.getByTestId('log-scroll');
+  await failedLog.locator('.log-line.error').getByText('FAILURE: Build failed with an exception.').waitFor();
+  assert.equal(await failedLog.locator('.log-line.error').count(), 2, 'both error lines are marked');
+  assert.equal(await failedLog.getByText('added 1200 packages').count(), 0, 'the successful phase before it is folded');
+  assert.equal(await page.locator('.phase-toggle', { hasText: 'Install dependencies' }).getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.locator('.phase-toggle', { hasText: 'Run gradle' }).getAttribute('aria-expanded'), 'true');
+  await page.locator('.phase-toggle', { hasText: 'Install dependencies' }).click();
+  await failedLog.getByText('added 1200 packages').waitFor();
+  await screenshot(page, 'build-failed');
+
   const phone = (await newPage(browser, { mobile: true })).page;
   await signIn(phone, controller.url, await tokenWithRole(controller, 'member'));
   await phone.locator(`tr[data-build="${build.id}"]`).waitFor();

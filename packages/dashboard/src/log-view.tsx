@@ -44,9 +44,9 @@ export function groupLines(phases: Phase[], lines: LogEntry[], from: number): vo
   }
 }
 
-const ERROR_PATTERN = /\b(error|failed|failure|fatal|exception)\b|✖|❌/i;
-export const isErrorLine = (line: LogEntry): boolean =>
-  line.marker === undefined && (line.stream === 'stderr' ? ERROR_PATTERN.test(line.text) || line.text.startsWith('E ') : ERROR_PATTERN.test(line.text));
+/** Error words, Kotlin/Gradle's `e: ` and Xcode's `❌` prefixes. */
+const ERROR_PATTERN = /\b(error|failed|failure|fatal|exception)\b|^e: |✖|❌/i;
+export const isErrorLine = (line: LogEntry): boolean => line.marker === undefined && ERROR_PATTERN.test(line.text);
 
 const phaseLabel = (name: string): string => name.toLowerCase().replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
