@@ -170,7 +170,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     const app = await buildServer(ctx, log);
     await app.listen({ port: options.port, host: options.host });
     const url = urlOf(app.server.address() as AddressInfo);
-    const sweeper = startSweeper(store, wakeups, options.sweepIntervalMs, log, singleton);
+    const sweeper = startSweeper(store, wakeups, options.sweepIntervalMs, log, singleton, onlineWithinMs);
     const retention = startRetention(store, blobs, ctx.pins, options, log, singleton);
     log.info({ url, dataDir: options.dataDir, store: store.dialect, replicaId, version: VERSION, leasesExtended: extended, startupMs: Math.round(performance.now()) }, 'controller started');
 

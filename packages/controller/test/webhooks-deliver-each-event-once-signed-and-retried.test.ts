@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError, WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER, type WebhookPayload } from '@buildmesh/protocol';
+import { ApiError, WEBHOOK_EVENTS, WEBHOOK_DELIVERY_HEADER, WEBHOOK_EVENT_HEADER, WEBHOOK_SIGNATURE_HEADER, type WebhookPayload } from '@buildmesh/protocol';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, eventually, sleep, streamOf, tinyTarGz } from './helpers/fixtures.js';
 import { startWebhookReceiver, type ReceivedWebhook } from './helpers/webhook-receiver.js';
@@ -28,7 +28,9 @@ for (const store of ['sqlite', 'postgres'] as const) {
     try {
       const tenant = await createTenant(controller, 'acme');
       const other = await createTenant(controller, 'globex');
-      const { webhook, secret } = await tenant.admin.createWebhook({ url: receiver.url });
+      // Build events (worker events have their own test: their offline timing would race this one's).
+      const buildEvents = WEBHOOK_EVENTS.filter((e) => e.startsWith('build.'));
+      const { webhook, secret } = await tenant.admin.createWebhook({ url: receiver.url, events: buildEvents });
       assert.match(secret, /^whsec_/);
       await assert.rejects(other.admin.webhookDeliveries(webhook.id), (e: unknown) => e instanceof ApiError && e.code === 'NOT_FOUND');
       assert.deepEqual((await other.admin.listWebhooks()).webhooks, []);
@@ -121,6 +123,32 @@ for (const store of ['sqlite', 'postgres'] as const) {
     }
   });
 
+  test(`${store}: worker.online at a worker's first contact, worker.offline once it is unseen for the online window`, { timeout: 60_000, skip }, async () => {
+    const { controller, drop } = await start();
+    const receiver = await startWebhookReceiver();
+    try {
+      const tenant = await createTenant(controller, 'acme');
+      const { secret } = await tenant.admin.createWebhook({ url: receiver.url, events: ['worker.online', 'worker.offline'] });
+      const worker = await enrollWorker(tenant.admin, { name: 'mac-1', platforms: ['ios'] });
+      await worker.client.claim(100);
+      await eventually(async () => receiver.received.length >= 1, 10_000, 'worker.online');
+      // FAST_TIMINGS: online window = max(claim wait 2 s, heartbeat) + lease 1.5 s
+      await eventually(async () => receiver.received.length >= 2, 15_000, 'worker.offline');
+      await sleep(1000);
+      assert.deepEqual(events(receiver.received), ['worker.online', 'worker.offline']);
+      for (const r of receiver.received) {
+        assert.ok(verifyWebhookSignature(secret, String(r.headers[WEBHOOK_SIGNATURE_HEADER]), r.body));
+        const payload = JSON.parse(r.body) as { data: { worker: { id: string; name: string } } };
+        assert.equal(payload.data.worker.id, worker.workerId);
+        assert.equal(payload.data.worker.name, 'mac-1');
+      }
+    } finally {
+      await receiver.stop();
+      await controller.dispose();
+      await drop();
+    }
+  });
+
   test(`${store}: kill -9 after the state change and before any delivery still delivers after the restart`, { timeout: 60_000, skip }, async () => {
     const { controller, drop } = await start();
     const receiver = await startWebhookReceiver({ listening: false }); // down: nothing can be delivered before the kill
@@ -131,7 +159,8 @@ for (const store of ['sqlite', 'postgres'] as const) {
       await controller.kill('SIGKILL');
       await receiver.listen();
       await controller.restart();
-      await eventually(async () => receiver.received.length >= 1, 20_000, 'the delivery after the restart');
+      // A send in progress at the kill holds its row for the claim lease (15 s) before it is due again.
+      await eventually(async () => receiver.received.length >= 1, 40_000, 'the delivery after the restart');
       await sleep(1000);
       assert.equal(receiver.received.length, 1);
       const payload = JSON.parse(receiver.received[0]!.body) as WebhookPayload & { data: { build: { id: string } } };

@@ -11,13 +11,15 @@ import { startLoop, type Loop } from './loop.js';
 import { ALWAYS, type Singleton } from './singleton.js';
 import type { Wakeups } from './wakeups.js';
 
-export function startSweeper(store: Store, wakeups: Wakeups, intervalMs: number, log: FastifyBaseLogger, singleton: Singleton = ALWAYS): Loop {
+export function startSweeper(store: Store, wakeups: Wakeups, intervalMs: number, log: FastifyBaseLogger, singleton: Singleton = ALWAYS, onlineWithinMs?: number): Loop {
   return startLoop(
     'sweep',
     intervalMs,
     async () => {
       if (!(await singleton.holds())) return; // another replica sweeps
       const result = await store.sweep(new Date());
+      // worker.offline webhooks: workers unseen for the online window.
+      if (onlineWithinMs !== undefined) await store.markWorkersOffline(new Date(Date.now() - onlineWithinMs));
       for (const id of [...result.requeued, ...result.failed, ...result.timedOut]) wakeups.buildChanged(id);
       // The sweep result names builds, not their platform: offer each to any waiter.
       for (const id of result.requeued) wakeups.buildQueued({ buildId: id, orgId: null, platform: null, labels: {} });

@@ -19,9 +19,9 @@ import { guardedLookup, literalRefused } from '../webhooks/target-guard.js';
 
 const POLL_MS = 1000;
 const BATCH = 20;
-/** A claimed delivery is offered again after this if its result is never recorded (the replica died). */
-const CLAIM_LEASE_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** A claimed delivery is offered again after this if its result is never recorded (the replica died mid-send). */
+const CLAIM_LEASE_MS = REQUEST_TIMEOUT_MS + 5_000;
 const MAX_BACKOFF_MS = 4 * 3600_000;
 /** Deliveries still failing this long after their event are given up (status failed; redeliver sends them again). */
 export const WEBHOOK_GIVE_UP_AFTER_MS = 24 * 3600_000;

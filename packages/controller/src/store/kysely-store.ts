@@ -35,6 +35,7 @@ import * as sweep from './queries/sweep.js';
 import * as tokens from './queries/tokens.js';
 import * as workers from './queries/workers.js';
 import * as webhooks from './queries/webhooks.js';
+import * as presence from './queries/worker-presence.js';
 import * as deliveries from './queries/webhook-deliveries.js';
 
 /** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
@@ -121,8 +122,11 @@ export class KyselyStore implements Store {
   findWorker = (id: string) => workers.findWorker(this.db, id);
   updateWorkerCapabilities = (id: string, c: Capabilities) => workers.updateWorkerCapabilities(this.db, id, c);
   touchWorker = async (id: string) => {
-    if (!this.throttled(id)) await workers.touchWorker(this.db, id);
+    if (this.throttled(id)) return;
+    await workers.touchWorker(this.db, id);
+    if ((await presence.markWorkerOnline(this.db, id)) > 0) this.outboxListener();
   };
+  markWorkersOffline = (seenBefore: Date) => presence.markWorkersOffline(this.db, seenBefore.toISOString()).then((n) => (n > 0 ? this.outbox(n) : n));
   listWorkersForOrg = (orgId: string, onlineWithinMs: number) => workers.listWorkersForOrg(this.db, orgId, onlineWithinMs);
   revokeWorker = (orgId: string, id: string, includeShared: boolean) => workers.revokeWorker(this.db, orgId, id, includeShared);
 

@@ -75,6 +75,8 @@ export interface WorkersTable {
   executor: string;
   /** The enrollment token that enrolled the worker (0005; null before it). */
   enrollment_token_id: string | null;
+  /** online | offline as last announced by a worker.online / worker.offline event (0009); null = never seen since. */
+  presence: string | null;
 }
 
 export interface BuildsTable {

@@ -218,8 +218,10 @@ export interface Store {
   }): Promise<WorkerRecord>;
   findWorker(id: string): Promise<WorkerRecord | undefined>;
   updateWorkerCapabilities(id: string, capabilities: Capabilities): Promise<void>;
-  /** Marks the worker seen now (claims and heartbeats), throttled like touchToken. */
+  /** Marks the worker seen now (claims and heartbeats), throttled like touchToken; the first touch after offline sends worker.online. */
   touchWorker(id: string): Promise<void>;
+  /** Workers announced online but unseen since `seenBefore` (or revoked) become offline, each with its worker.offline event. */
+  markWorkersOffline(seenBefore: Date): Promise<number>;
   /** Workers that may take this org's builds (its own pool and the shared one). */
   listWorkersForOrg(orgId: string, onlineWithinMs: number): Promise<WorkerInfo[]>;
   revokeWorker(orgId: string, id: string, includeShared: boolean): Promise<boolean>;

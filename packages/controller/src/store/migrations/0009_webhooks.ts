@@ -40,4 +40,6 @@ export async function up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): P
     .execute();
   await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
   await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id', 'id']).execute();
+  // worker.online / worker.offline are sent on a change of this column (queries/worker-presence.ts).
+  await db.schema.alterTable('workers').addColumn('presence', 'text').execute();
 }

@@ -27,6 +27,7 @@ export async function insertWorker(
     last_seen_at: nowIso(),
     revoked_at: null,
     enrollment_token_id: w.enrollmentTokenId ?? null,
+    presence: null,
   };
   await db.insertInto('workers').values(row).execute();
   return toWorkerRecord(row);
