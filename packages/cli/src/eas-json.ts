@@ -430,6 +430,11 @@ export function resolveBuildProfile(
     throw new EasJsonError('PROFILE_INVALID', `Build profile "${profileName}" is invalid: ${out.problems.join('; ')}.`);
   }
   const profile = { ...fields, name: profileName, env: (fields.env as Record<string, string> | undefined) ?? {} };
+  // eas-cli's prepareJob: an internal-distribution Android build without buildType or gradleCommand
+  // is an installable apk, not an aab testers cannot install.
+  if (platform === 'android' && fields.distribution === 'internal' && fields.buildType === undefined && fields.gradleCommand === undefined) {
+    (profile as Record<string, unknown>).buildType = 'apk';
+  }
   if (!Value.Check(ResolvedProfile, profile)) {
     const errors = Value.Errors(ResolvedProfile, profile)
       .slice(0, 5)

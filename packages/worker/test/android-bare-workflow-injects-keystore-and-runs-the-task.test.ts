@@ -27,6 +27,9 @@ const EXPECTED_ENV = {
   EXPECTED_KEY_PASSWORD: SIGNING.keyPassword,
 };
 
+/** RUN_GRADLEW's command line for a task, as EAS runs it (with --profile) plus the init script. */
+const gradlewCommand = (task: string) => ['bash', '-c', `./gradlew ${task} --profile --init-script "$BUILDMESH_GRADLE_INIT"`];
+
 /** A fresh copy of the fixture, with gradlew as a Windows checkout leaves it: CRLF, not executable. */
 function checkout(t: { after(fn: () => void): void }): { projectDir: string; workspaceRoot: string } {
   const workspaceRoot = makeTempDir(t);
@@ -46,7 +49,7 @@ async function build(
   const { projectDir, workspaceRoot } = checkout(t);
   prepare?.(projectDir);
   const job = makeJob('android', { ...profile, env: { ...EXPECTED_ENV, ...profile.env } });
-  const plan = await planPipeline({ job, projectDir, workspaceRoot, credentials, secrets: {} });
+  const plan = await planPipeline({ job, projectDir, workspaceRoot, credentials, secrets: {}, totalMemBytes: 16 * 1024 ** 3 });
   const run = await runPlanSimply(plan, job, projectDir, workspaceRoot);
   const artifacts = await glob(plan.artifacts.applicationArchive, { cwd: projectDir });
   return { plan, run, artifacts, projectDir, workspaceRoot };
@@ -58,13 +61,13 @@ void test('default profile: installs, skips prebuild, injects the keystore, runs
 
   assert.deepEqual(plan.phases.map((p) => p.name), [
     'READ_EAS_JSON', 'READ_PACKAGE_JSON', 'INSTALL_DEPENDENCIES', 'FIX_GRADLEW', 'POST_INSTALL_HOOK',
-    'PREPARE_CREDENTIALS', 'RUN_GRADLEW', 'ON_BUILD_SUCCESS_HOOK', 'ON_BUILD_ERROR_HOOK', 'ON_BUILD_COMPLETE_HOOK',
+    'PREPARE_CREDENTIALS', 'RUN_GRADLEW', 'ON_BUILD_SUCCESS_HOOK', 'ON_BUILD_ERROR_HOOK', 'ON_BUILD_COMPLETE_HOOK', 'ON_BUILD_COMPLETE_HOOK',
   ]);
   assert.ok(!plan.phases.some((p) => p.name === 'PREBUILD'), 'android/ was committed: no prebuild');
   assert.deepEqual(run.commands, [
     ['npm', 'ci', '--include=dev'],
     ['npm', 'run', 'eas-build-post-install'],
-    ['bash', '-c', './gradlew :app:bundleRelease'],
+    gradlewCommand(':app:bundleRelease'),
     ['npm', 'run', 'eas-build-on-success'],
     ['npm', 'run', 'eas-build-on-complete'],
   ]);
@@ -107,14 +110,49 @@ void test('default profile: installs, skips prebuild, injects the keystore, runs
 void test('buildType apk runs :app:assembleRelease and collects the apk', async (t) => {
   const { run, artifacts } = await build(t, { buildType: 'apk' });
   assert.equal(run.succeeded, true, JSON.stringify(run.error));
-  assert.ok(run.commands.some((c) => c.join(' ') === 'bash -c ./gradlew :app:assembleRelease'));
+  assert.ok(run.commands.some((c) => c.join(' ') === gradlewCommand(':app:assembleRelease').join(' ')));
   assert.deepEqual(artifacts, ['android/app/build/outputs/apk/release/app-release.apk']);
+});
+
+void test('distribution internal without buildType runs :app:assembleRelease and collects an installable apk, as eas-cli decides', async (t) => {
+  const { run, artifacts } = await build(t, { distribution: 'internal' });
+  assert.equal(run.succeeded, true, JSON.stringify(run.error));
+  assert.ok(run.commands.some((c) => c.join(' ') === gradlewCommand(':app:assembleRelease').join(' ')));
+  assert.deepEqual(artifacts, ['android/app/build/outputs/apk/release/app-release.apk']);
+});
+
+void test('the Gradle step gets GRADLE_OPTS (heap a quarter of RAM, metaspace, parallel, no daemon), NODE_OPTIONS and the init script, and runs with --profile', async (t) => {
+  const { plan, run, projectDir, workspaceRoot } = await build(t, {});
+  assert.equal(run.succeeded, true, JSON.stringify(run.error));
+  // What the fixture's gradlew saw in its environment (16 GiB machine: 4 GiB heap for Gradle, 8 GiB for Node).
+  const seen = Object.fromEntries(
+    readFileSync(join(projectDir, 'android', 'app', 'build', 'gradlew-env.txt'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  assert.equal(
+    seen.GRADLE_OPTS,
+    '-Dorg.gradle.jvmargs="-Xmx4096m -XX:MaxMetaspaceSize=1g -XX:+HeapDumpOnOutOfMemoryError -Dfile.encoding=UTF-8" -Dorg.gradle.parallel=true -Dorg.gradle.daemon=false',
+  );
+  assert.equal(seen.NODE_OPTIONS, '--max-old-space-size=8192');
+  assert.equal(seen.INIT_SCRIPT_EXISTS, 'yes');
+  const args = readFileSync(join(projectDir, 'android', 'app', 'build', 'gradlew-args.txt'), 'utf8').trim().split('\n');
+  const initScript = join(workspaceRoot, 'gradle', 'buildmesh-init.gradle');
+  assert.deepEqual(args, [':app:bundleRelease', '--profile', '--init-script', initScript]);
+  const init = readFileSync(initScript, 'utf8');
+  assert.match(init, /allprojects \{[\s\S]*repositories \{\s*google\(\)\s*mavenCentral\(\)/);
+  assert.ok(!initScript.startsWith(projectDir), 'the init script lives outside the project');
+  // A profile's own NODE_OPTIONS heap is kept.
+  const own = await planPipeline({
+    job: makeJob('android', { env: { NODE_OPTIONS: '--max-old-space-size=12000 --enable-source-maps' } }),
+    projectDir, workspaceRoot, credentials: null, secrets: {}, totalMemBytes: 16 * 1024 ** 3,
+  });
+  assert.equal(own.env.NODE_OPTIONS, '--max-old-space-size=12000 --enable-source-maps');
+  assert.equal(plan.env.NODE_OPTIONS, '--max-old-space-size=8192');
 });
 
 void test('developmentClient runs :app:assembleDebug, whatever the buildType', async (t) => {
   const { run, artifacts } = await build(t, { developmentClient: true, buildType: 'app-bundle' });
   assert.equal(run.succeeded, true, JSON.stringify(run.error));
-  assert.ok(run.commands.some((c) => c.join(' ') === 'bash -c ./gradlew :app:assembleDebug'));
+  assert.ok(run.commands.some((c) => c.join(' ') === gradlewCommand(':app:assembleDebug').join(' ')));
   assert.deepEqual(artifacts, ['android/app/build/outputs/apk/debug/app-debug.apk']);
 });
 
@@ -127,7 +165,10 @@ void test('gradleCommand wins over buildType and developmentClient; applicationA
     buildArtifactPaths: ['android/app/build/gradlew-args.txt'],
   });
   assert.equal(run.succeeded, true, JSON.stringify(run.error));
-  assert.equal(readFileSync(join(projectDir, 'android', 'app', 'build', 'gradlew-args.txt'), 'utf8'), ':app:bundleRelease\n--offline\n');
+  assert.equal(
+    readFileSync(join(projectDir, 'android', 'app', 'build', 'gradlew-args.txt'), 'utf8'),
+    `:app:bundleRelease\n--offline\n--profile\n--init-script\n${plan.phases.find((p) => p.name === 'RUN_GRADLEW')!.steps.map((st) => st.kind === 'command' ? st.command.env?.BUILDMESH_GRADLE_INIT : '').join('')}\n`,
+  );
   assert.deepEqual(plan.artifacts.buildArtifacts, ['android/app/build/gradlew-args.txt']);
   assert.deepEqual(artifacts, ['android/app/build/outputs/bundle/release/app-release.aab']);
 });
@@ -155,6 +196,7 @@ void test('a wrong key alias fails RUN_GRADLEW as SIGNING_MISMATCH; the on-error
   assert.deepEqual(run.phases.filter((p) => p.name.endsWith('_HOOK') && p.name !== 'POST_INSTALL_HOOK').map((p) => [p.name, p.result]), [
     ['ON_BUILD_SUCCESS_HOOK', 'skipped'],
     ['ON_BUILD_ERROR_HOOK', 'success'],
+    ['ON_BUILD_COMPLETE_HOOK', 'skipped'],
     ['ON_BUILD_COMPLETE_HOOK', 'success'],
   ]);
   assert.ok(existsSync(join(projectDir, 'hook-on-error.txt')));
@@ -177,12 +219,16 @@ void test('a package.json out of sync with package-lock.json fails INSTALL_DEPEN
 void test('commands get the EAS build env: identity variables fixed, secrets over the profile env, NODE_ENV not forced', async (t) => {
   const { projectDir, workspaceRoot } = checkout(t);
   const job = makeJob('android', { env: { API_URL: 'https://profile.example', FROM_PROFILE: '1', EAS_BUILD_PROFILE: 'spoofed' } });
-  const plan = await planPipeline({ job, projectDir, workspaceRoot, credentials: null, secrets: { API_URL: 'https://secret.example' } });
+  const plan = await planPipeline({
+    job, projectDir, workspaceRoot, credentials: null, secrets: { API_URL: 'https://secret.example' }, totalMemBytes: 8 * 1024 ** 3,
+  });
   const b = job.build;
   assert.deepEqual(
     { ...plan.env },
     {
       CI: '1',
+      LANG: 'en_US.UTF-8',
+      NODE_OPTIONS: '--max-old-space-size=4096',
       API_URL: 'https://secret.example',
       FROM_PROFILE: '1',
       EAS_BUILD: 'true',
@@ -191,6 +237,7 @@ void test('commands get the EAS build env: identity variables fixed, secrets ove
       EAS_BUILD_PLATFORM: 'android',
       EAS_BUILD_PROFILE: 'production',
       EAS_BUILD_WORKINGDIR: projectDir,
+      EAS_BUILD_PROJECT_ID: b.project,
       BUILDMESH_BUILD_ID: b.id,
       BUILDMESH_ATTEMPT: '1',
     },

@@ -6,7 +6,7 @@
 // so the scripts, the certificate check, the Xcode signing edit and the cleanup are exercised.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { list } from 'tar';
 import { glob } from 'tinyglobby';
@@ -14,7 +14,7 @@ import type { CredentialsBundle, ResolvedProfile } from '@buildmesh/protocol';
 import { planPipeline, PipelineError, type PipelinePlan } from '../src/pipelines/index.js';
 import { ADD_TO_SEARCH_LIST_SCRIPT, CLEAN_UP_SCRIPT, REWRAP_P12_SCRIPT } from '../src/pipelines/ios-credentials.js';
 import { FASTLANE_ENV, XCODEBUILD_SCRIPT } from '../src/pipelines/ios.js';
-import { parsePlist } from '../src/pipelines/plist.js';
+import { buildPlist, parsePlist } from '../src/pipelines/plist.js';
 import {
   makeProvisioningProfile, makeSigningIdentity, readStubLog, TEAM_ID, writeIosProject, writeMacToolStubs, type SigningIdentity,
 } from './support/ios-project.js';
@@ -37,7 +37,7 @@ function identities(t: T): { mine: SigningIdentity; other: SigningIdentity } {
   return { mine: identity, other: otherIdentity };
 }
 
-function credentialsFor(t: T, type: 'app-store' | 'ad-hoc' | 'enterprise', profileCertificate?: Buffer): CredentialsBundle {
+function credentialsFor(t: T, type: 'app-store' | 'ad-hoc' | 'enterprise' | 'development', profileCertificate?: Buffer): CredentialsBundle {
   const { mine } = identities(t);
   const target = (uuid: string, bundleId: string) => ({
     p12Base64: mine.p12.toString('base64'),
@@ -79,6 +79,7 @@ async function plan(
   const result = await planPipeline({
     job, projectDir, workspaceRoot, secrets: {},
     credentials: options.credentials === undefined ? null : options.credentials,
+    totalMemBytes: 8 * 1024 ** 3,
     hostPlatform: 'darwin',
     fastlane: options.fastlane ?? false,
     homeDir,
@@ -167,7 +168,11 @@ const SETUP = [
   { name: 'READ_PACKAGE_JSON', steps: ['log package.json and the package manager'] },
   { name: 'INSTALL_DEPENDENCIES', steps: [{ argv: ['npm', 'ci', '--include=dev'] }] },
 ];
-const PODS = { name: 'INSTALL_PODS', steps: [{ argv: ['pod', 'install'], cwd: 'ios', env: { LANG: 'en_US.UTF-8' } }] };
+const PODS = {
+  name: 'INSTALL_PODS',
+  steps: ["remove a committed ios/.xcode.env.local (it points at another machine's node)", { argv: ['pod', 'install'], cwd: 'ios', env: { LANG: 'en_US.UTF-8' } }],
+};
+const GYMFILE_STEP = 'write ios/Gymfile (export method from the provisioning profile, iCloud container environment from the entitlements) unless the project has one';
 const CONFIGURE_SIGNED = {
   name: 'CONFIGURE_XCODE_PROJECT',
   steps: ['resolve the workspace, scheme and configuration, set manual signing on each signed target, and write ios/build/buildmesh-xcode.env'],
@@ -196,7 +201,7 @@ void test('store: keychain, certificates and profiles, pods, signing, fastlane g
     CONFIGURE_SIGNED,
     {
       name: 'RUN_FASTLANE',
-      steps: ['write ios/Gymfile (export method app-store) unless the project has one', { argv: ['fastlane', 'gym'], cwd: 'ios', env: FASTLANE_ENV }],
+      steps: [GYMFILE_STEP, { argv: ['fastlane', 'gym'], cwd: 'ios', env: FASTLANE_ENV }],
     },
     c.cleanUp,
   ]);
@@ -271,7 +276,7 @@ void test('internal (ad-hoc) without fastlane: xcodebuild archive + -exportArchi
     {
       name: 'RUN_FASTLANE',
       steps: [
-        'write ios/build/ExportOptions.plist (export method ad-hoc)',
+        'write ios/build/ExportOptions.plist (export method from the provisioning profile)',
         {
           argv: ['bash', '-c', XCODEBUILD_SCRIPT, 'xcodebuild', '-destination', 'generic/platform=iOS', '-archivePath', 'build/buildmesh.xcarchive',
             'archive', `OTHER_CODE_SIGN_FLAGS=--keychain ${c.kc}`],
@@ -320,7 +325,7 @@ void test('enterprise (universal provisioning) exports with method "enterprise"'
   const s = await plan(t, { distribution: 'internal', enterpriseProvisioning: 'universal' }, { credentials: credentialsFor(t, 'enterprise'), fastlane: true });
   const runFastlane = shape(s.plan).find((p) => p.name === 'RUN_FASTLANE');
   assert.deepEqual(runFastlane?.steps, [
-    'write ios/Gymfile (export method enterprise) unless the project has one',
+    GYMFILE_STEP,
     { argv: ['fastlane', 'gym'], cwd: 'ios', env: FASTLANE_ENV },
   ]);
   const r = await run(t, s);
@@ -407,4 +412,55 @@ void test('a wrong p12 password fails PREPARE_CREDENTIALS as SIGNING_MISMATCH, n
   assert.match(r.error?.explanation ?? '', /\.p12\) could not be opened with its password/);
   assert.equal(r.phases.at(-1)?.name, 'CLEAN_UP_CREDENTIALS');
   assert.equal(r.phases.at(-1)?.result, 'success');
+});
+
+void test('the export method follows the provisioning profile, development included, whatever eas.json says; iCloud environment carried', async (t) => {
+  const cases: Array<[Partial<ResolvedProfile>, 'app-store' | 'ad-hoc' | 'enterprise' | 'development']> = [
+    [{ distribution: 'internal', developmentClient: true }, 'development'],
+    [{ distribution: 'store' }, 'ad-hoc'],
+    [{ distribution: 'internal' }, 'enterprise'],
+    [{ distribution: 'internal' }, 'app-store'],
+  ];
+  for (const [profile, type] of cases) {
+    for (const fastlane of [true, false]) {
+      const s = await plan(t, profile, { credentials: credentialsFor(t, type), fastlane });
+      // The app declares an iCloud container environment in its entitlements.
+      mkdirSync(join(s.projectDir, 'ios', 'App'), { recursive: true });
+      writeFileSync(join(s.projectDir, 'ios', 'App', 'App.entitlements'), buildPlist({
+        'com.apple.developer.icloud-container-environment': 'Production',
+        'com.apple.developer.icloud-services': ['CloudKit'],
+      }));
+      const r = await run(t, s);
+      assert.equal(r.succeeded, true, JSON.stringify(r.error ?? r.phases.filter((p) => p.result !== 'success'), null, 2));
+      if (fastlane) {
+        const gymfile = readFileSync(join(s.projectDir, 'ios', 'Gymfile'), 'utf8');
+        assert.match(gymfile, new RegExp(`^export_method\\("${type}"\\)$`, 'm'), `${type} profile, fastlane`);
+        assert.match(gymfile, /^ {2}iCloudContainerEnvironment: "Production"$/m);
+      } else {
+        const options = parsePlist(readFileSync(join(s.projectDir, 'ios', 'build', 'ExportOptions.plist'), 'utf8')) as Record<string, unknown>;
+        assert.equal(options.method, type, `${type} profile, xcodebuild`);
+        assert.equal(options.iCloudContainerEnvironment, 'Production');
+      }
+    }
+  }
+});
+
+void test('a committed ios/.xcode.env.local is removed before pods; ios/.xcode.env is kept', async (t) => {
+  const s = await plan(t, { distribution: 'store' }, { credentials: credentialsFor(t, 'app-store'), fastlane: true });
+  writeFileSync(join(s.projectDir, 'ios', '.xcode.env'), 'export NODE_BINARY=$(command -v node)\n');
+  writeFileSync(join(s.projectDir, 'ios', '.xcode.env.local'), 'export NODE_BINARY=/Users/someone/.nvm/versions/node/v18.0.0/bin/node\n');
+  const r = await run(t, s);
+  assert.equal(r.succeeded, true, JSON.stringify(r.error));
+  assert.ok(!existsSync(join(s.projectDir, 'ios', '.xcode.env.local')));
+  assert.ok(existsSync(join(s.projectDir, 'ios', '.xcode.env')));
+});
+
+void test('a stray ios/ folder without an Xcode project still runs prebuild', async (t) => {
+  const s = await plan(t, { simulator: true }, { withIosDir: false });
+  mkdirSync(join(s.projectDir, 'ios'), { recursive: true });
+  writeFileSync(join(s.projectDir, 'ios', 'GoogleService-Info.plist'), buildPlist({ API_KEY: 'x' }));
+  const again = await planPipeline({
+    job: s.job, projectDir: s.projectDir, workspaceRoot: s.workspaceRoot, credentials: null, secrets: {}, hostPlatform: 'darwin', fastlane: false,
+  });
+  assert.ok(again.phases.some((p) => p.name === 'PREBUILD'), 'ios/ has no .xcodeproj: the project is managed');
 });

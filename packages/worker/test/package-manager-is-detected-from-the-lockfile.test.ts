@@ -52,12 +52,15 @@ void test('each lockfile selects its package manager and EAS install command', (
   }
 });
 
-void test('no lockfile: npm, not frozen, with a warning; several lockfiles: the first in resolution order, with a warning', (t) => {
+void test('no lockfile: yarn (as on EAS) or the packageManager field, not frozen, with a warning; several lockfiles: the first in resolution order, with a warning', (t) => {
   const none = detect(t, {});
-  assert.equal(none.name, 'npm');
+  assert.equal(none.name, 'yarn');
+  assert.equal(none.yarnFlavor, 'classic');
   assert.equal(none.lockfile, null);
   assert.match(none.warnings.join('\n'), /No lockfile/);
   assert.equal(shouldUseFrozenLockfile(none, null, {}), false);
+  assert.equal(detect(t, {}, { packageManager: 'pnpm@9.15.0' }).name, 'pnpm');
+  assert.equal(detect(t, {}, { packageManager: 'yarn@4.5.0' }).yarnFlavor, 'berry');
 
   const several = detect(t, { 'package-lock.json': '{}', 'yarn.lock': '# yarn lockfile v1\n' });
   assert.equal(several.name, 'yarn');
@@ -76,7 +79,7 @@ void test('frozen lockfile unless EAS_NO_FROZEN_LOCKFILE, Expo SDK < 53 or React
   assert.equal(shouldUseFrozenLockfile(npm, deps('~57.0.26', '0.86.3'), { EAS_NO_FROZEN_LOCKFILE: '1' }), false);
 });
 
-void test('the planned install phase runs that command with the network and a 30-minute limit; hooks only when defined', async (t) => {
+void test('the planned install phase runs that command with the network and a 30-minute limit; hooks only when defined, pre-install with npm', async (t) => {
   const projectDir = project(t, {
     'package.json': JSON.stringify({ name: 'p', dependencies: { expo: '~57.0.26' }, scripts: { 'eas-build-pre-install': 'echo pre' } }),
     'yarn.lock': '__metadata:\n  version: 8\n',
@@ -85,7 +88,8 @@ void test('the planned install phase runs that command with the network and a 30
   const plan = await planPipeline({ job, projectDir, workspaceRoot: projectDir, credentials: null, secrets: {} });
   assert.deepEqual(plan.phases.slice(0, 4).map((p) => p.name), ['PRE_INSTALL_HOOK', 'READ_EAS_JSON', 'READ_PACKAGE_JSON', 'INSTALL_DEPENDENCIES']);
   const [hook, , , install] = plan.phases;
-  assert.deepEqual(hook!.steps, [{ kind: 'command', command: { argv: ['yarn', 'run', 'eas-build-pre-install'] } }]);
+  // As on EAS: the pre-install hook runs with npm even in a yarn project (yarn may not be set up before it).
+  assert.deepEqual(hook!.steps, [{ kind: 'command', command: { argv: ['npm', 'run', 'eas-build-pre-install'] } }]);
   assert.deepEqual(install!.steps, [{ kind: 'command', command: { argv: ['yarn', 'install', '--inline-builds', '--immutable'] } }]);
   assert.equal(install!.network, true);
   assert.equal(install!.timeoutMs, 30 * 60 * 1000);

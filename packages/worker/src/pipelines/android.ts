@@ -5,30 +5,73 @@
  * then the completion hooks. The runner collects the apk/aab by the returned globs.
  */
 import { existsSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ResolvedProfile } from '@buildmesh/protocol';
 import type { Phase } from '../runner/plan.js';
 import { GRADLE_FAILURES } from './classify.js';
-import { completionHookPhases, postInstallHookPhase, prebuildPhase, setupPhases } from './common.js';
+import {
+  completionHookPhases, hasNativeProject, postInstallHookPhase, prebuildPhase, preUploadArtifactsHookPhase, setupPhases,
+} from './common.js';
 import type { PipelinePlan, PlanContext } from './context.js';
 import { CREDENTIALS_ENV, injectAndroidKeystore, keystorePaths, resolveAndroidKeystore } from './android-credentials.js';
 import { PipelineError } from './pipeline-error.js';
 
 export const DEFAULT_ANDROID_ARCHIVE_GLOB = 'android/app/build/outputs/**/*.{apk,aab}';
 
-/** EAS's resolveGradleCommand: the profile's command, else by developmentClient and buildType. */
+/**
+ * EAS's resolveGradleCommand: the profile's command, else by developmentClient and buildType. A
+ * profile without buildType and gradleCommand but with `distribution: internal` builds an apk, as
+ * eas-cli's prepareJob decides (resolveBuildProfile already does so for profiles the CLI resolves;
+ * this covers profiles stored by older CLIs).
+ */
 export function resolveGradleTask(profile: ResolvedProfile): string {
   if (profile.gradleCommand) return profile.gradleCommand;
   if (profile.developmentClient) return ':app:assembleDebug';
-  if (profile.buildType === 'apk') return ':app:assembleRelease';
+  const buildType = profile.buildType ?? (profile.distribution === 'internal' ? 'apk' : 'app-bundle');
+  if (buildType === 'apk') return ':app:assembleRelease';
   return ':app:bundleRelease';
+}
+
+/** Where RUN_GRADLEW's init script is written, below the attempt's workspace (outside the project). */
+export const GRADLE_INIT_FILE = 'gradle/buildmesh-init.gradle';
+
+/**
+ * The init script EAS's images carry: every project, and every build script, resolves from the
+ * standard repositories (Google's Maven, Maven Central) even when its own build files forget them.
+ */
+export const GRADLE_INIT_SCRIPT = `// Written by BuildMesh for this build, like EAS's init.gradle: the standard repositories for every project.
+allprojects {
+    buildscript {
+        repositories {
+            google()
+            mavenCentral()
+        }
+    }
+    repositories {
+        google()
+        mavenCentral()
+    }
+}
+`;
+
+/**
+ * GRADLE_OPTS as EAS sets it: a JVM heap of about a quarter of the machine's memory, a 1 GiB
+ * metaspace, parallel project execution and no daemon (a daemon would outlive the step).
+ */
+export function gradleOpts(totalMemBytes: number): string {
+  const heapMb = Math.max(1024, Math.floor(totalMemBytes / 4 / 1024 / 1024));
+  return (
+    `-Dorg.gradle.jvmargs="-Xmx${heapMb}m -XX:MaxMetaspaceSize=1g -XX:+HeapDumpOnOutOfMemoryError -Dfile.encoding=UTF-8"` +
+    ' -Dorg.gradle.parallel=true -Dorg.gradle.daemon=false'
+  );
 }
 
 /** A gradlew committed from Windows has CRLF line ends (bash then fails on `\r`) and may have lost its exec bit. */
 function fixGradlewPhase(ctx: PlanContext): Phase | null {
   const gradlew = join(ctx.projectDir, 'android', 'gradlew');
-  if (!existsSync(gradlew)) return null;
+  if (!hasNativeProject(ctx.projectDir, 'android') || !existsSync(gradlew)) return null;
   return {
     name: 'FIX_GRADLEW',
     steps: [
@@ -87,6 +130,7 @@ async function prepareCredentialsPhase(ctx: PlanContext): Promise<Phase> {
 
 export async function planAndroid(ctx: PlanContext): Promise<PipelinePlan> {
   const task = resolveGradleTask(ctx.profile);
+  const initScript = join(ctx.workspaceRoot, GRADLE_INIT_FILE);
   const phases: (Phase | null)[] = [
     ...setupPhases(ctx),
     fixGradlewPhase(ctx),
@@ -95,11 +139,34 @@ export async function planAndroid(ctx: PlanContext): Promise<PipelinePlan> {
     await prepareCredentialsPhase(ctx),
     {
       name: 'RUN_GRADLEW',
-      steps: [{ kind: 'command', command: { argv: ['bash', '-c', `./gradlew ${task}`], cwd: 'android', env: { LC_ALL: 'C.UTF-8' } } }],
+      steps: [
+        {
+          kind: 'task',
+          describe: `write the Gradle init script (standard repositories) to ${initScript}`,
+          run: async () => {
+            await mkdir(dirname(initScript), { recursive: true });
+            await writeFile(initScript, GRADLE_INIT_SCRIPT);
+          },
+        },
+        {
+          kind: 'command',
+          command: {
+            // `--profile` as EAS passes it: Gradle writes a per-task timing report under android/build/reports/profile.
+            argv: ['bash', '-c', `./gradlew ${task} --profile --init-script "$BUILDMESH_GRADLE_INIT"`],
+            cwd: 'android',
+            env: {
+              LC_ALL: 'C.UTF-8',
+              GRADLE_OPTS: ctx.env.GRADLE_OPTS ?? gradleOpts(ctx.input.totalMemBytes ?? totalmem()),
+              BUILDMESH_GRADLE_INIT: initScript,
+            },
+          },
+        },
+      ],
       // Gradle resolves plugins and dependencies from Maven repositories.
       network: true,
       classify: GRADLE_FAILURES,
     },
+    preUploadArtifactsHookPhase(ctx),
     ...completionHookPhases(ctx),
   ];
   return {

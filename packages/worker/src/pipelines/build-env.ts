@@ -2,10 +2,11 @@
  * The environment a build's commands see, as on EAS Build: app configs (app.config.js) and
  * scripts look at EAS_BUILD, EAS_BUILD_PROFILE and EAS_BUILD_PLATFORM to pick their settings.
  *
- * Precedence, lowest first: CI=1, the profile's `env` (eas.json), the env given with the build
+ * Precedence, lowest first: CI=1 and LANG=en_US.UTF-8, the profile's `env` (eas.json), the env given with the build
  * submission, the project's secrets, then the build's identity below, which cannot be overridden.
  * The runner computes it once per attempt and pipelines add to it (context.ts). NODE_ENV is
- * deliberately not set: Expo's tools choose it per command.
+ * deliberately not set: Expo's tools choose it per command. EAS_BUILD_PROJECT_ID is the project's
+ * name (BuildMesh's project id).
  */
 import type { BuildJob } from '@buildmesh/protocol';
 
@@ -13,6 +14,7 @@ export function buildEnv(input: { job: BuildJob; projectDir: string; secrets: Re
   const { build } = input.job;
   return {
     CI: '1',
+    LANG: 'en_US.UTF-8',
     ...build.profile.env,
     ...build.env,
     ...input.secrets,
@@ -22,6 +24,7 @@ export function buildEnv(input: { job: BuildJob; projectDir: string; secrets: Re
     EAS_BUILD_PLATFORM: build.platform,
     EAS_BUILD_PROFILE: build.profileName,
     EAS_BUILD_WORKINGDIR: input.projectDir,
+    EAS_BUILD_PROJECT_ID: build.project,
     ...(build.gitCommit ? { EAS_BUILD_GIT_COMMIT_HASH: build.gitCommit } : {}),
     BUILDMESH_BUILD_ID: build.id,
     BUILDMESH_ATTEMPT: String(input.job.attempt.number),

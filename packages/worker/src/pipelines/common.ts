@@ -4,8 +4,8 @@
  * installed with the project's package manager, `expo prebuild` when the native folder is absent,
  * the post-install hook, and the on-success / on-error / on-complete hooks at the end.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EAS_JSON_FILE } from '@buildmesh/protocol';
 import type { Command, Phase } from '../runner/plan.js';
@@ -23,14 +23,15 @@ export const HOOKS = {
   onSuccess: 'eas-build-on-success',
   onError: 'eas-build-on-error',
   onComplete: 'eas-build-on-complete',
+  preUploadArtifacts: 'eas-build-pre-upload-artifacts',
 } as const;
 
 /** A phase running `<pm> run <hook>`, or null when package.json does not define the hook. */
-function hookPhase(ctx: PlanContext, name: string, hook: string, always?: Phase['always']): Phase | null {
+function hookPhase(ctx: PlanContext, name: string, hook: string, always?: Phase['always'], env?: Record<string, string>): Phase | null {
   if (!hasScript(ctx, hook)) return null;
   return {
     name,
-    steps: [{ kind: 'command', command: { argv: runScriptCommand(ctx.pm, hook) } }],
+    steps: [{ kind: 'command', command: { argv: runScriptCommand(ctx.pm, hook), ...(env ? { env } : {}) } }],
     // Hooks are the project's own scripts; EAS gives them the network (they often fetch or notify).
     network: true,
     ...(always ? { always } : {}),
@@ -46,16 +47,8 @@ function logVerbatim(text: string, log: (line: string) => void): void {
 function ignoredProfileFields(ctx: PlanContext): string[] {
   const p = ctx.profile;
   const notes: string[] = [];
-  const nodeMajor = process.versions.node.split('.')[0];
-  if (p.node && p.node.replace(/^v/, '').split('.')[0] !== nodeMajor) {
-    notes.push(`The profile asks for Node.js ${p.node}; this worker runs Node.js ${process.versions.node}.`);
-  }
+  // node, yarn, pnpm, bun, corepack and cache are applied by the worker (../cache: SET_UP_TOOLCHAINS, RESTORE_CACHE, SAVE_CACHE).
   const why: Partial<Record<keyof typeof p, string>> = {
-    yarn: "the worker's installed yarn is used",
-    pnpm: "the worker's installed pnpm is used",
-    bun: "the worker's installed bun is used",
-    corepack: 'corepack is not enabled by the worker',
-    cache: 'build caches are not restored or saved yet',
     resourceClass: 'a worker runs the build with the resources it has',
     autoIncrement: 'version numbers are not changed',
     channel: 'the update channel is not written into the native project; set it in app config',
@@ -66,6 +59,62 @@ function ignoredProfileFields(ctx: PlanContext): string[] {
   return notes;
 }
 
+/** The `.npmrc` EAS writes when the build has NPM_TOKEN: npm expands `${NPM_TOKEN}` itself, so the token is not written to disk. */
+export function npmrcForToken(env: Record<string, string>): string {
+  // The registry the build is configured with (NPM_CONFIG_REGISTRY in the profile env), else npm's own.
+  let registry = 'registry.npmjs.org/';
+  const configured = env.NPM_CONFIG_REGISTRY ?? env.npm_config_registry;
+  if (configured) {
+    try {
+      const url = new URL(configured);
+      registry = `${url.host}${url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`}`;
+    } catch {
+      // not a URL: npm will refuse it itself; keep the default registry's line
+    }
+  }
+  return `//${registry}:_authToken=\${NPM_TOKEN}\n`;
+}
+
+/**
+ * PREPARE_PROJECT: with NPM_TOKEN set (a secret or env) and no `.npmrc` in the project, write one
+ * that authenticates to the registry with it, as EAS does; a committed `.npmrc` is left alone.
+ */
+function prepareProjectPhase(ctx: PlanContext): Phase | null {
+  if (!ctx.env.NPM_TOKEN) return null;
+  const npmrc = join(ctx.projectDir, '.npmrc');
+  if (existsSync(npmrc)) return null;
+  return {
+    name: 'PREPARE_PROJECT',
+    steps: [
+      {
+        kind: 'task',
+        describe: 'write .npmrc authenticating to the registry with $NPM_TOKEN (the project has none)',
+        run: async ({ log }) => {
+          await writeFile(npmrc, npmrcForToken(ctx.env), { flag: 'wx', mode: 0o600 });
+          log('NPM_TOKEN is set and the project has no .npmrc: wrote one that reads the token from $NPM_TOKEN.');
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Whether the platform's native project was committed, as EAS decides it: android/app/build.gradle
+ * (or .kts), or an .xcodeproj with its project.pbxproj in ios/. A stray folder (a README, a
+ * google-services file) does not make a project bare, so prebuild still runs.
+ */
+export function hasNativeProject(projectDir: string, nativeDir: 'android' | 'ios'): boolean {
+  if (nativeDir === 'android') {
+    return ['build.gradle', 'build.gradle.kts'].some((f) => existsSync(join(projectDir, 'android', 'app', f)));
+  }
+  const ios = join(projectDir, 'ios');
+  try {
+    return readdirSync(ios).some((e) => e.endsWith('.xcodeproj') && existsSync(join(ios, e, 'project.pbxproj')));
+  } catch {
+    return false;
+  }
+}
+
 export function setupPhases(ctx: PlanContext): Phase[] {
   const frozen = shouldUseFrozenLockfile(ctx.pm, ctx.packageJson, ctx.env);
   const pmLine =
@@ -73,6 +122,7 @@ export function setupPhases(ctx: PlanContext): Phase[] {
     (ctx.pm.lockfile ? `, from ${ctx.pm.lockfile}` : '') +
     `${frozen ? ', with a frozen lockfile' : ''}.`;
   const phases: (Phase | null)[] = [
+    prepareProjectPhase(ctx),
     hookPhase(ctx, 'PRE_INSTALL_HOOK', HOOKS.preInstall),
     {
       name: 'READ_EAS_JSON',
@@ -149,7 +199,7 @@ export function prebuildCommand(ctx: PlanContext): Command {
  * skip it), then a non-frozen re-install as EAS does: prebuild may change package.json.
  */
 export function prebuildPhase(ctx: PlanContext, nativeDir: 'android' | 'ios'): Phase | null {
-  if (existsSync(join(ctx.projectDir, nativeDir))) return null;
+  if (hasNativeProject(ctx.projectDir, nativeDir)) return null;
   return {
     name: 'PREBUILD',
     steps: [
@@ -167,11 +217,21 @@ export function postInstallHookPhase(ctx: PlanContext): Phase | null {
   return hookPhase(ctx, 'POST_INSTALL_HOOK', HOOKS.postInstall);
 }
 
-/** The hooks that end a build: on-success after success, on-error after a failure, on-complete in every case. */
+/** After the build step, before the runner collects the artifacts (EAS's PRE_UPLOAD_ARTIFACTS_HOOK). */
+export function preUploadArtifactsHookPhase(ctx: PlanContext): Phase | null {
+  return hookPhase(ctx, 'PRE_UPLOAD_ARTIFACTS_HOOK', HOOKS.preUploadArtifacts);
+}
+
+/**
+ * The hooks that end a build: on-success after success, on-error after a failure, then on-complete
+ * with EAS_BUILD_STATUS as EAS sets it (`finished` or `errored`); it is planned once for each
+ * outcome and only the matching one runs.
+ */
 export function completionHookPhases(ctx: PlanContext): Phase[] {
   return [
     hookPhase(ctx, 'ON_BUILD_SUCCESS_HOOK', HOOKS.onSuccess, 'on-success'),
     hookPhase(ctx, 'ON_BUILD_ERROR_HOOK', HOOKS.onError, 'on-failure'),
-    hookPhase(ctx, 'ON_BUILD_COMPLETE_HOOK', HOOKS.onComplete, 'always'),
+    hookPhase(ctx, 'ON_BUILD_COMPLETE_HOOK', HOOKS.onComplete, 'on-success', { EAS_BUILD_STATUS: 'finished' }),
+    hookPhase(ctx, 'ON_BUILD_COMPLETE_HOOK', HOOKS.onComplete, 'on-failure', { EAS_BUILD_STATUS: 'errored' }),
   ].filter((p): p is Phase => p !== null);
 }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { BuildJob, CredentialsBundle, Platform, ResolvedProfile } from '@buildmesh/protocol';
 import type { Phase } from '../runner/plan.js';
@@ -23,12 +24,19 @@ export interface PlanInput {
   credentials: CredentialsBundle | null;
   /** The project's secrets (decrypted), exposed to the build as environment variables. */
   secrets: Record<string, string>;
+  /**
+   * The attempt's environment, computed once per attempt by the runner (buildEnv); the plan adds
+   * to this same object. Tests may leave it out: it is computed from the job and secrets then.
+   */
+  env?: Record<string, string>;
   /** The worker's OS; defaults to process.platform. iOS needs darwin. */
   hostPlatform?: NodeJS.Platform;
   /** iOS: whether `fastlane` is installed; looked up on PATH when absent. */
   fastlane?: boolean;
   /** Where provisioning profiles are installed (`<home>/Library/MobileDevice/…`); defaults to os.homedir(). */
   homeDir?: string;
+  /** The machine's memory in bytes, which sizes the Gradle and Node heaps; defaults to os.totalmem(). */
+  totalMemBytes?: number;
   /** The random ids in file names (keystore, keychain, profiles) and throwaway passwords; tests fix them. */
   randomId?: () => string;
 }
@@ -84,7 +92,8 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
   } catch (err) {
     throw new PipelineError('INSTALL_FAILED', `package.json is not valid JSON (${(err as Error).message}).`);
   }
-  const env = buildEnv({ job, projectDir, secrets: input.secrets });
+  const env = input.env ?? buildEnv({ job, projectDir, secrets: input.secrets });
+  env.NODE_OPTIONS = withNodeHeap(env.NODE_OPTIONS, input.totalMemBytes ?? totalmem());
   return {
     input,
     job,
@@ -99,6 +108,17 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
     newId: input.randomId ?? randomUUID,
     redact: [],
   };
+}
+
+/**
+ * NODE_OPTIONS with a V8 heap of half the machine's memory (at least 2 GiB, at most 8 GiB), so a
+ * large app's Metro bundle does not hit Node's default limit first; the profile's own
+ * NODE_OPTIONS are kept, and a `--max-old-space-size` it sets wins.
+ */
+export function withNodeHeap(existing: string | undefined, totalMemBytes: number): string {
+  if (existing && /--max[-_]old[-_]space[-_]size/.test(existing)) return existing;
+  const mb = Math.min(8192, Math.max(2048, Math.floor(totalMemBytes / 2 / 1024 / 1024)));
+  return [existing?.trim(), `--max-old-space-size=${mb}`].filter(Boolean).join(' ');
 }
 
 /** The project's npm scripts that are strings (the hooks EAS runs are looked up here). */

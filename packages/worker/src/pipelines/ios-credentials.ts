@@ -52,8 +52,11 @@ export interface SignedTarget {
   teamId: string;
   profileUuid: string;
   profileName: string;
-  /** ad-hoc, app-store or enterprise, from the profile itself. */
-  profileType: 'ad-hoc' | 'app-store' | 'enterprise';
+  /**
+   * From the profile itself, as EAS reads it: enterprise (ProvisionsAllDevices), development
+   * (devices and get-task-allow), ad-hoc (devices), else app-store.
+   */
+  profileType: 'ad-hoc' | 'app-store' | 'enterprise' | 'development';
   /** Upper-case hex SHA-1 of the certificate, as Xcode's signingCertificate takes it. */
   certificateSha1: string;
   certificateCommonName: string;
@@ -204,7 +207,12 @@ export function verifyProvisioningProfile(decodedXml: string, certificatePem: st
     teamId: String(teams[0] ?? ''),
     profileUuid: decodedProfileField(parsed, 'UUID', isString),
     profileName: name,
-    profileType: parsed.ProvisionsAllDevices === true ? 'enterprise' : parsed.ProvisionedDevices !== undefined ? 'ad-hoc' : 'app-store',
+    profileType:
+      parsed.ProvisionsAllDevices === true
+        ? 'enterprise'
+        : parsed.ProvisionedDevices !== undefined
+          ? entitlements['get-task-allow'] === true ? 'development' : 'ad-hoc'
+          : 'app-store',
     certificateSha1: sha1,
     certificateCommonName: commonName,
   };

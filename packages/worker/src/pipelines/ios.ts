@@ -7,19 +7,22 @@
  * success, failure and cancel; then the completion hooks.
  */
 import { accessSync, constants, existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { c as createTar } from 'tar';
 import type { Phase, Step } from '../runner/plan.js';
 import { PODS_FAILURES, XCODE_BUILD_FAILURES } from './classify.js';
-import { completionHookPhases, INSTALL_TIMEOUT_MS, postInstallHookPhase, prebuildPhase, setupPhases } from './common.js';
+import {
+  completionHookPhases, INSTALL_TIMEOUT_MS, postInstallHookPhase, prebuildPhase, preUploadArtifactsHookPhase, setupPhases,
+} from './common.js';
 import type { PipelinePlan, PlanContext } from './context.js';
 import { planIosCredentials, resolveIosSigning, type IosSigningState } from './ios-credentials.js';
 import {
   applyManualSigning,
   EXPORT_OPTIONS_FILE,
   exportMethod,
+  iCloudContainerEnvironment,
   renderExportOptions,
   renderGymfile,
   resolveXcodeProject,
@@ -104,26 +107,30 @@ function configurePhase(ctx: PlanContext, xcode: XcodeState, signing: IosSigning
 }
 
 function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigningState | null, useFastlane: boolean): Step[] {
-  const method = exportMethod(ctx.profile);
   const iosDir = join(ctx.projectDir, 'ios');
+  // The export method is known once PREPARE_CREDENTIALS has read the provisioning profiles.
+  const method = () => exportMethod(ctx.profile, signing?.targets ?? []);
+  const fromWhat = signing ? 'the provisioning profile' : 'the build profile';
   if (useFastlane) {
     return [
       {
         kind: 'task',
-        describe: `write ios/Gymfile (export method ${method}) unless the project has one`,
+        describe: `write ios/Gymfile (export method from ${fromWhat}, iCloud container environment from the entitlements) unless the project has one`,
         run: async ({ log }) => {
           const gymfile = join(iosDir, 'Gymfile');
           if (existsSync(gymfile)) {
             log("Using the project's own ios/Gymfile.");
             return;
           }
+          const iCloudEnvironment = await iCloudContainerEnvironment(iosDir);
           await writeFile(gymfile, renderGymfile({
             settings: need(xcode),
-            method,
+            method: method(),
             targets: signing?.targets ?? [],
             keychainPath: signing?.keychainPath ?? null,
+            iCloudEnvironment,
           }));
-          log(`Wrote ios/Gymfile (export method ${method}).`);
+          log(`Wrote ios/Gymfile (export method ${method()}${iCloudEnvironment ? `, iCloud container environment ${iCloudEnvironment}` : ''}).`);
         },
       },
       { kind: 'command', command: { argv: ['fastlane', 'gym'], cwd: 'ios', env: FASTLANE_ENV } },
@@ -132,10 +139,12 @@ function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigni
   return [
     {
       kind: 'task',
-      describe: `write ios/${EXPORT_OPTIONS_FILE} (export method ${method})`,
-      run: async () => {
+      describe: `write ios/${EXPORT_OPTIONS_FILE} (export method from ${fromWhat})`,
+      run: async ({ log }) => {
         await mkdir(join(iosDir, 'build'), { recursive: true });
-        await writeFile(join(iosDir, EXPORT_OPTIONS_FILE), renderExportOptions(method, signing?.targets ?? []));
+        const iCloudEnvironment = await iCloudContainerEnvironment(iosDir);
+        await writeFile(join(iosDir, EXPORT_OPTIONS_FILE), renderExportOptions(method(), signing?.targets ?? [], iCloudEnvironment));
+        log(`Export method ${method()}${iCloudEnvironment ? `, iCloud container environment ${iCloudEnvironment}` : ''}.`);
       },
     },
     xcodebuild([
@@ -196,7 +205,19 @@ export async function planIos(ctx: PlanContext): Promise<PipelinePlan> {
     prebuildPhase(ctx, 'ios'),
     {
       name: 'INSTALL_PODS',
-      steps: [{ kind: 'command', command: { argv: ['pod', 'install'], cwd: 'ios', env: { LANG: 'en_US.UTF-8' } } }],
+      steps: [
+        {
+          kind: 'task',
+          describe: 'remove a committed ios/.xcode.env.local (it points at another machine\'s node)',
+          run: async ({ log }) => {
+            const local = join(ctx.projectDir, 'ios', '.xcode.env.local');
+            if (!existsSync(local)) return;
+            await rm(local, { force: true });
+            log('Removed ios/.xcode.env.local: it sets NODE_BINARY for the machine it was committed from.');
+          },
+        },
+        { kind: 'command', command: { argv: ['pod', 'install'], cwd: 'ios', env: { LANG: 'en_US.UTF-8' } } },
+      ],
       network: true,
       timeoutMs: INSTALL_TIMEOUT_MS,
       classify: PODS_FAILURES,
@@ -212,6 +233,7 @@ export async function planIos(ctx: PlanContext): Promise<PipelinePlan> {
       classify: XCODE_BUILD_FAILURES,
     },
     credentials?.cleanUp,
+    preUploadArtifactsHookPhase(ctx),
     ...completionHookPhases(ctx),
   ];
   return {

@@ -42,11 +42,15 @@ export function detectPackageManager(projectDir: string, packageJson: PackageJso
   const present = LOCKFILES.filter(([file]) => existsSync(join(projectDir, file)));
   const warnings: string[] = [];
   if (present.length === 0) {
+    // EAS falls back to yarn when there is no lockfile; a `packageManager` field naming another wins.
+    const declared = typeof packageJson?.packageManager === 'string' ? /^(npm|yarn|pnpm|bun)@/.exec(packageJson.packageManager)?.[1] : undefined;
+    const name = (declared ?? 'yarn') as PackageManagerName;
     warnings.push(
-      'No lockfile (package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock or bun.lockb) was found; using npm without a frozen ' +
+      `No lockfile (package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock or bun.lockb) was found; using ${name} without a frozen ` +
         'lockfile, so dependency versions may differ from your machine. Commit your lockfile for reproducible builds.',
     );
-    return { name: 'npm', lockfile: null, warnings };
+    if (name !== 'yarn') return { name, lockfile: null, warnings };
+    return { name, yarnFlavor: detectYarnFlavor(projectDir, packageJson, null), lockfile: null, warnings };
   }
   const [lockfile, name] = present[0]!;
   const others = [...new Set(present.slice(1).map(([, n]) => n))].filter((n) => n !== name);
@@ -61,10 +65,11 @@ export function detectPackageManager(projectDir: string, packageJson: PackageJso
  * Yarn berry, when the project says so: a `packageManager` of yarn@2 or later (yarn@1 means
  * classic), else a .yarnrc.yml, else a berry-format yarn.lock (it starts with `__metadata`).
  */
-function detectYarnFlavor(projectDir: string, packageJson: PackageJson | null, lockfile: string): 'classic' | 'berry' {
+function detectYarnFlavor(projectDir: string, packageJson: PackageJson | null, lockfile: string | null): 'classic' | 'berry' {
   const declared = typeof packageJson?.packageManager === 'string' ? /^yarn@(\d+)/.exec(packageJson.packageManager) : null;
   if (declared) return Number(declared[1]) >= 2 ? 'berry' : 'classic';
   if (existsSync(join(projectDir, '.yarnrc.yml'))) return 'berry';
+  if (lockfile === null) return 'classic';
   try {
     // __metadata is the first key of a berry lockfile; reading the head is enough.
     const head = readFileSync(join(projectDir, lockfile), 'utf8').slice(0, 4096);
@@ -91,8 +96,13 @@ export function installCommand(pm: PackageManager, frozen: boolean): string[] {
   }
 }
 
-/** `<pm> run <script>`: how EAS runs the eas-build-* hooks. */
+/**
+ * `<pm> run <script>`: how EAS runs the eas-build-* hooks. The pre-install hook always runs with
+ * npm, as on EAS: before the install, yarn or pnpm may not be set up yet (the hook often enables
+ * corepack for them).
+ */
 export function runScriptCommand(pm: PackageManager, script: string): string[] {
+  if (script === 'eas-build-pre-install') return ['npm', 'run', script];
   return [pm.name, 'run', script];
 }
 

@@ -39,7 +39,7 @@ export interface ProfileSpec {
   name: string;
   bundleId: string;
   certificates: Buffer[];
-  type: 'app-store' | 'ad-hoc' | 'enterprise';
+  type: 'app-store' | 'ad-hoc' | 'enterprise' | 'development';
 }
 
 /** A provisioning profile's content as `security cms -D` decodes it (the stand-in `security` copies it through). */
@@ -48,9 +48,14 @@ export function makeProvisioningProfile(spec: ProfileSpec): Buffer {
     AppIDName: spec.bundleId,
     ApplicationIdentifierPrefix: [TEAM_ID],
     DeveloperCertificates: spec.certificates,
-    Entitlements: { 'application-identifier': `${TEAM_ID}.${spec.bundleId}`, 'com.apple.developer.team-identifier': TEAM_ID },
+    Entitlements: {
+      'application-identifier': `${TEAM_ID}.${spec.bundleId}`,
+      'com.apple.developer.team-identifier': TEAM_ID,
+      // Development profiles let a debugger attach; distribution ones do not.
+      'get-task-allow': spec.type === 'development',
+    },
     Name: spec.name,
-    ...(spec.type === 'ad-hoc' ? { ProvisionedDevices: ['00008030-001A2B3C4D5E6F70'] } : {}),
+    ...(spec.type === 'ad-hoc' || spec.type === 'development' ? { ProvisionedDevices: ['00008030-001A2B3C4D5E6F70'] } : {}),
     ...(spec.type === 'enterprise' ? { ProvisionsAllDevices: true } : {}),
     TeamIdentifier: [TEAM_ID],
     UUID: spec.uuid,
