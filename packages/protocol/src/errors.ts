@@ -87,6 +87,8 @@ export const BuildErrors = {
   SIGNING_MISMATCH: 'The signing credentials do not match (certificate not in the provisioning profile, or wrong keystore alias or password).',
   CREDENTIALS_MISSING: 'The build needs signing credentials and none were provided.',
   TOOLCHAIN_MISSING: 'A tool the build needs is not installed on the worker.',
+  TOOLCHAIN_VERSION_UNAVAILABLE:
+    'The profile asks for a Node.js, yarn, pnpm or bun version the worker cannot provide (no such version, or none for this OS and CPU, or the registry is unreachable).',
   PODS_INSTALL_FAILED: '`pod install` failed; see the INSTALL_PODS log.',
   XCODE_BUILD_FAILED: 'The Xcode archive or export failed; see the RUN_FASTLANE log.',
   WEB_EXPORT_FAILED: '`expo export --platform web` failed; see the log.',

@@ -64,6 +64,8 @@ export const BuildJob = Type.Object({
   attempt: Type.Object({ id: Id('att'), number: Type.Integer(), leaseExpiresAt: Timestamp }),
   build: Type.Object({
     id: Id('bld'),
+    /** The build's org: worker caches are kept apart per org. Absent from older controllers (then nothing is cached). */
+    orgId: Type.Optional(Type.String()),
     project: Type.String(),
     platform: Platform,
     profileName: Type.String(),

@@ -35,6 +35,12 @@ export interface WorkerOptions {
   hidePaths: string[];
   /** `uid:gid` build steps run as under bwrap when the worker runs as root. */
   buildUser: { uid: number; gid: number };
+  /** Per-org dependency caches and installed toolchains; default `<workDir>/cache`. */
+  cacheDir: string;
+  /** Size limit of the dependency caches, in GB (least recently used entries go first); 0 disables caching. */
+  cacheMaxGb: number;
+  /** npm registry the Node.js / yarn / pnpm / bun versions a profile asks for are installed from. */
+  toolchainRegistry: string;
   logLevel: string;
   /** The worker's own logger (the CLI may pass its own); default: pino on stdout at `logLevel`. */
   logger?: WorkerLogger;
@@ -117,6 +123,28 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
     flag: '--build-user <uid:gid>',
     default: '65534:65534',
     description: 'Numeric user and group build steps run as under bwrap when the worker runs as root (a non-root worker runs them as itself).',
+  },
+  {
+    key: 'cacheDir',
+    env: 'BUILDMESH_CACHE_DIR',
+    flag: '--cache-dir <dir>',
+    default: '<work dir>/cache',
+    description:
+      'Dependency caches (one directory per org, never visible to another org\'s build) and the toolchain versions profiles asked for. Keep it on the work dir\'s filesystem: entries move in and out of workspaces by rename.',
+  },
+  {
+    key: 'cacheMaxGb',
+    env: 'BUILDMESH_CACHE_MAX_GB',
+    flag: '--cache-max-gb <n>',
+    default: '20',
+    description: 'Size limit of the dependency caches in GB (fractions allowed); least recently used entries are evicted after each save. 0 turns caching off.',
+  },
+  {
+    key: 'toolchainRegistry',
+    env: 'BUILDMESH_TOOLCHAIN_REGISTRY',
+    flag: '--toolchain-registry <url>',
+    default: 'https://registry.npmjs.org',
+    description: 'npm registry the `node`, `yarn`, `pnpm` and `bun` versions of a profile are installed from (checksum-verified, once per worker).',
   },
   { key: 'logLevel', env: 'BUILDMESH_LOG_LEVEL', flag: '--log-level <level>', default: 'info', description: "The worker's own log level (pino)." },
 ];
@@ -203,7 +231,11 @@ export function resolveWorkerOptions(overrides: Partial<WorkerOptions> = {}, env
   const keepText = fromEnv('BUILDMESH_KEEP_WORKSPACE');
   const keepWorkspace = pick('keepWorkspace') ?? (keepText !== undefined ? parseBoolean('BUILDMESH_KEEP_WORKSPACE', keepText) : false);
 
+  const toolchainRegistry = (pick('toolchainRegistry') ?? fromEnv('BUILDMESH_TOOLCHAIN_REGISTRY') ?? 'https://registry.npmjs.org').replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(toolchainRegistry)) throw new WorkerConfigError(`the toolchain registry must be an http(s) URL, not "${toolchainRegistry}"`);
+
   const tokenFile = pick('enrollmentTokenFile') ?? fromEnv('BUILDMESH_ENROLLMENT_TOKEN_FILE');
+  const { workDir, cacheDir, cacheMaxGb } = resolveCacheOptions(overrides, env);
   return {
     url: url.replace(/\/+$/, ''),
     enrollmentToken: pick('enrollmentToken') ?? fromEnv('BUILDMESH_ENROLLMENT_TOKEN'),
@@ -211,16 +243,33 @@ export function resolveWorkerOptions(overrides: Partial<WorkerOptions> = {}, env
     name,
     labels,
     concurrency,
-    // As root, not below /root: the build user must be able to traverse the way to its workspace.
-    workDir: resolve(expandHome(pick('workDir') ?? fromEnv('BUILDMESH_WORK_DIR') ?? (process.getuid?.() === 0 ? '/var/lib/buildmesh-worker' : '~/.buildmesh-worker'))),
+    workDir,
     sandbox,
     keepWorkspace,
     configDir: resolve(expandHome(pick('configDir') ?? fromEnv('BUILDMESH_CONFIG_DIR') ?? '~/.config/buildmesh')),
     hidePaths: (pick('hidePaths') ?? (fromEnv('BUILDMESH_HIDE_PATHS') ?? '').split(':').filter(Boolean)).map((p) => resolve(expandHome(p))),
     buildUser: pick('buildUser') ?? parseBuildUser(fromEnv('BUILDMESH_BUILD_USER') ?? '65534:65534'),
+    cacheDir,
+    cacheMaxGb,
+    toolchainRegistry,
     logLevel: pick('logLevel') ?? fromEnv('BUILDMESH_LOG_LEVEL') ?? 'info',
     logger: overrides.logger,
   };
+}
+
+/** The work dir, cache dir and cache size limit alone (`buildmesh worker cache` needs no controller URL). */
+export function resolveCacheOptions(
+  overrides: Partial<Pick<WorkerOptions, 'workDir' | 'cacheDir' | 'cacheMaxGb'>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): { workDir: string; cacheDir: string; cacheMaxGb: number } {
+  const fromEnv = (name: string): string | undefined => (env[name] !== undefined && env[name] !== '' ? env[name] : undefined);
+  // As root, not below /root: the build user must be able to traverse the way to its workspace.
+  const workDir = resolve(expandHome(overrides.workDir ?? fromEnv('BUILDMESH_WORK_DIR') ?? (process.getuid?.() === 0 ? '/var/lib/buildmesh-worker' : '~/.buildmesh-worker')));
+  const cacheDir = resolve(expandHome(overrides.cacheDir ?? fromEnv('BUILDMESH_CACHE_DIR') ?? join(workDir, 'cache')));
+  const maxGbText = overrides.cacheMaxGb ?? fromEnv('BUILDMESH_CACHE_MAX_GB') ?? 20;
+  const cacheMaxGb = Number(maxGbText);
+  if (!Number.isFinite(cacheMaxGb) || cacheMaxGb < 0 || cacheMaxGb > 100_000) throw new WorkerConfigError(`cache-max-gb must be a number of GB from 0, not "${maxGbText}"`);
+  return { workDir, cacheDir, cacheMaxGb };
 }
 
 /**

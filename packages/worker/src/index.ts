@@ -16,10 +16,12 @@ import { startClaimLoop } from './loops/claim-loop.js';
 import { describeError } from './retry.js';
 import { startAttempt, type AttemptDeps, type AttemptHandle } from './runner/run-attempt.js';
 import { toolchainPaths } from './sandbox/bwrap.js';
+import { openWorkerCache } from './cache/index.js';
 import { selectExecutor } from './sandbox/select.js';
 import { sweepStaleWorkspaces } from './workspace/workspace.js';
 
-export { WORKER_OPTIONS, resolveWorkerOptions, parseLabels, parseBuildUser, WorkerConfigError, type WorkerOptions, type SandboxMode } from './config.js';
+export { CacheStore, formatBytes, type CacheEntryInfo } from './cache/index.js';
+export { WORKER_OPTIONS, resolveCacheOptions, resolveWorkerOptions, parseLabels, parseBuildUser, WorkerConfigError, type WorkerOptions, type SandboxMode } from './config.js';
 export { detectCapabilities, detectToolchains, type Toolchains } from './capabilities.js';
 export { probeBwrap } from './sandbox/select.js';
 export type { WorkerLogger } from './logger.js';
@@ -51,7 +53,7 @@ export const WORKER_VERSION: string = (() => {
  */
 export function hiddenPaths(options: WorkerOptions): string[] {
   const home = homedir();
-  const paths = [options.workDir, options.configDir, join(home, '.config', 'buildmesh'), ...options.hidePaths];
+  const paths = [options.workDir, options.cacheDir, options.configDir, join(home, '.config', 'buildmesh'), ...options.hidePaths];
   if (options.enrollmentTokenFile) paths.push(options.enrollmentTokenFile);
   for (const secret of ['.ssh', '.aws', '.gnupg', '.docker', '.kube', '.netrc', '.npmrc', '.git-credentials', '.config/gh', '.config/gcloud']) {
     paths.push(join(home, secret));
@@ -74,11 +76,13 @@ export async function startWorker(overrides: Partial<WorkerOptions> = {}): Promi
   const logger = options.logger ?? createWorkerLogger(options.logLevel);
   const stopping = new AbortController();
 
+  // Before the executor: the toolchain directory must exist to be bound (read-only) into the sandbox.
+  const cache = await openWorkerCache(options.cacheDir, options.cacheMaxGb * 1024 ** 3, options.toolchainRegistry);
   const [detected, executorFactory] = await Promise.all([
     detectCapabilities({ name: options.name, labels: options.labels, concurrency: options.concurrency, version: WORKER_VERSION }),
     selectExecutor(options.sandbox, {
       hiddenPaths: hiddenPaths(options),
-      toolchainPaths: toolchainPaths(),
+      toolchainPaths: [...toolchainPaths(), cache.toolchains.dir],
       buildUser: options.buildUser,
       workDir: options.workDir,
     }),
@@ -108,6 +112,7 @@ export async function startWorker(overrides: Partial<WorkerOptions> = {}): Promi
     keepWorkspace: options.keepWorkspace,
     createExecutor: () => executorFactory.create(),
     logger,
+    cache,
   };
 
   async function runJob(job: BuildJob): Promise<void> {

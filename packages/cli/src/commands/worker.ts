@@ -9,6 +9,7 @@ import type { WorkerOptions } from '@buildmesh/worker';
 import { loadWorker, loaded } from '../server-modules.js';
 import { action, command, intOption } from '../command-kit.js';
 import { onShutdownSignals } from '../lifecycle.js';
+import { workerCacheCommand } from './worker-cache.js';
 
 interface WorkerCliOptions {
   json?: boolean;
@@ -24,6 +25,9 @@ interface WorkerCliOptions {
   configDir?: string;
   hidePaths?: string;
   buildUser?: string;
+  cacheDir?: string;
+  cacheMaxGb?: string;
+  toolchainRegistry?: string;
   logLevel?: string;
 }
 
@@ -53,6 +57,9 @@ function workerFlags(
   if (opts.configDir !== undefined) picked.configDir = opts.configDir;
   if (opts.hidePaths !== undefined) picked.hidePaths = opts.hidePaths.split(':').filter(Boolean);
   if (opts.buildUser !== undefined) picked.buildUser = parseBuildUser(opts.buildUser);
+  if (opts.cacheDir !== undefined) picked.cacheDir = opts.cacheDir;
+  if (opts.cacheMaxGb !== undefined) picked.cacheMaxGb = Number(opts.cacheMaxGb);
+  if (opts.toolchainRegistry !== undefined) picked.toolchainRegistry = opts.toolchainRegistry;
   if (opts.logLevel !== undefined) picked.logLevel = opts.logLevel;
   return picked;
 }
@@ -75,6 +82,9 @@ export const workerCommand = action<WorkerCliOptions>(
     .option('--config-dir <dir>', 'where the worker credential is saved (env BUILDMESH_CONFIG_DIR, default ~/.config/buildmesh)')
     .option('--hide-paths <a:b>', 'more paths build steps must not see under bwrap, e.g. a controller data dir on this machine (env BUILDMESH_HIDE_PATHS)')
     .option('--build-user <uid:gid>', 'who build steps run as under bwrap when the worker runs as root (env BUILDMESH_BUILD_USER, default 65534:65534)')
+    .option('--cache-dir <dir>', 'per-org dependency caches and installed toolchains (env BUILDMESH_CACHE_DIR, default <work dir>/cache)')
+    .option('--cache-max-gb <n>', 'size limit of the dependency caches in GB, LRU eviction; 0 turns caching off (env BUILDMESH_CACHE_MAX_GB, default 20)')
+    .option('--toolchain-registry <url>', 'npm registry profile node/yarn/pnpm/bun versions come from (env BUILDMESH_TOOLCHAIN_REGISTRY, default https://registry.npmjs.org)')
     .option('--log-level <level>', "the worker's own log level (env BUILDMESH_LOG_LEVEL, default info)")
     .addHelpText('after', () => `\nEnvironment (flags win over variables):\n${envHelp()}\n\nJSON (--json): one line once connected: { workerId, url }\n`),
   async ({ out, opts }) => {
@@ -101,4 +111,4 @@ export const workerCommand = action<WorkerCliOptions>(
       dispose();
     }
   },
-);
+).addCommand(workerCacheCommand);

@@ -34,6 +34,8 @@ function toJob(ctx: ControllerContext, claimed: ClaimedJob): BuildJobT {
     attempt: { id: attempt.id, number: attempt.number, leaseExpiresAt: attempt.leaseExpiresAt },
     build: {
       id: build.id,
+      // claim.ts adds the build's org (the Build shape the API shows has none).
+      orgId: (build as { orgId?: string }).orgId,
       project: build.project,
       platform: build.platform,
       profileName: build.profileName,

@@ -33,6 +33,7 @@ import type { Executor } from '../sandbox/executor.js';
 import { unpackSource, UnpackError, type UnpackLimits } from '../workspace/unpack.js';
 import { createWorkspace, type Workspace } from '../workspace/workspace.js';
 import { buildEnv, planPipeline, type PipelinePlan, type PlanInput } from '../pipelines/index.js';
+import { warmBuildPhases, type WorkerCache } from '../cache/index.js';
 import { artifactSpecs, collectAndUpload, profileArtifactPaths, type ArtifactPaths, type ArtifactSpec } from './artifacts.js';
 import { BuildFailure, stopReasonOf, type StopReason } from './build-failure.js';
 import { BuildLog, formatDuration } from './build-log.js';
@@ -53,6 +54,8 @@ export interface AttemptDeps {
   /** The Expo pipelines' planner (default: ../pipelines); tests may pass another. */
   planPipeline?: (input: PlanInput) => Promise<PipelinePlan>;
   unpackLimits?: Partial<UnpackLimits>;
+  /** Dependency caches and toolchain versions (../cache); without it nothing is cached and versions fail. */
+  cache?: WorkerCache;
   shipper?: Pick<LogShipperOptions, 'batchBytes' | 'lingerMs' | 'maxBufferedBytes' | 'retry'>;
 }
 
@@ -187,7 +190,8 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
         ],
       },
     ]);
-    await runner.run(phases);
+    // ../cache: SET_UP_TOOLCHAINS (profile node/yarn/pnpm/bun/corepack), and for the Expo pipelines RESTORE_CACHE first, SAVE_CACHE last.
+    await runner.run(warmBuildPhases(phases, { cache: deps.cache, job, workspaceRoot: ownWorkspace.root, homeDir: ownWorkspace.homeDir, caches: !configName }));
     await runner.run(artifactPhases(artifactSpecs(artifacts), signal.aborted, client, attemptId, ownWorkspace, loseLease));
     result = runner.result();
     const summary = result.error ? `${result.outcome}: ${result.error.code}: ${result.error.message}` : result.outcome;

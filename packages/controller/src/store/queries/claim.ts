@@ -79,6 +79,7 @@ async function take(trx: Db, c: Claimant, buildId: string): Promise<ClaimedJob |
       profile: JSON.parse(build.profile) as ResolvedProfile,
       env: JSON.parse(build.env) as Record<string, string>,
       queuedAt: build.queued_at,
+      orgId: build.org_id,
     } as ClaimedJob['build'],
     attempt: toAttempt({ ...attempt, worker_name: null }),
   };

@@ -1,0 +1,203 @@
+/**
+ * RESTORE_CACHE and SAVE_CACHE, named as EAS names them. What is cached, per build:
+ *  - the package manager's store, picked from the lockfile: npm `~/.npm`, yarn `~/.cache/yarn` and
+ *    `~/.yarn/berry/cache`, pnpm `~/.local/share/pnpm/store` and `~/Library/pnpm/store`, bun
+ *    `~/.bun/install/cache`;
+ *  - android: Gradle's `~/.gradle/caches` and `~/.gradle/wrapper/dists`;
+ *  - ios: CocoaPods' specs repos `~/.cocoapods/repos` and pods cache `~/Library/Caches/CocoaPods`;
+ *  - the profile's `cache.paths` (relative to the project, or `~/…` for the build's home).
+ * Each kind is one entry keyed by org (its directory), kind, platform, eas.json's `cache.key` and
+ * the sha256 of the lockfile (Podfile.lock for CocoaPods when there is one). When the exact key
+ * misses, the most recently used entry of the same kind, platform and cache.key stands in (a
+ * lockfile change then downloads only what changed). `cache.disabled` turns both phases off.
+ *
+ * RESTORE_CACHE runs first, before any build command, so nothing of the build can have placed a
+ * link on the way; SAVE_CACHE runs last and only when every phase succeeded (a failed or stopped
+ * build saves nothing, and what it restored is gone with its workspace). Paths are walked one
+ * component at a time with lstat: a directory reached through a symlink is neither restored into
+ * nor saved.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildJob } from '@buildmesh/protocol';
+import { detectPackageManager, type PackageJson } from '../pipelines/package-manager.js';
+import type { Phase, PhaseContext } from '../runner/plan.js';
+import { formatBytes, type CacheStore } from './store.js';
+
+export interface CacheSpec {
+  kind: string;
+  /** `~/…` (the build's HOME) or relative to the project. */
+  paths: string[];
+  /** The file whose hash keys the entry, relative to the project; null: none (key without it). */
+  keyFile: string | null;
+}
+
+const PM_STORES: Record<string, string[]> = {
+  npm: ['~/.npm'],
+  yarn: ['~/.cache/yarn', '~/.yarn/berry/cache'],
+  pnpm: ['~/.local/share/pnpm/store', '~/Library/pnpm/store'],
+  bun: ['~/.bun/install/cache'],
+};
+
+/** What this build caches (empty when `cache.disabled`). */
+export async function cacheSpecs(job: BuildJob, projectDir: string): Promise<CacheSpec[]> {
+  const profile = job.build.profile;
+  if (profile.cache?.disabled) return [];
+  let packageJson: PackageJson | null = null;
+  try {
+    packageJson = JSON.parse(await readFile(path.join(projectDir, 'package.json'), 'utf8')) as PackageJson;
+  } catch {
+    // no package.json: npm, without a lockfile
+  }
+  const pm = detectPackageManager(projectDir, packageJson);
+  const specs: CacheSpec[] = [{ kind: pm.name, paths: PM_STORES[pm.name]!, keyFile: pm.lockfile }];
+  if (job.build.platform === 'android') specs.push({ kind: 'gradle', paths: ['~/.gradle/caches', '~/.gradle/wrapper/dists'], keyFile: pm.lockfile });
+  if (job.build.platform === 'ios') {
+    const podfileLock = (await lstat(path.join(projectDir, 'ios', 'Podfile.lock')).catch(() => undefined))?.isFile() ? 'ios/Podfile.lock' : pm.lockfile;
+    specs.push({ kind: 'cocoapods', paths: ['~/.cocoapods/repos', '~/Library/Caches/CocoaPods'], keyFile: podfileLock });
+  }
+  const custom = (profile.cache?.paths ?? []).map((p) => p.trim()).filter(Boolean);
+  if (custom.length) specs.push({ kind: 'paths', paths: custom, keyFile: pm.lockfile });
+  return specs;
+}
+
+/**
+ * A label's place in the workspace, walked component by component below its root (the project or
+ * the home directory): undefined when it escapes the root or passes through a symlink or a file.
+ * With `create`, missing parent directories are made on the way.
+ */
+export async function safePath(roots: { projectDir: string; homeDir: string }, label: string, create: boolean): Promise<string | undefined> {
+  const home = label === '~' || label.startsWith('~/');
+  const root = home ? roots.homeDir : roots.projectDir;
+  const rel = path.posix.normalize(home ? label.slice(1).replace(/^\/+/, '') : label);
+  if (rel === '' || rel === '.' || path.posix.isAbsolute(rel) || rel === '..' || rel.startsWith('../')) return undefined;
+  const parts = rel.split('/').filter((p) => p && p !== '.');
+  let current = root;
+  for (const part of parts.slice(0, -1)) {
+    current = path.join(current, part);
+    const info = await lstat(current).catch(() => undefined);
+    if (!info) {
+      if (!create) return undefined;
+      await mkdir(current);
+      continue;
+    }
+    if (!info.isDirectory()) return undefined;
+  }
+  const target = path.join(current, parts[parts.length - 1]!);
+  const info = await lstat(target).catch(() => undefined);
+  if (info?.isSymbolicLink()) return undefined;
+  return target;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export interface Keyed {
+  spec: CacheSpec;
+  key: string;
+  prefix: string;
+}
+
+async function keyOf(job: BuildJob, projectDir: string, spec: CacheSpec): Promise<Keyed> {
+  const roots = { projectDir, homeDir: projectDir };
+  const file = spec.keyFile ? await safePath(roots, spec.keyFile, false) : undefined;
+  const fileHash = file && (await lstat(file).catch(() => undefined))?.isFile() ? (await sha256File(file)).slice(0, 16) : 'none';
+  const prefix = [spec.kind, job.build.platform, job.build.profile.cache?.key ?? ''].join('|');
+  return { spec, prefix, key: `${prefix}|${spec.keyFile ?? 'no-lockfile'}:${fileHash}` };
+}
+
+export interface CachePhaseOptions {
+  store: CacheStore;
+  job: BuildJob;
+  homeDir: string;
+  /**
+   * Keys as RESTORE_CACHE computed them, from the project as submitted: SAVE_CACHE saves under the
+   * same keys even when the install rewrote the lockfile.
+   */
+  keys?: Map<string, Keyed>;
+}
+
+/** Wraps a plan: RESTORE_CACHE first, SAVE_CACHE last (success only), sharing one set of keys. */
+export function withCachePhases(phases: Phase[], options: CachePhaseOptions): Phase[] {
+  const shared = { ...options, keys: new Map<string, Keyed>() };
+  return [restoreCachePhase(shared), ...phases, saveCachePhase(shared)];
+}
+
+function why(options: CachePhaseOptions): string | undefined {
+  if (options.job.build.profile.cache?.disabled) return 'cache.disabled is set in the build profile: nothing is restored or saved';
+  if (!options.job.build.orgId) return "the controller did not say which org the build belongs to: caches are not used";
+  if (options.store.maxBytes <= 0) return 'the worker keeps no cache (--cache-max-gb 0)';
+  return undefined;
+}
+
+export function restoreCachePhase(options: CachePhaseOptions): Phase {
+  return {
+    name: 'RESTORE_CACHE',
+    title: 'Restore cache',
+    optional: true,
+    steps: [{ kind: 'task', describe: 'restore the dependency caches of this org', run: (ctx) => restoreCaches(options, ctx) }],
+  };
+}
+
+export function saveCachePhase(options: CachePhaseOptions): Phase {
+  return {
+    name: 'SAVE_CACHE',
+    title: 'Save cache',
+    optional: true,
+    steps: [{ kind: 'task', describe: 'save the dependency caches of this org', run: (ctx) => saveCaches(options, ctx) }],
+  };
+}
+
+export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseContext, 'projectDir' | 'log'>): Promise<void> {
+  const skip = why(options);
+  if (skip) return ctx.log(`Skipped: ${skip}.`);
+  const orgId = options.job.build.orgId!;
+  const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir };
+  options.keys ??= new Map();
+  for (const spec of await cacheSpecs(options.job, ctx.projectDir)) {
+    const keyed = await keyOf(options.job, ctx.projectDir, spec);
+    options.keys.set(spec.kind, keyed);
+    const { key, prefix } = keyed;
+    const targets = new Map<string, string>();
+    for (const label of spec.paths) {
+      const target = await safePath(roots, label, true);
+      if (target) targets.set(label, target);
+      else ctx.log(`${spec.kind}: ${label} is not a plain path inside the project or home directory; not restored.`);
+    }
+    const hit = await options.store.checkout(orgId, key, prefix, (label) => targets.get(label));
+    if (!hit) {
+      ctx.log(`${spec.kind} (${spec.paths.join(', ')}): cache miss for key ${key}.`);
+      continue;
+    }
+    const what = `${hit.meta.paths.join(', ')}: ${formatBytes(hit.meta.sizeBytes)}, saved ${hit.meta.savedAt}`;
+    if (hit.exact) ctx.log(`${spec.kind}: cache hit for key ${key} (${what}).`);
+    else ctx.log(`${spec.kind}: cache miss for key ${key}; restored the closest older entry ${hit.meta.key} instead (${what}).`);
+  }
+}
+
+export async function saveCaches(options: CachePhaseOptions, ctx: Pick<PhaseContext, 'projectDir' | 'log'>): Promise<void> {
+  const skip = why(options);
+  if (skip) return ctx.log(`Skipped: ${skip}.`);
+  const orgId = options.job.build.orgId!;
+  const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir };
+  for (const spec of await cacheSpecs(options.job, ctx.projectDir)) {
+    const { key, prefix } = options.keys?.get(spec.kind) ?? (await keyOf(options.job, ctx.projectDir, spec));
+    const sources: { label: string; dir: string }[] = [];
+    const absent: string[] = [];
+    for (const label of spec.paths) {
+      const dir = await safePath(roots, label, false);
+      if (dir && (await lstat(dir).catch(() => undefined))?.isDirectory()) sources.push({ label, dir });
+      else absent.push(label);
+    }
+    const saved = sources.length ? await options.store.save(orgId, { kind: spec.kind, key, prefix }, sources) : undefined;
+    if (saved) ctx.log(`${spec.kind}: saved ${saved.paths.join(', ')} (${formatBytes(saved.sizeBytes)}) under key ${key}.`);
+    if (absent.length) ctx.log(`${spec.kind}: nothing to save at ${absent.join(', ')}.`);
+  }
+  const total = (await options.store.list()).reduce((sum, e) => sum + e.sizeBytes, 0);
+  ctx.log(`The worker's cache holds ${formatBytes(total)} of at most ${formatBytes(options.store.maxBytes)}.`);
+}
