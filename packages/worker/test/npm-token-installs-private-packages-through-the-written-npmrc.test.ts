@@ -1,5 +1,5 @@
 // NPM_TOKEN (a project secret) installs a private package as on EAS: with no .npmrc in the project,
-// PREPARE_PROJECT writes one that names the configured registry and reads the token from
+// PREPARE_NPMRC writes one that names the configured registry and reads the token from
 // $NPM_TOKEN, and the install authenticates through it. The registry is a stand-in on loopback
 // that answers only requests bearing the token. A project with its own .npmrc keeps it, and then
 // the same install is refused: npm itself never reads NPM_TOKEN, so the written file is the only path.
@@ -78,7 +78,7 @@ async function install(t: T, registry: string, ownNpmrc: string | null) {
   const env = { NPM_CONFIG_REGISTRY: registry, npm_config_userconfig: userconfig, npm_config_cache: join(workspaceRoot, 'npm-cache') };
   const job = makeJob('web', { env });
   const plan = await planPipeline({ job, projectDir, workspaceRoot, credentials: null, secrets: { NPM_TOKEN: TOKEN } });
-  const setup = { ...plan, phases: plan.phases.filter((p) => p.name === 'PREPARE_PROJECT' || p.name === 'INSTALL_DEPENDENCIES') };
+  const setup = { ...plan, phases: plan.phases.filter((p) => p.name === 'PREPARE_NPMRC' || p.name === 'INSTALL_DEPENDENCIES') };
   const run = await runPlanSimply(setup, job, projectDir, workspaceRoot);
   return { plan, run, projectDir };
 }
@@ -86,7 +86,7 @@ async function install(t: T, registry: string, ownNpmrc: string | null) {
 void test('NPM_TOKEN and no .npmrc: the written .npmrc authenticates the install to the private registry', async (t) => {
   const registry = await privateRegistry(t);
   const { plan, run, projectDir } = await install(t, registry.url, null);
-  assert.deepEqual(plan.phases.slice(0, 1).map((p) => p.name), ['PREPARE_PROJECT']);
+  assert.deepEqual(plan.phases.slice(0, 1).map((p) => p.name), ['PREPARE_NPMRC']);
   assert.equal(run.succeeded, true, JSON.stringify(run.phases.map((p) => [p.name, p.result, p.lines.slice(-15)]), null, 2));
   assert.equal(
     readFileSync(join(projectDir, 'node_modules', '@private', 'secret-pkg', 'index.js'), 'utf8'),
@@ -103,7 +103,7 @@ void test("a project's own .npmrc is kept, and without the written one the same 
   const registry = await privateRegistry(t);
   const own = 'fund=false\n';
   const { plan, run, projectDir } = await install(t, registry.url, own);
-  assert.ok(!plan.phases.some((p) => p.name === 'PREPARE_PROJECT'));
+  assert.ok(!plan.phases.some((p) => p.name === 'PREPARE_NPMRC'));
   assert.equal(readFileSync(join(projectDir, '.npmrc'), 'utf8'), own);
   assert.equal(run.succeeded, false);
   assert.ok(registry.unauthorized() > 0, 'npm reached the registry without the token');

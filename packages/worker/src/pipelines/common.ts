@@ -76,15 +76,15 @@ export function npmrcForToken(env: Record<string, string>): string {
 }
 
 /**
- * PREPARE_PROJECT: with NPM_TOKEN set (a secret or env) and no `.npmrc` in the project, write one
- * that authenticates to the registry with it, as EAS does; a committed `.npmrc` is left alone.
+ * PREPARE_NPMRC (part of EAS's PREPARE_PROJECT, which here is the runner's download phase): with
+ * NPM_TOKEN set (a secret or env) and no `.npmrc` in the project, write one that authenticates to the registry with it, as EAS does; a committed `.npmrc` is left alone.
  */
 function prepareProjectPhase(ctx: PlanContext): Phase | null {
   if (!ctx.env.NPM_TOKEN) return null;
   const npmrc = join(ctx.projectDir, '.npmrc');
   if (existsSync(npmrc)) return null;
   return {
-    name: 'PREPARE_PROJECT',
+    name: 'PREPARE_NPMRC',
     steps: [
       {
         kind: 'task',
