@@ -9,7 +9,7 @@ import type { ResolvedProfile } from '@buildmesh/protocol';
 import { customConfigRelativePath, CustomConfigError, MAX_CONFIG_BYTES, parseCustomConfig } from '@buildmesh/protocol/custom-config';
 import { CliError } from './output.js';
 
-/** Throws CUSTOM_CONFIG_INVALID when the profile's config would be refused by a worker. */
+/** Throws CUSTOM_CONFIG_INVALID (or CUSTOM_FUNCTION_UNSUPPORTED) when the profile's config would be refused by a worker. */
 export async function checkCustomConfig(projectDir: string, profile: Pick<ResolvedProfile, 'config' | 'name'>): Promise<void> {
   if (!profile.config) return;
   try {
@@ -22,9 +22,11 @@ export async function checkCustomConfig(projectDir: string, profile: Pick<Resolv
   } catch (err) {
     if (!(err instanceof CustomConfigError)) throw err;
     throw new CliError(
-      'CUSTOM_CONFIG_INVALID',
+      err.code,
       `profile "${profile.name}": ${err.message}; nothing was uploaded`,
-      'BuildMesh runs `run` steps only (id, name, command, env, working_directory, timeout_minutes, shell, network): replace each function call with the commands it stands for',
+      err.code === 'CUSTOM_FUNCTION_UNSUPPORTED'
+        ? "the README's compatibility table lists the built-in functions BuildMesh runs; replace the others with `run` steps doing the same"
+        : 'the README (Custom builds) describes the supported steps, functions and expressions',
     );
   }
 }

@@ -1,5 +1,5 @@
 /**
- * A standard EAS custom config with a function call (`eas/checkout`) is refused by `build` on this
+ * An EAS custom config calling a function BuildMesh does not run (`eas/send_slack_message`) is refused by `build` on this
  * machine, with the same validation the worker runs: the step and the reason, printed once, and not
  * one request reaches the controller. `doctor` fails the profile the same way.
  */
@@ -14,6 +14,8 @@ const EAS_STYLE = `build:
   name: Standard EAS
   steps:
     - eas/checkout
+    - eas/send_slack_message:
+        inputs: { message: built }
     - run:
         name: Build
         command: echo hi
@@ -34,8 +36,8 @@ void test('a custom config with an unsupported step is refused before any upload
 
   const build = await runCli(['build', '--platform', 'web', '--profile', 'test'], { env, cwd: project });
   assert.equal(build.code, 1, build.stderr);
-  assert.match(build.stderr, /error CUSTOM_CONFIG_INVALID: profile "test": \.eas\/build\/test\.yml: step 1: function call "eas\/checkout" is not supported \(only `run` steps are\); nothing was uploaded — /);
-  assert.equal(build.stderr.split('eas/checkout').length - 1, 1, `said once:\n${build.stderr}`);
+  assert.match(build.stderr, /error CUSTOM_FUNCTION_UNSUPPORTED: profile "test": \.eas\/build\/test\.yml: step 2: function "eas\/send_slack_message" is not supported by BuildMesh \(.*\); nothing was uploaded — /);
+  assert.equal(build.stderr.split('eas/send_slack_message').length - 1, 1, `said once:\n${build.stderr}`);
   assert.deepEqual(requests, [], 'not one request reached the controller');
 
   const doctor = await runCli(['doctor', '--platform', 'web', '--profile', 'test', '--json'], { env, cwd: project });
@@ -43,5 +45,5 @@ void test('a custom config with an unsupported step is refused before any upload
   const checks = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; message: string }> }).checks;
   const eas = checks.find((c) => c.id === 'eas-json');
   assert.equal(eas?.status, 'fail');
-  assert.match(eas.message, /step 1: function call "eas\/checkout" is not supported/);
+  assert.match(eas.message, /step 2: function "eas\/send_slack_message" is not supported by BuildMesh/);
 });

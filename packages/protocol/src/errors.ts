@@ -27,6 +27,7 @@ export const ApiErrors = {
   NAME_TAKEN: { status: 409, message: 'That name is already in use.' },
   BUILD_NOT_CANCELABLE: { status: 409, message: 'The build has already ended.' },
   BUILD_NOT_RETRYABLE: { status: 409, message: 'Only a build that has ended can be retried.' },
+  SOURCE_NOT_UPLOADED: { status: 409, message: 'The source blob is not among this org\'s uploads (or has expired): upload it with PUT /v1/blobs/:sha256 first.' },
   LEASE_LOST: { status: 409, message: 'This attempt no longer holds its lease; its results are refused.' },
   LOG_SEQ_GAP: { status: 409, message: 'A log batch arrived before the one preceding it.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The body is larger than this route accepts.' },
@@ -77,6 +78,7 @@ export const BuildErrors = {
   BUILD_CANCELED: 'The build was canceled.',
   SOURCE_UNPACK_FAILED: 'The source archive was refused (unsafe paths or links, special files, or too large).',
   CUSTOM_CONFIG_INVALID: 'The custom build config (.eas/build/<name>.yml) is missing or invalid.',
+  CUSTOM_FUNCTION_UNSUPPORTED: 'The custom build config calls a function BuildMesh does not run (the message names it; the README lists the supported ones).',
   EAS_JSON_INVALID: 'eas.json is missing or invalid, or the build profile does not exist.',
   LOCKFILE_MISSING: 'No lockfile was found; commit package-lock.json, yarn.lock, pnpm-lock.yaml or bun.lockb.',
   LOCKFILE_OUT_OF_SYNC: 'The lockfile does not match package.json; run the install locally and commit the lockfile.',
@@ -92,6 +94,7 @@ export const BuildErrors = {
   PODS_INSTALL_FAILED: '`pod install` failed; see the INSTALL_PODS log.',
   XCODE_BUILD_FAILED: 'The Xcode archive or export failed; see the RUN_FASTLANE log.',
   WEB_EXPORT_FAILED: '`expo export --platform web` failed; see the log.',
+  WEB_EXPO_MISSING: 'A web build needs `expo` in the project\'s dependencies (npx expo install expo), or a custom `web.config`.',
   ARTIFACT_NOT_FOUND: 'The build finished but produced no file matching the artifact paths.',
   ARTIFACT_UPLOAD_FAILED: 'An artifact could not be uploaded to the controller.',
 } as const satisfies Record<string, string>;

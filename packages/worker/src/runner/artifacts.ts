@@ -25,6 +25,7 @@ import type { ArtifactKind, BuildMeshClient, ResolvedProfile } from '@buildmesh/
 import { describeError, isLeaseLost, retryForAttempt } from '../retry.js';
 import { BuildFailure } from './build-failure.js';
 import { isInside } from './paths.js';
+import type { ArtifactPaths } from './plan.js';
 
 export interface ArtifactSpec {
   kind: ArtifactKind;
@@ -43,11 +44,7 @@ export interface ArtifactFile {
   sha256: string;
 }
 
-/** Artifact globs of a build: the installable app, and anything else worth keeping. */
-export interface ArtifactPaths {
-  applicationArchive: string[];
-  buildArtifacts: string[];
-}
+export type { ArtifactPaths };
 
 /** A custom config's artifacts are what the profile names (the Expo pipelines bring their own defaults). */
 export function profileArtifactPaths(profile: ResolvedProfile): ArtifactPaths {

@@ -1,10 +1,28 @@
 /**
  * A build is a list of phases. Pipelines (android, ios, web) and custom build
- * configs (.eas/build/<name>.yml) both produce a `Phase[]`; the runner executes it
- * with start/end markers, durations and results in the log. Plans are plain data
- * wherever possible (commands as argv) so tests can assert them exactly.
+ * configs (.eas/build/<name>.yml) both produce a `BuildPlan` (choose-plan.ts picks
+ * which); the runner executes its phases with start/end markers, durations and
+ * results in the log. Plans are plain data wherever possible (commands as argv) so
+ * tests can assert them exactly.
  */
 import type { BuildJob } from '@buildmesh/protocol';
+
+/** Artifact globs of a build, relative to the project: the installable app, and anything else worth keeping. */
+export interface ArtifactPaths {
+  applicationArchive: string[];
+  buildArtifacts: string[];
+}
+
+/** What a build runs, whichever planner made it. */
+export interface BuildPlan {
+  /** For the log: "android pipeline", ".eas/build/test.yml (4 steps)". */
+  description: string;
+  phases: Phase[];
+  /** Collected and uploaded after the phases (custom steps may also upload on their own). */
+  artifacts: ArtifactPaths;
+  /** Values the log must mask besides the project secrets (keystore passwords…). */
+  redact: string[];
+}
 
 export interface Command {
   argv: string[];
@@ -28,6 +46,11 @@ export interface Phase {
   steps: Step[];
   /** Runs even after an earlier phase failed or the build was canceled (cleanup, on-error hooks). */
   always?: 'on-failure' | 'on-success' | 'always';
+  /**
+   * Decides at run time whether the phase runs, instead of `always` (a custom step's `if:`).
+   * Called with the build's state just before the phase would start.
+   */
+  when?: (state: BuildState) => boolean;
   /** Network for this phase's commands; dependency install turns it on. Default false. */
   network?: boolean;
   timeoutMs?: number;
@@ -35,6 +58,14 @@ export interface Phase {
   optional?: boolean;
   /** Patterns that classify a failure of this phase into a stable error code. */
   classify?: FailurePattern[];
+}
+
+/** The build's state as a phase condition sees it. */
+export interface BuildState {
+  /** A (non-optional) phase has failed. */
+  failed: boolean;
+  /** The build is being stopped (canceled, timed out, lease lost, worker stopping). */
+  stopped: boolean;
 }
 
 export interface FailurePattern {
@@ -51,8 +82,22 @@ export interface PhaseContext {
   projectDir: string;
   /** Absolute path of the attempt's workspace root (project, temp files, credentials live below it). */
   workspaceRoot: string;
-  /** Environment every command of the build gets (profile env, secrets, EAS_BUILD_* variables). */
+  /**
+   * Environment every command of the build gets (profile env, secrets, EAS_BUILD_* variables):
+   * one object per attempt, to which `set-env` in a step adds for every later command.
+   */
   env: Record<string, string>;
   log(text: string): void;
   signal: AbortSignal;
+  /**
+   * Runs a command of the build through the attempt's executor (sandboxed like every command
+   * step), its lines logged under the phase; resolves with what it passed to `set-output`, and
+   * rejects with a BuildFailure (STEP_FAILED) when it does not exit 0.
+   */
+  exec(command: Command): Promise<CommandResult>;
+}
+
+export interface CommandResult {
+  /** `set-output NAME VALUE` calls of the command, by name. */
+  outputs: Record<string, string>;
 }

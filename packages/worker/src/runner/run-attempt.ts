@@ -1,12 +1,14 @@
 /**
  * One attempt, end to end:
  *
- *   heartbeat starts → secrets fetched (the masker exists before the first log line)
- *   → fresh workspace + executor → PREPARE_PROJECT (download + unpack the source,
- *   checked against its sha256; then the plan: the profile's custom config, or the
- *   platform pipeline, whose env, artifact globs and extra values to mask are taken
- *   over) → the plan's phases → artifacts → logs flushed → finish → workspace
- *   removed, executor disposed (always).
+ *   startGuards      lease, heartbeats, build timeout
+ *   setUpAttempt     secrets (the masker exists before the first log line), fresh
+ *                    workspace, log shipping, executor, the build's env (once)
+ *   buildProject     PREPARE_PROJECT (download + unpack the source, checked against
+ *                    its sha256; then choosePlan: the profile's custom config or the
+ *                    platform pipeline) → the plan's phases → artifacts
+ *   deliverResult    logs flushed → finish
+ *   tearDown         workspace removed, executor disposed (always)
  *
  * Stopping: the heartbeat's cancel, the build timeout, a lost lease or the worker
  * stopping abort one signal with a StopReason; the executor stops the process tree
@@ -33,13 +35,12 @@ import type { Executor } from '../sandbox/executor.js';
 import { unpackSource, UnpackError, type UnpackLimits } from '../workspace/unpack.js';
 import { createWorkspace, type Workspace } from '../workspace/workspace.js';
 import { buildEnv, planPipeline, type PipelinePlan, type PlanInput } from '../pipelines/index.js';
-import { warmBuildPhases, type WorkerCache } from '../cache/index.js';
-import { artifactSpecs, collectAndUpload, profileArtifactPaths, type ArtifactPaths, type ArtifactSpec } from './artifacts.js';
+import { artifactSpecs, collectAndUpload, type ArtifactSpec } from './artifacts.js';
 import { BuildFailure, stopReasonOf, type StopReason } from './build-failure.js';
 import { BuildLog, formatDuration } from './build-log.js';
-import { planCustomConfig } from './custom-config.js';
+import { choosePlan } from './choose-plan.js';
 import { attemptSecretValues, createMasker } from './mask-secrets.js';
-import type { Phase, PhaseContext } from './plan.js';
+import type { BuildPlan, Phase, PhaseContext } from './plan.js';
 import { PhaseRunner, type PhasesResult } from './run-phases.js';
 
 export interface AttemptDeps {
@@ -54,8 +55,6 @@ export interface AttemptDeps {
   /** The Expo pipelines' planner (default: ../pipelines); tests may pass another. */
   planPipeline?: (input: PlanInput) => Promise<PipelinePlan>;
   unpackLimits?: Partial<UnpackLimits>;
-  /** Dependency caches and toolchain versions (../cache); without it nothing is cached and versions fail. */
-  cache?: WorkerCache;
   shipper?: Pick<LogShipperOptions, 'batchBytes' | 'lingerMs' | 'maxBufferedBytes' | 'retry'>;
 }
 
@@ -90,9 +89,49 @@ export function startAttempt(job: BuildJob, deps: AttemptDeps): AttemptHandle {
 }
 
 async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal, stop: (reason: StopReason) => void): Promise<AttemptReport> {
+  const started = performance.now();
+  const guards = startGuards(job, deps, stop);
+  const attempt: AttemptResources = {};
+  let result: PhasesResult;
+  try {
+    await setUpAttempt(job, deps, signal, guards, attempt);
+    result = await buildProject(job, deps, signal, guards, attempt as Required<AttemptResources>);
+    attempt.log!.system(undefined, `Build ${summarize(result)} (attempt ran ${formatDuration(performance.now() - started)})`);
+  } catch (err) {
+    result = failureOutsidePhases(err, job, deps, signal, guards);
+  } finally {
+    clearTimeout(guards.buildTimer);
+  }
+  const reported = await deliverResult(job, deps, signal, guards, attempt, result);
+  await tearDown(job, deps, guards, attempt);
+  deps.logger.info({ attemptId: job.attempt.id, buildId: job.build.id, outcome: result.outcome, error: result.error?.code, reported, stop: result.stop }, 'attempt ended');
+  return { ...result, reported, logLines: attempt.shipper?.shippedLines ?? 0 };
+}
+
+/** What keeps an attempt honest from outside: its lease (with heartbeats) and its build timeout. */
+interface Guards {
+  lease: AttemptLease;
+  loseLease(err: unknown): void;
+  heartbeat: ReturnType<typeof startHeartbeatLoop>;
+  buildTimer: NodeJS.Timeout;
+}
+
+/** What an attempt sets up and must release, whichever way it ends. */
+interface AttemptResources {
+  workspace?: Workspace;
+  executor?: Executor;
+  shipper?: LogShipper;
+  log?: BuildLog;
+  secrets?: AttemptSecrets;
+  /** The build's environment, computed once here; the plan and `set-env` add to it. */
+  env?: Record<string, string>;
+}
+
+type AttemptSecrets = Awaited<ReturnType<BuildMeshClient['attemptSecrets']>>;
+
+function startGuards(job: BuildJob, deps: AttemptDeps, stop: (reason: StopReason) => void): Guards {
   const { client, logger } = deps;
   const attemptId = job.attempt.id;
-  const started = performance.now();
   // The lease was granted when the claim was answered, at the latest now.
   const lease = new AttemptLease(job.timing.leaseTtlMs);
   lease.lost.addEventListener(
@@ -103,7 +142,6 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
     },
     { once: true },
   );
-  const loseLease = (err: unknown): void => lease.lose(err);
   const heartbeat = startHeartbeatLoop({
     client,
     attemptId,
@@ -116,116 +154,124 @@ async function runAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal,
     logger,
   });
   const buildTimer = setTimeout(() => stop('timed_out'), job.build.timeoutSeconds * 1000);
-  let workspace: Workspace | undefined;
-  let executor: Executor | undefined;
-  let shipper: LogShipper | undefined;
-  let result: PhasesResult;
-  let reported = false;
+  return { lease, loseLease: (err) => lease.lose(err), heartbeat, buildTimer };
+}
+
+/** Secrets (so the masker exists before the first log line), workspace, log shipping, executor, environment. */
+async function setUpAttempt(job: BuildJob, deps: AttemptDeps, signal: AbortSignal, guards: Guards, attempt: AttemptResources): Promise<void> {
+  const { client, logger } = deps;
+  const attemptId = job.attempt.id;
+  const [secrets, workspace] = await Promise.all([
+    retryForAttempt(() => client.attemptSecrets(attemptId), signal),
+    createWorkspace(deps.workDir, attemptId),
+  ]);
+  attempt.workspace = workspace;
+  attempt.secrets = secrets;
+  const shipper = new LogShipper({
+    ...deps.shipper,
+    send: (batch) => client.sendLogs(attemptId, batch),
+    onLeaseLost: guards.loseLease,
+    onError: (err, failures) => {
+      if (failures === 1 || failures % 20 === 0) logger.warn({ attemptId, failures, err: describeError(err) }, 'log batch failed; retrying');
+    },
+  });
+  attempt.shipper = shipper;
+  attempt.log = new BuildLog((line) => shipper.push(line), createMasker(attemptSecretValues(secrets)));
+  attempt.log.system(
+    undefined,
+    `Worker ${deps.workerName} (${deps.workerId}) runs attempt ${job.attempt.number} of build ${job.build.id}: ${job.build.platform}, profile ${job.build.profileName}`,
+  );
+  attempt.executor = deps.createExecutor();
+  await attempt.executor.prepare(workspace.root);
+  attempt.env = buildEnv({ job, projectDir: workspace.projectDir, secrets: secrets.secrets });
+}
+
+/** PREPARE_PROJECT (the source, then the plan), the plan's phases, then the artifacts. */
+async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSignal, guards: Guards, attempt: Required<AttemptResources>): Promise<PhasesResult> {
+  const { client } = deps;
+  const { workspace, executor, log, secrets, env } = attempt;
+  const attemptId = job.attempt.id;
+  const runner = new PhaseRunner({ executor, log, context: { job, projectDir: workspace.projectDir, workspaceRoot: workspace.root, env }, signal });
+  const upload = async (spec: ArtifactSpec, ctx: PhaseContext): Promise<void> => {
+    try {
+      await collectAndUpload({ client, attemptId, projectDir: ctx.projectDir, tmpDir: workspace.tmpDir, specs: [spec], signal: ctx.signal, log: ctx.log });
+    } catch (err) {
+      if (isLeaseLost(err)) guards.loseLease(err);
+      throw err;
+    }
+  };
+  let plan: BuildPlan = { description: 'nothing', phases: [], artifacts: { applicationArchive: [], buildArtifacts: [] }, redact: [] };
+  await runner.run([
+    {
+      name: 'PREPARE_PROJECT',
+      title: 'Prepare project',
+      steps: [
+        {
+          kind: 'task',
+          describe: 'download and unpack the source',
+          run: (ctx) => downloadSource(client, job, workspace.projectDir, deps.unpackLimits, ctx, guards.loseLease),
+        },
+        {
+          kind: 'task',
+          describe: 'read the build plan',
+          run: async (ctx) => {
+            plan = await choosePlan(
+              { job, projectDir: ctx.projectDir, workspaceRoot: ctx.workspaceRoot, credentials: secrets.credentials, secrets: secrets.secrets, env },
+              { planPipeline: deps.planPipeline ?? planPipeline, upload },
+            );
+            if (plan.redact.length) log.setMask(createMasker([...attemptSecretValues(secrets), ...plan.redact]));
+            ctx.log(`build plan: ${plan.phases.length} phase${plan.phases.length === 1 ? '' : 's'} from ${plan.description}`);
+          },
+        },
+      ],
+    },
+  ]);
+  await runner.run(plan.phases);
+  await runner.run(artifactPhases(artifactSpecs(plan.artifacts), signal.aborted, upload));
+  return runner.result();
+}
+
+function summarize(result: PhasesResult): string {
+  return result.error ? `${result.outcome}: ${result.error.code}: ${result.error.message}` : result.outcome;
+}
+
+/** Outside any phase: the worker itself could not set the attempt up (disk, controller). */
+function failureOutsidePhases(err: unknown, job: BuildJob, deps: AttemptDeps, signal: AbortSignal, guards: Guards): PhasesResult {
+  if (isLeaseLost(err)) guards.loseLease(err);
+  const stopped = stopReasonOf(signal);
+  deps.logger.error({ attemptId: job.attempt.id, err: describeError(err) }, 'attempt failed outside its phases');
+  if (stopped) {
+    const timedOut = stopped === 'timed_out';
+    return { outcome: timedOut ? 'timed_out' : 'canceled', phases: [], stop: stopped, error: { code: timedOut ? 'BUILD_TIMED_OUT' : 'BUILD_CANCELED', message: `stopped: ${stopped}` } };
+  }
+  return { outcome: 'failed', phases: [], error: { code: 'UNKNOWN_ERROR', message: `the worker could not run the attempt: ${describeError(err)}`.slice(0, 4096) } };
+}
+
+/** Flushes the log and reports the outcome, unless the lease is gone (another worker may own the build). */
+async function deliverResult(job: BuildJob, deps: AttemptDeps, signal: AbortSignal, guards: Guards, attempt: AttemptResources, result: PhasesResult): Promise<boolean> {
+  if (guards.lease.lost.aborted) return false;
+  const attemptId = job.attempt.id;
+  const stopping = stopReasonOf(signal) === 'worker_stopping';
+  const give = stopping ? AbortSignal.any([guards.lease.lost, AbortSignal.timeout(STOPPING_REPORT_TIMEOUT_MS)]) : guards.lease.lost;
   try {
-    const [secrets, ws] = await Promise.all([
-      retryForAttempt(() => client.attemptSecrets(attemptId), signal),
-      createWorkspace(deps.workDir, attemptId),
-    ]);
-    workspace = ws;
-    shipper = new LogShipper({
-      ...deps.shipper,
-      send: (batch) => client.sendLogs(attemptId, batch),
-      onLeaseLost: loseLease,
-      onError: (err, failures) => {
-        if (failures === 1 || failures % 20 === 0) logger.warn({ attemptId, failures, err: describeError(err) }, 'log batch failed; retrying');
-      },
-    });
-    const sink = shipper;
-    const secretValues = attemptSecretValues(secrets);
-    const log = new BuildLog((line) => sink.push(line), createMasker(secretValues));
-    log.system(
-      undefined,
-      `Worker ${deps.workerName} (${deps.workerId}) runs attempt ${job.attempt.number} of build ${job.build.id}: ${job.build.platform}, profile ${job.build.profileName}`,
-    );
-    executor = deps.createExecutor();
-    await executor.prepare(workspace.root);
-
-    // One env object for the whole attempt: a pipeline's plan adds to it in place.
-    const env = buildEnv({ job, projectDir: workspace.projectDir, secrets: secrets.secrets });
-    const context: Omit<PhaseContext, 'log' | 'signal'> = { job, projectDir: workspace.projectDir, workspaceRoot: workspace.root, env };
-    const runner = new PhaseRunner({ executor, log, context, signal });
-    const configName = job.build.profile.config;
-    let phases: Phase[] = [];
-    let artifacts: ArtifactPaths = profileArtifactPaths(job.build.profile);
-    const ownWorkspace = workspace;
-
-    await runner.run([
-      {
-        name: 'PREPARE_PROJECT',
-        title: 'Prepare project',
-        steps: [
-          {
-            kind: 'task',
-            describe: 'download and unpack the source',
-            run: (ctx) => downloadSource(client, job, ownWorkspace.projectDir, deps.unpackLimits, ctx, loseLease),
-          },
-          {
-            kind: 'task',
-            describe: 'read the build plan',
-            run: async (ctx) => {
-              if (configName) {
-                phases = await planCustomConfig(ctx.projectDir, configName);
-                ctx.log(`build plan: ${phases.length} step${phases.length === 1 ? '' : 's'} from ${configName}`);
-                return;
-              }
-              const plan = await (deps.planPipeline ?? planPipeline)({
-                job,
-                projectDir: ctx.projectDir,
-                workspaceRoot: ctx.workspaceRoot,
-                credentials: secrets.credentials,
-                secrets: secrets.secrets,
-              });
-              if (plan.redact.length) log.setMask(createMasker([...secretValues, ...plan.redact]));
-              Object.assign(env, plan.env);
-              phases = plan.phases;
-              artifacts = plan.artifacts;
-              ctx.log(`build plan: ${phases.length} phase${phases.length === 1 ? '' : 's'} (${job.build.platform} pipeline)`);
-            },
-          },
-        ],
-      },
-    ]);
-    // ../cache: SET_UP_TOOLCHAINS (profile node/yarn/pnpm/bun/corepack), and for the Expo pipelines RESTORE_CACHE first, SAVE_CACHE last.
-    await runner.run(warmBuildPhases(phases, { cache: deps.cache, job, workspaceRoot: ownWorkspace.root, homeDir: ownWorkspace.homeDir, caches: !configName }));
-    await runner.run(artifactPhases(artifactSpecs(artifacts), signal.aborted, client, attemptId, ownWorkspace, loseLease));
-    result = runner.result();
-    const summary = result.error ? `${result.outcome}: ${result.error.code}: ${result.error.message}` : result.outcome;
-    log.system(undefined, `Build ${summary} (attempt ran ${formatDuration(performance.now() - started)})`);
+    if (attempt.shipper && !(await attempt.shipper.flush(give))) deps.logger.warn({ attemptId }, 'not every log line could be delivered');
+    return give.aborted ? false : await report(deps.client, attemptId, result, give, deps.logger);
   } catch (err) {
-    // Outside any phase: the worker itself could not set the attempt up (disk, controller).
-    if (isLeaseLost(err)) loseLease(err);
-    const stopped = stopReasonOf(signal);
-    logger.error({ attemptId, err: describeError(err) }, 'attempt failed outside its phases');
-    result = stopped
-      ? { outcome: stopped === 'timed_out' ? 'timed_out' : 'canceled', phases: [], stop: stopped, error: { code: stopped === 'timed_out' ? 'BUILD_TIMED_OUT' : 'BUILD_CANCELED', message: `stopped: ${stopped}` } }
-      : { outcome: 'failed', phases: [], error: { code: 'UNKNOWN_ERROR', message: `the worker could not run the attempt: ${describeError(err)}`.slice(0, 4096) } };
-  } finally {
-    clearTimeout(buildTimer);
+    deps.logger.warn({ attemptId, err: describeError(err) }, 'delivering the result failed');
+    return false;
   }
+}
 
-  try {
-    if (!lease.lost.aborted) {
-      const stopping = stopReasonOf(signal) === 'worker_stopping';
-      const give = stopping ? AbortSignal.any([lease.lost, AbortSignal.timeout(STOPPING_REPORT_TIMEOUT_MS)]) : lease.lost;
-      if (shipper && !(await shipper.flush(give))) logger.warn({ attemptId }, 'not every log line could be delivered');
-      if (!give.aborted) reported = await report(client, attemptId, result, give, logger);
-    }
-  } finally {
-    shipper?.close();
-    await heartbeat.stop();
-    lease.dispose();
-    await executor?.dispose().catch((err: unknown) => logger.warn({ attemptId, err: describeError(err) }, 'executor dispose failed'));
-    if (workspace && !deps.keepWorkspace) {
-      await workspace.remove().catch((err: unknown) => logger.warn({ attemptId, err: describeError(err) }, 'workspace removal failed'));
-    }
+/** Always: log shipping, heartbeats and lease stop; the executor and the workspace go. */
+async function tearDown(job: BuildJob, deps: AttemptDeps, guards: Guards, attempt: AttemptResources): Promise<void> {
+  const attemptId = job.attempt.id;
+  attempt.shipper?.close();
+  await guards.heartbeat.stop();
+  guards.lease.dispose();
+  await attempt.executor?.dispose().catch((err: unknown) => deps.logger.warn({ attemptId, err: describeError(err) }, 'executor dispose failed'));
+  if (attempt.workspace && !deps.keepWorkspace) {
+    await attempt.workspace.remove().catch((err: unknown) => deps.logger.warn({ attemptId, err: describeError(err) }, 'workspace removal failed'));
   }
-  logger.info({ attemptId, buildId: job.build.id, outcome: result.outcome, error: result.error?.code, reported, stop: result.stop }, 'attempt ended');
-  return { ...result, reported, logLines: shipper?.shippedLines ?? 0 };
 }
 
 /** A source transfer that broke off before all its bytes arrived: worth fetching again. */
@@ -285,33 +331,15 @@ async function downloadSource(
   }
 }
 
-function artifactPhases(
-  specs: ArtifactSpec[],
-  stopped: boolean,
-  client: BuildMeshClient,
-  attemptId: string,
-  workspace: Workspace,
-  loseLease: (err: unknown) => void,
-): Phase[] {
-  const upload = (spec: ArtifactSpec): Phase['steps'][number] => ({
-    kind: 'task',
-    describe: `collect and upload ${spec.kind}`,
-    run: async (ctx) => {
-      try {
-        await collectAndUpload({ client, attemptId, projectDir: ctx.projectDir, tmpDir: workspace.tmpDir, specs: [spec], signal: ctx.signal, log: ctx.log });
-      } catch (err) {
-        if (isLeaseLost(err)) loseLease(err);
-        throw err;
-      }
-    },
-  });
+function artifactPhases(specs: ArtifactSpec[], stopped: boolean, upload: (spec: ArtifactSpec, ctx: PhaseContext) => Promise<void>): Phase[] {
+  const step = (spec: ArtifactSpec): Phase['steps'][number] => ({ kind: 'task', describe: `collect and upload ${spec.kind}`, run: (ctx) => upload(spec, ctx) });
   const phases: Phase[] = [];
   const archive = specs.find((s) => s.kind === 'application-archive');
-  if (archive) phases.push({ name: 'UPLOAD_APPLICATION_ARCHIVE', title: 'Upload application archive', steps: [upload(archive)] });
+  if (archive) phases.push({ name: 'UPLOAD_APPLICATION_ARCHIVE', title: 'Upload application archive', steps: [step(archive)] });
   // Build artifacts (logs, reports) matter most when the build failed: uploaded either way,
   // but not after a stop (canceled, timed out, lease lost, worker stopping).
   const extra = specs.find((s) => s.kind === 'build-artifacts');
-  if (extra && !stopped) phases.push({ name: 'UPLOAD_BUILD_ARTIFACTS', title: 'Upload build artifacts', always: 'always', steps: [upload(extra)] });
+  if (extra && !stopped) phases.push({ name: 'UPLOAD_BUILD_ARTIFACTS', title: 'Upload build artifacts', always: 'always', steps: [step(extra)] });
   return phases;
 }
 

@@ -7,14 +7,19 @@
  * A PhaseRunner keeps the build's state across several `run` calls, so the
  * attempt can run the PREPARE_PROJECT phase, then build the plan it produced,
  * then the artifact phases, with one set of rules and one summary.
+ *
+ * Every command (a command step, or `ctx.exec` from a task) gets `set-output` and
+ * `set-env` (step-io.ts): what a command passes to `set-env` is added to the
+ * attempt's environment for every later command.
  */
 import { performance } from 'node:perf_hooks';
-import { isBuildErrorCode, type FinishRequest, type PhaseResult } from '@buildmesh/protocol';
+import { isBuildErrorCode, type BuildErrorCode, type FinishRequest, type PhaseResult } from '@buildmesh/protocol';
 import type { Executor } from '../sandbox/executor.js';
 import { BuildFailure, stopReasonOf, type StopReason } from './build-failure.js';
 import { formatDuration, type BuildLog } from './build-log.js';
 import { resolveInside } from './paths.js';
-import type { Command, Phase, PhaseContext, Step } from './plan.js';
+import type { Command, CommandResult, Phase, PhaseContext, Step } from './plan.js';
+import { StepIoFactory } from './step-io.js';
 
 /** Cleanup phases that run after a stop get this long at most unless they set their own timeout. */
 export const DEFAULT_CLEANUP_TIMEOUT_MS = 5 * 60_000;
@@ -38,7 +43,8 @@ export interface PhasesResult {
 export interface PhaseRunnerOptions {
   executor: Executor;
   log: BuildLog;
-  context: Omit<PhaseContext, 'log' | 'signal'>;
+  /** What every phase's context shares (log, signal and exec are the runner's own). */
+  context: Omit<PhaseContext, 'log' | 'signal' | 'exec'>;
   /** Aborted with a StopReason (build-failure.ts) when the attempt must stop. */
   signal: AbortSignal;
   cleanupTimeoutMs?: number;
@@ -61,8 +67,11 @@ const MAX_SUMMARIES = 200;
 export class PhaseRunner {
   private failure: Failure | undefined;
   private readonly summaries: PhaseSummary[] = [];
+  private readonly stepIo: StepIoFactory;
 
-  constructor(private readonly options: PhaseRunnerOptions) {}
+  constructor(private readonly options: PhaseRunnerOptions) {
+    this.stepIo = new StepIoFactory(options.context.workspaceRoot);
+  }
 
   /** Has a (non-optional) phase failed so far? */
   get failed(): boolean {
@@ -99,6 +108,7 @@ export class PhaseRunner {
   }
 
   private shouldRun(phase: Phase): boolean {
+    if (phase.when) return phase.when({ failed: this.failure !== undefined, stopped: this.options.signal.aborted });
     if (this.options.signal.aborted) return phase.always === 'always';
     if (this.failure) return phase.always === 'always' || phase.always === 'on-failure';
     return phase.always !== 'on-failure';
@@ -164,26 +174,39 @@ export class PhaseRunner {
   }
 
   private async runCommand(phase: Phase, command: Command, signal: AbortSignal, timeoutMs: number | undefined): Promise<StepOutcome> {
+    return (await this.execute(phase, command, signal, timeoutMs)).outcome;
+  }
+
+  /** Runs one command through the executor with set-output/set-env; the attempt's env takes what it set. */
+  private async execute(phase: Phase, command: Command, signal: AbortSignal, timeoutMs: number | undefined): Promise<{ outcome: StepOutcome; outputs: Record<string, string> }> {
     const { log, context, executor } = this.options;
     const cwd = await resolveInside(context.projectDir, command.cwd, 'STEP_FAILED', 'working directory');
+    const env = command.env ? { ...context.env, ...command.env } : { ...context.env };
+    const io = await this.stepIo.create(env.PATH);
     log.system(phase.name, `$ ${formatArgv(command.argv)}`);
     const result = await executor.run({
       argv: command.argv,
       cwd,
-      env: command.env ? { ...context.env, ...command.env } : context.env,
+      env: { ...env, ...io.env },
       network: command.network ?? phase.network ?? false,
       timeoutMs,
       signal,
       onLine: (stream, line) => log.write(stream, phase.name, line),
     });
-    if (result.canceled) return { result: stopReasonOf(signal) === 'timed_out' ? 'timed_out' : 'canceled', stopped: true, exitCode: result.exitCode };
-    if (result.timedOut) return { result: 'timed_out', exitCode: result.exitCode };
-    if (result.exitCode === 0) return { result: 'success', exitCode: 0 };
+    if (result.canceled) return { outcome: { result: stopReasonOf(signal) === 'timed_out' ? 'timed_out' : 'canceled', stopped: true, exitCode: result.exitCode }, outputs: {} };
+    if (result.timedOut) return { outcome: { result: 'timed_out', exitCode: result.exitCode }, outputs: {} };
+    const set = await io.collect();
+    Object.assign(context.env, set.env);
+    for (const name of Object.keys(set.env)) log.system(phase.name, `set-env ${name}`);
+    if (result.exitCode === 0) return { outcome: { result: 'success', exitCode: 0 }, outputs: set.outputs };
     const status = result.exitCode !== null ? `exit code ${result.exitCode}` : `signal ${result.signal ?? 'unknown'}`;
     return {
-      result: 'failed',
-      exitCode: result.exitCode,
-      error: classifyFailure(phase, log.tail.lines()) ?? { code: 'STEP_FAILED', message: `"${phase.title ?? phase.name}" failed: ${command.argv[0]} ended with ${status}` },
+      outcome: {
+        result: 'failed',
+        exitCode: result.exitCode,
+        error: classifyFailure(phase, log.tail.lines()) ?? { code: 'STEP_FAILED', message: `"${phase.title ?? phase.name}" failed: ${command.argv[0]} ended with ${status}` },
+      },
+      outputs: set.outputs,
     };
   }
 
@@ -194,7 +217,20 @@ export class PhaseRunner {
     const onStop = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', onStop, { once: true });
     let timer: NodeJS.Timeout | undefined;
-    const ctx: PhaseContext = { ...context, signal: controller.signal, log: (text) => log.system(phase.name, text) };
+    const started = performance.now();
+    const ctx: PhaseContext = {
+      ...context,
+      signal: controller.signal,
+      log: (text) => log.system(phase.name, text),
+      exec: async (command): Promise<CommandResult> => {
+        const left = timeoutMs === undefined ? undefined : Math.max(1, Math.floor(started + timeoutMs - performance.now()));
+        const { outcome, outputs } = await this.execute(phase, command, controller.signal, left);
+        if (outcome.result === 'success') return { outputs };
+        if (outcome.stopped || controller.signal.aborted) throw new BuildFailure('BUILD_CANCELED', 'stopped');
+        if (outcome.result === 'timed_out') throw new BuildFailure('PHASE_TIMED_OUT', `"${phase.title ?? phase.name}" ran longer than its timeout`);
+        throw new BuildFailure((outcome.error?.code ?? 'STEP_FAILED') as BuildErrorCode, outcome.error?.message ?? 'the command failed');
+      },
+    };
     try {
       const stopped = new Promise<StepOutcome>((resolve) => {
         controller.signal.addEventListener('abort', () => {

@@ -105,7 +105,12 @@ export async function runPlanSimply(plan: PipelinePlan, job: BuildJob, projectDi
     const lines: string[] = [];
     const started = Date.now();
     const log = (line: string) => lines.push(line);
-    const ctx: PhaseContext = { job, projectDir, workspaceRoot, env, log, signal: controller.signal };
+    const exec: PhaseContext['exec'] = async (command) => {
+      const code = await runCommand(command, projectDir, env, log);
+      if (code !== 0) throw Object.assign(new Error(`${command.argv.join(' ')} exited with ${code}`), { code: 'STEP_FAILED' });
+      return { outputs: {} };
+    };
+    const ctx: PhaseContext = { job, projectDir, workspaceRoot, env, log, signal: controller.signal, exec };
     let failure: string | null = null;
     let taskCode: string | null = null;
     for (const step of phase.steps) {

@@ -1,0 +1,15 @@
+/** eas/install_node_modules: the project's package manager installs, with the network on. */
+import { installCommand } from '../../pipelines/package-manager.js';
+import { shouldUseFrozenLockfile } from '../../pipelines/package-manager.js';
+import type { BuiltinFunction } from './types.js';
+
+export const installNodeModules: BuiltinFunction = {
+  id: 'eas/install_node_modules',
+  network: true,
+  run: async ({ phase, services, cwd, env }) => {
+    const plan = await services.planContext();
+    const frozen = shouldUseFrozenLockfile(plan.pm, plan.packageJson, phase.env);
+    phase.log(`Using ${plan.pm.name}${plan.pm.lockfile ? `, from ${plan.pm.lockfile}` : ''}${frozen ? ', with a frozen lockfile' : ''}.`);
+    await phase.exec({ argv: installCommand(plan.pm, frozen), env, network: true, ...(cwd ? { cwd } : {}) });
+  },
+};
