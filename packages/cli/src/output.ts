@@ -84,8 +84,26 @@ export interface Column<T> {
   max?: number;
 }
 
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], c: Colors): string {
-  const cells = rows.map((row) => columns.map((col) => truncate(col.value(row), col.max)));
+/** The terminal's width (COLUMNS when set), or null when stdout is not a terminal. */
+export function terminalWidth(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): number | null {
+  const fromEnv = Number(env.COLUMNS);
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  return stream.isTTY && stream.columns ? stream.columns : null;
+}
+
+/**
+ * Columns with a `max` are cut to it only when the table would not fit the terminal's width (80
+ * when unknown); on a wide terminal they get the room, up to the width.
+ */
+export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], c: Colors, width: number | null = terminalWidth()): string {
+  const full = rows.map((row) => columns.map((col) => col.value(row).replace(/\s+/g, ' ')));
+  const naturalWidth = columns.reduce((sum, col, i) => sum + Math.max(col.header.length, ...full.map((r) => r[i]!.length)) + 2, -2);
+  const room = width ?? 80;
+  // Cut the capped columns only as much as needed: their caps grow by the spare room, shared.
+  const capped = columns.filter((col) => col.max).length;
+  const cappedWidth = columns.reduce((sum, col, i) => sum + Math.max(col.header.length, ...full.map((r) => Math.min(r[i]!.length, col.max ?? Infinity))) + 2, -2);
+  const extra = naturalWidth <= room ? Infinity : capped ? Math.max(0, Math.floor((room - cappedWidth) / capped)) : 0;
+  const cells = rows.map((row) => columns.map((col) => truncate(col.value(row), col.max === undefined ? undefined : col.max + extra)));
   const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => r[i]!.length)));
   const lines = [columns.map((col, i) => c.bold(pad(col.header, widths[i]!, i === columns.length - 1))).join('  ')];
   rows.forEach((row, r) => {
@@ -107,7 +125,7 @@ function pad(text: string, width: number, last: boolean): string {
 
 function truncate(text: string, max?: number): string {
   const oneLine = text.replace(/\s+/g, ' ');
-  return max && oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
+  return max !== undefined && Number.isFinite(max) && oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
 }
 
 /** `key: value` lines with aligned values, skipping empty values. */
@@ -160,6 +178,11 @@ export function formatLabels(labels: Record<string, string>): string {
   return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(',') : '-';
 }
 
+/** Where a build's artifacts are declared, for every "no artifacts" message. */
+export const ARTIFACT_FIELDS_HINT =
+  'declare them in eas.json: `buildArtifactPaths` (a list of files or globs, in the profile or its android/ios/web section: any platform, custom builds included) ' +
+  'or `applicationArchivePath` (the app archive, inside the profile\'s android or ios section)';
+
 // ── errors ──────────────────────────────────────────────────────────────────────────────────────
 
 export interface ReportedError {
@@ -208,6 +231,13 @@ export function describeError(err: unknown): ReportedError {
       exitCode: EXIT.failure,
     };
   }
+  // A file-system error (ENOTDIR, EACCES…): what was done to which path, not Node's raw "ENOTDIR: ENOTDIR: …".
+  const sys = err as NodeJS.ErrnoException & { dest?: string };
+  if (err instanceof Error && typeof sys.code === 'string' && typeof sys.syscall === 'string') {
+    const reason = err.message.replace(/^[A-Z]+: /, '').replace(/, \w+( '.*')*$/, '');
+    const where = sys.path ? ` ${sys.path}${sys.dest ? ` → ${sys.dest}` : ''}` : '';
+    return { code: sys.code, message: `cannot ${sys.syscall}${where}: ${reason}`, hint: sys.path ? 'check that path (a file where a directory is expected, or the other way round, or its permissions)' : null, exitCode: EXIT.failure };
+  }
   // Typed errors of other modules (EasJsonError, FileListError, PackError…) carry a string code.
   const e = err as { code?: unknown; message?: unknown; hint?: unknown };
   if (err instanceof Error && typeof e.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(e.code)) {
@@ -237,6 +267,8 @@ export function buildErrorLine(error: { code: string; message: string; explanati
   hint: string | undefined;
 } {
   if (!error) return { code: 'UNKNOWN_ERROR', message: 'the build ended without an error report', hint: undefined };
+  // "canceled by a user — The build was canceled." says the same twice: the message alone.
+  if (error.code === 'BUILD_CANCELED') return { code: error.code, message: error.message, hint: undefined };
   const explanation = error.explanation ?? (isBuildErrorCode(error.code) ? BuildErrors[error.code] : undefined);
   const where = error.phase ? ` (phase ${error.phase})` : '';
   return {

@@ -18,6 +18,8 @@ export interface Progress {
 }
 
 const REDRAW_MS = 100;
+/** Rate and ETA are shown once this much time has been measured. */
+const RATE_AFTER_MS = 1000;
 const BAR_WIDTH = 24;
 /** Without a terminal, transfers smaller than this print only their summary line. */
 const PLAIN_DETAIL_MIN_BYTES = 8 * 1024 * 1024;
@@ -43,8 +45,11 @@ export function createProgress(label: string, total: number | null, stream: Node
     } else {
       parts.push(formatBytes(bytes));
     }
-    parts.push(`${formatBytes(Math.round(rate()))}/s`);
-    if (total && bytes > 0 && bytes < total) parts.push(`ETA ${formatDuration((total - bytes) / rate())}`);
+    // The first frames measure the pipe filling, not the link: no rate or ETA before a second has passed.
+    if (Date.now() - started >= RATE_AFTER_MS) {
+      parts.push(`${formatBytes(Math.round(rate()))}/s`);
+      if (total && bytes > 0 && bytes < total) parts.push(`ETA ${formatDuration((total - bytes) / rate())}`);
+    }
     return parts.join('  ');
   };
 

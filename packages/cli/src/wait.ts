@@ -6,7 +6,7 @@
 import type { Build, BuildMeshClient } from '@buildmesh/protocol';
 import { downloadBuildArtifacts, type DownloadedArtifact } from './download.js';
 import { followBuild, LogPrinter } from './follow.js';
-import { buildErrorLine, EXIT, formatDuration, type Output } from './output.js';
+import { ARTIFACT_FIELDS_HINT, buildErrorLine, EXIT, formatDuration, type Output } from './output.js';
 import { confirm, stdinIsTty } from './prompt.js';
 
 export interface WaitOutcome {
@@ -21,6 +21,8 @@ export interface WaitOptions {
   out: Output;
   /** Where artifacts go; null: do not download. */
   outputDir: string | null;
+  /** Every build the command started (`--platform all`): Ctrl-C offers to cancel them all. */
+  started?: readonly Build[];
 }
 
 export function exitCodeFor(build: Build): number {
@@ -54,17 +56,23 @@ export async function waitForBuild(client: BuildMeshClient, build: Build, option
     }
     asking = true;
     printer.pause();
-    const answer = await confirm(`\nCancel build ${build.id} on the controller? (no: stop waiting, the build keeps running)`, followEnded.signal);
+    const all = options.started && options.started.length > 1 ? options.started : [build];
+    const question =
+      all.length > 1
+        ? `\nCancel all ${all.length} builds this command started (${all.map((b) => `${b.platform} ${b.id}`).join(', ')}) on the controller? (no: stop waiting, they keep running)`
+        : `\nCancel build ${build.id} on the controller? (no: stop waiting, the build keeps running)`;
+    const answer = await confirm(question, followEnded.signal);
     asking = false;
     if (followEnded.signal.aborted) return; // the build ended while we asked
     if (answer === true) {
-      try {
-        await client.cancelBuild(build.id);
-        printer.resume();
-        printer.message(out.ce.yellow('cancel requested; waiting for the build to stop…'));
-      } catch (err) {
-        printer.resume();
-        out.warn(`could not cancel: ${(err as Error).message}`);
+      // Each one on its own: one that already ended must not keep the others running.
+      const results = await Promise.allSettled(all.map((b) => client.cancelBuild(b.id)));
+      printer.resume();
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') out.warn(`could not cancel ${all[i]!.id}: ${(r.reason as Error).message}`);
+      });
+      if (results.some((r) => r.status === 'fulfilled')) {
+        printer.message(out.ce.yellow(all.length > 1 ? `cancel requested for ${all.length} builds; waiting for this one to stop…` : 'cancel requested; waiting for the build to stop…'));
       }
     } else {
       interrupted = true;
@@ -94,6 +102,12 @@ export async function waitForBuild(client: BuildMeshClient, build: Build, option
 
   const seconds = ended.startedAt && ended.finishedAt ? (Date.parse(ended.finishedAt) - Date.parse(ended.startedAt)) / 1000 : null;
   const took = seconds !== null ? ` in ${formatDuration(seconds)}` : '';
+  if (ended.status === 'canceled' && ended.error?.code === 'BUILD_CANCELED') {
+    // "canceled: canceled by a user — The build was canceled." said it three times; once is enough.
+    out.info();
+    process.stderr.write(`${out.ce.yellow('✖')} build ${ended.id} ${/^canceled\b/.test(ended.error.message) ? ended.error.message : `canceled: ${ended.error.message}`}${took}\n`);
+    return { build: ended, artifacts: [], exitCode: exitCodeFor(ended), interrupted: false };
+  }
   if (ended.status !== 'succeeded') {
     const line = buildErrorLine(ended.error);
     out.info();
@@ -110,7 +124,7 @@ export async function waitForBuild(client: BuildMeshClient, build: Build, option
   let artifacts: DownloadedArtifact[] = [];
   if (options.outputDir !== null) {
     artifacts = await downloadBuildArtifacts(client, ended.id, options.outputDir, { progress: true });
-    if (artifacts.length === 0) out.info('The build produced no artifacts.');
+    if (artifacts.length === 0) out.warn(`the build produced no artifacts; ${ARTIFACT_FIELDS_HINT}`);
     for (const a of artifacts) out.info(`  ${a.path}  ${out.c.dim(`sha256 ${a.sha256}`)}`);
   }
   return { build: ended, artifacts, exitCode: EXIT.ok, interrupted: false };

@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { Option } from 'commander';
 import {
   type Build,
+  type BuildMeshClient,
   type CreateBuildSpec,
   type CredentialsBundle,
   type Platform,
@@ -38,6 +39,8 @@ import { createProgress } from '../progress.js';
 import { retryWithNotice } from '../reconnect.js';
 import { detectIosTargetName, detectPlatforms, detectProjectName, gitState, resolveProjectDir } from '../project.js';
 import { waitForBuild } from '../wait.js';
+import { cli } from '../invocation.js';
+import { promptLine, stdinIsTty } from '../prompt.js';
 
 interface BuildOptions {
   json?: boolean;
@@ -74,9 +77,8 @@ export const buildCommand = action<BuildOptions>(
   ])
     .argument('[dir]', 'project directory', '.')
     .addOption(
-      new Option('-p, --platform <platform>', 'platform to build; all = every platform the project targets')
-        .choices(['android', 'ios', 'web', 'all'])
-        .makeOptionMandatory(),
+      new Option('-p, --platform <platform>', 'platform to build; all = every platform the project targets (asked at a terminal when omitted; required otherwise)')
+        .choices(['android', 'ios', 'web', 'all']),
     )
     .option('-e, --profile <name>', 'build profile from eas.json', 'production')
     .option('--project <name>', "project name on the controller (default: expo.slug, else package.json's name)")
@@ -93,6 +95,7 @@ export const buildCommand = action<BuildOptions>(
     ),
   async ({ out, opts, args }) => {
     const projectDir = await resolveProjectDir(args[0]);
+    opts.platform ??= await askPlatform(projectDir);
 
     // 1. Everything that can be checked locally, before a byte goes up.
     const plans = await planBuilds(projectDir, opts, out);
@@ -156,7 +159,8 @@ export const buildCommand = action<BuildOptions>(
 
     const reports: BuildReport[] = submitted.map((build) => ({ build, buildUrl: buildUrl(connection.url, build.id), artifacts: [] }));
     if (!opts.wait) {
-      for (const b of submitted) out.info(`Follow it with: buildmesh logs -f ${b.id}`);
+      for (const b of submitted) out.info(`Follow it with: ${cli()} logs -f ${b.id}`);
+      await warnWhenNoWorkerCanTake(client, submitted, out);
       if (out.json) out.printJson({ ok: true, exitCode: EXIT.ok, builds: reports });
       return EXIT.ok;
     }
@@ -170,12 +174,12 @@ export const buildCommand = action<BuildOptions>(
         : opts.output
           ? reports.length > 1 ? join(resolve(opts.output), report.build.platform) : resolve(opts.output)
           : resolve('build-artifacts', report.build.id);
-      const outcome = await waitForBuild(client, report.build, { out, outputDir });
+      const outcome = await waitForBuild(client, report.build, { out, outputDir, started: submitted });
       report.build = outcome.build;
       report.artifacts = outcome.artifacts;
       if (exitCode === EXIT.ok) exitCode = outcome.exitCode;
       if (outcome.interrupted) {
-        for (const rest of reports.slice(i + 1)) out.info(`Build ${rest.build.id} (${rest.build.platform}) keeps running too: buildmesh logs -f ${rest.build.id}`);
+        for (const rest of reports.slice(i + 1)) out.info(`Build ${rest.build.id} (${rest.build.platform}) keeps running too: ${cli()} logs -f ${rest.build.id}`);
         break;
       }
     }
@@ -183,6 +187,31 @@ export const buildCommand = action<BuildOptions>(
     return exitCode;
   },
 );
+
+/** No --platform: ask at a terminal (the platforms the project targets, then all), refuse otherwise. */
+async function askPlatform(projectDir: string): Promise<Platform | 'all'> {
+  if (!stdinIsTty()) throw new CliError('USAGE', '--platform is required when stdin is not a terminal', 'pass --platform android|ios|web|all', EXIT.usage);
+  const targets = await detectPlatforms(projectDir);
+  const choices = [...targets, 'all'] as Array<Platform | 'all'>;
+  for (;;) {
+    const answer = (await promptLine(`Platform (${choices.join(', ')}) [${choices[0]}]: `, choices[0])).trim();
+    if ((choices as string[]).includes(answer)) return answer as Platform | 'all';
+    process.stderr.write(`"${answer}" is not one of ${choices.join(', ')}\n`);
+  }
+}
+
+/** After a --no-wait submit: a build no online worker can take waits silently unless we say so. */
+async function warnWhenNoWorkerCanTake(client: BuildMeshClient, builds: readonly Build[], out: Output): Promise<void> {
+  const workers = await client.listWorkers().then((r) => r.workers, () => null);
+  if (!workers) return;
+  for (const b of builds) {
+    const able = workers.filter((w) => w.state === 'online' && w.platforms.includes(b.platform) && Object.entries(b.labels).every(([k, v]) => w.labels[k] === v));
+    if (able.length === 0) {
+      const labels = Object.keys(b.labels).length ? ` with ${Object.entries(b.labels).map(([k, v]) => `${k}=${v}`).join(',')}` : '';
+      out.warn(`no online worker can build ${b.platform}${labels}: build ${b.id} waits until one can (\`${cli()} workers\` shows who is there, \`${cli()} doctor\` what they lack)`);
+    }
+  }
+}
 
 /** Resolves the profile for each platform requested (and loads local credentials when the profile asks). */
 async function planBuilds(projectDir: string, opts: BuildOptions, out: Output): Promise<Planned[]> {

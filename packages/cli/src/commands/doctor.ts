@@ -24,6 +24,9 @@ import { detectPlatforms, detectProjectName, gitState, resolveProjectDir } from 
 
 type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
+/** Files that are build outputs, not sources: app archives and packed trees. */
+const BUILD_OUTPUT = /\.(apk|aab|ipa|xcarchive|dSYM\.zip|tar\.gz|tgz)$/i;
+
 /** One line of the report; `--json` prints the list as { ok, checks }. */
 export interface Check {
   id: 'controller' | 'token' | 'project' | 'eas-json' | 'git' | 'pack' | 'workers';
@@ -139,14 +142,21 @@ export const doctorCommand = action<DoctorOptions>(
       const summary = summarizeFiles(files);
       const missing = customConfigs.filter((p) => !files.some((f) => f.path === p));
       const largest = summary.largest.slice(0, 5).map((f) => `${f.path} (${formatBytes(f.size)})`);
-      const status: CheckStatus = summary.bytes > SOURCE_MAX_BYTES || missing.length ? 'fail' : summary.bytes > SOURCE_WARN_BYTES ? 'warn' : 'ok';
+      // Build outputs (downloaded artifacts, archives) would be uploaded with the source: say so.
+      const outputs = files.filter((f) => BUILD_OUTPUT.test(f.path));
+      const outputBytes = outputs.reduce((sum, f) => sum + f.size, 0);
+      const status: CheckStatus =
+        summary.bytes > SOURCE_MAX_BYTES || missing.length ? 'fail' : summary.bytes > SOURCE_WARN_BYTES || outputs.length ? 'warn' : 'ok';
       add({
         id: 'pack',
         status,
         message:
           `${summary.count} files, ${formatBytes(summary.bytes)} (limit ${formatBytes(SOURCE_MAX_BYTES)}); largest: ${largest.join(', ') || '-'}` +
-          (missing.length ? `; custom build config missing or ignored: ${missing.join(', ')}` : ''),
-        details: { count: summary.count, bytes: summary.bytes, largest: summary.largest.slice(0, 5), missingCustomConfigs: missing },
+          (missing.length ? `; custom build config missing or ignored: ${missing.join(', ')}` : '') +
+          (outputs.length
+            ? `; ${outputs.length} build output file(s), ${formatBytes(outputBytes)}, would be uploaded (${outputs.slice(0, 3).map((f) => f.path).join(', ')}${outputs.length > 3 ? ', …' : ''}): add them to .easignore or .gitignore`
+            : ''),
+        details: { count: summary.count, bytes: summary.bytes, largest: summary.largest.slice(0, 5), missingCustomConfigs: missing, buildOutputs: outputs.map((f) => f.path) },
       });
     } catch (err) {
       add(fail('pack', err));
@@ -178,7 +188,16 @@ export const doctorCommand = action<DoctorOptions>(
 
     const ok = checks.every((c) => c.status !== 'fail');
     if (out.json) out.printJson({ ok, checks });
-    else out.info(ok ? out.c.green('\nNo problems found.') : out.c.red('\nSome checks failed; fix them before building.'));
+    const warnings = checks.filter((c) => c.status === 'warn').length;
+    if (!out.json) {
+      out.info(
+        !ok
+          ? out.c.red('\nSome checks failed; fix them before building.')
+          : warnings
+            ? out.c.yellow(`\nNo blocking problems; ${warnings} warning${warnings === 1 ? '' : 's'} above.`)
+            : out.c.green('\nNo problems found.'),
+      );
+    }
     return ok ? EXIT.ok : EXIT.failure;
   },
 );

@@ -1,9 +1,10 @@
 /** `buildmesh download ID`: fetches a build's artifacts into a directory, verifying each sha256. */
 import { resolve } from 'node:path';
-import { action, checkBuildId, command, intOption } from '../command-kit.js';
+import { action, command, intOption } from '../command-kit.js';
+import { checkBuildRef, resolveBuildRef } from '../build-ref.js';
 import { connect } from '../config.js';
 import { downloadBuildArtifacts } from '../download.js';
-import { CliError } from '../output.js';
+import { ARTIFACT_FIELDS_HINT, CliError } from '../output.js';
 
 interface DownloadOptions {
   json?: boolean;
@@ -15,8 +16,9 @@ export const downloadCommand = action<DownloadOptions>(
   command('download', "Download a build's artifacts and verify their sha256", [
     'buildmesh download bld_01jb7x6k2m3n4p5q6r7s8t9v0w',
     'buildmesh download bld_01jb7x6k2m3n4p5q6r7s8t9v0w --output ./dist',
+    'buildmesh download latest',
   ])
-    .argument('<id>', 'build id', checkBuildId)
+    .argument('<id>', 'build id, a unique prefix of one, or latest', checkBuildRef)
     .option('-o, --output <dir>', 'directory for the files (default ./build-artifacts/<id>)')
     .option('--attempt <n>', "an earlier attempt's artifacts (default: the latest attempt with any)", intOption(1, 1000))
     .addHelpText(
@@ -25,8 +27,8 @@ export const downloadCommand = action<DownloadOptions>(
         'JSON (--json): { buildId, outputDir, artifacts: [{ id, name, kind, attemptNumber, path, size, sha256, verified, alreadyPresent }] }\n',
     ),
   async ({ out, opts, args }) => {
-    const id = args[0]!;
     const { client } = await connect();
+    const id = await resolveBuildRef(client, args[0]!);
     const outputDir = resolve(opts.output ?? `build-artifacts/${id}`);
     const artifacts = await downloadBuildArtifacts(client, id, outputDir, { attempt: opts.attempt, progress: true });
     if (out.json) {
@@ -35,7 +37,7 @@ export const downloadCommand = action<DownloadOptions>(
     }
     if (artifacts.length === 0) {
       const build = await client.getBuild(id);
-      throw new CliError('NO_ARTIFACTS', `build ${id} has no artifacts (status ${build.status})`, build.status === 'succeeded' ? 'the profile may not produce any; check applicationArchivePath' : 'artifacts appear when the build succeeds');
+      throw new CliError('NO_ARTIFACTS', `build ${id} has no artifacts (status ${build.status})`, build.status === 'succeeded' ? ARTIFACT_FIELDS_HINT : 'artifacts appear when the build succeeds');
     }
     for (const a of artifacts) out.info(`${out.c.green('✔')} ${a.path}${a.alreadyPresent ? out.c.dim(' (already present)') : ''}  ${out.c.dim(`sha256 ${a.sha256}`)}`);
   },

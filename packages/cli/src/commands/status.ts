@@ -1,6 +1,7 @@
 /** `buildmesh status ID`: one build — where it stands, why it waits, its attempts, error and artifacts. */
 import type { Artifact, Build } from '@buildmesh/protocol';
-import { action, checkBuildId, command } from '../command-kit.js';
+import { action, command } from '../command-kit.js';
+import { checkBuildRef, resolveBuildRef } from '../build-ref.js';
 import { connect, buildUrl } from '../config.js';
 import { describeQueue } from '../follow.js';
 import { formatBytes } from '../pack/pack.js';
@@ -10,12 +11,14 @@ export const statusCommand = action<{ json?: boolean }>(
   command('status', 'Show a build: status, queue position, attempts, error and artifacts', [
     'buildmesh status bld_01jb7x6k2m3n4p5q6r7s8t9v0w',
     'buildmesh status bld_01jb7x6k2m3n4p5q6r7s8t9v0w --json',
+    'buildmesh status latest',
+    'buildmesh status 01jb7x6k        # a unique prefix',
   ])
-    .argument('<id>', 'build id', checkBuildId)
+    .argument('<id>', 'build id, a unique prefix of one, or latest', checkBuildRef)
     .addHelpText('after', '\nJSON (--json): { build, artifacts, buildUrl }\n'),
   async ({ out, args }) => {
-    const id = args[0]!;
     const { client, connection } = await connect();
+    const id = await resolveBuildRef(client, args[0]!);
     const build = await client.getBuild(id);
     const { artifacts } = await client.listArtifacts(id);
     const url = buildUrl(connection.url, id);
@@ -42,7 +45,8 @@ export function printBuild(out: Output, build: Build, artifacts: readonly Artifa
     ['priority', build.priority !== 0 ? String(build.priority) : null],
     ['created', `${build.createdAt} (${formatAgo(build.createdAt)})`],
     ['ran for', ran !== null ? formatDuration(ran) : null],
-    ['attempts', `${build.attemptCount} of ${build.maxAttempts}`],
+    // A failed build is never retried (only a lost worker's attempt is): "1 of 3" would promise retries.
+    ['attempts', build.status === 'queued' || build.status === 'running' ? `${build.attemptCount} (up to ${build.maxAttempts} if a worker is lost)` : String(build.attemptCount)],
     ['retry of', build.retryOf],
     ['url', url],
   ], c));

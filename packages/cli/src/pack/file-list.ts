@@ -5,7 +5,8 @@
  * 2. inside a git work tree → tracked files plus untracked-but-not-ignored files, as git reports them;
  * 3. otherwise → walk the tree, apply every `.gitignore` (a nested one relative to its own directory).
  *
- * In every mode `node_modules` (at any depth) and `.git` are left out, only regular files and
+ * In every mode `node_modules` (at any depth), `.git` and the root's `build-artifacts/` (where `build`
+ * and `download` put artifacts by default: never uploaded again) are left out, only regular files and
  * symlinks are listed, and symlinks are never followed: the archive stores the link itself.
  */
 import { execFile } from 'node:child_process';
@@ -101,7 +102,11 @@ async function listGitFiles(root: string): Promise<ProjectFile[]> {
   return files;
 }
 
+/** The default download directory (`build --output`, `download --output`), relative to the project root. */
+export const DEFAULT_DOWNLOAD_DIR = 'build-artifacts';
+
 function isAlwaysExcluded(relPath: string): boolean {
+  if (relPath === DEFAULT_DOWNLOAD_DIR || relPath.startsWith(`${DEFAULT_DOWNLOAD_DIR}/`)) return true;
   return relPath.split('/').some((segment) => ALWAYS_EXCLUDED.has(segment));
 }
 
@@ -138,6 +143,7 @@ async function walk(root: string, rulesFor: RulesForDir): Promise<ProjectFile[]>
     await Promise.all(entries.map(async (entry) => {
       if (ALWAYS_EXCLUDED.has(entry.name)) return;
       const relPath = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
+      if (relPath === DEFAULT_DOWNLOAD_DIR) return;
       const isDir = entry.isDirectory();
       if (isIgnored(ruleSets, relPath, isDir)) return;
       if (isDir) return visit(relPath, ruleSets);

@@ -17,7 +17,7 @@ export function requireRole(auth: UserAuth, access: Access, method: string): voi
     throw new ApiError('FORBIDDEN', 'a read-only token may only read');
   }
   const needed = NEEDED[access];
-  if (needed !== undefined && RANK[auth.role] < needed) throw new ApiError('FORBIDDEN', `this needs a ${access} token`);
+  if (needed !== undefined && RANK[auth.role] < needed) throw new ApiError('FORBIDDEN', `this needs ${access === 'admin' ? 'an' : 'a'} ${access} token`);
   if (access === 'instance-admin' && !auth.instanceAdmin) throw new ApiError('FORBIDDEN', 'this needs the instance admin token');
 }
 
