@@ -34,6 +34,14 @@ void test('sign in, watch a running build log grow live, cancel it from the page
   await row.locator('[data-status="running"]').waitFor();
   assert.match(await row.innerText(), /shop-app[\s\S]*by instance-admin/, 'project and submitter (the admin token) in the list');
   await screenshot(page, 'builds');
+  // A build submitted now appears on the open page, pushed by the builds stream (no reload, no polling).
+  const streams: string[] = [];
+  page.on('request', (r) => r.url().includes('/v1/builds') && streams.push(new URL(r.url()).pathname));
+  const pushed = await submitBuild(controller.admin, project, { project: 'shop-app' });
+  await page.locator(`tr[data-build="${pushed.id}"] [data-status="queued"]`).waitFor({ timeout: 10_000 });
+  assert.deepEqual(streams, [], 'the page asked for nothing: the stream it holds brought the build');
+  await controller.admin.cancelBuild(pushed.id);
+  await page.locator(`tr[data-build="${pushed.id}"] [data-status="canceled"]`).waitFor({ timeout: 10_000 });
   await row.getByRole('link').click();
   await page.waitForURL(`**/builds/${build.id}`);
 
@@ -58,6 +66,14 @@ void test('sign in, watch a running build log grow live, cancel it from the page
   await page.locator('.page-head [data-status="canceled"]').waitFor({ timeout: 30_000 });
   assert.equal((await controller.admin.getBuild(build.id)).status, 'canceled');
   await screenshot(page, 'build-canceled');
+  // Retry opens the new build, which names the one it retries.
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await page.waitForURL((url) => /\/builds\/bld_/.test(url.pathname) && !url.pathname.endsWith(build.id));
+  await page.getByRole('link', { name: build.id }).waitFor();
+  const retried = page.url().split('/').pop()!;
+  assert.equal((await controller.admin.getBuild(retried)).retryOf, build.id);
+  await page.goto(`${controller.url}/builds/${build.id}`);
+  await page.locator('.page-head [data-status="canceled"]').waitFor();
   await page.emulateMedia({ colorScheme: 'dark' });
   await screenshot(page, 'build-canceled-dark');
   await page.goto(controller.url);
