@@ -55,6 +55,10 @@ void test('session cookie flags, CSRF refusal, expiry, sign-out and token revoca
   // Reads work with the cookie alone; the current session answers its CSRF token.
   const me = await fetch(`${controller.url}/v1/me`, { headers: { cookie } });
   assert.equal(me.status, 200);
+  // The builds stream answers one JSON page to a client that does not ask for events.
+  const page = await fetch(`${controller.url}/v1/builds/events`, { headers: { cookie } });
+  assert.match(page.headers.get('content-type') ?? '', /json/);
+  assert.deepEqual(((await page.json()) as { builds: Array<{ id: string }> }).builds.map((b) => b.id), [build.id]);
   const current = (await (await fetch(`${controller.url}/v1/sessions/current`, { headers: { cookie } })).json()) as Session;
   assert.equal(current.csrfToken, session.csrfToken);
 

@@ -28,6 +28,7 @@ import { registerProjectRoutes } from './routes/projects.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerInstallLinkRoutes } from './routes/install-links.js';
+import { registerBuildEventRoutes } from './routes/build-events.js';
 import { registerDashboard } from './http/dashboard.js';
 import { registerCliPackageRoutes } from './routes/cli-package.js';
 import { registerWorkerRoutes } from './routes/workers.js';
@@ -127,6 +128,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerAttemptRoutes(app, ctx);
   registerSessionRoutes(app, ctx);
   registerInstallLinkRoutes(app, ctx);
+  registerBuildEventRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);

@@ -258,6 +258,25 @@ export class BuildMeshClient {
   listBuilds(query: ListBuildsQuery = {}): Promise<BuildList> {
     return this.json('GET', '/v1/builds', { query: query as Query });
   }
+  /**
+   * The builds list, live (SSE): yields the page `listBuilds(query)` answers, then the page again each
+   * time it changes. Reconnects with the shared backoff when the stream drops; ends only when `signal` aborts.
+   */
+  async *followBuilds(query: ListBuildsQuery = {}, options: { signal?: AbortSignal } = {}): AsyncGenerator<BuildList> {
+    let failures = 0;
+    for (;;) {
+      try {
+        const response = await this.raw('GET', '/v1/builds/events', { query: query as Query, headers: { accept: 'text/event-stream' }, signal: options.signal, timeoutMs: null });
+        failures = 0;
+        for await (const event of readSse(response.body!)) if (event.event === 'builds') yield JSON.parse(event.data) as BuildList;
+      } catch (err) {
+        if (options.signal?.aborted || (err instanceof ApiError && err.status < 500)) throw err;
+      }
+      failures++;
+      await sleep(backoffDelay(failures), options.signal);
+      if (options.signal?.aborted) return;
+    }
+  }
   getBuild(id: string): Promise<Build> {
     return this.json('GET', `/v1/builds/${encodeURIComponent(id)}`);
   }

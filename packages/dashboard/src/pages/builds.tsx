@@ -1,10 +1,10 @@
-/** The org's builds, newest first, refreshed live; filters live in the URL so a view can be shared. */
-import { useState } from 'preact/hooks';
+/** The org's builds, newest first, live (SSE); filters live in the URL so a view can be shared. */
+import { useEffect, useState } from 'preact/hooks';
 import type { Build, BuildStatus, ListBuildsQuery, Platform } from '@buildmesh/protocol/browser';
 import { api, errorText } from '../api.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { buildDuration, shortSha, since, fullTime } from '../format.js';
-import { Empty, PlatformTag, StatusBadge, usePoll, useTick } from '../widgets.js';
+import { Empty, PlatformTag, StatusBadge, useTick } from '../widgets.js';
 
 const STATUSES: BuildStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'];
 const PAGE_SIZE = 50;
@@ -23,23 +23,24 @@ export function BuildsPage() {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const now = useTick(1000);
-  const key = search.toString();
+  // The search box filters the page shown; only the server-side filters and the cursor re-open the stream.
+  const key = JSON.stringify([filters, cursor]);
 
-  usePoll(
-    async () => {
-      try {
-        const query: ListBuildsQuery = { ...filters, cursor, limit: PAGE_SIZE };
-        const page = await api().listBuilds(query);
+  // Live: the controller sends the page again whenever it changes (SSE), reconnecting after a drop.
+  useEffect(() => {
+    const abort = new AbortController();
+    const query: ListBuildsQuery = { ...filters, cursor, limit: PAGE_SIZE };
+    (async () => {
+      for await (const page of api().followBuilds(query, { signal: abort.signal })) {
         setBuilds(page.builds);
         setNext(page.nextCursor);
         setError(null);
-      } catch (err) {
-        setError(errorText(err));
       }
-    },
-    2000,
-    [key],
-  );
+    })().catch((err: unknown) => {
+      if (!abort.signal.aborted) setError(errorText(err));
+    });
+    return () => abort.abort();
+  }, [key]);
 
   const setParam = (name: string, value: string | undefined): void => {
     const params = new URLSearchParams(location.search);
