@@ -33,6 +33,7 @@ import { registerDashboard } from './http/dashboard.js';
 import { registerCliPackageRoutes } from './routes/cli-package.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
+import { registerAuditRoutes } from './routes/audit.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
 const JSON_BODY_LIMIT = 1024 * 1024;
@@ -130,6 +131,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerInstallLinkRoutes(app, ctx);
   registerBuildEventRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);
 

@@ -14,6 +14,7 @@ import { backoffDelay, NetworkError, sleep, type RetryOptions } from './retry.js
 import { readSse } from './sse.js';
 import type { CreateSessionRequest, Session } from './sessions.js';
 import type { CreatedWebhook, CreateWebhookRequest, Webhook, WebhookDelivery } from './webhooks.js';
+import type { AuditList, AuditQuery } from './audit.js';
 import type {
   CreatedEnrollmentToken,
   CreatedToken,
@@ -175,6 +176,14 @@ export class BuildMeshClient {
   /** Instance admin only: a new instance admin token (shown once); every earlier one, this client's included, stops working. */
   rotateInstanceAdminToken(): Promise<RotatedInstanceAdminToken> {
     return this.json('POST', '/v1/instance-admin/rotate', { json: {} });
+  }
+
+  /** The audit log, oldest first (admin: the org's; instance admin: every org's). */
+  audit(query: AuditQuery = {}): Promise<AuditList> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return this.json('GET', `/v1/audit${qs ? `?${qs}` : ''}`);
   }
 
   // ── webhooks (admin) ────────────────────────────────────────────────────────

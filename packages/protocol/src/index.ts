@@ -10,6 +10,7 @@ export * from './workers.js';
 export * from './tenancy.js';
 export * from './sessions.js';
 export * from './webhooks.js';
+export * from './audit.js';
 export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';

@@ -24,6 +24,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { compileChecker } from '../http/validate.js';
 import { newId } from '../ids.js';
@@ -219,9 +220,11 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
     '/v1/builds/:id/cancel',
     { config: { access: 'member' }, schema: { tags: ['builds'], params: BuildIdParams, response: { 200: Build } } },
     async (request) => {
-      const build = await ctx.store.cancelBuild(userOf(request).orgId, request.params.id);
+      const { orgId } = userOf(request);
+      const build = await ctx.store.cancelBuild(orgId, request.params.id);
       if (!build) throw new ApiError('NOT_FOUND', 'no such build');
       ctx.wakeups.buildChanged(build.id);
+      await audit(ctx, request, { action: 'build.cancel', orgId, target: { type: 'build', id: build.id } });
       return build;
     },
   );
@@ -243,6 +246,7 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
         const next: NewBuild = { ...rest, id: newId('bld'), retryOf: original.id, submittedBy: tokenName };
         const build = await ctx.store.createBuild(next);
         announce(ctx, orgId, build);
+        await audit(ctx, request, { action: 'build.retry', orgId, target: { type: 'build', id: build.id }, details: { retryOf: original.id } });
         return reply.code(201).send(build);
       } finally {
         release();

@@ -9,6 +9,7 @@ import {
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { mintCredential } from '../auth/tokens.js';
 import { newId } from '../ids.js';
@@ -28,6 +29,7 @@ export function registerEnrollmentTokenRoutes(app: App, ctx: ControllerContext):
       const id = newId('enr');
       const { token, secretHash } = mintCredential('e', id);
       const info = await ctx.store.insertEnrollmentToken({ id, orgId: pool === 'shared' ? null : auth.orgId, name: request.body.name, pool, secretHash });
+      await audit(ctx, request, { action: 'enrollment_token.create', orgId: info.orgId, target: { type: 'enrollment_token', id }, details: { name: info.name, pool } });
       return reply.code(201).send({ enrollmentToken: info, secret: token });
     },
   );
@@ -53,6 +55,12 @@ export function registerEnrollmentTokenRoutes(app: App, ctx: ControllerContext):
       if (!revoked) throw new ApiError('NOT_FOUND', 'no such enrollment token');
       // Their credentials already fail every request; end their waiting claims now too.
       for (const workerId of revoked.revokedWorkers) ctx.waiters.dropWorker(workerId);
+      await audit(ctx, request, {
+        action: 'enrollment_token.revoke',
+        orgId: revoked.enrollmentToken.orgId,
+        target: { type: 'enrollment_token', id: revoked.enrollmentToken.id },
+        details: { name: revoked.enrollmentToken.name, revokedWorkers: revoked.revokedWorkers },
+      });
       return { ...revoked.enrollmentToken, revokedWorkers: revoked.revokedWorkers };
     },
   );

@@ -1,6 +1,7 @@
 import { ApiError, CreateOrgRequest, Org, OrgList } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { newId } from '../ids.js';
 
@@ -10,6 +11,7 @@ export function registerOrgRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'instance-admin', body: 'json' }, schema: { tags: ['tenancy'], body: CreateOrgRequest, response: { 201: Org } } },
     async (request, reply) => {
       const org = await ctx.store.createOrg({ id: newId('org'), name: request.body.name });
+      await audit(ctx, request, { action: 'org.create', orgId: org.id, target: { type: 'org', id: org.id }, details: { name: org.name } });
       return reply.code(201).send(org);
     },
   );

@@ -21,6 +21,7 @@ import {
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { newId } from '../ids.js';
 
@@ -97,6 +98,8 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
       if (ios) {
         await ctx.store.putProjectCredentials(orgId, project.id, 'ios', ctx.keyring.sealJson({ ios }), { targets: Object.keys(ios.targets) });
       }
+      const platforms = [...(android ? ['android'] : []), ...(ios ? ['ios'] : [])];
+      await audit(ctx, request, { action: 'credentials.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, platforms } });
       return credentialsSummary(ctx, orgId, project.id);
     },
   );
@@ -108,6 +111,7 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
       const { orgId } = userOf(request);
       const project = await projectOf(ctx, orgId, request.params.project);
       await ctx.store.deleteProjectCredentials(orgId, project.id, request.params.platform);
+      await audit(ctx, request, { action: 'credentials.delete', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, platform: request.params.platform } });
       return credentialsSummary(ctx, orgId, project.id);
     },
   );
@@ -133,7 +137,9 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     async (request) => {
       const { orgId } = userOf(request);
       const project = await projectOf(ctx, orgId, request.params.project);
-      return ctx.store.putSecret(orgId, project.id, request.params.name, ctx.keyring.seal(Buffer.from(request.body.value, 'utf8')));
+      const info = await ctx.store.putSecret(orgId, project.id, request.params.name, ctx.keyring.seal(Buffer.from(request.body.value, 'utf8')));
+      await audit(ctx, request, { action: 'secret.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name } });
+      return info;
     },
   );
 
@@ -144,6 +150,7 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
       const { orgId } = userOf(request);
       const project = await projectOf(ctx, orgId, request.params.project);
       if (!(await ctx.store.deleteSecret(orgId, project.id, request.params.name))) throw new ApiError('NOT_FOUND', 'no such secret');
+      await audit(ctx, request, { action: 'secret.delete', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name } });
       return { ok: true as const };
     },
   );

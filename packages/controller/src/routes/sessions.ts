@@ -1,6 +1,7 @@
 import { ApiError, CreateSessionRequest, Ok, Session } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { clearSessionCookie, liveApiToken, sessionAuth, sessionOf, startSession } from '../auth/sessions.js';
 
 /** Dashboard sign-in and sign-out (auth/sessions.ts has the rules). */
@@ -22,6 +23,7 @@ export function registerSessionRoutes(app: App, ctx: ControllerContext): void {
       const org = await ctx.store.getOrg(token.orgId);
       if (!org) throw new ApiError('UNAUTHENTICATED', 'that token is unknown or revoked');
       const { csrfToken, expiresAt } = await startSession(ctx.store, token, request, reply);
+      await audit(ctx, request, { action: 'session.create', orgId: token.orgId, target: { type: 'token', id: token.id }, actor: { kind: 'token', id: token.id, name: token.name } });
       const { secretHash: _hash, ...info } = token;
       return reply.code(201).send({ org, token: info, csrfToken, expiresAt });
     },

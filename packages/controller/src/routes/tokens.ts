@@ -1,6 +1,7 @@
 import { ApiError, CreatedToken, CreateTokenRequest, RotatedInstanceAdminToken, TokenInfo, TokenList, TokenParams } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { mintCredential } from '../auth/tokens.js';
 import { newId } from '../ids.js';
@@ -25,6 +26,7 @@ export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
       const id = newId('tok');
       const { token, secretHash } = mintCredential('t', id);
       const info = await ctx.store.insertToken({ id, orgId, name: request.body.name, role: request.body.role, instanceAdmin: false, secretHash });
+      await audit(ctx, request, { action: 'token.create', orgId, target: { type: 'token', id }, details: { name: info.name, role: info.role } });
       return reply.code(201).send({ token: info, secret: token });
     },
   );
@@ -50,6 +52,7 @@ export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
       }
       const revoked = await ctx.store.revokeToken(orgId, request.params.id, auth.instanceAdmin);
       if (!revoked) throw new ApiError('NOT_FOUND', 'no such token');
+      await audit(ctx, request, { action: 'token.revoke', orgId: revoked.orgId, target: { type: 'token', id: revoked.id }, details: { name: revoked.name } });
       return revoked;
     },
   );
@@ -70,6 +73,7 @@ export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
       const { token, secretHash } = mintCredential('t', id);
       const replaced = await ctx.store.replaceInstanceAdminToken({ id, orgId: auth.orgId, name: INSTANCE_ADMIN_TOKEN_NAME, secretHash });
       request.log.warn({ revoked: replaced.revoked, tokenId: id }, 'instance admin token rotated');
+      await audit(ctx, request, { action: 'instance_admin.rotate', orgId: auth.orgId, target: { type: 'token', id }, details: { revoked: replaced.revoked } });
       return reply.code(201).send({ token: replaced.token, secret: token, revoked: replaced.revoked });
     },
   );

@@ -13,15 +13,18 @@ import {
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { addWebhook, pingWebhook } from '../webhooks/manage.js';
 
 /** Webhooks of the caller's org (admin tokens): add, list, remove, delivery log, redelivery, test ping. */
 export function registerWebhookRoutes(app: App, ctx: ControllerContext): void {
   const tags = ['webhooks'];
-  app.post('/v1/webhooks', { config: { access: 'admin', body: 'json' }, schema: { tags, body: CreateWebhookRequest, response: { 201: CreatedWebhook } } }, async (request, reply) =>
-    reply.code(201).send(await addWebhook(ctx, userOf(request).orgId, request.body)),
-  );
+  app.post('/v1/webhooks', { config: { access: 'admin', body: 'json' }, schema: { tags, body: CreateWebhookRequest, response: { 201: CreatedWebhook } } }, async (request, reply) => {
+    const created = await addWebhook(ctx, userOf(request).orgId, request.body);
+    await audit(ctx, request, { action: 'webhook.create', orgId: created.webhook.orgId, target: { type: 'webhook', id: created.webhook.id }, details: { url: created.webhook.url } });
+    return reply.code(201).send(created);
+  });
 
   app.get('/v1/webhooks', { config: { access: 'admin' }, schema: { tags, response: { 200: WebhookList } } }, async (request) => ({
     webhooks: await ctx.store.listWebhooks(userOf(request).orgId),
@@ -35,6 +38,7 @@ export function registerWebhookRoutes(app: App, ctx: ControllerContext): void {
 
   app.delete('/v1/webhooks/:id', { config: { access: 'admin' }, schema: { tags, params: WebhookParams, response: { 200: Ok } } }, async (request) => {
     if (!(await ctx.store.deleteWebhook(userOf(request).orgId, request.params.id))) throw new ApiError('NOT_FOUND', 'no such webhook');
+    await audit(ctx, request, { action: 'webhook.delete', orgId: userOf(request).orgId, target: { type: 'webhook', id: request.params.id } });
     return { ok: true as const };
   });
 

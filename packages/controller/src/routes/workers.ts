@@ -19,6 +19,7 @@ import {
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
 import { enrollmentOf, userOf, workerOf } from '../auth/roles.js';
 import { mintCredential } from '../auth/tokens.js';
 import { requireSandboxForPool } from '../auth/sandbox-policy.js';
@@ -63,6 +64,8 @@ export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
       const auth = userOf(request);
       if (!(await ctx.store.revokeWorker(auth.orgId, request.params.id, auth.instanceAdmin))) throw new ApiError('NOT_FOUND', 'no such worker');
       ctx.waiters.dropWorker(request.params.id);
+      const revoked = await ctx.store.findWorker(request.params.id);
+      await audit(ctx, request, { action: 'worker.revoke', orgId: revoked?.orgId ?? null, target: { type: 'worker', id: request.params.id }, details: { name: revoked?.name ?? null } });
       return { ok: true as const };
     },
   );
@@ -82,6 +85,12 @@ export function registerWorkerRoutes(app: App, ctx: ControllerContext): void {
         capabilities: request.body,
         secretHash,
         enrollmentTokenId: enrollment.id,
+      });
+      await audit(ctx, request, {
+        action: 'worker.enroll',
+        orgId: enrollment.pool === 'shared' ? null : enrollment.orgId,
+        target: { type: 'worker', id },
+        details: { name: request.body.name, pool: enrollment.pool, platforms: request.body.platforms },
       });
       return reply.code(201).send({ workerId: id, credential: token, timing: ctx.timing });
     },

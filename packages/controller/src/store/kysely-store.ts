@@ -36,6 +36,7 @@ import * as tokens from './queries/tokens.js';
 import * as workers from './queries/workers.js';
 import * as webhooks from './queries/webhooks.js';
 import * as presence from './queries/worker-presence.js';
+import * as audit from './queries/audit.js';
 import * as deliveries from './queries/webhook-deliveries.js';
 
 /** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
@@ -177,6 +178,8 @@ export class KyselyStore implements Store {
   getDelivery = (orgId: string, webhookId: string, id: string) => deliveries.getDelivery(this.db, orgId, webhookId, id);
   redeliver = (orgId: string, webhookId: string, id: string) => deliveries.redeliver(this.db, orgId, webhookId, id).then(this.outbox);
   enqueuePing = (orgId: string, webhookId: string) => deliveries.enqueuePing(this.db, orgId, webhookId).then(this.outbox);
+  appendAudit = (entry: Parameters<Store['appendAudit']>[0]) => audit.appendAudit(this.db, entry);
+  listAudit = (orgId: string | null, q: Parameters<Store['listAudit']>[1]) => audit.listAudit(this.db, orgId, q);
   onOutbox = (listener: () => void) => {
     this.outboxListener = listener;
   };

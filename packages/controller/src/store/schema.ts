@@ -224,6 +224,21 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+/** The append-only audit log (0011). */
+export interface AuditLogTable {
+  id: string;
+  org_id: string | null;
+  actor_kind: string;
+  actor_id: string;
+  actor_name: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  details: string;
+  ip: string;
+  created_at: string;
+}
+
 export interface MigrationMarker {
   id: Generated<number>;
 }
@@ -246,4 +261,5 @@ export interface Database {
   dashboard_sessions: DashboardSessionsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  audit_log: AuditLogTable;
 }

@@ -10,6 +10,7 @@
 import type {
   Artifact,
   ArtifactKind,
+  AuditEntry,
   Attempt,
   Build,
   BuildStatus,
@@ -317,4 +318,9 @@ export interface Store {
   enqueuePing(orgId: string, webhookId: string): Promise<string>;
   /** `listener` runs after every commit that may have written outbox rows (the deliverer then looks at once). */
   onOutbox(listener: () => void): void;
+
+  // ── audit log (queries/audit.ts): append-only ───────────────────────────────
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Oldest first; `orgId` null = every org (the instance admin). */
+  listAudit(orgId: string | null, query: { since?: string; cursor?: string; limit: number }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }>;
 }

@@ -1,0 +1,46 @@
+import type { AuditEntry } from '@buildmesh/protocol';
+import type { Db } from '../rows.js';
+import type { AuditLogTable } from '../schema.js';
+
+const toEntry = (r: AuditLogTable): AuditEntry => ({
+  id: r.id,
+  orgId: r.org_id,
+  actorKind: r.actor_kind,
+  actorId: r.actor_id,
+  actorName: r.actor_name,
+  action: r.action,
+  targetType: r.target_type,
+  targetId: r.target_id,
+  details: JSON.parse(r.details) as Record<string, unknown>,
+  ip: r.ip,
+  createdAt: r.created_at,
+});
+
+export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      id: e.id,
+      org_id: e.orgId,
+      actor_kind: e.actorKind,
+      actor_id: e.actorId,
+      actor_name: e.actorName,
+      action: e.action,
+      target_type: e.targetType,
+      target_id: e.targetId,
+      details: JSON.stringify(e.details),
+      ip: e.ip,
+      created_at: e.createdAt,
+    })
+    .execute();
+}
+
+/** Oldest first from `since` / after `cursor`; `orgId` null = every org (the instance admin). */
+export async function listAudit(db: Db, orgId: string | null, q: { since?: string; cursor?: string; limit: number }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }> {
+  let query = db.selectFrom('audit_log').selectAll();
+  if (orgId !== null) query = query.where('org_id', '=', orgId);
+  if (q.since) query = query.where('created_at', '>=', q.since);
+  if (q.cursor) query = query.where('id', '>', q.cursor);
+  const rows = await query.orderBy('id').limit(q.limit).execute();
+  return { entries: rows.map(toEntry), nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+}
