@@ -50,10 +50,19 @@ export const CredentialsBundle = Type.Object(
 );
 export type CredentialsBundle = Static<typeof CredentialsBundle>;
 
-/** What the worker reads through its attempt: the build's credentials and the project's secrets (decrypted). */
+/** The largest file a file secret holds (google-services.json, GoogleService-Info.plist, a key file). */
+export const MAX_FILE_SECRET_BYTES = 256 * 1024;
+
+/**
+ * What the worker reads through its attempt: the build's credentials and the project's secrets
+ * (decrypted). String secrets become variables; file secrets (`files`, name → content in base64)
+ * are written to files in the attempt's workspace and their variables hold the paths, as on EAS.
+ * Workers that predate file secrets ignore `files`.
+ */
 export const AttemptSecrets = Type.Object({
   credentials: Type.Union([CredentialsBundle, Type.Null()]),
   secrets: EnvVars,
+  files: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Base64(MAX_FILE_SECRET_BYTES), { maxProperties: 512 })),
 });
 export type AttemptSecrets = Static<typeof AttemptSecrets>;
 
@@ -65,6 +74,15 @@ export const CredentialsSummary = Type.Object({
 });
 export type CredentialsSummary = Static<typeof CredentialsSummary>;
 
-export const SecretValue = Type.Object({ value: EnvValue(65536, 1) }, { additionalProperties: false });
-export const SecretInfo = Type.Object({ name: Type.String(), updatedAt: Type.String() });
+/** `string` (the default): the variable holds the value. `file`: the variable holds the path of a file with the content. */
+export const SecretType = Type.Union([Type.Literal('string'), Type.Literal('file')]);
+export type SecretType = Static<typeof SecretType>;
+
+/** PUT body: a string secret's value, or a file secret's content in base64 (`type: "file"`). */
+export const SecretValue = Type.Union([
+  Type.Object({ value: EnvValue(65536, 1), type: Type.Optional(Type.Literal('string')) }, { additionalProperties: false }),
+  Type.Object({ value: Base64(MAX_FILE_SECRET_BYTES), type: Type.Literal('file') }, { additionalProperties: false }),
+]);
+export type SecretValue = Static<typeof SecretValue>;
+export const SecretInfo = Type.Object({ name: Type.String(), updatedAt: Type.String(), type: Type.Optional(SecretType) });
 export type SecretInfo = Static<typeof SecretInfo>;

@@ -5,13 +5,13 @@
  * the post-install hook, and the on-success / on-error / on-complete hooks at the end.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EAS_JSON_FILE } from '@buildmesh/protocol';
 import type { Command, Phase } from '../runner/plan.js';
 import { HOOK_FAILURES, INSTALL_FAILURES, PREBUILD_FAILURES } from './classify.js';
 import type { PlanContext } from './context.js';
-import { hasScript } from './context.js';
+import { hasScript, SECRET_FILES_DIR } from './context.js';
 import { installCommand, runScriptCommand, shouldUseFrozenLockfile } from './package-manager.js';
 
 /** EAS kills an install that runs this long (it warns at 15 minutes). */
@@ -98,6 +98,39 @@ function prepareProjectPhase(ctx: PlanContext): Phase | null {
   };
 }
 
+/** PREPARE_SECRET_FILES: each file secret written (0600, in a 0700 folder of the workspace) where its variable points. */
+function prepareSecretFilesPhase(ctx: PlanContext): Phase | null {
+  if (ctx.secretFiles.length === 0) return null;
+  const dir = join(ctx.workspaceRoot, SECRET_FILES_DIR);
+  return {
+    name: 'PREPARE_SECRET_FILES',
+    steps: [
+      {
+        kind: 'task',
+        describe: `write the file secrets (${ctx.secretFiles.map((f) => f.name).join(', ')}) to ${dir}`,
+        run: async ({ log }) => {
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          for (const file of ctx.secretFiles) {
+            await writeFile(file.path, Buffer.from(file.contentBase64, 'base64'), { mode: 0o600 });
+            log(`File secret ${file.name}: $${file.name} is the path of its file.`);
+          }
+        },
+      },
+    ],
+  };
+}
+
+/** REMOVE_SECRET_FILES: the file secrets are deleted when the build ends, whatever its outcome. */
+function removeSecretFilesPhase(ctx: PlanContext): Phase | null {
+  if (ctx.secretFiles.length === 0) return null;
+  const dir = join(ctx.workspaceRoot, SECRET_FILES_DIR);
+  return {
+    name: 'REMOVE_SECRET_FILES',
+    always: 'always',
+    steps: [{ kind: 'task', describe: `remove ${dir}`, run: () => rm(dir, { recursive: true, force: true }) }],
+  };
+}
+
 /**
  * Whether the platform's native project was committed, as EAS decides it: android/app/build.gradle
  * (or .kts), or an .xcodeproj with its project.pbxproj in ios/. A stray folder (a README, a
@@ -122,6 +155,7 @@ export function setupPhases(ctx: PlanContext): Phase[] {
     (ctx.pm.lockfile ? `, from ${ctx.pm.lockfile}` : '') +
     `${frozen ? ', with a frozen lockfile' : ''}.`;
   const phases: (Phase | null)[] = [
+    prepareSecretFilesPhase(ctx),
     prepareProjectPhase(ctx),
     hookPhase(ctx, 'PRE_INSTALL_HOOK', HOOKS.preInstall),
     {
@@ -225,7 +259,7 @@ export function preUploadArtifactsHookPhase(ctx: PlanContext): Phase | null {
 /**
  * The hooks that end a build: on-success after success, on-error after a failure, then on-complete
  * with EAS_BUILD_STATUS as EAS sets it (`finished` or `errored`); it is planned once for each
- * outcome and only the matching one runs.
+ * outcome and only the matching one runs. Then the file secrets are removed.
  */
 export function completionHookPhases(ctx: PlanContext): Phase[] {
   return [
@@ -233,5 +267,6 @@ export function completionHookPhases(ctx: PlanContext): Phase[] {
     hookPhase(ctx, 'ON_BUILD_ERROR_HOOK', HOOKS.onError, 'on-failure'),
     hookPhase(ctx, 'ON_BUILD_COMPLETE_HOOK', HOOKS.onComplete, 'on-success', { EAS_BUILD_STATUS: 'finished' }),
     hookPhase(ctx, 'ON_BUILD_COMPLETE_HOOK', HOOKS.onComplete, 'on-failure', { EAS_BUILD_STATUS: 'errored' }),
+    removeSecretFilesPhase(ctx),
   ].filter((p): p is Phase => p !== null);
 }

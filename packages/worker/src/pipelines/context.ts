@@ -25,6 +25,12 @@ export interface PlanInput {
   /** The project's secrets (decrypted), exposed to the build as environment variables. */
   secrets: Record<string, string>;
   /**
+   * The project's file secrets (name → content in base64): each is written to a file below the
+   * workspace, outside the project, for the build (PREPARE_SECRET_FILES) and its variable holds
+   * the path, as on EAS; the files are removed when the build ends.
+   */
+  fileSecrets?: Record<string, string>;
+  /**
    * The attempt's environment, computed once per attempt by the runner (buildEnv); the plan adds
    * to this same object. Tests may leave it out: it is computed from the job and secrets then.
    */
@@ -72,8 +78,34 @@ export interface PlanContext {
   packageJsonText: string;
   pm: PackageManager;
   env: Record<string, string>;
+  /** File secrets and where PREPARE_SECRET_FILES writes them. */
+  secretFiles: SecretFile[];
   newId: () => string;
   redact: string[];
+}
+
+export interface SecretFile {
+  name: string;
+  path: string;
+  contentBase64: string;
+}
+
+/** Where file secrets are written, relative to the attempt's workspace. */
+export const SECRET_FILES_DIR = 'secret-files';
+
+/**
+ * File secrets: the variable of each holds its file's path (over the profile env, like any
+ * secret). The build's identity variables (EAS_BUILD_*) are never replaced.
+ */
+function secretFiles(input: PlanInput, env: Record<string, string>): SecretFile[] {
+  const files: SecretFile[] = [];
+  for (const [name, contentBase64] of Object.entries(input.fileSecrets ?? {})) {
+    if (name.startsWith('EAS_BUILD') || !/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) continue;
+    const path = join(input.workspaceRoot, SECRET_FILES_DIR, name);
+    env[name] = path;
+    files.push({ name, path, contentBase64 });
+  }
+  return files;
 }
 
 export async function createPlanContext(input: PlanInput): Promise<PlanContext> {
@@ -94,6 +126,7 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
   }
   const env = input.env ?? buildEnv({ job, projectDir, secrets: input.secrets });
   env.NODE_OPTIONS = withNodeHeap(env.NODE_OPTIONS, input.totalMemBytes ?? totalmem());
+  const files = secretFiles(input, env);
   return {
     input,
     job,
@@ -105,6 +138,7 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
     packageJsonText,
     pm: detectPackageManager(projectDir, packageJson),
     env,
+    secretFiles: files,
     newId: input.randomId ?? randomUUID,
     redact: [],
   };
