@@ -76,7 +76,7 @@ async function install(t: T, registry: string, ownNpmrc: string | null) {
   const userconfig = join(workspaceRoot, 'empty-user-npmrc');
   writeFileSync(userconfig, '');
   const env = { NPM_CONFIG_REGISTRY: registry, npm_config_userconfig: userconfig, npm_config_cache: join(workspaceRoot, 'npm-cache') };
-  const job = makeJob('web', { env });
+  const job = makeJob('android', { env });
   const plan = await planPipeline({ job, projectDir, workspaceRoot, credentials: null, secrets: { NPM_TOKEN: TOKEN } });
   const setup = { ...plan, phases: plan.phases.filter((p) => p.name === 'PREPARE_NPMRC' || p.name === 'INSTALL_DEPENDENCIES') };
   const run = await runPlanSimply(setup, job, projectDir, workspaceRoot);
