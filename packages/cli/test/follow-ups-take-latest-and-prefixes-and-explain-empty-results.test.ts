@@ -79,3 +79,17 @@ void test('latest and prefixes resolve; empty results and polish-list messages s
   const human = await runCli(['doctor', '--platform', 'web', '--profile', 'test'], { env, cwd: project });
   assert.doesNotMatch(human.stdout + human.stderr, /No problems found/);
 });
+
+void test('doctor says which toolchain the online workers lack for a platform', async (t) => {
+  const mesh = await startMesh(t, { worker: true });
+  const project = makeFixtureProject(t, {
+    'app.json': JSON.stringify({ expo: { name: 'Fixture App', slug: 'fixture-app', platforms: ['web', 'android', 'ios'] } }),
+  });
+  // The worker runs on this Linux machine: no Xcode; no Android SDK unless ANDROID_HOME is set here.
+  const doctor = await runCli(['doctor', '--platform', 'all', '--profile', 'test', '--json'], { env: mesh.env, cwd: project });
+  const workers = (JSON.parse(doctor.stdout) as { checks: Array<{ id: string; status: string; message: string }> }).checks.find((c) => c.id === 'workers')!;
+  assert.equal(workers.status, 'fail', workers.message);
+  if (!process.env.ANDROID_HOME && !process.env.ANDROID_SDK_ROOT) assert.match(workers.message, /android: 0 online of 0 able — \S+ lacks (Java \(a JDK on PATH\) and )?an Android SDK \(ANDROID_HOME or ANDROID_SDK_ROOT with platform-tools and build-tools\)/);
+  assert.match(workers.message, /ios: 0 online of 0 able — \S+ lacks macOS and Xcode and CocoaPods and fastlane/);
+  assert.match(workers.message, /web: 1 online of 1 able/);
+});

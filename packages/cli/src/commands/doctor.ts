@@ -176,7 +176,7 @@ export const doctorCommand = action<DoctorOptions>(
           message: perPlatform
             .map((p) => {
               const labels = Object.keys(required.get(p.platform) ?? {}).length ? ` with ${formatLabels(required.get(p.platform)!)}` : '';
-              return `${p.platform}${labels}: ${p.online} online of ${p.enrolled} able`;
+              return `${p.platform}${labels}: ${p.online} online of ${p.enrolled} able${p.enrolled === 0 ? lacking(workers, p.platform) : ''}`;
             })
             .join('; '),
           details: perPlatform,
@@ -201,6 +201,27 @@ export const doctorCommand = action<DoctorOptions>(
     return ok ? EXIT.ok : EXIT.failure;
   },
 );
+
+/** What the online workers lack to build a platform, from the toolchain facts they report. */
+export function lacking(workers: readonly WorkerInfo[], platform: Platform): string {
+  const online = workers.filter((w) => w.state === 'online');
+  if (online.length === 0) return ' — no worker is online';
+  const reasons = online.slice(0, 3).map((w) => {
+    const t = w.toolchains;
+    const missing: string[] = [];
+    const present: string[] = [];
+    if (platform === 'android') {
+      (t.java ? present : missing).push(t.java ? `Java ${t.java}` : 'Java (a JDK on PATH)');
+      (t['android-build-tools'] ? present : missing).push(t['android-build-tools'] ? 'an Android SDK' : 'an Android SDK (ANDROID_HOME or ANDROID_SDK_ROOT with platform-tools and build-tools)');
+    } else if (platform === 'ios') {
+      if (w.labels.os && w.labels.os !== 'macos') missing.push('macOS');
+      for (const [key, what] of [['xcode', 'Xcode'], ['cocoapods', 'CocoaPods'], ['fastlane', 'fastlane']] as const) (t[key] ? present : missing).push(what);
+    }
+    if (missing.length === 0) return `${w.name} has the toolchains; the profile's labels rule it out`;
+    return `${w.name} lacks ${missing.join(' and ')}${present.length ? ` (${present.join(', ')} present)` : ''}`;
+  });
+  return ` — ${reasons.join('; ')}${online.length > 3 ? '; …' : ''}`;
+}
 
 function matching(workers: readonly WorkerInfo[], platform: Platform, labels: Labels): { enrolled: number; online: number } {
   const able = workers.filter((w) => w.platforms.includes(platform) && Object.entries(labels).every(([k, v]) => w.labels[k] === v));
