@@ -5,8 +5,8 @@
  *   - `extends` chains are followed parent-first (at most MAX_EXTENDS_DEPTH profiles, no cycles);
  *     a child's fields replace its parent's, except `env` and the `android`/`ios` sections, which
  *     are merged key by key;
- *   - then the platform section (`android` or `ios`) is merged over the common fields, `env`
- *     again key by key; web has no section of its own and uses the common fields only;
+ *   - then the platform section (`android`, `ios`, or BuildMesh's own `web`: EAS has no web
+ *     platform) is merged over the common fields, `env` again key by key;
  *   - deprecated fields are mapped (`artifactPath` → `applicationArchivePath`,
  *     `releaseChannel` → `channel`) with a warning;
  *   - every field BuildMesh does not use, or does not know, is named in `warnings`: nothing is
@@ -164,7 +164,7 @@ const COMMON_FIELDS: Record<string, FieldKind> = {
   resourceClass: str,
 };
 
-/** Valid only inside a platform section (android or ios). */
+/** Valid only inside a platform section (android, ios or web). */
 const PLATFORM_FIELDS: Record<string, FieldKind> = {
   applicationArchivePath: str,
   image: str,
@@ -175,6 +175,11 @@ const ANDROID_FIELDS: Record<string, FieldKind> = {
   gradleCommand: str,
   ndk: str,
   keystoreName: str,
+};
+
+/** BuildMesh's own `web` section (EAS has no web platform): common fields, the artifact paths, and these. */
+const WEB_FIELDS: Record<string, FieldKind> = {
+  outputDir: str,
 };
 
 const IOS_FIELDS: Record<string, FieldKind> = {
@@ -208,7 +213,7 @@ const UNSUPPORTED_FIELDS: Record<string, string> = {
 const CACHE_FIELDS = new Set(['disabled', 'key', 'paths']);
 /** The names EnvVars allows (checked here: the schema's patternProperties alone lets other names through). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-const PLATFORM_SECTIONS = ['android', 'ios'] as const;
+const PLATFORM_SECTIONS = ['android', 'ios', 'web'] as const;
 type PlatformSection = (typeof PLATFORM_SECTIONS)[number];
 
 type RawProfile = Record<string, unknown>;
@@ -361,7 +366,7 @@ function collectLevel(
     const deprecated = DEPRECATED_FIELDS[name];
     if (deprecated) {
       if (deprecated.where === 'platform' && level === 'common') {
-        out.warnings.push(`"${name}" is only valid in a platform section (android or ios) and is ignored here.`);
+        out.warnings.push(`"${name}" is only valid in a platform section (android, ios or web) and is ignored here.`);
         continue;
       }
       const kind = allowed[deprecated.to];
@@ -385,8 +390,14 @@ function collectLevel(
     }
     if (Object.hasOwn(UNSUPPORTED_FIELDS, name)) {
       out.warnings.push(`"${name}"${where} is not supported by BuildMesh and is ignored: ${UNSUPPORTED_FIELDS[name]}.`);
-    } else if (Object.hasOwn(PLATFORM_FIELDS, name) || Object.hasOwn(ANDROID_FIELDS, name) || Object.hasOwn(IOS_FIELDS, name)) {
-      const home = Object.hasOwn(ANDROID_FIELDS, name) ? 'the android section' : Object.hasOwn(IOS_FIELDS, name) ? 'the ios section' : 'a platform section (android or ios)';
+    } else if (Object.hasOwn(PLATFORM_FIELDS, name) || Object.hasOwn(ANDROID_FIELDS, name) || Object.hasOwn(IOS_FIELDS, name) || Object.hasOwn(WEB_FIELDS, name)) {
+      const home = Object.hasOwn(ANDROID_FIELDS, name)
+        ? 'the android section'
+        : Object.hasOwn(IOS_FIELDS, name)
+          ? 'the ios section'
+          : Object.hasOwn(WEB_FIELDS, name)
+            ? 'the web section'
+            : 'a platform section (android, ios or web)';
       out.warnings.push(`"${name}"${where} belongs in ${home} and is ignored here.`);
     } else {
       out.warnings.push(`Unknown field "${name}"${where} is ignored.`);
@@ -398,6 +409,7 @@ function collectLevel(
 const FIELDS_FOR: Record<PlatformSection, Record<string, FieldKind>> = {
   android: { ...COMMON_FIELDS, ...PLATFORM_FIELDS, ...ANDROID_FIELDS },
   ios: { ...COMMON_FIELDS, ...PLATFORM_FIELDS, ...IOS_FIELDS },
+  web: { ...COMMON_FIELDS, ...PLATFORM_FIELDS, ...WEB_FIELDS },
 };
 
 /**
@@ -419,7 +431,7 @@ export function resolveBuildProfile(
 
   const common = collectLevel(merged, COMMON_FIELDS, 'common', out);
   let fields = common;
-  if (platform === 'android' || platform === 'ios') {
+  {
     const section = isPlainObject(merged[platform]) ? merged[platform] : {};
     const specific = collectLevel(section, FIELDS_FOR[platform], platform, out);
     fields = { ...common, ...specific };

@@ -193,3 +193,31 @@ void test('image becomes a required worker label: xcode=<version> for iOS Xcode 
   assert.deepEqual(labelsForProfile({ image: 'sdk-57' }, 'ios'), { image: 'sdk-57' });
   assert.deepEqual(labelsForProfile({ image: 'ubuntu-24.04-jdk-17-ndk-r27b' }, 'android'), { image: 'ubuntu-24.04-jdk-17-ndk-r27b' });
 });
+
+void test('the web section (BuildMesh’s own) merges over the common fields like android and ios, extends-aware; unknown fields warned', () => {
+  const easJson = {
+    build: {
+      base: { env: { A: '1' }, web: { outputDir: 'public', env: { W: 'base' } } },
+      site: {
+        extends: 'base',
+        node: '20.0.0',
+        web: { config: 'web.yml', applicationArchivePath: 'site/out.tar.gz', buildArtifactPaths: ['reports/*.txt'], env: { W: 'site' }, gradleCommand: 'x', bogus: 1 },
+      },
+    },
+  };
+  const { profile, warnings } = resolveBuildProfile(easJson, 'site', 'web');
+  assert.deepEqual(profile, {
+    name: 'site',
+    env: { A: '1', W: 'site' },
+    node: '20.0.0',
+    outputDir: 'public',
+    config: 'web.yml',
+    applicationArchivePath: 'site/out.tar.gz',
+    buildArtifactPaths: ['reports/*.txt'],
+  });
+  assert.ok(warnings.some((w) => /"gradleCommand" in the web section belongs in the android section/.test(w)), warnings.join('\n'));
+  assert.ok(warnings.some((w) => /Unknown field "bogus" in the web section/.test(w)), warnings.join('\n'));
+  // The web section does not leak into other platforms, and outputDir outside it is named.
+  assert.equal(resolveBuildProfile(easJson, 'site', 'android').profile.config, undefined);
+  assert.ok(resolveBuildProfile({ build: { p: { outputDir: 'x' } } }, 'p', 'web').warnings.some((w) => /"outputDir" belongs in the web section/.test(w)));
+});

@@ -57,6 +57,9 @@ export const ResolvedProfile = Type.Object(
     cocoapods: Type.Optional(Str(64)),
     fastlane: Type.Optional(Str(64)),
     bundler: Type.Optional(Str(64)),
+    // web (BuildMesh's own section)
+    /** Where `expo export` writes (relative to the project); default dist. */
+    outputDir: Type.Optional(Str(256)),
   },
   { additionalProperties: false },
 );

@@ -1,12 +1,15 @@
 /**
  * The web pipeline: setup and install as for the native platforms, then `expo export --platform
- * web` into dist/, packed as `build/web-<build id>.tar.gz` (the files of dist/ at the archive's
- * root, so it unpacks to index.html and _expo/…), which the runner collects as the application
- * archive. No prebuild: web has no native folder.
+ * web` into the profile's `outputDir` (web section; default dist/), packed as
+ * `build/web-<build id>.tar.gz` (the files of the output dir at the archive's root, so it unpacks
+ * to index.html and _expo/…), which the runner collects as the application archive unless the
+ * web section names its own `applicationArchivePath`. No prebuild: web has no native folder. A
+ * project without `expo` in its dependencies fails EXPORT_WEB before npx runs (WEB_EXPO_MISSING):
+ * npx would otherwise spend a minute downloading expo only to fail.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, normalize } from 'node:path';
 import { c as createTar } from 'tar';
 import type { Phase } from '../runner/plan.js';
 import { WEB_EXPORT_FAILURES } from './classify.js';
@@ -20,8 +23,24 @@ export function webArchivePath(buildId: string): string {
   return `build/web-${buildId}.tar.gz`;
 }
 
+/** The export's output directory: the profile's outputDir, kept inside the project. */
+export function webOutputDir(outputDir: string | undefined): string {
+  if (outputDir === undefined) return WEB_OUTPUT_DIR;
+  const dir = normalize(outputDir).replace(/\/+$/, '');
+  if (!dir || dir === '.' || isAbsolute(dir) || dir.split('/').includes('..')) {
+    throw new PipelineError('EAS_JSON_INVALID', `The web section's outputDir "${outputDir}" must be a directory inside the project.`);
+  }
+  return dir;
+}
+
+function dependsOnExpo(ctx: PlanContext): boolean {
+  const { dependencies, devDependencies } = ctx.packageJson;
+  return [dependencies, devDependencies].some((deps) => typeof deps === 'object' && deps !== null && Object.hasOwn(deps, 'expo'));
+}
+
 export async function planWeb(ctx: PlanContext): Promise<PipelinePlan> {
   const archive = webArchivePath(ctx.job.build.id);
+  const outputDir = webOutputDir(ctx.profile.outputDir);
   const phases: (Phase | null)[] = [
     ...setupPhases(ctx),
     postInstallHookPhase(ctx),
@@ -29,21 +48,30 @@ export async function planWeb(ctx: PlanContext): Promise<PipelinePlan> {
       name: 'EXPORT_WEB',
       title: 'Export for web',
       steps: [
-        { kind: 'command', command: { argv: ['npx', 'expo', 'export', '--platform', 'web', '--output-dir', WEB_OUTPUT_DIR] } },
         {
           kind: 'task',
-          describe: `pack ${WEB_OUTPUT_DIR}/ into ${archive}`,
+          describe: 'check that the project depends on expo',
+          run: async () => {
+            if (!dependsOnExpo(ctx)) {
+              throw new PipelineError('WEB_EXPO_MISSING', 'The project does not depend on expo, which web builds run (`expo export --platform web`): add it with `npx expo install expo`, or give the web section a custom `config`.');
+            }
+          },
+        },
+        { kind: 'command', command: { argv: ['npx', 'expo', 'export', '--platform', 'web', '--output-dir', outputDir] } },
+        {
+          kind: 'task',
+          describe: `pack ${outputDir}/ into ${archive}`,
           run: async ({ log }) => {
-            const outDir = join(ctx.projectDir, WEB_OUTPUT_DIR);
+            const outDir = join(ctx.projectDir, outputDir);
             const entries = existsSync(outDir) ? (await readdir(outDir)).sort() : [];
             if (!entries.includes('index.html')) {
-              throw new PipelineError('WEB_EXPORT_FAILED', `expo export produced no ${WEB_OUTPUT_DIR}/index.html.`);
+              throw new PipelineError('WEB_EXPORT_FAILED', `expo export produced no ${outputDir}/index.html.`);
             }
             const file = join(ctx.projectDir, archive);
             await mkdir(join(ctx.projectDir, 'build'), { recursive: true });
             await rm(file, { force: true });
             await createTar({ gzip: true, file, cwd: outDir, portable: true }, entries);
-            log(`Packed ${WEB_OUTPUT_DIR}/ (${entries.join(', ')}) into ${archive}.`);
+            log(`Packed ${outputDir}/ (${entries.join(', ')}) into ${archive}.`);
           },
         },
       ],
