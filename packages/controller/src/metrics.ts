@@ -3,7 +3,7 @@
  * scrape (the store is the truth; nothing here can drift from it); the claim
  * latency histogram is observed as claims happen.
  */
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BuildStatus, PLATFORMS } from '@buildmesh/protocol';
 import type { Store } from './store/store.js';
 
@@ -24,6 +24,8 @@ export class ControllerMetrics {
   private readonly queueDepth: Gauge;
   private readonly workersOnline: Gauge;
   private readonly claimLatency: Histogram;
+  private readonly blobUploads: Counter;
+  private readonly blobUploadBytes: Counter;
 
   constructor(
     private readonly store: Store,
@@ -43,6 +45,8 @@ export class ControllerMetrics {
         this.set(claimWaiters());
       },
     });
+    this.blobUploads = new Counter({ name: 'buildmesh_blob_uploads_total', help: 'Blobs (sources) uploaded through this replica (content-addressed: a blob the org has is not uploaded again).', registers });
+    this.blobUploadBytes = new Counter({ name: 'buildmesh_blob_upload_bytes_total', help: 'Bytes of the blobs counted by buildmesh_blob_uploads_total.', registers });
     this.claimLatency = new Histogram({
       name: 'buildmesh_claim_latency_seconds',
       help: 'Time from a build entering the queue to a worker claiming it.',
@@ -96,6 +100,11 @@ export class ControllerMetrics {
   }
 
   /** `queuedAt`: when the build (re-)entered the queue. */
+  blobUploaded(size: number): void {
+    this.blobUploads.inc();
+    this.blobUploadBytes.inc(size);
+  }
+
   observeClaim(queuedAt: string | undefined): void {
     const at = queuedAt ? Date.parse(queuedAt) : NaN;
     if (Number.isFinite(at)) this.claimLatency.observe(Math.max(0, Date.now() - at) / 1000);

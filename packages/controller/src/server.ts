@@ -16,6 +16,7 @@ import { ERROR_RESPONSE_SCHEMA, sendError } from './http/errors.js';
 import { MAX_CLAIM_WAIT_MS } from './config.js';
 import './http/route-config.js';
 import { registerArtifactRoutes } from './routes/artifacts.js';
+import { registerBlobRoutes } from './routes/blobs.js';
 import { registerAttemptRoutes } from './routes/attempts.js';
 import { registerBuildRoutes } from './routes/builds.js';
 import { registerEnrollmentTokenRoutes } from './routes/enrollment-tokens.js';
@@ -125,6 +126,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerBuildRoutes(app, ctx);
   registerLogRoutes(app, ctx);
   registerArtifactRoutes(app, ctx);
+  registerBlobRoutes(app, ctx);
   registerWorkerRoutes(app, ctx);
   registerAttemptRoutes(app, ctx);
   registerSessionRoutes(app, ctx);

@@ -135,7 +135,8 @@ test('bad input answers 4xx, the process stays up, and nothing is stored', { tim
 
     await t.test('wrong content types', async () => {
       const cases: Array<[string, string, string, string | undefined, string]> = [
-        ['POST', '/v1/builds', auth, 'application/json', '{}'],
+        ['POST', '/v1/builds', auth, 'text/plain', '{}'],
+        ['PUT', `/v1/blobs/${'0'.repeat(64)}`, auth, 'application/json', '{}'],
         ['POST', '/v1/builds', auth, undefined, 'spec'],
         ['POST', '/v1/projects', auth, 'text/plain', '{"name":"x"}'],
         ['POST', '/v1/projects', auth, 'multipart/form-data; boundary=x', '--x--'],

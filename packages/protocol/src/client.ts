@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
 import type { Artifact, ArtifactKind, ArtifactList, InstallLink } from './artifacts.js';
+import type { BlobPresence, BlobRef, CreateBuildRequest } from './blobs.js';
 import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpec, type ListBuildsQuery } from './builds.js';
 import { SHA256_HEADER, type Platform } from './common.js';
 import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
@@ -262,6 +263,30 @@ export class BuildMeshClient {
       headers: { 'content-type': contentType, ...(options.idempotencyKey ? { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey } : {}) },
       signal: options.signal,
       timeoutMs: null,
+    });
+  }
+  /** Of these blobs, the ones the caller's org already has (content-addressed uploads). */
+  blobPresence(blobs: BlobRef[]): Promise<BlobPresence> {
+    return this.json('POST', '/v1/blobs/presence', { json: { blobs } });
+  }
+  /** Uploads one blob as a raw body; the controller refuses it unless the bytes match `sha256` and `size`. */
+  uploadBlob(blob: BlobRef, stream: AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<BlobRef> {
+    return this.json('PUT', `/v1/blobs/${blob.sha256}`, {
+      body: stream,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+      signal: options.signal,
+      timeoutMs: null,
+    });
+  }
+  /**
+   * Creates a build whose source is a blob the org has uploaded (a small JSON request). With `idempotencyKey`,
+   * a repeat of the same submit returns the first build.
+   */
+  createBuildFromBlob(request: CreateBuildRequest, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Build> {
+    return this.json('POST', '/v1/builds', {
+      json: request,
+      headers: options.idempotencyKey ? { [IDEMPOTENCY_KEY_HEADER]: options.idempotencyKey } : {},
+      signal: options.signal,
     });
   }
   listBuilds(query: ListBuildsQuery = {}): Promise<BuildList> {

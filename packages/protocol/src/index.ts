@@ -5,6 +5,7 @@ export * from './profiles.js';
 export * from './credentials.js';
 export * from './builds.js';
 export * from './artifacts.js';
+export * from './blobs.js';
 export * from './logs.js';
 export * from './workers.js';
 export * from './tenancy.js';

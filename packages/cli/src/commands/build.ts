@@ -126,6 +126,15 @@ export const buildCommand = action<BuildOptions>(
     // 3. Pack and upload: once per platform (a temp file when several platforms share one pack).
     out.info(`Project ${out.c.bold(projectName)} · profile ${out.c.bold(opts.profile)} · ${summary.count} files, ${formatBytes(summary.bytes)}`);
     const submitted: Build[] = [];
+    // Ctrl-C while packing or uploading: the controller creates a build only from a whole upload, so
+    // the platform in flight was not submitted; say so (and what was), instead of dying silently.
+    const onUploadSigint = () => {
+      const pending = plans.filter((p) => !submitted.some((b) => b.platform === p.platform)).map((p) => p.platform);
+      process.stderr.write(`\nInterrupted during the upload: nothing was submitted for ${pending.join(', ')}.\n`);
+      for (const b of submitted) process.stderr.write(`Build ${b.id} (${b.platform}) was submitted and keeps running: ${cli()} cancel ${b.id} to stop it.\n`);
+      process.exit(EXIT.interrupted);
+    };
+    process.on('SIGINT', onUploadSigint);
     await withSources(projectDir, files, plans.length, async (openSource) => {
       for (const plan of plans) {
         const spec: CreateBuildSpec = {
@@ -156,6 +165,8 @@ export const buildCommand = action<BuildOptions>(
         out.info(`  ${buildUrl(connection.url, build.id)}`);
       }
     });
+    // (A failed upload leaves the handler: the command is ending anyway.)
+    process.off('SIGINT', onUploadSigint);
 
     const reports: BuildReport[] = submitted.map((build) => ({ build, buildUrl: buildUrl(connection.url, build.id), artifacts: [] }));
     if (!opts.wait) {

@@ -12,6 +12,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@buildmesh/protocol';
 import { sendError } from './errors.js';
+import type { BodyKind } from './route-config.js';
 
 const LINGER_MS = 5000;
 
@@ -74,14 +75,15 @@ function checkParams(kind: keyof typeof MEDIA_TYPES, params: Map<string, string>
 export function guardBody(request: FastifyRequest, reply: FastifyReply, options: BodyGuardOptions): void {
   if (!hasBody(request)) return;
   const config = request.routeOptions.config;
-  const kind = config.body;
-  const { type, params } = parseContentType(request.headers['content-type'] ?? '');
   // Routes without a body tolerate an (ignored) JSON one: `POST …/cancel` with `{}` is harmless.
-  const expected = kind ? MEDIA_TYPES[kind] : MEDIA_TYPES.json;
-  if (type !== expected) {
+  const kinds: readonly BodyKind[] = config.body === undefined ? ['json'] : typeof config.body === 'string' ? [config.body] : config.body;
+  const { type, params } = parseContentType(request.headers['content-type'] ?? '');
+  const kind = kinds.find((k) => MEDIA_TYPES[k] === type);
+  if (!kind) {
+    const expected = kinds.map((k) => MEDIA_TYPES[k]).join(' or ');
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', type ? `this route takes ${expected}, not ${type.slice(0, 80)}` : `this route takes ${expected}`);
   }
-  checkParams(kind ?? 'json', params);
+  checkParams(kind, params);
   const limit = kind === 'multipart' || kind === 'stream' ? config.maxBodyBytes : request.routeOptions.bodyLimit;
   const declared = request.headers['content-length'];
   if (declared !== undefined) {

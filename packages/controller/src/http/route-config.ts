@@ -38,7 +38,8 @@ export type Auth = UserAuth | WorkerAuth | EnrollmentAuth;
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
-    body?: BodyKind;
+    /** The media type(s) the body may have; several = the route tells them apart itself. */
+    body?: BodyKind | readonly BodyKind[];
     /** For multipart and stream bodies: the largest Content-Length accepted before reading starts. */
     maxBodyBytes?: number;
   }

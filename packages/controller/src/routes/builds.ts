@@ -1,6 +1,8 @@
 /**
- * Builds: submit (multipart: spec, optional credentials, streamed source), list,
- * get, cancel, retry. A build row is committed only after its source is durably
+ * Builds: submit, list, get, cancel, retry. A submit is either a small JSON
+ * request naming a source blob the org has uploaded (PUT /v1/blobs/:sha256; the
+ * CLI's way, so one upload serves every platform and every re-run) or multipart
+ * (spec, optional credentials, streamed source) in one request. A build row is committed only after its source is durably
  * in the blob store; any failure before that answers 4xx and leaves neither a
  * row nor a blob behind. A submit carrying an Idempotency-Key the org has used
  * already answers 200 with that first build (nothing new is queued).
@@ -12,6 +14,7 @@ import {
   Build,
   BuildIdParams,
   BuildList,
+  CreateBuildRequest,
   CreateBuildSpec,
   CredentialsBundle,
   IDEMPOTENCY_KEY_HEADER,
@@ -27,10 +30,12 @@ import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { compileChecker } from '../http/validate.js';
+import { orgBlobsPresent } from '../blobs/presence.js';
 import { newId } from '../ids.js';
 import type { NewBuild } from '../store/store.js';
 
 const specChecker = compileChecker(CreateBuildSpec);
+const createRequestChecker = compileChecker(CreateBuildRequest);
 const credentialsChecker = compileChecker(CredentialsBundle);
 const idempotencyKeyChecker = compileChecker(IdempotencyKey);
 /** The spec and the credentials bundle are JSON fields; the credentials may carry several base64 certificates. */
@@ -99,7 +104,12 @@ async function dropUnreferencedBlob(ctx: ControllerContext, sha256: string, rele
 }
 
 /** The build's credentials: the bundle sent with it, else the project's stored ones for its platform. */
-async function credentialsFor(ctx: ControllerContext, orgId: string, projectId: string, submission: Submission): Promise<Buffer | null> {
+async function credentialsFor(
+  ctx: ControllerContext,
+  orgId: string,
+  projectId: string,
+  submission: { spec: CreateBuildSpecT; credentials?: CredentialsBundle | undefined },
+): Promise<Buffer | null> {
   if (submission.credentials) return ctx.keyring.sealJson(submission.credentials);
   const { platform, profile } = submission.spec;
   if (platform === 'web' || profile.withoutCredentials) return null;
@@ -129,6 +139,39 @@ function announce(ctx: ControllerContext, orgId: string, build: BuildT): void {
   ctx.wakeups.buildQueued({ buildId: build.id, orgId, platform: build.platform, labels: build.labels });
 }
 
+/** A build whose source is a blob the org uploaded; a repeated idempotency key answers the first build (created: false). */
+async function createFromBlob(
+  ctx: ControllerContext,
+  projects: ProjectIds,
+  orgId: string,
+  tokenName: string | null,
+  request: CreateBuildRequest,
+  idempotencyKey: string | null,
+): Promise<{ build: BuildT; created: boolean }> {
+  // Pinned while it is checked and referenced: retention cannot delete it in between.
+  const release = ctx.pins.pin(request.source.sha256);
+  try {
+    if (!(await orgBlobsPresent(ctx, orgId, [request.source])).has(request.source.sha256)) throw new ApiError('SOURCE_NOT_UPLOADED');
+    const projectId = await projects.resolve(ctx, orgId, request.spec.project);
+    const credentialsSealed = await credentialsFor(ctx, orgId, projectId, request);
+    const id = newId('bld');
+    const build = await ctx.store.createBuild({
+      id,
+      orgId,
+      projectId,
+      spec: request.spec,
+      source: request.source,
+      credentialsSealed,
+      retryOf: null,
+      idempotencyKey,
+      submittedBy: tokenName,
+    });
+    return { build, created: build.id === id };
+  } finally {
+    release();
+  }
+}
+
 export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
   const projects = new ProjectIds();
   // Encapsulated: the multipart parser and its hooks exist for this one route only.
@@ -152,11 +195,13 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
     scope.post(
       '/v1/builds',
       {
-        config: { access: 'member', body: 'multipart', maxBodyBytes: ctx.options.maxSourceBytes + MULTIPART_OVERHEAD_BYTES },
+        bodyLimit: 2 * MAX_FIELD_BYTES,
+        config: { access: 'member', body: ['json', 'multipart'], maxBodyBytes: ctx.options.maxSourceBytes + MULTIPART_OVERHEAD_BYTES },
         schema: {
           tags: ['builds'],
-          consumes: ['multipart/form-data'],
-          description: 'multipart/form-data, in this order: `spec` (JSON CreateBuildSpec), `credentials` (optional JSON CredentialsBundle), `source` (the tar.gz).',
+          consumes: ['application/json', 'multipart/form-data'],
+          description:
+            'application/json: a CreateBuildRequest (spec, optional credentials, and the source as a blob the org uploaded with PUT /v1/blobs/:sha256). Or multipart/form-data, in this order: `spec` (JSON CreateBuildSpec), `credentials` (optional JSON CredentialsBundle), `source` (the tar.gz).',
           response: { 200: Build, 201: Build },
         },
       },
@@ -164,6 +209,11 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
         const { orgId, tokenName } = userOf(request);
         const header = request.headers[IDEMPOTENCY_KEY_HEADER];
         const idempotencyKey = header === undefined ? null : idempotencyKeyChecker.check(header, IDEMPOTENCY_KEY_HEADER);
+        if (!request.isMultipart()) {
+          const { build, created } = await createFromBlob(ctx, projects, orgId, tokenName, createRequestChecker.check(request.body, 'body'), idempotencyKey);
+          if (created) announce(ctx, orgId, build);
+          return reply.code(created ? 201 : 200).send(build);
+        }
         const submission = await readSubmission(ctx, request);
         try {
           const projectId = await projects.resolve(ctx, orgId, submission.spec.project);

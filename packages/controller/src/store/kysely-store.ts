@@ -17,6 +17,7 @@ import * as createBuild from './queries/create-build.js';
 import * as credentials from './queries/credentials.js';
 import * as enrollment from './queries/enrollment-tokens.js';
 import * as expire from './queries/expire.js';
+import * as orgBlobs from './queries/org-blobs.js';
 import * as finishAttempt from './queries/finish-attempt.js';
 import * as getBuild from './queries/get-build.js';
 import * as heartbeat from './queries/heartbeat.js';
@@ -164,6 +165,8 @@ export class KyselyStore implements Store {
   extendLiveLeases = (leaseTtlMs: number) => sweep.extendLiveLeases(this.db, leaseTtlMs);
   expire = (cutoff: Date, limit: number) => expire.expire(this.db, cutoff, limit);
   blobReferenced = (sha256: string) => expire.blobReferenced(this.db, sha256);
+  recordOrgBlob = (orgId: string, sha256: string, size: number) => orgBlobs.recordOrgBlob(this.db, orgId, sha256, size);
+  orgBlobsKnown = (orgId: string, blobs: ReadonlyArray<{ sha256: string; size: number }>) => orgBlobs.orgBlobsKnown(this.db, orgId, blobs);
   queuedHints = (limit: number) => queuedHints.queuedHints(this.db, limit);
   recentDurations = (orgId: string, projectId: string, platform: Platform, limit: number) => queueInfo.recentDurations(this.db, orgId, projectId, platform, limit);
 

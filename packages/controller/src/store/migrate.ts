@@ -14,6 +14,7 @@ import * as m0006 from './migrations/0006_key_check.js';
 import * as m0007 from './migrations/0007_dashboard_sessions.js';
 import * as m0008 from './migrations/0008_build_submitted_by.js';
 import * as m0009 from './migrations/0009_webhooks.js';
+import * as m0010 from './migrations/0010_org_blobs.js';
 import * as m0011 from './migrations/0011_audit_log.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
@@ -27,6 +28,7 @@ const STEPS: Record<string, Step> = {
   '0007_dashboard_sessions': m0007,
   '0008_build_submitted_by': m0008,
   '0009_webhooks': m0009,
+  '0010_org_blobs': m0010,
   '0011_audit_log': m0011,
 };
 

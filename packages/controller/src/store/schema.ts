@@ -243,6 +243,14 @@ export interface MigrationMarker {
   id: Generated<number>;
 }
 
+/** Blobs an org uploaded (0010): presence is answered per org. */
+export interface OrgBlobsTable {
+  org_id: string;
+  sha256: string;
+  size: number;
+  created_at: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   tokens: TokensTable;
@@ -257,6 +265,7 @@ export interface Database {
   queue_lanes: QueueLanesTable;
   build_count_deltas: BuildCountDeltasTable;
   artifacts: ArtifactsTable;
+  org_blobs: OrgBlobsTable;
   instance_meta: InstanceMetaTable;
   dashboard_sessions: DashboardSessionsTable;
   webhooks: WebhooksTable;

@@ -297,6 +297,10 @@ export interface Store {
   expire(cutoff: Date, limit: number): Promise<{ builds: number; unreferencedBlobs: string[] }>;
   /** Is any build or artifact still pointing at this blob? (checked before deleting it) */
   blobReferenced(sha256: string): Promise<boolean>;
+  /** Content-addressed uploads: the org uploaded this blob (idempotent). */
+  recordOrgBlob(orgId: string, sha256: string, size: number): Promise<void>;
+  /** Of these blobs, the ones this org uploaded with that size; another org's are never among them. */
+  orgBlobsKnown(orgId: string, blobs: ReadonlyArray<{ sha256: string; size: number }>): Promise<Set<string>>;
   /** The first queued builds in claim order (the wake-up re-check that bounds a lost notification). */
   queuedHints(limit: number): Promise<QueuedBuildHint[]>;
   /** Recent build durations for the ETA (seconds), newest first. */
