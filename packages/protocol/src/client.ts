@@ -231,9 +231,10 @@ export class BuildMeshClient {
   listSecrets(project: string): Promise<{ secrets: SecretInfo[] }> {
     return this.json('GET', `/v1/projects/${encodeURIComponent(project)}/secrets`);
   }
-  setSecret(project: string, name: string, value: string): Promise<SecretInfo> {
+  /** A string secret, or with `type: 'file'` a file secret whose `value` is the file's content in base64. */
+  setSecret(project: string, name: string, value: string, type: 'string' | 'file' = 'string'): Promise<SecretInfo> {
     return this.json('PUT', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}`, {
-      json: { value },
+      json: type === 'file' ? { value, type } : { value },
     });
   }
   deleteSecret(project: string, name: string): Promise<{ ok: true }> {

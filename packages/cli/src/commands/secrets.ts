@@ -1,8 +1,11 @@
 /**
  * `buildmesh secrets set|list|delete`: a project's secret environment variables, given to its
  * builds (masked in their logs). Values come from stdin or a hidden prompt, never argv, and are
- * never printed back.
+ * never printed back. `set --file PATH` stores a file secret: builds get the variable as the path
+ * of a file with that content (as EAS's file secrets, e.g. for googleServicesFile).
  */
+import { readFile, stat } from 'node:fs/promises';
+import { MAX_FILE_SECRET_BYTES } from '@buildmesh/protocol';
 import { action, command, group } from '../command-kit.js';
 import { connect } from '../config.js';
 import { CliError, formatAgo, renderTable } from '../output.js';
@@ -16,6 +19,23 @@ interface ProjectOption {
   project?: string;
 }
 
+interface SetOption extends ProjectOption {
+  file?: string;
+}
+
+async function readSecretFile(path: string): Promise<Buffer> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    throw new CliError('FILE_NOT_READABLE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (size > MAX_FILE_SECRET_BYTES) {
+    throw new CliError('SECRET_FILE_TOO_LARGE', `${path} is ${size} bytes; a file secret holds at most ${MAX_FILE_SECRET_BYTES} bytes`);
+  }
+  return readFile(path);
+}
+
 const projectOf = async (opts: ProjectOption) => opts.project ?? (await detectProjectName(await resolveProjectDir('.')));
 
 function checkName(name: string): string {
@@ -23,18 +43,31 @@ function checkName(name: string): string {
   return name;
 }
 
-const set = action<ProjectOption>(
-  command('set', 'Set a secret from stdin or a hidden prompt (never from argv)', [
+const set = action<SetOption>(
+  command('set', 'Set a secret from stdin or a hidden prompt (never from argv), or a file secret from a file', [
     'buildmesh secrets set SENTRY_AUTH_TOKEN            # prompts, input hidden',
     'buildmesh secrets set NPM_TOKEN < npm-token.txt',
     'printf %s "$VALUE" | buildmesh secrets set API_KEY --project my-app',
+    'buildmesh secrets set GOOGLE_SERVICES_JSON --file google-services.json   # builds get a path',
   ])
     .argument('<name>', 'environment variable name')
     .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
-    .addHelpText('after', '\nJSON (--json): { project, secret: { name, updatedAt } }\n'),
+    .option('--file <path>', 'a file secret: builds get $NAME as the path of a file with this content (at most 256 KiB)')
+    .addHelpText('after', '\nJSON (--json): { project, secret: { name, updatedAt, type? } } (type "file" with --file)\n'),
   async ({ out, opts, args }) => {
     const name = checkName(args[0]!);
     const project = await projectOf(opts);
+    if (opts.file) {
+      const content = await readSecretFile(opts.file);
+      const { client } = await connect();
+      const secret = await client.setSecret(project, name, content.toString('base64'), 'file');
+      if (out.json) {
+        out.printJson({ project, secret: { ...secret, type: 'file' } });
+        return;
+      }
+      out.info(`${out.c.green('✔')} File secret ${name} set for ${project} (${content.length} bytes; builds get $${name} as the path of a file with them).`);
+      return;
+    }
     const value = await readSecret({ prompt: `Value of ${name} (input hidden): `, what: 'value' });
     const { client } = await connect();
     const secret = await client.setSecret(project, name, value);

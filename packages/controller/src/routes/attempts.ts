@@ -27,6 +27,7 @@ import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
 import { workerOf } from '../auth/roles.js';
+import { openProjectSecrets } from '../crypto/project-secrets.js';
 import { newId } from '../ids.js';
 import type { AttemptRecord } from '../store/store.js';
 
@@ -96,13 +97,12 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
       ]);
       if (!build) throw new ApiError('NOT_FOUND', 'no such attempt');
       const credentials = build.credentialsSealed ? ctx.keyring.openJson<CredentialsBundle>(build.credentialsSealed) : null;
-      const secrets: Record<string, string> = {};
-      for (const { name, sealed } of sealedSecrets) secrets[name] = ctx.keyring.open(sealed).toString('utf8');
+      const { secrets, files } = openProjectSecrets(ctx.keyring, sealedSecrets);
       const read = { buildId: attempt.buildId, attemptId: attempt.id };
       if (credentials) await audit(ctx, request, { action: 'credentials.read', orgId: attempt.orgId, target: { type: 'build', id: attempt.buildId }, details: { ...read, platforms: Object.keys(credentials) } });
-      if (sealedSecrets.length > 0) await audit(ctx, request, { action: 'secrets.read', orgId: attempt.orgId, target: { type: 'build', id: attempt.buildId }, details: { ...read, names: Object.keys(secrets) } });
+      if (sealedSecrets.length > 0) await audit(ctx, request, { action: 'secrets.read', orgId: attempt.orgId, target: { type: 'build', id: attempt.buildId }, details: { ...read, names: sealedSecrets.map((s) => s.name) } });
       reply.header('cache-control', 'no-store');
-      return { credentials, secrets };
+      return { credentials, secrets, ...(files ? { files } : {}) };
     },
   );
 

@@ -23,6 +23,7 @@ import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
+import { sealSecret } from '../crypto/project-secrets.js';
 import { newId } from '../ids.js';
 
 /** Secret names become environment variables of the build's steps (rules: protocol env-names.ts). */
@@ -137,7 +138,7 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     async (request) => {
       const { orgId } = userOf(request);
       const project = await projectOf(ctx, orgId, request.params.project);
-      const info = await ctx.store.putSecret(orgId, project.id, request.params.name, ctx.keyring.seal(Buffer.from(request.body.value, 'utf8')));
+      const info = await ctx.store.putSecret(orgId, project.id, request.params.name, sealSecret(ctx.keyring, request.body));
       await audit(ctx, request, { action: 'secret.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name } });
       return info;
     },
