@@ -55,8 +55,11 @@ async function follow(
   try {
     while (!sse.closed) {
       dirty = false;
-      // Status first: if the build has ended now, every line it will ever have is already stored.
-      const build = await ctx.store.getBuild(orgId, buildId);
+      // Status first: if the build has ended and no attempt still runs, every line it will ever
+      // have is already stored. A build canceled while running is `canceled` at once, but its
+      // worker still sends the last lines (the stopped step, the on-cancel hook, the phase end)
+      // until it reports or its lease lapses: the stream waits for those.
+      const build = await ctx.store.getBuild(orgId, buildId, { withAttempts: true });
       if (!build) break;
       if (build.status !== lastStatus) {
         lastStatus = build.status;
@@ -73,7 +76,7 @@ async function follow(
         cursor = r.value.next;
         await sse.sendJson(SSE_EVENTS.lines, `{"entries":[${entries.join(',')}]}`, formatCursor(cursor));
       }
-      if (isTerminal(build.status)) {
+      if (isTerminal(build.status) && !build.attempts?.some((a) => a.status === 'running')) {
         await sse.send(SSE_EVENTS.end, { status: build.status });
         break;
       }

@@ -2,13 +2,16 @@
  * The one place a build's plan is chosen: the profile's custom config (`config: name.yml`, see
  * ../custom/plan-custom.ts) when it names one, else the platform pipeline (../pipelines). Called
  * once the source is unpacked; both planners take the attempt's environment object (computed once
- * per attempt) and add to it.
+ * per attempt) and add to it. A pipeline plan ends with the project's `eas-build-on-cancel` hook.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { planCustomBuild } from '../custom/plan-custom.js';
 import { createPlanContext, type PlanContext } from '../pipelines/context.js';
 import type { PipelinePlan, PlanInput } from '../pipelines/index.js';
+import { detectPackageManager, runScriptCommand, type PackageJson } from '../pipelines/package-manager.js';
 import type { ArtifactSpec } from './artifacts.js';
-import type { BuildPlan, PhaseContext } from './plan.js';
+import type { BuildPlan, Phase, PhaseContext } from './plan.js';
 
 export interface ChoosePlanDeps {
   /** The Expo pipelines' planner (tests may pass another). */
@@ -32,5 +35,34 @@ export async function choosePlan(input: PlanInput & { env: Record<string, string
   const plan = await deps.planPipeline(input);
   // A planner that built its own env (tests) still hands its additions to the attempt's.
   if (plan.env !== input.env) Object.assign(input.env, plan.env);
-  return { description: `${build.platform} pipeline`, phases: plan.phases, artifacts: plan.artifacts, redact: plan.redact };
+  const onCancel = await onCancelHookPhase(input.projectDir);
+  return { description: `${build.platform} pipeline`, phases: onCancel ? [...plan.phases, onCancel] : plan.phases, artifacts: plan.artifacts, redact: plan.redact };
 }
+
+/** How long the `eas-build-on-cancel` hook may run once the build is canceled. */
+export const ON_CANCEL_HOOK_TIMEOUT_MS = 60_000;
+
+/**
+ * `eas-build-on-cancel`, as on EAS: the project's npm script runs when the build is canceled (not
+ * when it fails, times out, or the worker hands it back), after the running step was stopped,
+ * for at most ON_CANCEL_HOOK_TIMEOUT_MS, with the network on.
+ */
+async function onCancelHookPhase(projectDir: string): Promise<Phase | null> {
+  let packageJson: PackageJson;
+  try {
+    packageJson = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8')) as PackageJson;
+  } catch {
+    return null;
+  }
+  if (typeof packageJson?.scripts?.[ON_CANCEL_HOOK] !== 'string') return null;
+  const pm = detectPackageManager(projectDir, packageJson);
+  return {
+    name: 'ON_CANCEL_HOOK',
+    steps: [{ kind: 'command', command: { argv: runScriptCommand(pm, ON_CANCEL_HOOK) } }],
+    network: true,
+    timeoutMs: ON_CANCEL_HOOK_TIMEOUT_MS,
+    when: (state) => state.stopReason === 'canceled',
+  };
+}
+
+const ON_CANCEL_HOOK = 'eas-build-on-cancel';

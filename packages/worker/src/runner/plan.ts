@@ -6,6 +6,7 @@
  * tests can assert them exactly.
  */
 import type { BuildJob } from '@buildmesh/protocol';
+import type { StopReason } from './build-failure.js';
 
 /** Artifact globs of a build, relative to the project: the installable app, and anything else worth keeping. */
 export interface ArtifactPaths {
@@ -66,6 +67,8 @@ export interface BuildState {
   failed: boolean;
   /** The build is being stopped (canceled, timed out, lease lost, worker stopping). */
   stopped: boolean;
+  /** Why, when it is. */
+  stopReason?: StopReason;
 }
 
 export interface FailurePattern {

@@ -108,7 +108,10 @@ export class PhaseRunner {
   }
 
   private shouldRun(phase: Phase): boolean {
-    if (phase.when) return phase.when({ failed: this.failure !== undefined, stopped: this.options.signal.aborted });
+    if (phase.when) {
+      const stopReason = stopReasonOf(this.options.signal);
+      return phase.when({ failed: this.failure !== undefined, stopped: stopReason !== undefined, ...(stopReason ? { stopReason } : {}) });
+    }
     if (this.options.signal.aborted) return phase.always === 'always';
     if (this.failure) return phase.always === 'always' || phase.always === 'on-failure';
     return phase.always !== 'on-failure';
