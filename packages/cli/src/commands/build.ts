@@ -1,18 +1,19 @@
 /**
  * `buildmesh build [dir]`: validate the eas.json profile, pack the project the way EAS does,
- * stream it up with progress, then (by default) wait: queue position and ETA, the live log,
+ * upload it (only if the controller does not have these exact bytes: the source is named by its
+ * sha256, so --platform all and a resubmit of an unchanged project upload it once), then (by default) wait: queue position and ETA, the live log,
  * and the artifacts downloaded into --output with their sha256 verified.
  *
  * Nothing is uploaded until everything that can be checked locally has been: the profile,
  * the custom build config, local credentials, the project name, the token, the pack size.
  *
- * A submit that fails transiently (the controller restarting) is sent again, packed again, with
+ * A submit that fails transiently (the controller restarting) is sent again with
  * the same idempotency key, so a response lost after the controller stored the build never
  * makes a second one.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -123,7 +124,7 @@ export const buildCommand = action<BuildOptions>(
     const { client, connection } = await connect();
     await client.whoami(); // (the controller creates the project on its first build)
 
-    // 3. Pack and upload: once per platform (a temp file when several platforms share one pack).
+    // 3. Pack once, upload only if the org does not have these bytes yet, then one small request per platform.
     out.info(`Project ${out.c.bold(projectName)} · profile ${out.c.bold(opts.profile)} · ${summary.count} files, ${formatBytes(summary.bytes)}`);
     const submitted: Build[] = [];
     // Ctrl-C while packing or uploading: the controller creates a build only from a whole upload, so
@@ -135,7 +136,23 @@ export const buildCommand = action<BuildOptions>(
       process.exit(EXIT.interrupted);
     };
     process.on('SIGINT', onUploadSigint);
-    await withSources(projectDir, files, plans.length, async (openSource) => {
+    await withPackedSource(projectDir, files, async (packed) => {
+      const source = { sha256: packed.sha256, size: packed.size };
+      await retryWithNotice(async () => {
+        if ((await client.blobPresence([source])).present.includes(source.sha256)) {
+          out.info(`source unchanged (${formatBytes(source.size)}): already on the controller, nothing to upload`);
+          return;
+        }
+        const { stream, progress } = packed.open('uploading source');
+        try {
+          await client.uploadBlob(source, stream);
+          progress.done(`uploaded source (${formatBytes(source.size)} compressed)`);
+        } catch (err) {
+          progress.fail();
+          stream.destroy();
+          throw err;
+        }
+      });
       for (const plan of plans) {
         const spec: CreateBuildSpec = {
           project: projectName,
@@ -148,18 +165,9 @@ export const buildCommand = action<BuildOptions>(
         };
         // One key per submit, sent again with every retry of it: the controller returns the first build.
         const idempotencyKey = randomUUID();
-        const build = await retryWithNotice(async () => {
-          const { stream, progress } = openSource(`uploading ${plan.platform}`);
-          try {
-            const created = await client.createBuild(spec, stream, { idempotencyKey, ...(plan.credentials ? { credentials: plan.credentials } : {}) });
-            progress.done(`uploaded ${plan.platform} source (${formatBytes(created.source.size)} compressed)`);
-            return created;
-          } catch (err) {
-            progress.fail();
-            stream.destroy();
-            throw err;
-          }
-        });
+        const build = await retryWithNotice(() =>
+          client.createBuildFromBlob({ spec, source, ...(plan.credentials ? { credentials: plan.credentials } : {}) }, { idempotencyKey }),
+        );
         submitted.push(build);
         out.info(`${out.c.green('✔')} Build ${out.c.bold(build.id)} (${build.platform}) queued`);
         out.info(`  ${buildUrl(connection.url, build.id)}`);
@@ -257,43 +265,53 @@ function checkCustomConfigIsPacked(profile: ResolvedProfile, files: readonly Pro
   }
 }
 
-type OpenSource = (label: string) => { stream: Readable; progress: ReturnType<typeof createProgress> };
+interface PackedSource {
+  sha256: string;
+  size: number;
+  open(label: string): { stream: Readable; progress: ReturnType<typeof createProgress> };
+}
 
 /**
- * Gives `fn` a way to open the packed source. For one build the pack streams straight into the
- * upload; for several, it is packed once into a temp file that each upload reads.
+ * Packs the project once into a temp file, hashing it on the way (the source is named by its
+ * sha256: the controller is asked whether it has it before a byte is sent), and gives `fn` a way
+ * to read it for the upload.
  */
-async function withSources(projectDir: string, files: ProjectFile[], uploads: number, fn: (open: OpenSource) => Promise<void>): Promise<void> {
+async function withPackedSource(projectDir: string, files: ProjectFile[], fn: (packed: PackedSource) => Promise<void>): Promise<void> {
   const summary = summarizeFiles(files);
   // node-tar adds a 512-byte header and padding per entry; close enough for a progress bar.
   const tarBytes = summary.bytes + summary.count * 768 + 1024;
-  if (uploads === 1) {
-    await fn((label) => {
-      const progress = createProgress(label, tarBytes);
-      return { stream: packProject(projectDir, files, { onProgress: (n) => progress.update(n) }), progress };
-    });
-    return;
-  }
   const dir = await mkdtemp(join(tmpdir(), 'buildmesh-source-'));
   try {
     const file = join(dir, 'source.tar.gz');
     const packing = createProgress('packing', tarBytes);
-    await pipeline(packProject(projectDir, files, { onProgress: (n) => packing.update(n) }), createWriteStream(file, { mode: 0o600 }));
-    const size = (await stat(file)).size;
+    const hash = createHash('sha256');
+    let size = 0;
+    const hasher = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    await pipeline(packProject(projectDir, files, { onProgress: (n) => packing.update(n) }), hasher, createWriteStream(file, { mode: 0o600 }));
     packing.done(`packed ${summary.count} files into ${formatBytes(size)}`);
-    await fn((label) => {
-      const progress = createProgress(label, size);
-      let sent = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          sent += chunk.length;
-          progress.update(sent);
-          done(null, chunk);
-        },
-      });
-      const source = createReadStream(file);
-      source.on('error', (err) => meter.destroy(err));
-      return { stream: source.pipe(meter), progress };
+    await fn({
+      sha256: hash.digest('hex'),
+      size,
+      open: (label) => {
+        const progress = createProgress(label, size);
+        let sent = 0;
+        const meter = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            sent += chunk.length;
+            progress.update(sent);
+            done(null, chunk);
+          },
+        });
+        const source = createReadStream(file);
+        source.on('error', (err) => meter.destroy(err));
+        return { stream: source.pipe(meter), progress };
+      },
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
