@@ -13,10 +13,10 @@
  * the INSTALL_DEPENDENCIES and EXPORT_WEB phases' durations; both exports
  * include packing dist/).
  *
- * Cache state, for fairness: a worker gives every attempt a fresh HOME and
- * TMPDIR inside its workspace, so the mesh's npm cache (and Metro's) is always
- * cold and ~/.npmrc is not read; a warm mesh is not possible today. The direct
- * run gets a fresh HOME and TMPDIR too, so both sides are equally cold. The
+ * Cache state, for fairness: the worker runs with BUILDMESH_CACHE_MAX_GB=0 (no
+ * dependency cache: every attempt's fresh HOME starts with a cold npm cache, and
+ * ~/.npmrc is not read). The direct run gets a fresh HOME and TMPDIR too, so both
+ * sides are equally cold. Warm against warm: bench/warm-builds.ts. The
  * first run does one untimed build of each first (page cache, registry).
  *
  * What the mesh does that the direct run does not: pack and upload the source,
@@ -41,13 +41,13 @@ import { expectSucceeded, phaseEnd, withMesh, type Mesh } from './support/mesh.j
 
 const BUILD_TIMEOUT_MS = 20 * 60_000;
 
-interface Timing {
+export interface Timing {
   totalS: number;
   installS: number;
   exportS: number;
 }
 
-async function buildThroughMesh(mesh: Mesh, app: string): Promise<Timing> {
+export async function buildThroughMesh(mesh: Mesh, app: string): Promise<Timing> {
   const profile = resolveBuildProfile(await readEasJson(app), 'production', 'web').profile;
   const t0 = performance.now();
   const build = await mesh.admin.createBuild({ project: 'expo-blank', platform: 'web', profile }, await packLikeTheCli(app));
@@ -66,8 +66,11 @@ async function run(argv: string[], cwd: string, env: Record<string, string>): Pr
   if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${stderr}`);
 }
 
-/** The pipeline's commands in a fresh copy of the uploaded files; times only the commands. */
-async function buildDirectly(app: string): Promise<Timing> {
+/**
+ * The pipeline's commands in a fresh copy of the uploaded files; times only the commands. `home`:
+ * a HOME to reuse (its npm cache warm from an earlier run) instead of a fresh one.
+ */
+export async function buildDirectly(app: string, home?: string): Promise<Timing> {
   const root = mkdtempSync(join(tmpdir(), 'buildmesh-bench-expo-direct-'));
   try {
     const project = join(root, 'project');
@@ -75,9 +78,9 @@ async function buildDirectly(app: string): Promise<Timing> {
       mkdirSync(dirname(join(project, file.path)), { recursive: true });
       copyFileSync(join(app, file.path), join(project, file.path));
     }
-    mkdirSync(join(root, 'home'));
+    if (!home) mkdirSync(join(root, 'home'));
     mkdirSync(join(root, 'tmp'));
-    const env: Record<string, string> = { HOME: join(root, 'home'), TMPDIR: join(root, 'tmp') };
+    const env: Record<string, string> = { HOME: home ?? join(root, 'home'), TMPDIR: join(root, 'tmp') };
     for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name]!;
     Object.assign(env, { CI: '1', EAS_BUILD: 'true', EAS_BUILD_RUNNER: 'buildmesh', EAS_BUILD_PLATFORM: 'web', EAS_BUILD_PROFILE: 'production', EAS_BUILD_WORKINGDIR: project });
 
@@ -102,7 +105,8 @@ async function buildDirectly(app: string): Promise<Timing> {
 
 export async function benchExpoWeb(options: { warmUp?: boolean; directFirst?: boolean } = {}): Promise<Record<string, number>> {
   const app = prepareExpoApp();
-  return withMesh({}, async (mesh) => {
+  // Cold against cold: the worker keeps no dependency cache here (warm builds: bench/warm-builds.ts).
+  return withMesh({ env: { BUILDMESH_CACHE_MAX_GB: '0' } }, async (mesh) => {
     if (options.warmUp) {
       await buildThroughMesh(mesh, app);
       await buildDirectly(app);

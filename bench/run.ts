@@ -17,6 +17,7 @@ import { benchPack } from './pack.js';
 import { benchLogs } from './logs.js';
 import { benchWorkerOverhead } from './worker-overhead.js';
 import { benchExpoWeb } from './expo-web.js';
+import { benchExpoWebWarm, benchNodeSwitch } from './warm-builds.js';
 import { benchQueueScale } from './queue-scale.js';
 import { benchLogScale } from './log-scale.js';
 import { benchFastStart } from './fast-start.js';
@@ -113,6 +114,22 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
       expo_web_direct_export_s: '',
     },
   },
+  {
+    name: 'expo-web-warm',
+    runs: 1,
+    run: () => benchExpoWebWarm(),
+    targets: {
+      expo_web_cold_s: '',
+      expo_web_warm_s: '',
+      expo_web_warm_ratio: '≤ 0.5',
+      expo_web_direct_warm_s: '',
+      expo_web_warm_vs_direct: '≤ 1.1',
+      expo_web_cold_install_s: '',
+      expo_web_warm_install_s: '',
+      expo_web_direct_warm_install_s: '',
+    },
+  },
+  { name: 'node-switch', runs: 3, run: () => benchNodeSwitch(), targets: { node_switch_first_s: '', node_switch_cached_s: '≤ 1' } },
 ];
 
 // Benchmarks that run the CLI measure the bundle: rebuild it first if a source is newer.

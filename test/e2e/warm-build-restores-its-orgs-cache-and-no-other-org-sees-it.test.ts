@@ -1,8 +1,8 @@
 /**
  * Warm builds through a real controller and a real bwrap worker serving two orgs (shared pool),
  * with a real `npm ci` against a loopback registry stand-in that counts tarball downloads:
- *  - org A's second build of the same project restores the npm cache (RESTORE_CACHE says hit) and
- *    its install downloads nothing;
+ *  - org A's second build of the same project restores the npm cache and node_modules (RESTORE_CACHE
+ *    says hit), downloads nothing, and skips the install saying why;
  *  - a lockfile change misses the exact key, restores the closest older entry, and downloads only
  *    the new package;
  *  - org B's build of the same project misses (downloads everything again), and from inside its
@@ -78,15 +78,23 @@ test('a second build restores its org’s cache; a lockfile change misses; anoth
   const second = await build(controller.admin, registry.project(['tiny-a'], { scripts }));
   assert.ok(phaseLines(second, 'RESTORE_CACHE').some((l) => /^npm: cache hit for key .+ \(~\/\.npm: .+\)/.test(l)), phaseLines(second, 'RESTORE_CACHE').join('\n'));
   assert.deepEqual(Object.fromEntries(registry.fetches), { expo: 1, 'tiny-a': 1 }, 'the warm install downloaded nothing');
+  // node_modules of this exact lockfile came back too, so the install itself is skipped, and says why.
+  assert.ok(phaseLines(second, 'RESTORE_CACHE').some((l) => /^node_modules: cache hit for key node_modules\|web\|\|package-lock\.json:\w+\|node:/.test(l)));
+  assert.ok(phaseLines(second, 'INSTALL_DEPENDENCIES').some((l) => /^Skipped: node_modules was restored from a successful build of this exact package-lock\.json/.test(l)), phaseLines(second, 'INSTALL_DEPENDENCIES').join('\n'));
+  assert.ok(second.some((e) => e.phase === 'EXPORT_WEB' && e.text === 'stub expo export into dist'), 'the restored node_modules works');
 
   // 3. A lockfile change misses the exact key; the closest older entry stands in, so only tiny-b is new.
   const third = await build(controller.admin, registry.project(['tiny-a', 'tiny-b'], { scripts }));
   assert.ok(phaseLines(third, 'RESTORE_CACHE').some((l) => /^npm: cache miss for key .+; restored the closest older entry/.test(l)), phaseLines(third, 'RESTORE_CACHE').join('\n'));
   assert.deepEqual(Object.fromEntries(registry.fetches), { expo: 1, 'tiny-a': 1, 'tiny-b': 1 });
+  // node_modules is never taken from another lockfile: the install ran.
+  assert.ok(phaseLines(third, 'RESTORE_CACHE').some((l) => /^node_modules \(node_modules\): cache miss for key/.test(l)));
+  assert.ok(third.some((e) => e.phase === 'INSTALL_DEPENDENCIES' && /^\$ npm ci/.test(e.text)));
 
   const store = new CacheStore(cacheDir, 1e12);
   const before = await store.list();
-  assert.equal(before.length, 1, JSON.stringify(before));
+  // npm (moved along from build to build), node_modules of the first lockfile and of the second.
+  assert.deepEqual(before.map((e) => e.kind).sort(), ['node_modules', 'node_modules', 'npm'], JSON.stringify(before));
   const orgA = before[0]!.orgId;
 
   // 4. Org B, same worker, same project: nothing of A's cache is restored, all is downloaded again,
@@ -100,12 +108,16 @@ test('a second build restores its org’s cache; a lockfile change misses; anoth
   const after = await store.list();
   const aAfter = after.filter((e) => e.orgId === orgA);
   assert.deepEqual(aAfter.map(({ key, savedAt, sizeBytes }) => ({ key, savedAt, sizeBytes })), before.map(({ key, savedAt, sizeBytes }) => ({ key, savedAt, sizeBytes })));
-  assert.deepEqual(after.filter((e) => e.orgId !== orgA).map((e) => e.orgId), [other.id]);
+  assert.deepEqual([...new Set(after.filter((e) => e.orgId !== orgA).map((e) => e.orgId))], [other.id]);
   assert.ok(!readdirSync(join(cacheDir, 'orgs')).includes('poison'));
 
   // 5. A failing build saves nothing (SAVE_CACHE is skipped).
   const failing = await build(controller.admin, registry.project(['tiny-a'], { scripts: { 'eas-build-post-install': 'exit 3' } }), 'failed');
   const saveMarkers = failing.filter((e) => e.phase === 'SAVE_CACHE' && e.marker === 'START_PHASE');
   assert.equal(saveMarkers.length, 0, 'SAVE_CACHE did not run');
-  assert.equal((await store.list(orgA)).length, 0, 'what the failed build restored is gone with it, nothing was saved');
+  // It restored the npm store and the first lockfile's node_modules: both left with its workspace,
+  // and nothing was saved; the second lockfile's node_modules, which it did not use, stays.
+  const left = await store.list(orgA);
+  const secondLock = before.filter((e) => e.kind === 'node_modules').sort((a, b) => b.savedAt.localeCompare(a.savedAt))[0]!;
+  assert.deepEqual(left.map((e) => e.key), [secondLock.key], JSON.stringify(left));
 });

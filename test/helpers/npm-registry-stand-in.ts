@@ -5,14 +5,12 @@
  * A real `npm ci` installs it; a warm npm cache shows as tarballs not fetched again.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { create as createTar } from 'tar';
-import { readFileSync } from 'node:fs';
 
 interface Pkg {
   name: string;
@@ -53,7 +51,8 @@ async function tarball(pkg: Pkg, dir: string): Promise<Buffer> {
   return readFileSync(out);
 }
 
-export async function startRegistryStandIn(t: TestContext, packages: string[]): Promise<RegistryStandIn> {
+/** `t`: a test context, or anything with `after` (the benchmarks' Scope). */
+export async function startRegistryStandIn(t: { after(fn: () => void | Promise<void>): void }, packages: string[]): Promise<RegistryStandIn> {
   const dir = mkdtempSync(join(tmpdir(), 'buildmesh-registry-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const pkgs: Pkg[] = [

@@ -4,6 +4,7 @@
  */
 import type { BuildJob } from '@buildmesh/protocol';
 import type { Phase } from '../runner/plan.js';
+import { workspaceLayout } from '../workspace/workspace.js';
 import { withCachePhases } from './phases.js';
 import { CacheStore } from './store.js';
 import { ToolchainInstaller, toolchainPhase } from './toolchains.js';
@@ -32,10 +33,10 @@ export async function openWorkerCache(dir: string, maxBytes: number, registry?: 
  */
 export function warmBuildPhases(
   phases: Phase[],
-  options: { cache: WorkerCache | undefined; job: BuildJob; workspaceRoot: string; homeDir: string; caches: boolean },
+  options: { cache: WorkerCache | undefined; job: BuildJob; workspaceRoot: string; homeDir: string; tmpDir?: string; caches: boolean },
 ): Phase[] {
   const { cache, job } = options;
   const tools = toolchainPhase(job.build.profile, cache?.toolchains, options.workspaceRoot);
   const withTools = tools ? [tools, ...phases] : phases;
-  return cache && options.caches ? withCachePhases(withTools, { store: cache.store, job, homeDir: options.homeDir }) : withTools;
+  return cache && options.caches ? withCachePhases(withTools, { store: cache.store, job, homeDir: options.homeDir, tmpDir: options.tmpDir ?? workspaceLayout(options.workspaceRoot).tmpDir }) : withTools;
 }

@@ -5,6 +5,10 @@
  *    `~/.bun/install/cache`;
  *  - android: Gradle's `~/.gradle/caches` and `~/.gradle/wrapper/dists`;
  *  - ios: CocoaPods' specs repos `~/.cocoapods/repos` and pods cache `~/Library/Caches/CocoaPods`;
+ *  - the project's `node_modules`, keyed by the exact lockfile and Node.js version (no stand-in on
+ *    a miss): on a hit for a project whose package.json has no install lifecycle scripts, the
+ *    install is skipped (INSTALL_DEPENDENCIES says why), since it would rebuild the same tree;
+ *  - Metro's transform cache (`$TMPDIR/metro-cache`) for projects that use expo or react-native;
  *  - the profile's `cache.paths` (relative to the project, or `~/…` for the build's home).
  * Each kind is one entry keyed by org (its directory), kind, platform, eas.json's `cache.key` and
  * the sha256 of the lockfile (Podfile.lock for CocoaPods when there is one). When the exact key
@@ -28,10 +32,21 @@ import { formatBytes, type CacheStore } from './store.js';
 
 export interface CacheSpec {
   kind: string;
-  /** `~/…` (the build's HOME) or relative to the project. */
+  /** `~/…` (the build's HOME), `$TMPDIR/…` (its TMPDIR) or relative to the project. */
   paths: string[];
   /** The file whose hash keys the entry, relative to the project; null: none (key without it). */
   keyFile: string | null;
+  /** Only the exact key restores it (no older entry stands in); the key also names the Node.js version. */
+  exactOnly?: boolean;
+}
+
+/** Root scripts `npm ci` (and the others' installs) run: a project with any of them is always installed. */
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepublish', 'preprepare', 'prepare', 'postprepare', 'dependencies'];
+
+/** Why INSTALL_DEPENDENCIES may be skipped after a node_modules hit, or undefined when it may not. */
+function installSkippable(packageJson: PackageJson | null): boolean {
+  const scripts = packageJson?.scripts;
+  return !(typeof scripts === 'object' && scripts !== null && INSTALL_SCRIPTS.some((name) => name in scripts));
 }
 
 const PM_STORES: Record<string, string[]> = {
@@ -45,14 +60,13 @@ const PM_STORES: Record<string, string[]> = {
 export async function cacheSpecs(job: BuildJob, projectDir: string): Promise<CacheSpec[]> {
   const profile = job.build.profile;
   if (profile.cache?.disabled) return [];
-  let packageJson: PackageJson | null = null;
-  try {
-    packageJson = JSON.parse(await readFile(path.join(projectDir, 'package.json'), 'utf8')) as PackageJson;
-  } catch {
-    // no package.json: npm, without a lockfile
-  }
+  // No package.json: npm, without a lockfile.
+  const packageJson = await readPackageJson(projectDir);
   const pm = detectPackageManager(projectDir, packageJson);
   const specs: CacheSpec[] = [{ kind: pm.name, paths: PM_STORES[pm.name]!, keyFile: pm.lockfile }];
+  if (pm.lockfile) specs.push({ kind: 'node_modules', paths: ['node_modules'], keyFile: pm.lockfile, exactOnly: true });
+  const deps = { ...(packageJson?.dependencies ?? {}), ...(packageJson?.devDependencies ?? {}) };
+  if ('expo' in deps || 'react-native' in deps) specs.push({ kind: 'metro', paths: ['$TMPDIR/metro-cache'], keyFile: pm.lockfile });
   if (job.build.platform === 'android') specs.push({ kind: 'gradle', paths: ['~/.gradle/caches', '~/.gradle/wrapper/dists'], keyFile: pm.lockfile });
   if (job.build.platform === 'ios') {
     const podfileLock = (await lstat(path.join(projectDir, 'ios', 'Podfile.lock')).catch(() => undefined))?.isFile() ? 'ios/Podfile.lock' : pm.lockfile;
@@ -68,10 +82,12 @@ export async function cacheSpecs(job: BuildJob, projectDir: string): Promise<Cac
  * the home directory): undefined when it escapes the root or passes through a symlink or a file.
  * With `create`, missing parent directories are made on the way.
  */
-export async function safePath(roots: { projectDir: string; homeDir: string }, label: string, create: boolean): Promise<string | undefined> {
+export async function safePath(roots: { projectDir: string; homeDir: string; tmpDir?: string }, label: string, create: boolean): Promise<string | undefined> {
   const home = label === '~' || label.startsWith('~/');
-  const root = home ? roots.homeDir : roots.projectDir;
-  const rel = path.posix.normalize(home ? label.slice(1).replace(/^\/+/, '') : label);
+  const tmp = label.startsWith('$TMPDIR/');
+  if (tmp && !roots.tmpDir) return undefined;
+  const root = home ? roots.homeDir : tmp ? roots.tmpDir! : roots.projectDir;
+  const rel = path.posix.normalize(home ? label.slice(1).replace(/^\/+/, '') : tmp ? label.slice('$TMPDIR/'.length) : label);
   if (rel === '' || rel === '.' || path.posix.isAbsolute(rel) || rel === '..' || rel.startsWith('../')) return undefined;
   const parts = rel.split('/').filter((p) => p && p !== '.');
   let current = root;
@@ -107,14 +123,24 @@ async function keyOf(job: BuildJob, projectDir: string, spec: CacheSpec): Promis
   const roots = { projectDir, homeDir: projectDir };
   const file = spec.keyFile ? await safePath(roots, spec.keyFile, false) : undefined;
   const fileHash = file && (await lstat(file).catch(() => undefined))?.isFile() ? (await sha256File(file)).slice(0, 16) : 'none';
+  const node = spec.exactOnly ? `|node:${job.build.profile.node?.replace(/^v/, '') ?? process.versions.node}` : '';
   const prefix = [spec.kind, job.build.platform, job.build.profile.cache?.key ?? ''].join('|');
-  return { spec, prefix, key: `${prefix}|${spec.keyFile ?? 'no-lockfile'}:${fileHash}` };
+  const key = `${prefix}|${spec.keyFile ?? 'no-lockfile'}:${fileHash}${node}`;
+  // An exact-only kind gets a prefix no other key shares: nothing stands in for it.
+  return { spec, prefix: spec.exactOnly ? key : prefix, key };
 }
 
 export interface CachePhaseOptions {
   store: CacheStore;
   job: BuildJob;
   homeDir: string;
+  /** The build's TMPDIR (`$TMPDIR/…` paths). */
+  tmpDir?: string;
+  /**
+   * Called by RESTORE_CACHE when node_modules was restored for this exact lockfile and the install
+   * may be skipped, with the reason to log.
+   */
+  onInstallSkippable?: (reason: string) => void;
   /**
    * Keys as RESTORE_CACHE computed them, from the project as submitted: SAVE_CACHE saves under the
    * same keys even when the install rewrote the lockfile.
@@ -122,10 +148,28 @@ export interface CachePhaseOptions {
   keys?: Map<string, Keyed>;
 }
 
-/** Wraps a plan: RESTORE_CACHE first, SAVE_CACHE last (success only), sharing one set of keys. */
+/**
+ * Wraps a plan: RESTORE_CACHE first, SAVE_CACHE last (success only), sharing one set of keys. When
+ * RESTORE_CACHE finds node_modules for the exact lockfile, the plan's INSTALL_DEPENDENCIES is
+ * replaced (in the returned array, before the runner reaches it) by one that says why it is skipped.
+ */
 export function withCachePhases(phases: Phase[], options: CachePhaseOptions): Phase[] {
-  const shared = { ...options, keys: new Map<string, Keyed>() };
-  return [restoreCachePhase(shared), ...phases, saveCachePhase(shared)];
+  const plan: Phase[] = [];
+  const shared: CachePhaseOptions = {
+    ...options,
+    keys: new Map<string, Keyed>(),
+    onInstallSkippable: (reason) => {
+      const at = plan.findIndex((p) => p.name === 'INSTALL_DEPENDENCIES');
+      if (at < 0) return;
+      plan[at] = {
+        name: 'INSTALL_DEPENDENCIES',
+        title: plan[at]!.title ?? 'INSTALL_DEPENDENCIES',
+        steps: [{ kind: 'task', describe: 'skip the install', run: async ({ log }) => log(`Skipped: ${reason}.`) }],
+      };
+    },
+  };
+  plan.push(restoreCachePhase(shared), ...phases, saveCachePhase(shared));
+  return plan;
 }
 
 function why(options: CachePhaseOptions): string | undefined {
@@ -157,7 +201,7 @@ export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseC
   const skip = why(options);
   if (skip) return ctx.log(`Skipped: ${skip}.`);
   const orgId = options.job.build.orgId!;
-  const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir };
+  const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir, tmpDir: options.tmpDir };
   options.keys ??= new Map();
   for (const spec of await cacheSpecs(options.job, ctx.projectDir)) {
     const keyed = await keyOf(options.job, ctx.projectDir, spec);
@@ -177,6 +221,23 @@ export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseC
     const what = `${hit.meta.paths.join(', ')}: ${formatBytes(hit.meta.sizeBytes)}, saved ${hit.meta.savedAt}`;
     if (hit.exact) ctx.log(`${spec.kind}: cache hit for key ${key} (${what}).`);
     else ctx.log(`${spec.kind}: cache miss for key ${key}; restored the closest older entry ${hit.meta.key} instead (${what}).`);
+    if (spec.kind === 'node_modules' && hit.exact && hit.meta.paths.includes('node_modules')) {
+      if (installSkippable(await readPackageJson(ctx.projectDir))) {
+        const reason = `node_modules was restored from a successful build of this exact ${spec.keyFile} with Node.js ${key.split('|node:')[1]}; installing again would build the same tree`;
+        ctx.log(`INSTALL_DEPENDENCIES will be skipped: ${reason}.`);
+        options.onInstallSkippable?.(reason);
+      } else {
+        ctx.log('node_modules restored, but package.json has install lifecycle scripts: dependencies are installed as usual.');
+      }
+    }
+  }
+}
+
+async function readPackageJson(projectDir: string): Promise<PackageJson | null> {
+  try {
+    return JSON.parse(await readFile(path.join(projectDir, 'package.json'), 'utf8')) as PackageJson;
+  } catch {
+    return null;
   }
 }
 
@@ -184,7 +245,7 @@ export async function saveCaches(options: CachePhaseOptions, ctx: Pick<PhaseCont
   const skip = why(options);
   if (skip) return ctx.log(`Skipped: ${skip}.`);
   const orgId = options.job.build.orgId!;
-  const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir };
+  const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir, tmpDir: options.tmpDir };
   for (const spec of await cacheSpecs(options.job, ctx.projectDir)) {
     const { key, prefix } = options.keys?.get(spec.kind) ?? (await keyOf(options.job, ctx.projectDir, spec));
     const sources: { label: string; dir: string }[] = [];
