@@ -24,7 +24,8 @@ function serverPeers() {
 export async function packCli() {
   const cli = JSON.parse(readFileSync(join(cliDir, 'package.json'), 'utf8'));
   const version = cli.version;
-  const stage = join(releaseDir, '.stage');
+  // Per process: test runs of several people may rebuild at once.
+  const stage = join(releaseDir, `.stage-${process.pid}`);
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'bin'), { recursive: true });
   mkdirSync(join(stage, 'dist'), { recursive: true });
@@ -55,13 +56,19 @@ export async function packCli() {
   const name = `buildmesh-${version}.tgz`;
   const tmp = join(releaseDir, `${name}.${process.pid}.tmp`);
   // Fixed mtimes and owners: the same bundle packs to the same bytes.
-  await pipeline(create({ gzip: { level: 9 }, cwd: stage, prefix: 'package', portable: true, mtime: new Date('2000-01-01T00:00:00Z') }, ['package.json', 'README.md', 'bin', 'dist']), createWriteStream(tmp));
+  try {
+    await pipeline(create({ gzip: { level: 9 }, cwd: stage, prefix: 'package', portable: true, mtime: new Date('2000-01-01T00:00:00Z') }, ['package.json', 'README.md', 'bin', 'dist']), createWriteStream(tmp));
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
   const hash = createHash('sha256');
   await pipeline(createReadStream(tmp), hash);
   const sha256 = hash.digest('hex');
+  // The tarball first, then its sum: a reader that finds the sum finds the matching tarball.
   renameSync(tmp, join(releaseDir, name));
-  writeFileSync(join(releaseDir, `${name}.sha256`), `${sha256}  ${name}\n`);
-  rmSync(stage, { recursive: true, force: true });
+  const sumTmp = `${tmp}.sha256`;
+  writeFileSync(sumTmp, `${sha256}  ${name}\n`);
+  renameSync(sumTmp, join(releaseDir, `${name}.sha256`));
   return { file: join(releaseDir, name), version, sha256 };
 }
 

@@ -73,6 +73,15 @@ void test('two up instances from two directories keep both logins, and each comm
   assert.equal((await whoami()).url, b.report.url);
   assert.equal((await whoami({ BUILDMESH_URL: a.report.url })).token.id, onA.token.id);
 
+  // Without --data-dir, up keeps one instance per user whatever the directory: $XDG_DATA_HOME/buildmesh/up.
+  b2.up.kill('SIGTERM');
+  assert.equal((await waitForExit(b2.up, 30_000)).code, 0, b2.up.output.stderr);
+  mkdirSync(join(root, 'app-c'));
+  const c = spawnCli(['up', '--json', '--port', String(portB), '--sandbox', 'none'], { env, cwd: join(root, 'app-c') });
+  t.after(() => c.kill('SIGKILL'));
+  const cReport = await waitForJsonLine<UpReport>(c, (v) => typeof v.workerId === 'string', 90_000);
+  assert.equal(cReport.dataDir, join(root, 'share', 'buildmesh', 'up'));
+
   // An overriding variable is named, not "log in again".
   const bad = await runCli(['whoami'], { env: { ...env, BUILDMESH_TOKEN: 'bm_not_a_real_token_0123456789abcdef' } });
   assert.notEqual(bad.code, 0);
