@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { BuildStatus, PLATFORMS } from '@buildmesh/protocol';
 import type { Store } from './store/store.js';
+import { renderHistograms } from './stats/histograms.js';
 
 const STATUSES = BuildStatus.anyOf.map((s) => s.const as string);
 
@@ -115,6 +116,8 @@ export class ControllerMetrics {
     for (const status of STATUSES) this.builds.set({ status }, stats.buildsByStatus[status] ?? 0);
     for (const platform of PLATFORMS) this.queueDepth.set({ platform }, stats.queuedByPlatform[platform] ?? 0);
     this.workersOnline.set(stats.workersOnline);
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    // Duration histograms come from bucket rows in the store (stats/histograms.ts), the same on every replica.
+    const histograms = renderHistograms(await this.store.durationBuckets());
+    return { contentType: this.registry.contentType, body: (await this.registry.metrics()) + histograms };
   }
 }

@@ -35,6 +35,7 @@ import { registerCliPackageRoutes } from './routes/cli-package.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerStatsRoutes } from './routes/stats.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
 const JSON_BODY_LIMIT = 1024 * 1024;
@@ -134,6 +135,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerBuildEventRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerStatsRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);
 

@@ -16,6 +16,7 @@ import { readSse } from './sse.js';
 import type { CreateSessionRequest, Session } from './sessions.js';
 import type { CreatedWebhook, CreateWebhookRequest, Webhook, WebhookDelivery } from './webhooks.js';
 import type { AuditList, AuditQuery } from './audit.js';
+import type { Stats } from './stats.js';
 import type {
   CreatedEnrollmentToken,
   CreatedToken,
@@ -177,6 +178,11 @@ export class BuildMeshClient {
   /** Instance admin only: a new instance admin token (shown once); every earlier one, this client's included, stops working. */
   rotateInstanceAdminToken(): Promise<RotatedInstanceAdminToken> {
     return this.json('POST', '/v1/instance-admin/rotate', { json: {} });
+  }
+
+  /** Success rate and duration percentiles of the org's builds over the last `hours` (default 168). */
+  stats(hours?: number): Promise<Stats> {
+    return this.json('GET', `/v1/stats${hours ? `?hours=${hours}` : ''}`);
   }
 
   /** The audit log, oldest first (admin: the org's; instance admin: every org's). */

@@ -27,6 +27,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'credentials', load: async () => (await import('./credentials.js')).credentialsCommand },
   { name: 'secrets', load: async () => (await import('./secrets.js')).secretsCommand },
   { name: 'webhooks', load: async () => (await import('./webhooks.js')).webhooksCommand },
+  { name: 'stats', load: async () => (await import('./stats.js')).statsCommand },
   { name: 'backup', load: async () => (await import('./backup.js')).backupCommand },
   { name: 'restore', load: async () => (await import('./backup.js')).restoreCommand },
   { name: 'migrate', load: async () => (await import('./migrate.js')).migrateCommand },

@@ -179,8 +179,8 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
     },
     async (request) => {
       const worker = workerOf(request);
-      const { outcome, error } = request.body;
-      const result = await ctx.store.finishAttempt(worker.id, request.params.id, outcome, error ?? null);
+      const { outcome, error, phases } = request.body;
+      const result = await ctx.store.finishAttempt(worker.id, request.params.id, outcome, error ?? null, phases ?? []);
       ctx.wakeups.buildChanged(result.buildId);
       return { buildStatus: result.buildStatus };
     },

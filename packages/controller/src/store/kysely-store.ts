@@ -38,6 +38,7 @@ import * as workers from './queries/workers.js';
 import * as webhooks from './queries/webhooks.js';
 import * as presence from './queries/worker-presence.js';
 import * as audit from './queries/audit.js';
+import * as buildStats from './queries/build-stats.js';
 import * as deliveries from './queries/webhook-deliveries.js';
 
 /** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
@@ -149,8 +150,14 @@ export class KyselyStore implements Store {
   appendLogs = (workerId: string, attemptId: string, seq: number, lines: Parameters<Store['appendLogs']>[3]) =>
     appendLogs.appendLogs(this.db, workerId, attemptId, seq, lines);
   addArtifact = (workerId: string, attemptId: string, a: Parameters<Store['addArtifact']>[2]) => addArtifact.addArtifact(this.db, workerId, attemptId, a);
-  finishAttempt = async (workerId: string, attemptId: string, outcome: FinishOutcome, error: { code: string; message: string; phase?: string } | null) => {
-    const result = await finishAttempt.finishAttempt(this.db, workerId, attemptId, outcome, error).then(this.outbox);
+  finishAttempt = async (
+    workerId: string,
+    attemptId: string,
+    outcome: FinishOutcome,
+    error: { code: string; message: string; phase?: string } | null,
+    phases?: Parameters<Store['finishAttempt']>[4],
+  ) => {
+    const result = await finishAttempt.finishAttempt(this.db, workerId, attemptId, outcome, error, phases).then(this.outbox);
     // The attempt is ended either way (committed above); a result the build can no longer take is refused.
     if (result.refused) throw new ApiError('CONFLICT', result.refused);
     return { buildStatus: result.buildStatus, buildId: result.buildId };
@@ -181,6 +188,8 @@ export class KyselyStore implements Store {
   getDelivery = (orgId: string, webhookId: string, id: string) => deliveries.getDelivery(this.db, orgId, webhookId, id);
   redeliver = (orgId: string, webhookId: string, id: string) => deliveries.redeliver(this.db, orgId, webhookId, id).then(this.outbox);
   enqueuePing = (orgId: string, webhookId: string) => deliveries.enqueuePing(this.db, orgId, webhookId).then(this.outbox);
+  durationBuckets = () => buildStats.durationBuckets(this.db);
+  endedBuilds = (orgId: string, since: string, limit: number) => buildStats.endedBuilds(this.db, orgId, since, limit);
   appendAudit = (entry: Parameters<Store['appendAudit']>[0]) => audit.appendAudit(this.db, entry);
   listAudit = (orgId: string | null, q: Parameters<Store['listAudit']>[1]) => audit.listAudit(this.db, orgId, q);
   onOutbox = (listener: () => void) => {

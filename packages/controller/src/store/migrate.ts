@@ -16,6 +16,7 @@ import * as m0008 from './migrations/0008_build_submitted_by.js';
 import * as m0009 from './migrations/0009_webhooks.js';
 import * as m0010 from './migrations/0010_org_blobs.js';
 import * as m0011 from './migrations/0011_audit_log.js';
+import * as m0012 from './migrations/0012_build_stats.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -30,6 +31,7 @@ const STEPS: Record<string, Step> = {
   '0009_webhooks': m0009,
   '0010_org_blobs': m0010,
   '0011_audit_log': m0011,
+  '0012_build_stats': m0012,
 };
 
 const TABLE = 'buildmesh_migrations';

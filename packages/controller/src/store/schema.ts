@@ -239,6 +239,30 @@ export interface AuditLogTable {
   created_at: string;
 }
 
+/** Phases a worker reported at finish (0012). */
+export interface AttemptPhasesTable {
+  attempt_id: string;
+  seq: number;
+  build_id: string;
+  org_id: string;
+  platform: string;
+  profile: string;
+  phase: string;
+  result: string;
+  duration_ms: number;
+  finished_at: string;
+}
+
+/** Histogram bucket counts for /metrics (0012): one row per metric, platform, label and bucket. */
+export interface DurationBucketsTable {
+  metric: string;
+  platform: string;
+  label: string;
+  bucket: number;
+  n: number | string;
+  total_ms: number | string;
+}
+
 export interface MigrationMarker {
   id: Generated<number>;
 }
@@ -271,4 +295,6 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   audit_log: AuditLogTable;
+  attempt_phases: AttemptPhasesTable;
+  duration_buckets: DurationBucketsTable;
 }

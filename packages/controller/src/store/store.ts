@@ -34,6 +34,12 @@ import type {
 } from '@buildmesh/protocol';
 import type { LogBatchInfo } from './queries/read-logs.js';
 import type { DueDelivery } from './queries/webhook-deliveries.js';
+import type { BucketRow } from '../stats/histograms.js';
+
+export interface EndedBuilds {
+  builds: Array<{ platform: string; profile_name: string; status: string; created_at: string; started_at: string | null; finished_at: string | null }>;
+  phases: Array<{ platform: string; profile: string; phase: string; duration_ms: number }>;
+}
 
 export interface TokenRecord extends TokenInfo {
   secretHash: Buffer;
@@ -267,6 +273,8 @@ export interface Store {
     attemptId: string,
     outcome: FinishOutcome,
     error: { code: string; message: string; phase?: string } | null,
+    /** The phases the worker reports; stored with the finish, in its transaction (statistics). */
+    phases?: Array<{ name: string; result: string; durationMs: number }>,
   ): Promise<{ buildStatus: BuildStatus; buildId: string }>;
 
   // ── logs and artifacts (user side) ─────────────────────────────────────────
@@ -322,6 +330,12 @@ export interface Store {
   enqueuePing(orgId: string, webhookId: string): Promise<string>;
   /** `listener` runs after every commit that may have written outbox rows (the deliverer then looks at once). */
   onOutbox(listener: () => void): void;
+
+  // ── statistics (queries/build-stats.ts) ─────────────────────────────────────
+  /** Every histogram bucket row (/metrics renders the cumulative histograms from them). */
+  durationBuckets(): Promise<BucketRow[]>;
+  /** The org's builds that ended since `since` (newest first, at most `limit`) and their reported phases. */
+  endedBuilds(orgId: string, since: string, limit: number): Promise<EndedBuilds>;
 
   // ── audit log (queries/audit.ts): append-only ───────────────────────────────
   appendAudit(entry: AuditEntry): Promise<void>;

@@ -1,10 +1,12 @@
-import type { Kysely } from 'kysely';
-import type { BuildStatus } from '@buildmesh/protocol';
+import type { Kysely, Transaction } from 'kysely';
+import type { BuildStatus, PhaseSummary } from '@buildmesh/protocol';
+import type { Static } from 'typebox';
 import { nowIso } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { FinishOutcome } from '../store.js';
 import { requireLiveAttempt } from './attempt-for-worker.js';
 import { emitBuildEvent } from './webhook-events.js';
+import { recordFinish } from './build-stats.js';
 
 export interface FinishResult {
   buildStatus: BuildStatus;
@@ -24,56 +26,71 @@ export async function finishAttempt(
   attemptId: string,
   outcome: FinishOutcome,
   error: { code: string; message: string; phase?: string } | null,
+  phases: Static<typeof PhaseSummary>[] = [],
 ): Promise<FinishResult> {
   return db.transaction().execute(async (trx) => {
-    const attempt = await requireLiveAttempt(trx, workerId, attemptId);
-    const build = await trx.selectFrom('builds').select(['status', 'attempt_count', 'max_attempts']).where('id', '=', attempt.buildId).executeTakeFirstOrThrow();
-    const now = nowIso();
-    const endAttempt = (status: string, err = error) =>
-      trx
-        .updateTable('attempts')
-        .set({ status, finished_at: now, error_code: err?.code ?? null, error_message: err?.message ?? null, error_phase: err?.phase ?? null })
-        .where('id', '=', attemptId)
-        .execute();
+    const result = await decide(trx, workerId, attemptId, outcome, error);
+    // The reported phases and the duration histograms, in the same transaction (build-stats.ts).
+    const ended = result.refused === undefined && result.buildStatus !== 'queued' && result.buildStatus !== 'running' ? result.buildStatus : null;
+    await recordFinish(trx, attemptId, result.buildId, phases, ended);
+    return result;
+  });
+}
 
-    if (build.status !== 'running') {
-      // The user canceled, or the sweeper timed the build out, while it ran: the attempt ends the same way.
-      const ended = build.status === 'canceled' || build.status === 'timed_out' ? build.status : 'lost';
-      await endAttempt(ended);
-      const accepted = outcome === 'canceled' || outcome === 'timed_out';
-      return {
-        buildStatus: build.status as BuildStatus,
-        buildId: attempt.buildId,
-        ...(accepted ? {} : { refused: `the build is already ${build.status}; the ${outcome} result was not recorded` }),
-      };
-    }
+async function decide(
+  trx: Transaction<Database>,
+  workerId: string,
+  attemptId: string,
+  outcome: FinishOutcome,
+  error: { code: string; message: string; phase?: string } | null,
+): Promise<FinishResult> {
+  const attempt = await requireLiveAttempt(trx, workerId, attemptId);
+  const build = await trx.selectFrom('builds').select(['status', 'attempt_count', 'max_attempts']).where('id', '=', attempt.buildId).executeTakeFirstOrThrow();
+  const now = nowIso();
+  const endAttempt = (status: string, err = error) =>
+    trx
+      .updateTable('attempts')
+      .set({ status, finished_at: now, error_code: err?.code ?? null, error_message: err?.message ?? null, error_phase: err?.phase ?? null })
+      .where('id', '=', attemptId)
+      .execute();
 
-    if (outcome === 'canceled') {
-      // Handed back by the worker (it is shutting down): another worker may take it.
-      await endAttempt('canceled', error ?? { code: 'UNKNOWN_ERROR', message: 'the worker handed the build back' });
-      const retry = build.attempt_count < build.max_attempts;
-      const status = retry ? 'queued' : 'failed';
-      await trx
-        .updateTable('builds')
-        .set(
-          retry
-            ? { status, queued_at: now }
-            : { status, finished_at: now, error_code: 'UNKNOWN_ERROR', error_message: 'the worker handed the build back and no attempts were left', error_phase: null },
-        )
-        .where('id', '=', attempt.buildId)
-        .execute();
-      await emitBuildEvent(trx, attempt.buildId, retry ? 'build.queued' : 'build.failed');
-      return { buildStatus: status, buildId: attempt.buildId };
-    }
+  if (build.status !== 'running') {
+    // The user canceled, or the sweeper timed the build out, while it ran: the attempt ends the same way.
+    const ended = build.status === 'canceled' || build.status === 'timed_out' ? build.status : 'lost';
+    await endAttempt(ended);
+    const accepted = outcome === 'canceled' || outcome === 'timed_out';
+    return {
+      buildStatus: build.status as BuildStatus,
+      buildId: attempt.buildId,
+      ...(accepted ? {} : { refused: `the build is already ${build.status}; the ${outcome} result was not recorded` }),
+    };
+  }
 
-    const err = outcome === 'succeeded' ? null : (error ?? { code: outcome === 'timed_out' ? 'BUILD_TIMED_OUT' : 'UNKNOWN_ERROR', message: `the build ${outcome === 'timed_out' ? 'timed out' : 'failed'}` });
-    await endAttempt(outcome, err);
+  if (outcome === 'canceled') {
+    // Handed back by the worker (it is shutting down): another worker may take it.
+    await endAttempt('canceled', error ?? { code: 'UNKNOWN_ERROR', message: 'the worker handed the build back' });
+    const retry = build.attempt_count < build.max_attempts;
+    const status = retry ? 'queued' : 'failed';
     await trx
       .updateTable('builds')
-      .set({ status: outcome, finished_at: now, error_code: err?.code ?? null, error_message: err?.message ?? null, error_phase: err?.phase ?? null })
+      .set(
+        retry
+          ? { status, queued_at: now }
+          : { status, finished_at: now, error_code: 'UNKNOWN_ERROR', error_message: 'the worker handed the build back and no attempts were left', error_phase: null },
+      )
       .where('id', '=', attempt.buildId)
       .execute();
-    await emitBuildEvent(trx, attempt.buildId, `build.${outcome}`);
-    return { buildStatus: outcome, buildId: attempt.buildId };
-  });
+    await emitBuildEvent(trx, attempt.buildId, retry ? 'build.queued' : 'build.failed');
+    return { buildStatus: status, buildId: attempt.buildId };
+  }
+
+  const err = outcome === 'succeeded' ? null : (error ?? { code: outcome === 'timed_out' ? 'BUILD_TIMED_OUT' : 'UNKNOWN_ERROR', message: `the build ${outcome === 'timed_out' ? 'timed out' : 'failed'}` });
+  await endAttempt(outcome, err);
+  await trx
+    .updateTable('builds')
+    .set({ status: outcome, finished_at: now, error_code: err?.code ?? null, error_message: err?.message ?? null, error_phase: err?.phase ?? null })
+    .where('id', '=', attempt.buildId)
+    .execute();
+  await emitBuildEvent(trx, attempt.buildId, `build.${outcome}`);
+  return { buildStatus: outcome, buildId: attempt.buildId };
 }
