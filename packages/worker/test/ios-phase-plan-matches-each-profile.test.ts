@@ -13,7 +13,7 @@ import { glob } from 'tinyglobby';
 import type { CredentialsBundle, ResolvedProfile } from '@buildmesh/protocol';
 import { planPipeline, PipelineError, type PipelinePlan } from '../src/pipelines/index.js';
 import { ADD_TO_SEARCH_LIST_SCRIPT, CLEAN_UP_SCRIPT, REWRAP_P12_SCRIPT } from '../src/pipelines/ios-credentials.js';
-import { FASTLANE_ENV, XCODEBUILD_SCRIPT } from '../src/pipelines/ios.js';
+import { FASTLANE_ENV, XCODEBUILD_SCRIPT, XCODEBUILD_SIMULATOR_SCRIPT } from '../src/pipelines/ios.js';
 import { buildPlist, parsePlist } from '../src/pipelines/plist.js';
 import {
   makeProvisioningProfile, makeSigningIdentity, readStubLog, TEAM_ID, writeIosProject, writeMacToolStubs, type SigningIdentity,
@@ -235,6 +235,7 @@ void test('store: keychain, certificates and profiles, pods, signing, fastlane g
     `export_xcargs("OTHER_CODE_SIGN_FLAGS=\\"--keychain ${c.kc}\\"")`,
     'disable_xcpretty(true)',
     'buildlog_path("build/logs")',
+    'derived_data_path("build")',
     'output_directory("build")',
     '',
   ].join('\n'));
@@ -279,7 +280,7 @@ void test('internal (ad-hoc) without fastlane: xcodebuild archive + -exportArchi
         'write ios/build/ExportOptions.plist (export method from the provisioning profile)',
         {
           argv: ['bash', '-c', XCODEBUILD_SCRIPT, 'xcodebuild', '-destination', 'generic/platform=iOS', '-archivePath', 'build/buildmesh.xcarchive',
-            'archive', `OTHER_CODE_SIGN_FLAGS=--keychain ${c.kc}`],
+            '-derivedDataPath', 'build', 'archive', `OTHER_CODE_SIGN_FLAGS=--keychain ${c.kc}`],
           cwd: 'ios',
         },
         {
@@ -296,7 +297,7 @@ void test('internal (ad-hoc) without fastlane: xcodebuild archive + -exportArchi
   const xcodeCalls = readStubLog(s.stubLog).filter((a) => a[0] === 'xcodebuild');
   assert.deepEqual(xcodeCalls, [
     ['xcodebuild', '-workspace', 'App.xcworkspace', '-scheme', 'App', '-configuration', 'Release', '-destination', 'generic/platform=iOS',
-      '-archivePath', 'build/buildmesh.xcarchive', 'archive', `OTHER_CODE_SIGN_FLAGS=--keychain ${c.kc}`],
+      '-archivePath', 'build/buildmesh.xcarchive', '-derivedDataPath', 'build', 'archive', `OTHER_CODE_SIGN_FLAGS=--keychain ${c.kc}`],
     ['xcodebuild', '-exportArchive', '-archivePath', 'build/buildmesh.xcarchive', '-exportOptionsPlist', 'build/ExportOptions.plist', '-exportPath', 'build'],
   ]);
   const exportOptions = parsePlist(readFileSync(join(s.projectDir, 'ios', 'build', 'ExportOptions.plist'), 'utf8'));
@@ -333,7 +334,7 @@ void test('enterprise (universal provisioning) exports with method "enterprise"'
   assert.match(readFileSync(join(s.projectDir, 'ios', 'Gymfile'), 'utf8'), /^export_method\("enterprise"\)$/m);
 });
 
-void test('simulator: no credentials, xcodebuild -sdk iphonesimulator, the .app packed as a tar.gz', async (t) => {
+void test('simulator: no credentials, xcodebuild -sdk iphonesimulator (derived data in ios/build), the .app packed as a tar.gz', async (t) => {
   const s = await plan(t, { simulator: true, developmentClient: true }, { fastlane: true });
   assert.deepEqual(shape(s.plan), [
     ...SETUP,
@@ -343,11 +344,10 @@ void test('simulator: no credentials, xcodebuild -sdk iphonesimulator, the .app 
       name: 'RUN_FASTLANE',
       steps: [
         {
-          argv: ['bash', '-c', XCODEBUILD_SCRIPT, 'xcodebuild', '-sdk', 'iphonesimulator', '-destination', 'generic/platform=iOS Simulator',
-            '-derivedDataPath', 'build', 'build'],
+          argv: ['bash', '-c', XCODEBUILD_SIMULATOR_SCRIPT, 'xcodebuild', '-derivedDataPath', 'build', 'build'],
           cwd: 'ios',
         },
-        'pack ios/build/Build/Products/*-iphonesimulator/*.app into ios/build/<app>-simulator.tar.gz',
+        'pack ios/build/Build/Products/*-{iphone,appletv}simulator/*.app into ios/build/<app>-simulator.tar.gz',
       ],
     },
   ]);
@@ -355,7 +355,10 @@ void test('simulator: no credentials, xcodebuild -sdk iphonesimulator, the .app 
   const r = await run(t, s);
   assert.equal(r.succeeded, true, JSON.stringify(r.error ?? r.phases.filter((p) => p.result !== 'success'), null, 2));
   // A dev client builds the Debug configuration.
-  assert.deepEqual(readStubLog(s.stubLog).find((a) => a[0] === 'xcodebuild')?.slice(1, 7), ['-workspace', 'App.xcworkspace', '-scheme', 'App', '-configuration', 'Debug']);
+  assert.deepEqual(readStubLog(s.stubLog).find((a) => a[0] === 'xcodebuild')?.slice(1), [
+    '-workspace', 'App.xcworkspace', '-scheme', 'App', '-configuration', 'Debug', '-sdk', 'iphonesimulator',
+    '-destination', 'generic/platform=iOS Simulator', '-derivedDataPath', 'build', 'build',
+  ]);
   assert.deepEqual(await glob(s.plan.artifacts.applicationArchive, { cwd: s.projectDir }), ['ios/build/App-simulator.tar.gz']);
   const entries: string[] = [];
   await list({ file: join(s.projectDir, 'ios/build/App-simulator.tar.gz'), onReadEntry: (e) => entries.push(e.path) });
@@ -463,4 +466,16 @@ void test('a stray ios/ folder without an Xcode project still runs prebuild', as
     job: s.job, projectDir: s.projectDir, workspaceRoot: s.workspaceRoot, credentials: null, secrets: {}, hostPlatform: 'darwin', fastlane: false,
   });
   assert.ok(again.phases.some((p) => p.name === 'PREBUILD'), 'ios/ has no .xcodeproj: the project is managed');
+});
+
+void test('a tvOS app (SDKROOT appletvos) builds for the tvOS simulator and its .app is packed', async (t) => {
+  const s = await plan(t, { simulator: true }, { fastlane: true });
+  const pbxPath = join(s.projectDir, 'ios', 'App.xcodeproj', 'project.pbxproj');
+  writeFileSync(pbxPath, readFileSync(pbxPath, 'utf8').replace(/(PRODUCT_BUNDLE_IDENTIFIER = [^;]+;)/, '$1\n\t\t\t\tSDKROOT = appletvos;'));
+  const r = await run(t, s);
+  assert.equal(r.succeeded, true, JSON.stringify(r.error ?? r.phases.filter((p) => p.result !== 'success'), null, 2));
+  assert.deepEqual(readStubLog(s.stubLog).find((a) => a[0] === 'xcodebuild')?.slice(7, 11), ['-sdk', 'appletvsimulator', '-destination', 'generic/platform=tvOS Simulator']);
+  const entries: string[] = [];
+  await list({ file: join(s.projectDir, 'ios/build/App-simulator.tar.gz'), onReadEntry: (e) => entries.push(e.path) });
+  assert.deepEqual(entries.sort(), ['App.app/', 'App.app/App']);
 });

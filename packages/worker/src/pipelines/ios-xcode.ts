@@ -21,6 +21,15 @@ export interface XcodeProjectSettings {
   xcodeproj: string;
   scheme: string;
   configuration: string;
+  /** The app's platform, from its SDKROOT: tvOS apps build for the tvOS simulator. */
+  platform: 'ios' | 'tvos';
+}
+
+/** xcodebuild's simulator SDK and generic destination for the app's platform (EAS's resolveDestination). */
+export function simulatorTarget(platform: XcodeProjectSettings['platform']): { sdk: string; destination: string } {
+  return platform === 'tvos'
+    ? { sdk: 'appletvsimulator', destination: 'generic/platform=tvOS Simulator' }
+    : { sdk: 'iphonesimulator', destination: 'generic/platform=iOS Simulator' };
 }
 
 /** Relative to ios/: what CONFIGURE_XCODE_PROJECT writes and the xcodebuild commands source. */
@@ -108,12 +117,19 @@ export async function resolveXcodeProject(iosDir: string, profile: ResolvedProfi
       );
     }
   }
+  let pbx = '';
+  try {
+    pbx = await readFile(join(iosDir, xcodeproj, 'project.pbxproj'), 'utf8');
+  } catch {
+    // no pbxproj: xcodebuild reports it
+  }
   return {
     containerFlag: workspace ? '-workspace' : '-project',
     container: workspace ?? xcodeproj,
     xcodeproj,
     scheme,
     configuration: buildConfiguration(profile),
+    platform: /\bSDKROOT = appletvos;/.test(pbx) ? 'tvos' : 'ios',
   };
 }
 
@@ -128,6 +144,8 @@ export function xcodeSettingsEnv(settings: XcodeProjectSettings, keychainPath: s
     XCODE_CONTAINER: settings.container,
     XCODE_SCHEME: settings.scheme,
     XCODE_CONFIGURATION: settings.configuration,
+    XCODE_SIMULATOR_SDK: simulatorTarget(settings.platform).sdk,
+    XCODE_SIMULATOR_DESTINATION: simulatorTarget(settings.platform).destination,
     ...(keychainPath ? { XCODE_KEYCHAIN: keychainPath } : {}),
   });
 }
@@ -294,7 +312,8 @@ export function renderGymfile(input: {
     const flags = ruby(`OTHER_CODE_SIGN_FLAGS="--keychain ${keychainPath}"`);
     lines.push(`xcargs(${flags})`, `export_xcargs(${flags})`);
   }
-  lines.push('disable_xcpretty(true)', 'buildlog_path("build/logs")', 'output_directory("build")', '');
+  // Derived data per build (in ios/build), as EAS's Gymfile: never shared with other builds on the worker.
+  lines.push('disable_xcpretty(true)', 'buildlog_path("build/logs")', 'derived_data_path("build")', 'output_directory("build")', '');
   return lines.join('\n');
 }
 

@@ -67,6 +67,11 @@ function isOnPath(tool: string): boolean {
   return false;
 }
 
+/** The simulator build: SDK and destination from the settings file (tvOS apps get the tvOS simulator). */
+export const XCODEBUILD_SIMULATOR_SCRIPT =
+  `set -a && . ./${XCODE_SETTINGS_FILE} && set +a && exec xcodebuild "$XCODE_CONTAINER_FLAG" "$XCODE_CONTAINER"` +
+  ' -scheme "$XCODE_SCHEME" -configuration "$XCODE_CONFIGURATION" -sdk "$XCODE_SIMULATOR_SDK" -destination "$XCODE_SIMULATOR_DESTINATION" "$@"';
+
 function xcodebuild(args: string[]): Step {
   return { kind: 'command', command: { argv: ['bash', '-c', XCODEBUILD_SCRIPT, 'xcodebuild', ...args], cwd: 'ios' } };
 }
@@ -150,6 +155,8 @@ function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigni
     xcodebuild([
       '-destination', 'generic/platform=iOS',
       '-archivePath', ARCHIVE_PATH,
+      // Derived data per build, as EAS: never shared with other builds on this worker.
+      '-derivedDataPath', 'build',
       'archive',
       ...(signing ? [`OTHER_CODE_SIGN_FLAGS=--keychain ${signing.keychainPath}`] : []),
     ]),
@@ -166,19 +173,19 @@ function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigni
 function simulatorBuildSteps(ctx: PlanContext, xcode: XcodeState): Step[] {
   const productsDir = join(ctx.projectDir, 'ios', 'build', 'Build', 'Products');
   return [
-    xcodebuild(['-sdk', 'iphonesimulator', '-destination', 'generic/platform=iOS Simulator', '-derivedDataPath', 'build', 'build']),
+    { kind: 'command', command: { argv: ['bash', '-c', XCODEBUILD_SIMULATOR_SCRIPT, 'xcodebuild', '-derivedDataPath', 'build', 'build'], cwd: 'ios' } },
     {
       kind: 'task',
-      describe: 'pack ios/build/Build/Products/*-iphonesimulator/*.app into ios/build/<app>-simulator.tar.gz',
+      describe: 'pack ios/build/Build/Products/*-{iphone,appletv}simulator/*.app into ios/build/<app>-simulator.tar.gz',
       run: async ({ log }) => {
         const apps: string[] = [];
         for (const dir of existsSync(productsDir) ? await readdir(productsDir) : []) {
-          if (!dir.endsWith('iphonesimulator')) continue;
+          if (!dir.endsWith('iphonesimulator') && !dir.endsWith('appletvsimulator')) continue;
           for (const entry of await readdir(join(productsDir, dir))) if (entry.endsWith('.app')) apps.push(join(productsDir, dir, entry));
         }
         const scheme = need(xcode).scheme;
         const app = apps.find((a) => a.endsWith(`/${scheme}.app`)) ?? apps[0];
-        if (!app) throw new PipelineError('ARTIFACT_NOT_FOUND', 'xcodebuild produced no .app under ios/build/Build/Products/*-iphonesimulator.');
+        if (!app) throw new PipelineError('ARTIFACT_NOT_FOUND', 'xcodebuild produced no .app under ios/build/Build/Products/*-{iphone,appletv}simulator.');
         const name = app.slice(dirname(app).length + 1);
         const file = join(ctx.projectDir, 'ios', 'build', `${name.slice(0, -'.app'.length)}-simulator.tar.gz`);
         await createTar({ gzip: true, file, cwd: dirname(app), portable: true }, [name]);

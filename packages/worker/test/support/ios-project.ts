@@ -157,6 +157,7 @@ for a in "$@"; do
   case "$a" in
     -exportArchive) mkdir -p build && echo ipa > build/App.ipa ;;
     iphonesimulator) mkdir -p build/Build/Products/Release-iphonesimulator/App.app && echo app > build/Build/Products/Release-iphonesimulator/App.app/App ;;
+    appletvsimulator) mkdir -p build/Build/Products/Release-appletvsimulator/App.app && echo tv > build/Build/Products/Release-appletvsimulator/App.app/App ;;
   esac
 done`,
   fastlane: `${RECORD}\n[ -f Gymfile ] || { echo "no Gymfile" >&2; exit 1; }\nmkdir -p build && echo ipa > build/App.ipa`,
