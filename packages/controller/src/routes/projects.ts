@@ -35,8 +35,19 @@ const CREDENTIALS_BODY_LIMIT = 16 * 1024 * 1024;
 
 async function projectOf(ctx: ControllerContext, orgId: string, name: string): Promise<ProjectT> {
   const project = await ctx.store.getProjectByName(orgId, name);
-  if (!project) throw new ApiError('NOT_FOUND', 'no such project');
+  if (!project) {
+    throw new ApiError('NOT_FOUND', `no project "${name}" in this org yet: setting a secret or credentials creates it, as its first build does`);
+  }
   return project;
+}
+
+/**
+ * Writes (secrets, credentials) create the project on first use, as a first build does: the
+ * natural order — set the secret, then build — works. Reads of a project that does not exist yet
+ * answer empty.
+ */
+function projectForWrite(ctx: ControllerContext, orgId: string, name: string): Promise<ProjectT> {
+  return ctx.store.ensureProject(orgId, newId('prj'), name);
 }
 
 function asObject(summary: unknown): unknown {
@@ -75,8 +86,8 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'read' }, schema: { tags: ['projects'], params: ProjectParams, response: { 200: CredentialsSummary } } },
     async (request) => {
       const { orgId } = userOf(request);
-      const project = await projectOf(ctx, orgId, request.params.project);
-      return credentialsSummary(ctx, orgId, project.id);
+      const project = await ctx.store.getProjectByName(orgId, request.params.project);
+      return project ? credentialsSummary(ctx, orgId, project.id) : { android: null, ios: null, updatedAt: null };
     },
   );
 
@@ -89,9 +100,9 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     },
     async (request) => {
       const { orgId } = userOf(request);
-      const project = await projectOf(ctx, orgId, request.params.project);
       const { android, ios } = request.body;
       if (!android && !ios) throw new ApiError('VALIDATION_FAILED', 'body: give android and/or ios credentials');
+      const project = await projectForWrite(ctx, orgId, request.params.project);
       // Sealed as a one-platform bundle, so a build can take the bytes as they are.
       if (android) {
         await ctx.store.putProjectCredentials(orgId, project.id, 'android', ctx.keyring.sealJson({ android }), { keyAlias: android.keystore.keyAlias });
@@ -124,8 +135,8 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'read' }, schema: { tags: ['projects'], params: ProjectParams, response: { 200: SecretsList } } },
     async (request) => {
       const { orgId } = userOf(request);
-      const project = await projectOf(ctx, orgId, request.params.project);
-      return { secrets: await ctx.store.listSecrets(orgId, project.id) };
+      const project = await ctx.store.getProjectByName(orgId, request.params.project);
+      return { secrets: project ? await ctx.store.listSecrets(orgId, project.id) : [] };
     },
   );
 
@@ -137,7 +148,7 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     },
     async (request) => {
       const { orgId } = userOf(request);
-      const project = await projectOf(ctx, orgId, request.params.project);
+      const project = await projectForWrite(ctx, orgId, request.params.project);
       const info = await ctx.store.putSecret(orgId, project.id, request.params.name, sealSecret(ctx.keyring, request.body));
       await audit(ctx, request, { action: 'secret.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name } });
       return info;
