@@ -149,6 +149,31 @@ void test('the Gradle step gets GRADLE_OPTS (heap a quarter of RAM, metaspace, p
   assert.equal(plan.env.NODE_OPTIONS, '--max-old-space-size=8192');
 });
 
+void test('a legacy android/app/eas-build.gradle finds the keystore in $EAS_BUILD_WORKINGDIR/credentials.json (EAS nested format), removed after', async (t) => {
+  // A Gradle stand-in that signs the way eas-build.gradle does: only from the project's credentials.json.
+  const legacyGradlew = `#!/usr/bin/env bash
+set -euo pipefail
+cd "$(dirname "$0")"
+node -e '
+  const fs = require("fs");
+  const c = JSON.parse(fs.readFileSync(process.env.EAS_BUILD_WORKINGDIR + "/credentials.json", "utf8")).android.keystore;
+  const e = process.env;
+  if (fs.readFileSync(c.keystorePath, "utf8") !== e.EXPECTED_KEYSTORE_CONTENT || c.keyAlias !== e.EXPECTED_KEY_ALIAS || c.keystorePassword !== e.EXPECTED_KEYSTORE_PASSWORD || c.keyPassword !== e.EXPECTED_KEY_PASSWORD) {
+    console.error("legacy signing does not match"); process.exit(1);
+  }
+'
+mkdir -p app/build/outputs/bundle/release && echo signed > app/build/outputs/bundle/release/app-release.aab
+`;
+  const { plan, run, artifacts, projectDir } = await build(t, {}, CREDENTIALS, (dir) => {
+    writeFileSync(join(dir, 'android', 'app', 'eas-build.gradle'), '// legacy: reads ../credentials.json\n');
+    writeFileSync(join(dir, 'android', 'gradlew'), legacyGradlew);
+  });
+  assert.equal(run.succeeded, true, JSON.stringify(run.error ?? run.phases.filter((p) => p.result !== 'success').map((p) => [p.name, p.lines.slice(-5)]), null, 2));
+  assert.deepEqual(artifacts, ['android/app/build/outputs/bundle/release/app-release.aab']);
+  assert.equal(plan.phases.find((p) => p.name === 'REMOVE_LEGACY_CREDENTIALS')?.always, 'always');
+  assert.ok(!existsSync(join(projectDir, 'credentials.json')), 'the passwords do not stay in the project');
+});
+
 void test('developmentClient runs :app:assembleDebug, whatever the buildType', async (t) => {
   const { run, artifacts } = await build(t, { developmentClient: true, buildType: 'app-bundle' });
   assert.equal(run.succeeded, true, JSON.stringify(run.error));

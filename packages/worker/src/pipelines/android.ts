@@ -5,7 +5,7 @@
  * then the completion hooks. The runner collects the apk/aab by the returned globs.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ResolvedProfile } from '@buildmesh/protocol';
@@ -91,6 +91,31 @@ function fixGradlewPhase(ctx: PlanContext): Phase | null {
   };
 }
 
+/** The Gradle file older eas-cli versions generated; it reads $EAS_BUILD_WORKINGDIR/credentials.json (EAS's nested format). */
+export const LEGACY_GRADLE_FILE = 'eas-build.gradle';
+
+/**
+ * Where a legacy android/app/eas-build.gradle looks for the credentials: the project's
+ * credentials.json. Null when the project has no such file, or has its own credentials.json
+ * (credentialsSource local), which is then used as it is.
+ */
+function legacyCredentialsJson(ctx: PlanContext): string | null {
+  if (!existsSync(join(ctx.projectDir, 'android', 'app', LEGACY_GRADLE_FILE))) return null;
+  const path = join(ctx.projectDir, 'credentials.json');
+  return existsSync(path) ? null : path;
+}
+
+/** The credentials.json written for a legacy eas-build.gradle holds passwords: it is removed however the build ends. */
+function removeLegacyCredentialsPhase(ctx: PlanContext): Phase | null {
+  const path = legacyCredentialsJson(ctx);
+  if (!path) return null;
+  return {
+    name: 'REMOVE_LEGACY_CREDENTIALS',
+    always: 'always',
+    steps: [{ kind: 'task', describe: 'remove the credentials.json written for android/app/eas-build.gradle', run: () => rm(path, { force: true }) }],
+  };
+}
+
 async function prepareCredentialsPhase(ctx: PlanContext): Promise<Phase> {
   const keystore = await resolveAndroidKeystore(ctx.profile, ctx.input.credentials, ctx.projectDir);
   if (!keystore) {
@@ -108,6 +133,7 @@ async function prepareCredentialsPhase(ctx: PlanContext): Promise<Phase> {
   }
   const paths = keystorePaths(ctx.workspaceRoot, ctx.newId());
   ctx.env[CREDENTIALS_ENV] = paths.jsonPath;
+  const legacy = legacyCredentialsJson(ctx);
   ctx.redact.push(keystore.keystorePassword, ...(keystore.keyPassword ? [keystore.keyPassword] : []));
   return {
     name: 'PREPARE_CREDENTIALS',
@@ -118,6 +144,11 @@ async function prepareCredentialsPhase(ctx: PlanContext): Promise<Phase> {
         run: async ({ log }) => {
           try {
             await injectAndroidKeystore(keystore, paths, ctx.projectDir, log);
+            if (legacy) {
+              const json = { android: { keystore: { keystorePath: paths.keystorePath, keystorePassword: keystore.keystorePassword, keyAlias: keystore.keyAlias, ...(keystore.keyPassword ? { keyPassword: keystore.keyPassword } : {}) } } };
+              await writeFile(legacy, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+              log(`android/app/${LEGACY_GRADLE_FILE} reads credentials.json from the project: wrote it (removed when the build ends).`);
+            }
           } catch (err) {
             if (err instanceof PipelineError) throw err;
             throw new PipelineError('GRADLE_BUILD_FAILED', (err as Error).message);
@@ -130,6 +161,8 @@ async function prepareCredentialsPhase(ctx: PlanContext): Promise<Phase> {
 
 export async function planAndroid(ctx: PlanContext): Promise<PipelinePlan> {
   const task = resolveGradleTask(ctx.profile);
+  // Decided before PREPARE_CREDENTIALS writes the file.
+  const removeLegacyCredentials = removeLegacyCredentialsPhase(ctx);
   const initScript = join(ctx.workspaceRoot, GRADLE_INIT_FILE);
   const phases: (Phase | null)[] = [
     ...setupPhases(ctx),
@@ -166,6 +199,7 @@ export async function planAndroid(ctx: PlanContext): Promise<PipelinePlan> {
       network: true,
       classify: GRADLE_FAILURES,
     },
+    removeLegacyCredentials,
     preUploadArtifactsHookPhase(ctx),
     ...completionHookPhases(ctx),
   ];
