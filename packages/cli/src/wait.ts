@@ -8,6 +8,7 @@ import { downloadBuildArtifacts, type DownloadedArtifact } from './download.js';
 import { followBuild, LogPrinter } from './follow.js';
 import { ARTIFACT_FIELDS_HINT, buildErrorLine, EXIT, formatDuration, type Output } from './output.js';
 import { confirm, stdinIsTty } from './prompt.js';
+import { cli } from './invocation.js';
 
 export interface WaitOutcome {
   build: Build;
@@ -92,7 +93,7 @@ export async function waitForBuild(client: BuildMeshClient, build: Build, option
     printer.clearQueueLine();
     if (!interrupted) throw err;
     out.info();
-    out.info(`Stopped waiting. Build ${build.id} keeps running; follow it with: buildmesh logs -f ${build.id}`);
+    out.info(`Stopped waiting. Build ${build.id} keeps running; follow it with: ${cli()} logs -f ${build.id}`);
     return { build, artifacts: [], exitCode: EXIT.interrupted, interrupted: true };
   } finally {
     process.off('SIGINT', onSigint);

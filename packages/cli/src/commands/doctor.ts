@@ -21,6 +21,7 @@ import { describeError, EXIT, formatLabels, type Output } from '../output.js';
 import { listProjectFiles } from '../pack/file-list.js';
 import { formatBytes, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
 import { detectPlatforms, detectProjectName, gitState, resolveProjectDir } from '../project.js';
+import { cli } from '../invocation.js';
 
 type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -70,7 +71,7 @@ export const doctorCommand = action<DoctorOptions>(
       const health = await anonymous.health();
       add({ id: 'controller', status: health.status === 'ok' ? 'ok' : 'warn', message: `${connection.url} answers (${health.status}, version ${health.version}, store ${health.store}, blobs ${health.blobs})`, details: health });
       if (!connection.token) {
-        add({ id: 'token', status: 'fail', message: 'NOT_LOGGED_IN: no token — run `buildmesh login` (or set BUILDMESH_TOKEN)' });
+        add({ id: 'token', status: 'fail', message: `NOT_LOGGED_IN: no token for ${connection.url} — run \`${cli()} login --url ${connection.url}\` (or set BUILDMESH_TOKEN)` });
       } else {
         try {
           const me = await makeClient(connection.url, connection.token).whoami();

@@ -4,6 +4,7 @@ import type { Build, BuildStatus, ListBuildsQuery, Platform } from '@buildmesh/p
 import { action, command, intOption } from '../command-kit.js';
 import { connect } from '../config.js';
 import { colorStatus, formatAgo, formatDuration, renderTable } from '../output.js';
+import { cli } from '../invocation.js';
 
 interface ListOptions {
   json?: boolean;
@@ -61,6 +62,6 @@ export const listCommand = action<ListOptions>(
       { header: 'DURATION', value: duration },
       { header: 'ERROR / MESSAGE', value: (b) => b.error?.code ?? b.message ?? '', max: 40 },
     ], c));
-    if (page.nextCursor) out.info(c.dim(`\nMore: buildmesh list --limit ${opts.limit} --cursor ${page.nextCursor}`));
+    if (page.nextCursor) out.info(c.dim(`\nMore: ${cli()} list --limit ${opts.limit} --cursor ${page.nextCursor}`));
   },
 );

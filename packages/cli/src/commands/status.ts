@@ -6,6 +6,7 @@ import { connect, buildUrl } from '../config.js';
 import { describeQueue } from '../follow.js';
 import { formatBytes } from '../pack/pack.js';
 import { buildErrorLine, colorStatus, formatAgo, formatDuration, formatLabels, renderFields, renderTable, type Output } from '../output.js';
+import { cli } from '../invocation.js';
 
 export const statusCommand = action<{ json?: boolean }>(
   command('status', 'Show a build: status, queue position, attempts, error and artifacts', [
@@ -72,6 +73,6 @@ export function printBuild(out: Output, build: Build, artifacts: readonly Artifa
       { header: 'SIZE', value: (a) => formatBytes(a.size) },
       { header: 'SHA256', value: (a) => a.sha256.slice(0, 16) + '…' },
     ], c));
-    out.info(c.dim(`\nDownload: buildmesh download ${build.id}`));
+    out.info(c.dim(`\nDownload: ${cli()} download ${build.id}`));
   }
 }

@@ -8,7 +8,7 @@
  * starts the saved login is pointed to; without one, `up` says how to get a token again.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option } from 'commander';
@@ -16,7 +16,7 @@ import type { WorkerOptions } from '@buildmesh/worker';
 import { loadWorker } from '../server-modules.js';
 import { ApiError, type BuildMeshClient } from '@buildmesh/protocol';
 import { action, command, intOption } from '../command-kit.js';
-import { configPath, makeClient, normalizeUrl, readConfig, savedLoginFor, useLogin, writeConfig } from '../config.js';
+import { configPath, deleteConfig, makeClient, normalizeUrl, readConfig, savedLoginFor, useLogin, writeConfig } from '../config.js';
 import { cli } from '../invocation.js';
 import { onShutdownSignals } from '../lifecycle.js';
 import { CliError, renderFields } from '../output.js';
@@ -82,6 +82,8 @@ export const upCommand = action<UpOptions>(
         url,
         name: `${hostname()}-local`.slice(0, 128),
         configDir: join(dataDir, 'worker'),
+        // Its identity belongs to this data dir's controller on whatever port (`--port 0` picks a new one each start).
+        identityKey: 'buildmesh-up',
         workDir: join(dataDir, 'worker', 'workspaces'),
         // The controller's database, blobs and encryption key share this machine: builds must not see them.
         hidePaths: [dataDir],
@@ -107,7 +109,7 @@ export const upCommand = action<UpOptions>(
         worker = await startWorker({ ...workerBase, enrollmentToken: await createLocalEnrollmentToken(url, adminToken, sandboxed) });
       }
 
-      const loginSaved = await saveLogin(url, controller.generatedAdminToken, controller.options.adminToken, opts.saveLogin);
+      const loginSaved = await saveLogin(url, controller.generatedAdminToken, controller.options.adminToken, opts.saveLogin, dataDir);
       // A command that works where it is printed (never a bare `npx buildmesh` outside the checkout).
       const next = `${cli()} build /path/to/your-expo-app --platform web`;
       if (out.json) {
@@ -131,7 +133,7 @@ export const upCommand = action<UpOptions>(
         if (!sandboxed) {
           out.info(
             c.yellow('\nThe local worker runs builds without a sandbox (no bubblewrap), so it serves only your org, never the shared pool.') +
-              '\nTo confine builds: sudo apt-get install bubblewrap, then restart `buildmesh up`.',
+              `\nTo confine builds: sudo apt-get install bubblewrap, then restart \`${cli()} up\`.`,
           );
         }
         if (controller.generatedAdminToken) {
@@ -141,7 +143,7 @@ export const upCommand = action<UpOptions>(
         if (loginSaved) {
           out.info(
             controller.generatedAdminToken
-              ? `Saved as this CLI's login (${loginSaved}): \`buildmesh build\` uses it.`
+              ? `Saved as this CLI's login for ${url} (${loginSaved}): \`${cli()} build\` uses it.`
               : `This CLI now uses its saved login for ${url} (${loginSaved}; \`${cli()} whoami\`).`,
           );
         } else {
@@ -203,9 +205,19 @@ async function forgetWorkerIdentity(configDir: string): Promise<void> {
  * saved when the environment decides (BUILDMESH_URL / BUILDMESH_TOKEN) or with --no-save-login.
  * Returns the config path when the CLI is logged in here.
  */
-async function saveLogin(url: string, generatedToken: string | null, envAdminToken: string | null, allowed: boolean): Promise<string | null> {
+async function saveLogin(url: string, generatedToken: string | null, envAdminToken: string | null, allowed: boolean, dataDir: string): Promise<string | null> {
+  const previousUrl = await rememberUrl(dataDir, url);
   if (!allowed || process.env.BUILDMESH_TOKEN || process.env.BUILDMESH_URL) return null;
-  const saved = await savedLoginFor(url).catch(() => null);
+  let saved = await savedLoginFor(url).catch(() => null);
+  // The same instance on another port (`--port 0`): its saved login moves to the new URL.
+  if (!saved && !generatedToken && previousUrl && previousUrl !== url) {
+    const before = await savedLoginFor(previousUrl).catch(() => null);
+    if (before) {
+      await deleteConfig(configPath(), { url: previousUrl });
+      await writeConfig({ url, token: before.token });
+      saved = await savedLoginFor(url).catch(() => null);
+    }
+  }
   if (saved && !generatedToken) {
     await useLogin(url);
     return configPath();
@@ -213,6 +225,20 @@ async function saveLogin(url: string, generatedToken: string | null, envAdminTok
   const token = generatedToken ?? envAdminToken;
   if (!token) return null;
   return writeConfig({ url, token });
+}
+
+/** Records this start's URL in the data dir; returns the previous start's (undefined on the first). */
+async function rememberUrl(dataDir: string, url: string): Promise<string | undefined> {
+  const file = join(dataDir, 'up-url.json');
+  let previous: string | undefined;
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { url?: unknown };
+    if (typeof parsed.url === 'string') previous = parsed.url;
+  } catch {
+    // first start, or an unreadable file: nothing to carry over
+  }
+  await writeFile(file, `${JSON.stringify({ url })}\n`, { mode: 0o600 }).catch(() => {});
+  return previous;
 }
 
 /** Where `up` keeps its instance when no --data-dir is given: ./.buildmesh if it exists (earlier versions), else one per user. */

@@ -5,6 +5,7 @@
 import { action, command, group } from '../../command-kit.js';
 import { connect } from '../../config.js';
 import { formatAgo, renderTable } from '../../output.js';
+import { cli } from '../../invocation.js';
 
 interface CreateOptions {
   json?: boolean;
@@ -73,7 +74,7 @@ const revoke = action<{ json?: boolean; andWorkers?: boolean }>(
     }
     out.info(`${out.c.green('✔')} Enrollment token ${enrollmentToken.name} (${enrollmentToken.id}) revoked.`);
     if (opts.andWorkers) out.info(`Workers revoked with it: ${revokedWorkers.join(', ') || 'none'}.`);
-    else out.info('Workers it enrolled keep working; revoke them with --and-workers, or one by one with `buildmesh workers revoke ID`.');
+    else out.info(`Workers it enrolled keep working; revoke them with --and-workers, or one by one with \`${cli()} workers revoke ID\`.`);
   },
 );
 

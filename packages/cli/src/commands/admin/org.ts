@@ -2,6 +2,7 @@
 import { action, command, group } from '../../command-kit.js';
 import { connect } from '../../config.js';
 import { formatAgo, renderTable } from '../../output.js';
+import { cli } from '../../invocation.js';
 
 const create = action<{ json?: boolean }>(
   command('create', 'Create an org (tenant); needs the instance admin token', ['buildmesh admin org create acme'])
@@ -15,7 +16,7 @@ const create = action<{ json?: boolean }>(
       return;
     }
     out.info(`${out.c.green('✔')} Org ${out.c.bold(org.name)} created (${org.id})`);
-    out.info(`Next: give it an admin token: buildmesh admin token create ${org.name}-admin --role admin --org ${org.id}`);
+    out.info(`Next: give it an admin token: ${cli()} admin token create ${org.name}-admin --role admin --org ${org.id}`);
   },
 );
 

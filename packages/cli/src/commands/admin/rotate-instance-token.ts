@@ -5,6 +5,7 @@
  */
 import { action, command } from '../../command-kit.js';
 import { connect, writeConfig } from '../../config.js';
+import { cli } from '../../invocation.js';
 
 export const rotateInstanceTokenCommand = action<{ json?: boolean }>(
   command('rotate-instance-token', 'Replace the instance admin token; the new one is printed once, the old one stops working', [
@@ -30,7 +31,7 @@ export const rotateInstanceTokenCommand = action<{ json?: boolean }>(
     out.info(`${c.green('✔')} New instance admin token ${rotated.token.id}; revoked ${rotated.revoked.join(', ') || 'none'}.`);
     out.info(c.yellow('Copy it now; it is shown only this once:'));
     out.info(`\n  ${rotated.secret}\n`);
-    out.info(loginUpdated ? "This CLI's saved login now uses it." : 'Log in with it where you used the old one: buildmesh login --url ' + connection.url);
+    out.info(loginUpdated ? "This CLI's saved login now uses it." : `Log in with it where you used the old one: ${cli()} login --url ${connection.url}`);
     out.info('If the controller has BUILDMESH_ADMIN_TOKEN set, set it to the new token (or unset it) before its next restart.');
   },
 );

@@ -4,6 +4,7 @@ import type { CreateTokenRequest, Role } from '@buildmesh/protocol';
 import { action, command, group } from '../../command-kit.js';
 import { connect } from '../../config.js';
 import { formatAgo, renderTable } from '../../output.js';
+import { cli } from '../../invocation.js';
 
 interface CreateOptions {
   json?: boolean;
@@ -32,7 +33,7 @@ const create = action<CreateOptions>(
     out.info(`${out.c.green('✔')} Token ${out.c.bold(created.token.name)} (${created.token.id}, role ${created.token.role}) created.`);
     out.info(out.c.yellow('Copy the secret now; it is shown only this once:'));
     out.info(`\n  ${created.secret}\n`);
-    out.info(`Use it with: buildmesh login --url ${connection.url}   (paste it at the prompt, or pipe it with --token-stdin)`);
+    out.info(`Use it with: ${cli()} login --url ${connection.url}   (paste it at the prompt, or pipe it with --token-stdin)`);
   },
 );
 
