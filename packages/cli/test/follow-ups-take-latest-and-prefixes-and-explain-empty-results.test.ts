@@ -92,4 +92,9 @@ void test('doctor says which toolchain the online workers lack for a platform', 
   if (!process.env.ANDROID_HOME && !process.env.ANDROID_SDK_ROOT) assert.match(workers.message, /android: 0 online of 0 able — \S+ lacks (Java \(a JDK on PATH\) and )?an Android SDK \(ANDROID_HOME or ANDROID_SDK_ROOT with platform-tools and build-tools\)/);
   assert.match(workers.message, /ios: 0 online of 0 able — \S+ lacks macOS and Xcode and CocoaPods and fastlane/);
   assert.match(workers.message, /web: 1 online of 1 able/);
+
+  // A custom build that declares no artifacts succeeds, and says which fields declare them.
+  const build = await runCli(['build', '--platform', 'web', '--profile', 'slow', '--output', join(mesh.root, 'none')], { env: mesh.env, cwd: project, timeoutMs: 120_000 });
+  assert.equal(build.code, 0, build.stderr);
+  assert.match(build.stderr, /warning the build produced no artifacts; declare them in eas\.json: `buildArtifactPaths` .*`applicationArchivePath`/);
 });
