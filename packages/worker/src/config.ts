@@ -31,6 +31,12 @@ export interface WorkerOptions {
   keepWorkspace: boolean;
   /** Where the worker's own credential is saved (mode 0600), one file per controller and worker name. */
   configDir: string;
+  /**
+   * What the saved credential is keyed on besides the name, instead of the controller URL's origin
+   * (programmatic only: `up` passes a constant, since its config dir belongs to one controller,
+   * whatever port that controller gets).
+   */
+  identityKey?: string;
   /** More paths build steps must never see under bwrap (e.g. a controller data dir on the same machine). */
   hidePaths: string[];
   /** `uid:gid` build steps run as under bwrap when the worker runs as root. */
@@ -254,6 +260,7 @@ export function resolveWorkerOptions(overrides: Partial<WorkerOptions> = {}, env
     toolchainRegistry,
     logLevel: pick('logLevel') ?? fromEnv('BUILDMESH_LOG_LEVEL') ?? 'info',
     logger: overrides.logger,
+    ...(overrides.identityKey ? { identityKey: overrides.identityKey } : {}),
   };
 }
 
@@ -277,8 +284,8 @@ export function resolveCacheOptions(
  * workers on one machine (different names) or one worker serving two controllers
  * keep separate identities.
  */
-export function credentialFilePath(options: Pick<WorkerOptions, 'url' | 'name' | 'configDir'>): string {
-  const origin = new URL(options.url).origin;
-  const hash = createHash('sha256').update(`${origin}\n${options.name}`).digest('hex').slice(0, 16);
+export function credentialFilePath(options: Pick<WorkerOptions, 'url' | 'name' | 'configDir' | 'identityKey'>): string {
+  const key = options.identityKey ?? new URL(options.url).origin;
+  const hash = createHash('sha256').update(`${key}\n${options.name}`).digest('hex').slice(0, 16);
   return join(options.configDir, `worker-${hash}.json`);
 }
