@@ -62,6 +62,9 @@ export async function send(port: number, o: SendOptions): Promise<RawResult> {
   });
 }
 
+/** `^bld_[0-9a-z]{26}$` and the like: the id parameters (protocol common.ts Id()). */
+const ID_PATTERN = /^\^[a-z]{3}_\[0-9a-z\]\{26\}\$$/;
+
 export type MediaKind = 'json' | 'multipart' | 'stream' | 'none';
 
 export interface Route {
@@ -71,8 +74,13 @@ export interface Route {
   media: MediaKind;
   /** Path values naming alpha's resources. */
   pathValues: Record<string, string>;
-  /** Does the path name a resource (an id, a project)? Then another org's credential must get 401/403/404. */
+  /**
+   * Does the path name a resource by id? Then another org's credential must get 401/403/404. (A project
+   * name is scoped to the caller's org: another org may have, or create, its own project of that name.)
+   */
   targeted: boolean;
+  /** Does the path name anything at all (an id, a project, a secret)? */
+  named: boolean;
   /**
    * Does every path value name one of alpha's resources? False for a parameter the world cannot fill
    * (a new kind of id): the route is still attacked, with a well-formed value, but has no control read.
@@ -108,7 +116,9 @@ export async function discover(world: World, operations: Operation[]): Promise<R
       else if (m?.[1] === 'application/octet-stream') media = 'stream';
       break;
     }
-    routes.push({ op, credential, media, pathValues, targeted: Object.keys(pathValues).length > 0, ownedPath });
+    const pathParams = op.params.filter((p) => p.in === 'path');
+    const targeted = pathParams.some((p) => ID_PATTERN.test(p.schema.pattern ?? ''));
+    routes.push({ op, credential, media, pathValues, targeted, named: pathParams.length > 0, ownedPath });
   }
   return routes;
 }

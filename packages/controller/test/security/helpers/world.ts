@@ -85,6 +85,9 @@ export async function buildWorld(env: Record<string, string> = {}): Promise<Worl
   };
   const alphaMarkers = [
     ...Object.values(ids),
+    // Ids beta never names: if they show up, alpha's rows did (an audit entry, a list).
+    (await alpha.admin.whoami()).token.id,
+    (await alpha.member.whoami()).token.id,
     ALPHA_SECRET_NAME,
     ALPHA_SECRET_VALUE,
     ALPHA_WORKER_NAME,
