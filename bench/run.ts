@@ -25,6 +25,7 @@ import { benchSoak } from './soak.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPgReplicas } from './pg-replicas.js';
 import { benchWebhookDelivery } from './webhook-delivery.js';
+import { benchFairShare } from './fair-share.js';
 
 type Figures = Record<string, number>;
 
@@ -37,6 +38,12 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
   { name: 'submit', runs: 3, run: () => benchSubmit(), targets: { submit_seq_per_s: '≥ 2000', submit_c20_per_s: '≥ 2000' } },
   { name: 'claim-finish', runs: 3, run: () => benchClaimFinish(), targets: { claim_finish_per_s: '≥ 1000', double_assignments: '= 0' } },
   { name: 'webhook-delivery', runs: 3, run: () => benchWebhookDelivery(), targets: { webhook_delivery_p50_ms: '≤ 100', webhook_delivery_p99_ms: '' } },
+  {
+    name: 'fair-share',
+    runs: 1,
+    run: () => benchFairShare(),
+    targets: { fair_share_wait_s: '≤ 1', claim_finish_fair_per_s: '', claim_finish_unfair_per_s: '', fair_claim_finish_ratio: '≥ 0.9' },
+  },
   {
     name: 'transfer',
     runs: 3,

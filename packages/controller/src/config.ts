@@ -47,6 +47,10 @@ export interface ControllerOptions {
   webhookAllowPrivate: number;
   /** The first webhook retry waits this long; each further one twice as long (at most 4 h), for about a day. */
   webhookRetryBaseMs: number;
+  /** Queued builds one org may have (0 = no limit). */
+  orgMaxQueued: number;
+  /** Builds one org may run at once on shared-pool workers (0 = no limit). */
+  orgMaxSharedRunning: number;
 }
 
 export type SqliteSynchronous = 'full' | 'normal';
@@ -149,6 +153,16 @@ const SETTINGS: readonly Setting[] = [
     min: 10,
     default: '15000',
     description: 'Wait before the first webhook retry; each further retry waits twice as long (at most 4 h) until about a day after the event.',
+  },
+  { name: 'orgMaxQueued', env: 'BUILDMESH_ORG_MAX_QUEUED', kind: 'count', value: 0, min: 0, default: '0', description: 'Queued builds each org may have; a submit beyond it answers 429 ORG_QUEUE_FULL (0 = no limit).' },
+  {
+    name: 'orgMaxSharedRunning',
+    env: 'BUILDMESH_ORG_MAX_SHARED_RUNNING',
+    kind: 'count',
+    value: 0,
+    min: 0,
+    default: '0',
+    description: "Builds each org may run at once on shared-pool workers; the pool's claims skip an org at its limit (0 = no limit). Org-pool workers are not limited.",
   },
 ];
 

@@ -129,6 +129,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
   let pgWakeups: PgWakeups | undefined;
   try {
     await store.migrate();
+    store.setOrgLimits({ maxQueued: options.orgMaxQueued, maxSharedRunning: options.orgMaxSharedRunning });
     // Refuse a key that cannot open what the other replicas (or an earlier start) sealed.
     await verifyKey(store, keyring);
     // Workers could not heartbeat while we were down: give live leases one fresh TTL rather than lapsing them all.

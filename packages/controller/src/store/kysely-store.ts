@@ -39,6 +39,7 @@ import * as webhooks from './queries/webhooks.js';
 import * as presence from './queries/worker-presence.js';
 import * as audit from './queries/audit.js';
 import * as buildStats from './queries/build-stats.js';
+import { NO_LIMITS, type OrgLimits } from './queries/fair-share.js';
 import * as deliveries from './queries/webhook-deliveries.js';
 
 /** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
@@ -47,6 +48,7 @@ const TOUCH_EVERY_MS = 15_000;
 export class KyselyStore implements Store {
   private readonly touched = new Map<string, number>();
   private outboxListener: () => void = () => undefined;
+  private limits: OrgLimits = NO_LIMITS;
   /** After a commit that may have written webhook deliveries. */
   private readonly outbox = <T>(result: T): T => {
     this.outboxListener();
@@ -134,12 +136,15 @@ export class KyselyStore implements Store {
   revokeWorker = (orgId: string, id: string, includeShared: boolean) => workers.revokeWorker(this.db, orgId, id, includeShared);
 
   // The spec names the project whose id the caller resolved in the same org: no lookup on the submit path.
-  createBuild = (b: NewBuild) => createBuild.createBuild(this.db, b, b.spec.project).then(this.outbox);
+  createBuild = (b: NewBuild) => createBuild.createBuild(this.db, b, b.spec.project, this.limits).then(this.outbox);
   getBuild = (orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }) => getBuild.getBuild(this.db, orgId, id, options);
   listBuilds = (orgId: string, q: Parameters<Store['listBuilds']>[1]) => listBuilds.listBuilds(this.db, orgId, q);
   getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);
   cancelBuild = (orgId: string, id: string) => this.db.transaction().execute((trx) => cancelBuild.cancelBuild(trx, orgId, id)).then(this.outbox);
-  claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c).then((job) => (job ? this.outbox(job) : job));
+  claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c, this.limits).then((job) => (job ? this.outbox(job) : job));
+  setOrgLimits = (limits: OrgLimits) => {
+    this.limits = limits;
+  };
   releaseClaim = (workerId: string, attemptId: string) => releaseClaim.releaseClaim(this.db, workerId, attemptId);
   queueInfo = (orgId: string, id: string, onlineWithinMs: number) =>
     queueInfo.queueInfo(this.db, orgId, id, onlineWithinMs).then((q) => (q === undefined ? null : q));

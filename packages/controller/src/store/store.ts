@@ -248,6 +248,8 @@ export interface Store {
    * a lease and marks the build running. Never hands a build out twice.
    */
   claim(claimant: Claimant): Promise<ClaimedJob | undefined>;
+  /** Per-org limits every org gets (0 = none): queued builds (createBuild refuses ORG_QUEUE_FULL) and running builds in the shared pool (claims skip the org). */
+  setOrgLimits(limits: { maxQueued: number; maxSharedRunning: number }): void;
   /** Undoes a claim nobody received (the long-poll client left): the build is queued again, its attempt not spent. */
   releaseClaim(workerId: string, attemptId: string): Promise<boolean>;
   /** Queue position and waiting reason for a queued build. */

@@ -6,6 +6,7 @@ import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Database } from '../schema.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 import { emitBuildEvent } from './webhook-events.js';
+import { NO_LIMITS, sharedLanesPerOrg, sharedRunningByOrg, type OrgLimits } from './fair-share.js';
 
 /**
  * The queue's one hand-out, as a single transaction: free slot check, best
@@ -16,7 +17,7 @@ import { emitBuildEvent } from './webhook-events.js';
  * plus the transaction (and on PostgreSQL `FOR UPDATE SKIP LOCKED`) make a
  * double hand-out impossible.
  */
-export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', c: Claimant): Promise<ClaimedJob | undefined> {
+export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
   return db.transaction().execute(async (trx) => {
     // PostgreSQL: claims of one worker through several replicas queue up on its row, so the slot count below is exact.
@@ -29,6 +30,8 @@ export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
       .executeTakeFirstOrThrow();
     if (Number(busy.n) >= c.concurrency) return undefined;
 
+    // The shared pool shares fairly: priority, then the org with the fewest running builds in the pool, then age.
+    if (c.orgId === null) return claimFair(trx, dialect, c, limits);
     let best: { id: string; priority: number; lane: Lane } | undefined;
     for (const lane of await lanesMatching(trx, c.orgId, c.platforms, c.labels)) {
       let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
@@ -41,6 +44,33 @@ export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
     if (!best) return undefined;
     return take(trx, c, best.id);
   });
+}
+
+/**
+ * A shared-pool claim: each org's lane heads are compared, so one org's backlog cannot hold every
+ * shared worker while another org waits. Orgs at BUILDMESH_ORG_MAX_SHARED_RUNNING are skipped.
+ * Still one transaction: the running counts are read inside it (on PostgreSQL the heads are locked
+ * SKIP LOCKED as before; two concurrent claims may both see an org one below its limit).
+ */
+async function claimFair(trx: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits): Promise<ClaimedJob | undefined> {
+  const lanes = await sharedLanesPerOrg(trx, c.platforms, c.labels);
+  if (lanes.length === 0) return undefined;
+  const running = await sharedRunningByOrg(trx);
+  let best: { id: string; priority: number; running: number } | undefined;
+  for (const lane of lanes) {
+    const orgRunning = running.get(lane.orgId!) ?? 0;
+    if (limits.maxSharedRunning > 0 && orgRunning >= limits.maxSharedRunning) continue;
+    let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
+    if (dialect === 'postgres') head = head.forUpdate().skipLocked();
+    const row = await head.executeTakeFirst();
+    if (!row) continue;
+    const better =
+      !best ||
+      row.priority > best.priority ||
+      (row.priority === best.priority && (orgRunning < best.running || (orgRunning === best.running && row.id < best.id)));
+    if (better) best = { ...row, running: orgRunning };
+  }
+  return best ? take(trx, c, best.id) : undefined;
 }
 
 async function take(trx: Db, c: Claimant, buildId: string): Promise<ClaimedJob | undefined> {

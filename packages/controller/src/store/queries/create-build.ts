@@ -1,4 +1,4 @@
-import { DEFAULT_BUILD_TIMEOUT_S, DEFAULT_MAX_ATTEMPTS, type Build } from '@buildmesh/protocol';
+import { ApiError, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_MAX_ATTEMPTS, type Build } from '@buildmesh/protocol';
 import { nowIso, toBuild, type Db } from '../rows.js';
 import type { NewBuild } from '../store.js';
 import { buildByIdempotencyKey } from './build-by-idempotency-key.js';
@@ -6,13 +6,14 @@ import { isUniqueViolation } from './unique-violation.js';
 import { labelKey } from '../label-key.js';
 import { ensureLane } from './queue-lanes.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
+import { NO_LIMITS, queuedAtLeast, type OrgLimits } from './fair-share.js';
 
 /**
  * Enqueues a build. The source blob is already stored; once this commits, the build is acknowledged.
  * A submit whose idempotency key the org has used already returns that first build instead
  * (the caller tells by its id); two racing ones meet in the unique index.
  */
-export async function createBuild(db: Db, b: NewBuild, projectName: string): Promise<Build> {
+export async function createBuild(db: Db, b: NewBuild, projectName: string, limits: OrgLimits = NO_LIMITS): Promise<Build> {
   const now = nowIso();
   const row = {
     id: b.id,
@@ -52,6 +53,9 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string): Pro
   if (key) {
     const first = await buildByIdempotencyKey(db, b.orgId, key);
     if (first) return first;
+  }
+  if (limits.maxQueued > 0 && (await queuedAtLeast(db, b.orgId, limits.maxQueued)) >= limits.maxQueued) {
+    throw new ApiError('ORG_QUEUE_FULL', `the org already has ${limits.maxQueued} builds queued (BUILDMESH_ORG_MAX_QUEUED); wait for some to start`);
   }
   try {
     await inTransaction(db, async (trx) => {

@@ -1,0 +1,44 @@
+import type { Platform } from '@buildmesh/protocol';
+import { labelsMatch, type Db } from '../rows.js';
+import type { Lane } from './queue-lanes.js';
+
+/** Limits that apply to every org (config: BUILDMESH_ORG_MAX_QUEUED, BUILDMESH_ORG_MAX_SHARED_RUNNING); 0 = none. */
+export interface OrgLimits {
+  maxQueued: number;
+  maxSharedRunning: number;
+}
+
+export const NO_LIMITS: OrgLimits = { maxQueued: 0, maxSharedRunning: 0 };
+
+/** The shared pool's lanes one per org (fair share compares the orgs' heads), on these platforms, that `offered` satisfies. */
+export async function sharedLanesPerOrg(db: Db, platforms: Platform[], offered: Record<string, string>): Promise<Lane[]> {
+  const rows = await db.selectFrom('queue_lanes').select(['org_id', 'platform', 'label_key', 'labels']).where('platform', 'in', platforms).execute();
+  const lanes: Lane[] = [];
+  for (const r of rows) {
+    const labels = JSON.parse(r.labels) as Record<string, string>;
+    if (labelsMatch(labels, offered)) lanes.push({ orgId: r.org_id, platform: r.platform as Platform, labelKey: r.label_key, labels });
+  }
+  return lanes;
+}
+
+/** Running builds per org on shared-pool workers (bounded by the shared pool's slots). */
+export async function sharedRunningByOrg(db: Db): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('attempts')
+    .innerJoin('workers', 'workers.id', 'attempts.worker_id')
+    .select(['attempts.org_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('attempts.status', '=', 'running')
+    .where('workers.pool', '=', 'shared')
+    .groupBy('attempts.org_id')
+    .execute();
+  return new Map(rows.map((r) => [r.org_id, Number(r.n)]));
+}
+
+/** How many builds the org has queued, counting no further than `cap` (a bounded index range). */
+export async function queuedAtLeast(db: Db, orgId: string, cap: number): Promise<number> {
+  const r = await db
+    .selectFrom((eb) => eb.selectFrom('builds').select('id').where('org_id', '=', orgId).where('status', '=', 'queued').limit(cap).as('q'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
