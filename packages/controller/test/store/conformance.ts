@@ -380,14 +380,17 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       await assert.rejects(store.listBuilds(org, { cursor: 'garbage!' }), (e: unknown) => e instanceof ApiError && e.code === 'INVALID_CURSOR');
     });
 
-    test('retention expires old builds and reports blobs nothing uses any more', async () => {
+    test('retention expires old builds (their sealed credentials too) and reports blobs nothing uses any more', async () => {
       const org = (await store.createOrg({ id: newId('org'), name: `ret-${Date.now()}` })).id;
       const project = (await store.ensureProject(org, newId('prj'), 'old')).id;
-      const b = await enqueue(org, project, spec('web'));
+      const sealed = randomBytes(48); // stands for the credentials sealed into the build at submit
+      const b = await store.createBuild({ id: newId('bld'), orgId: org, projectId: project, spec: spec('web'), source: { sha256: sha(), size: 10 }, credentialsSealed: sealed, retryOf: null });
       const w = await worker(org, ['web']);
       const job = (await store.claim(w))!;
       await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+      assert.deepEqual((await store.getBuildForRetry(org, b.id))?.credentialsSealed, sealed);
       const r = await store.expire(new Date(Date.now() + 1000), 1000);
+      assert.equal((await store.getBuildForRetry(org, b.id))?.credentialsSealed, null, 'the sealed credentials go with the build');
       assert.ok(r.builds >= 1);
       assert.ok(r.unreferencedBlobs.includes(b.source.sha256));
       assert.equal(await store.blobReferenced(b.source.sha256), false);

@@ -3,7 +3,7 @@ import { nowIso, type Db } from '../rows.js';
 import type { Database } from '../schema.js';
 
 /**
- * Retention: builds that ended before the cutoff lose their logs and artifacts
+ * Retention: builds that ended before the cutoff lose their logs, artifacts and sealed credentials
  * (the build row stays, marked expired, so history and audit remain). Returns the
  * blobs nothing references any more; the caller deletes them after re-checking.
  */
@@ -22,7 +22,8 @@ export async function expire(db: Kysely<Database>, cutoff: Date, limit: number):
     for (const a of await trx.selectFrom('artifacts').select('sha256').where('build_id', 'in', ids).execute()) candidates.add(a.sha256);
     await trx.deleteFrom('artifacts').where('build_id', 'in', ids).execute();
     await trx.deleteFrom('log_batches').where('build_id', 'in', ids).execute();
-    await trx.updateTable('builds').set({ expired_at: nowIso() }).where('id', 'in', ids).execute();
+    // The signing credentials sealed into each build go with its logs and artifacts (a retry of it could not run anyway: its source expires too).
+    await trx.updateTable('builds').set({ expired_at: nowIso(), credentials_sealed: null }).where('id', 'in', ids).execute();
   });
   const unreferenced: string[] = [];
   for (const sha of candidates) if (!(await blobReferenced(db, sha))) unreferenced.push(sha);
