@@ -51,6 +51,9 @@ void test('a file secret used as googleServicesFile in app.config.js reaches pre
   assert.equal(path, join(workspaceRoot, 'secret-files', 'GOOGLE_SERVICES_JSON'), 'the variable holds a path, not the content');
   assert.ok(!path.startsWith(projectDir + '/'), 'outside the project');
   assert.equal(plan.env.PLAIN, 'value', 'string secrets stay values');
+  // The log masks the file's content line by line (the runner's masker works per line).
+  assert.ok(plan.redact.includes('"project_id": "secret-project",'), JSON.stringify(plan.redact));
+  assert.ok(plan.redact.includes(Buffer.from(GOOGLE_SERVICES).toString('base64')));
   assert.equal(run.succeeded, true, JSON.stringify(run.phases.map((p) => [p.name, p.result, p.lines.slice(-5)]), null, 2));
   assert.equal(readFileSync(join(projectDir, 'android', 'app', 'google-services.json'), 'utf8'), GOOGLE_SERVICES);
   assert.deepEqual(plan.phases.map((p) => p.name).slice(0, 2), ['PREPARE_SECRET_FILES', 'READ_EAS_JSON']);

@@ -94,6 +94,16 @@ export interface SecretFile {
 export const SECRET_FILES_DIR = 'secret-files';
 
 /**
+ * What the log masks of a file secret: its base64 form, its text, and each of its lines of 12
+ * characters or more (the masker works line by line, so a multi-line file is masked per line).
+ */
+function secretFileRedactions(file: SecretFile): string[] {
+  const text = Buffer.from(file.contentBase64, 'base64').toString('utf8');
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= 12);
+  return [...new Set([file.contentBase64, text.trim(), ...lines])].filter((v) => v.length >= 12);
+}
+
+/**
  * File secrets: the variable of each holds its file's path (over the profile env, like any
  * secret). The build's identity variables (EAS_BUILD_*) are never replaced.
  */
@@ -140,7 +150,7 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
     env,
     secretFiles: files,
     newId: input.randomId ?? randomUUID,
-    redact: [],
+    redact: files.flatMap(secretFileRedactions),
   };
 }
 
