@@ -13,7 +13,7 @@ let lastRandom = 0n;
  * random bits). Ids made in the same millisecond by this process increment the
  * random part (as monotonic ULIDs do), so their order is their creation order too.
  */
-export function newId(prefix: 'org' | 'prj' | 'tok' | 'enr' | 'wrk' | 'bld' | 'att' | 'art' | 'ses' | 'whk' | 'dlv' | 'evt' | 'aud'): string {
+export function newId(prefix: 'org' | 'prj' | 'tok' | 'enr' | 'wrk' | 'bld' | 'att' | 'art' | 'ses' | 'whk' | 'dlv' | 'evt' | 'aud' | 'trr'): string {
   let time = Date.now();
   if (time <= lastTime && lastRandom + 1n < RANDOM_SPACE) {
     time = lastTime;

@@ -35,6 +35,7 @@ import { registerCliPackageRoutes } from './routes/cli-package.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerTrustRoutes } from './routes/trust.js';
 import { registerStatsRoutes } from './routes/stats.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
@@ -135,6 +136,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerBuildEventRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerTrustRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);

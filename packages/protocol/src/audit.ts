@@ -25,6 +25,10 @@ export const AUDIT_ACTIONS = [
   'build.retry',
   'webhook.create',
   'webhook.delete',
+  'trust_rule.create',
+  'trust_rule.delete',
+  'oidc.exchange',
+  'oidc.exchange_refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

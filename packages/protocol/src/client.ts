@@ -17,6 +17,7 @@ import type { CreateSessionRequest, Session } from './sessions.js';
 import type { CreatedWebhook, CreateWebhookRequest, Webhook, WebhookDelivery } from './webhooks.js';
 import type { AuditList, AuditQuery } from './audit.js';
 import type { Stats } from './stats.js';
+import type { CreateTrustRuleRequest, OidcExchangeResponse, TrustRule } from './trust.js';
 import type {
   CreatedEnrollmentToken,
   CreatedToken,
@@ -163,6 +164,19 @@ export class BuildMeshClient {
   }
   revokeToken(id: string): Promise<TokenInfo> {
     return this.json('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
+  }
+  /** CI: trades a platform's OIDC ID token for a short-lived API token (no bearer needed). */
+  exchangeOidcToken(token: string): Promise<OidcExchangeResponse> {
+    return this.json('POST', '/v1/oidc/exchange', { json: { token } });
+  }
+  createTrustRule(request: CreateTrustRuleRequest): Promise<TrustRule> {
+    return this.json('POST', '/v1/trust-rules', { json: request });
+  }
+  listTrustRules(): Promise<{ rules: TrustRule[] }> {
+    return this.json('GET', '/v1/trust-rules');
+  }
+  deleteTrustRule(id: string): Promise<TrustRule> {
+    return this.json('DELETE', `/v1/trust-rules/${encodeURIComponent(id)}`);
   }
   createEnrollmentToken(name: string, pool?: WorkerPool): Promise<CreatedEnrollmentToken> {
     return this.json('POST', '/v1/enrollment-tokens', { json: { name, pool } });

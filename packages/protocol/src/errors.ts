@@ -12,6 +12,10 @@ export const ApiErrors = {
   BODY_INCOMPLETE: { status: 400, message: 'The body ended before it was complete.' },
   INVALID_CURSOR: { status: 400, message: 'The cursor is not one this server issued.' },
   UNAUTHENTICATED: { status: 401, message: 'A valid token is required (Authorization: Bearer <token>).' },
+  OIDC_TOKEN_REFUSED: {
+    status: 401,
+    message: 'The OIDC ID token was refused: unknown issuer, bad signature, wrong audience, expired, or no trust rule matches its claims.',
+  },
   FORBIDDEN: { status: 403, message: "The token's role does not allow this." },
   SANDBOX_REQUIRED: {
     status: 403,

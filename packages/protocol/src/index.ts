@@ -12,6 +12,7 @@ export * from './tenancy.js';
 export * from './sessions.js';
 export * from './webhooks.js';
 export * from './audit.js';
+export * from './trust.js';
 export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';

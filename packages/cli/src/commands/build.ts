@@ -29,7 +29,8 @@ import {
 } from '@buildmesh/protocol';
 import { labelsForProfile, readEasJson, resolveBuildProfile } from '../eas-json.js';
 import { action, collectLabel, command, intOption } from '../command-kit.js';
-import { connect, buildUrl } from '../config.js';
+import { buildUrl } from '../config.js';
+import { connectForCi } from '../oidc.js';
 import { readCredentialsJson } from '../credentials-json.js';
 import { checkCustomConfig } from '../custom-config-check.js';
 import type { DownloadedArtifact } from '../download.js';
@@ -54,6 +55,7 @@ interface BuildOptions {
   output?: string;
   wait: boolean;
   download: boolean;
+  oidcToken?: string;
 }
 
 interface Planned {
@@ -89,6 +91,7 @@ export const buildCommand = action<BuildOptions>(
     .option('-o, --output <dir>', 'where artifacts go (default ./build-artifacts/<build id>)')
     .option('--no-wait', 'submit and exit without following the build')
     .option('--no-download', 'wait for the build but do not download its artifacts')
+    .option('--oidc-token <jwt>', "CI: exchange this OIDC ID token for a short-lived token (trust rules: buildmesh admin trust); default: BUILDMESH_OIDC_TOKEN")
     .addHelpText(
       'after',
       '\nExit status: 0 succeeded (or submitted with --no-wait), 1 failed, 3 canceled, 4 timed out, 130 interrupted (the build keeps running).\n' +
@@ -121,7 +124,7 @@ export const buildCommand = action<BuildOptions>(
     if (git.changes > 0) out.warn(`${git.changes} uncommitted change(s) are included: the working tree is packed, as it is`);
 
     // 2. The controller: a bad token is refused before packing, not after uploading.
-    const { client, connection } = await connect();
+    const { client, connection } = await connectForCi(opts.oidcToken, out);
     await client.whoami(); // (the controller creates the project on its first build)
 
     // 3. Pack once, upload only if the org does not have these bytes yet, then one small request per platform.
@@ -145,7 +148,8 @@ export const buildCommand = action<BuildOptions>(
         }
         const { stream, progress } = packed.open('uploading source');
         try {
-          await client.uploadBlob(source, stream);
+          // Straight to the object store when the controller hands out a presigned URL, else to the controller.
+          await client.sendBlob(source, () => stream);
           progress.done(`uploaded source (${formatBytes(source.size)} compressed)`);
         } catch (err) {
           progress.fail();

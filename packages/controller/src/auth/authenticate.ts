@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '@buildmesh/protocol';
 import type { Store } from '../store/store.js';
 import type { Access, Auth, UserAuth } from '../http/route-config.js';
-import { apiTokenCredential, bearerOf, hashSecret, parseCredential, secretMatches } from './tokens.js';
+import { apiTokenCredential, bearerOf, hashSecret, parseCredential, secretMatches, tokenLive } from './tokens.js';
 import { requireRole } from './roles.js';
 import { sessionAuth } from './sessions.js';
 
@@ -59,10 +59,18 @@ export class Authenticator {
     const credential = apiTokenCredential(raw);
     if (!credential) return undefined;
     const token = await this.store.findToken(credential.id);
-    const ok = secretMatches(token?.secretHash ?? NO_HASH, credential.secret) && token !== undefined && token.revokedAt === null;
+    const ok = secretMatches(token?.secretHash ?? NO_HASH, credential.secret) && token !== undefined && tokenLive(token);
     if (!ok) return undefined;
     if (this.tokenTouches.due(token.id)) void this.store.touchToken(token.id).catch(() => undefined);
-    return { kind: 'user', tokenId: token.id, tokenName: token.name, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin };
+    return {
+      kind: 'user',
+      tokenId: token.id,
+      tokenName: token.name,
+      orgId: token.orgId,
+      role: token.role,
+      instanceAdmin: token.instanceAdmin,
+      project: token.project,
+    };
   }
 
   private async worker(raw: string): Promise<Auth | undefined> {

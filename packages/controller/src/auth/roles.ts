@@ -31,3 +31,8 @@ function expect<K extends Auth['kind']>(request: FastifyRequest, kind: K): Extra
 export const userOf = (request: FastifyRequest): UserAuth => expect(request, 'user');
 export const workerOf = (request: FastifyRequest): WorkerAuth['worker'] => expect(request, 'worker').worker;
 export const enrollmentOf = (request: FastifyRequest) => expect(request, 'enrollment').enrollmentToken;
+
+/** A token minted for one project (an OIDC exchange's) may submit builds of that project only. */
+export function requireProjectScope(auth: UserAuth, project: string): void {
+  if (auth.project && auth.project !== project) throw new ApiError('FORBIDDEN', `this token may only build project ${auth.project}`);
+}

@@ -11,7 +11,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, CSRF_HEADER, SESSION_COOKIE } from '@buildmesh/protocol';
 import type { SessionRecord, Store, TokenRecord } from '../store/store.js';
 import type { UserAuth } from '../http/route-config.js';
-import { apiTokenCredential, hashSecret, secretMatches } from './tokens.js';
+import { apiTokenCredential, hashSecret, secretMatches, tokenLive } from './tokens.js';
 import { newId } from '../ids.js';
 
 /** A session lasts 12 hours from sign-in, then the page asks for the token again. */
@@ -36,7 +36,7 @@ export async function liveApiToken(store: Store, raw: string): Promise<TokenReco
   const credential = apiTokenCredential(raw.trim());
   if (!credential) return undefined;
   const token = await store.findToken(credential.id);
-  const ok = secretMatches(token?.secretHash ?? NO_HASH, credential.secret) && token !== undefined && token.revokedAt === null;
+  const ok = secretMatches(token?.secretHash ?? NO_HASH, credential.secret) && token !== undefined && tokenLive(token);
   return ok ? token : undefined;
 }
 
@@ -72,12 +72,12 @@ export async function sessionAuth(store: Store, request: FastifyRequest): Promis
   const ok = secretMatches(session?.secretHash ?? NO_HASH, secret) && session !== undefined;
   if (!ok || session.revokedAt !== null || session.expiresAt <= new Date().toISOString()) return undefined;
   const token = await store.findToken(session.tokenId);
-  if (!token || token.revokedAt !== null) return undefined;
+  if (!token || !tokenLive(token)) return undefined;
   if (!SAFE_METHODS.has(request.method) && !csrfMatches(csrfTokenFor(secret), request.headers[CSRF_HEADER])) {
     throw new ApiError('FORBIDDEN', `a request made with the session cookie needs its CSRF token in ${CSRF_HEADER}`);
   }
   sessions.set(request, session);
-  return { kind: 'user', tokenId: token.id, tokenName: token.name, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin };
+  return { kind: 'user', tokenId: token.id, tokenName: token.name, orgId: token.orgId, role: token.role, instanceAdmin: token.instanceAdmin, project: token.project };
 }
 
 /** The session this request was authenticated with (undefined for Bearer), with its CSRF token. */

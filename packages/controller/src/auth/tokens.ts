@@ -67,3 +67,7 @@ export function bearerOf(header: string | undefined): string | undefined {
   const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   return m?.[1];
 }
+
+/** Not revoked and, for a token an OIDC exchange minted, not past its expiry. */
+export const tokenLive = (token: { revokedAt: string | null; expiresAt: string | null }, now = new Date().toISOString()): boolean =>
+  token.revokedAt === null && (token.expiresAt === null || token.expiresAt > now);

@@ -24,6 +24,8 @@ export interface UserAuth {
   orgId: string;
   role: Role;
   instanceAdmin: boolean;
+  /** A token an OIDC exchange minted for one project submits builds of that project only. */
+  project?: string | null;
 }
 export interface WorkerAuth {
   kind: 'worker';

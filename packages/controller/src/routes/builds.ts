@@ -28,7 +28,7 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
-import { userOf } from '../auth/roles.js';
+import { requireProjectScope, userOf } from '../auth/roles.js';
 import { compileChecker } from '../http/validate.js';
 import { orgBlobsPresent } from '../blobs/presence.js';
 import { newId } from '../ids.js';
@@ -206,16 +206,20 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
         },
       },
       async (request, reply) => {
-        const { orgId, tokenName } = userOf(request);
+        const auth = userOf(request);
+        const { orgId, tokenName } = auth;
         const header = request.headers[IDEMPOTENCY_KEY_HEADER];
         const idempotencyKey = header === undefined ? null : idempotencyKeyChecker.check(header, IDEMPOTENCY_KEY_HEADER);
         if (!request.isMultipart()) {
-          const { build, created } = await createFromBlob(ctx, projects, orgId, tokenName, createRequestChecker.check(request.body, 'body'), idempotencyKey);
+          const body = createRequestChecker.check(request.body, 'body');
+          requireProjectScope(auth, body.spec.project);
+          const { build, created } = await createFromBlob(ctx, projects, orgId, tokenName, body, idempotencyKey);
           if (created) announce(ctx, orgId, build);
           return reply.code(created ? 201 : 200).send(build);
         }
         const submission = await readSubmission(ctx, request);
         try {
+          requireProjectScope(auth, submission.spec.project);
           const projectId = await projects.resolve(ctx, orgId, submission.spec.project);
           const credentialsSealed = await credentialsFor(ctx, orgId, projectId, submission);
           const id = newId('bld');

@@ -2,7 +2,7 @@
  * The Store on Kysely: each method is one query module, so SQLite and PostgreSQL
  * share every line of SQL and differ only in how the connection is opened.
  */
-import { ApiError, type Capabilities, type Platform, type Role, type WorkerPool } from '@buildmesh/protocol';
+import { ApiError, type Capabilities, type Platform, type Role, type TrustRule, type WorkerPool } from '@buildmesh/protocol';
 import { sql, type Kysely } from 'kysely';
 import { migrate, migrationStatus } from './migrate.js';
 import type { Database } from './schema.js';
@@ -36,6 +36,7 @@ import * as sweep from './queries/sweep.js';
 import * as tokens from './queries/tokens.js';
 import * as workers from './queries/workers.js';
 import * as webhooks from './queries/webhooks.js';
+import * as trustRules from './queries/trust-rules.js';
 import * as presence from './queries/worker-presence.js';
 import * as audit from './queries/audit.js';
 import * as buildStats from './queries/build-stats.js';
@@ -85,7 +86,11 @@ export class KyselyStore implements Store {
   getOrgByName = (name: string) => orgs.getOrgByName(this.db, name);
   listOrgs = () => orgs.listOrgs(this.db);
 
-  insertToken = (t: { id: string; orgId: string; name: string; role: Role; instanceAdmin: boolean; secretHash: Buffer }) => tokens.insertToken(this.db, t);
+  insertToken = (t: Parameters<Store['insertToken']>[0]) => tokens.insertToken(this.db, t);
+  listTrustRules = (orgId: string) => trustRules.listTrustRules(this.db, orgId);
+  trustRulesForIssuer = (issuer: string) => trustRules.trustRulesForIssuer(this.db, issuer);
+  insertTrustRule = (rule: TrustRule) => trustRules.insertTrustRule(this.db, rule);
+  deleteTrustRule = (orgId: string, id: string) => trustRules.deleteTrustRule(this.db, orgId, id);
   findToken = (id: string) => tokens.findToken(this.db, id);
   touchToken = async (id: string) => {
     if (!this.throttled(id)) await tokens.touchToken(this.db, id);

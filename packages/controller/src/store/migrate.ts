@@ -17,6 +17,7 @@ import * as m0009 from './migrations/0009_webhooks.js';
 import * as m0010 from './migrations/0010_org_blobs.js';
 import * as m0011 from './migrations/0011_audit_log.js';
 import * as m0012 from './migrations/0012_build_stats.js';
+import * as m0013 from './migrations/0013_oidc_trust.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -32,6 +33,7 @@ const STEPS: Record<string, Step> = {
   '0010_org_blobs': m0010,
   '0011_audit_log': m0011,
   '0012_build_stats': m0012,
+  '0013_oidc_trust': m0013,
 };
 
 const TABLE = 'buildmesh_migrations';

@@ -55,7 +55,12 @@ export function toToken(r: TokensTable): TokenInfo {
     revokedAt: r.revoked_at,
   };
 }
-export const toTokenRecord = (r: TokensTable): TokenRecord => ({ ...toToken(r), secretHash: Buffer.from(r.secret_hash) });
+export const toTokenRecord = (r: TokensTable): TokenRecord => ({
+  ...toToken(r),
+  secretHash: Buffer.from(r.secret_hash),
+  expiresAt: r.expires_at ?? null,
+  project: r.project ?? null,
+});
 
 export function toEnrollmentToken(r: EnrollmentTokensTable): EnrollmentTokenInfo {
   return { id: r.id, orgId: r.org_id, name: r.name, pool: r.pool as WorkerPool, createdAt: r.created_at, revokedAt: r.revoked_at };

@@ -21,6 +21,10 @@ export interface TokensTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** Tokens minted by an OIDC exchange (0013) stop working at this time; null: never. */
+  expires_at: string | null;
+  /** An exchanged token may only submit builds of this project (0013); null: any. */
+  project: string | null;
 }
 
 export interface EnrollmentTokensTable {
@@ -263,6 +267,20 @@ export interface DurationBucketsTable {
   total_ms: number | string;
 }
 
+/** CI trust rules (0013): an OIDC issuer's ID tokens whose claims match `condition` are exchanged for short-lived tokens. */
+export interface TrustRulesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  issuer: string;
+  audience: string;
+  condition: string;
+  role: string;
+  project: string | null;
+  ttl_seconds: number;
+  created_at: string;
+}
+
 export interface MigrationMarker {
   id: Generated<number>;
 }
@@ -295,6 +313,7 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   audit_log: AuditLogTable;
+  trust_rules: TrustRulesTable;
   attempt_phases: AttemptPhasesTable;
   duration_buckets: DurationBucketsTable;
 }

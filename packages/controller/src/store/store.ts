@@ -23,6 +23,7 @@ import type {
   Platform,
   Project,
   Role,
+  TrustRule,
   SandboxExecutor,
   SecretInfo,
   TokenInfo,
@@ -43,6 +44,10 @@ export interface EndedBuilds {
 
 export interface TokenRecord extends TokenInfo {
   secretHash: Buffer;
+  /** A token minted by an OIDC exchange stops working at this time (null: never). */
+  expiresAt: string | null;
+  /** Such a token may only submit builds of this project (null: any). */
+  project: string | null;
 }
 
 export interface EnrollmentTokenRecord extends EnrollmentTokenInfo {
@@ -171,7 +176,21 @@ export interface Store {
   getOrg(id: string): Promise<Org | undefined>;
   getOrgByName(name: string): Promise<Org | undefined>;
   listOrgs(): Promise<Org[]>;
-  insertToken(t: { id: string; orgId: string; name: string; role: Role; instanceAdmin: boolean; secretHash: Buffer }): Promise<TokenInfo>;
+  insertToken(t: {
+    id: string;
+    orgId: string;
+    name: string;
+    role: Role;
+    instanceAdmin: boolean;
+    secretHash: Buffer;
+    expiresAt?: string;
+    project?: string | null;
+  }): Promise<TokenInfo>;
+  /** CI trust rules: an org's, all of an issuer's (for the exchange), insert, delete (undefined: not the org's). */
+  listTrustRules(orgId: string): Promise<TrustRule[]>;
+  trustRulesForIssuer(issuer: string): Promise<TrustRule[]>;
+  insertTrustRule(rule: TrustRule): Promise<TrustRule>;
+  deleteTrustRule(orgId: string, id: string): Promise<TrustRule | undefined>;
   findToken(id: string): Promise<TokenRecord | undefined>;
   /** Updates last_used_at at most once a minute per token (cheap on the hot path). */
   touchToken(id: string): Promise<void>;

@@ -471,5 +471,39 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.equal((await store.getBuild(orgA, build.id))?.submittedBy, 'web');
       assert.equal((await enqueue(orgA, projectA, spec('web'))).submittedBy, null);
     });
+
+    test('trust rules per org and issuer; exchanged tokens keep their expiry and project and leave the list when expired', async () => {
+      const issuer = 'https://token.actions.example';
+      const rule = (orgId: string, name: string) => ({
+        id: newId('trr'),
+        orgId,
+        name,
+        issuer,
+        audience: 'buildmesh',
+        condition: 'repository == "acme/app"',
+        role: 'member' as const,
+        project: name === 'app-main' ? 'app' : null,
+        ttlSeconds: 900,
+        createdAt: new Date().toISOString(),
+      });
+      const a = await store.insertTrustRule(rule(orgA, 'app-main'));
+      const b = await store.insertTrustRule(rule(orgB, 'other'));
+      await assert.rejects(store.insertTrustRule(rule(orgA, 'app-main')), (err: ApiError) => err.code === 'NAME_TAKEN');
+      assert.deepEqual(await store.listTrustRules(orgA), [a]);
+      assert.deepEqual((await store.trustRulesForIssuer(issuer)).map((r) => r.id), [a.id, b.id]);
+      assert.deepEqual(await store.trustRulesForIssuer('https://elsewhere.example'), []);
+      assert.equal(await store.deleteTrustRule(orgB, a.id), undefined, 'another org cannot');
+      assert.deepEqual(await store.deleteTrustRule(orgA, a.id), a);
+      assert.deepEqual(await store.listTrustRules(orgA), []);
+
+      const live = await store.insertToken({ id: newId('tok'), orgId: orgA, name: 'oidc:live', role: 'member', instanceAdmin: false, secretHash: randomBytes(32), expiresAt: new Date(Date.now() + 60_000).toISOString(), project: 'app' });
+      const gone = await store.insertToken({ id: newId('tok'), orgId: orgA, name: 'oidc:gone', role: 'member', instanceAdmin: false, secretHash: randomBytes(32), expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const record = await store.findToken(live.id);
+      assert.equal(record?.project, 'app');
+      assert.ok(record?.expiresAt && Date.parse(record.expiresAt) > Date.now());
+      assert.equal((await store.findToken(gone.id))?.project, null);
+      const listed = (await store.listTokens(orgA, false)).map((t) => t.id);
+      assert.ok(listed.includes(live.id) && !listed.includes(gone.id));
+    });
   });
 }

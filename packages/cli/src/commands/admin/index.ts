@@ -4,9 +4,13 @@ import { enrollTokenCommand } from './enroll-token.js';
 import { orgCommand } from './org.js';
 import { rotateInstanceTokenCommand } from './rotate-instance-token.js';
 import { tokenCommand } from './token.js';
+import { auditCommand } from './audit.js';
+import { trustCommand } from './trust.js';
 
 export const adminCommand = group('admin', 'Administer orgs, API tokens and worker enrollment tokens', [
   'buildmesh admin org create acme',
   'buildmesh admin token create ci --role member',
   'buildmesh admin enroll-token create mac-minis',
-], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand]);
+  'buildmesh admin audit --since 24h',
+  'buildmesh admin trust list',
+], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand, auditCommand, trustCommand]);

@@ -4,7 +4,7 @@ import type { TokenRecord } from '../store.js';
 
 export async function insertToken(
   db: Db,
-  t: { id: string; orgId: string; name: string; role: Role; instanceAdmin: boolean; secretHash: Buffer },
+  t: { id: string; orgId: string; name: string; role: Role; instanceAdmin: boolean; secretHash: Buffer; expiresAt?: string; project?: string | null },
 ): Promise<TokenInfo> {
   const row = {
     id: t.id,
@@ -16,6 +16,8 @@ export async function insertToken(
     created_at: nowIso(),
     last_used_at: null,
     revoked_at: null,
+    expires_at: t.expiresAt ?? null,
+    project: t.project ?? null,
   };
   await db.insertInto('tokens').values(row).execute();
   return toToken(row);
@@ -32,7 +34,12 @@ export async function touchToken(db: Db, id: string): Promise<void> {
 
 /** The instance admin stands outside every org: its tokens are listed and revoked only by the instance admin. */
 export async function listTokens(db: Db, orgId: string, includeInstanceAdmin: boolean): Promise<TokenInfo[]> {
-  let query = db.selectFrom('tokens').selectAll().where('org_id', '=', orgId);
+  // Exchanged CI tokens are listed while they live; expired ones are history (the audit log keeps it).
+  let query = db
+    .selectFrom('tokens')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', nowIso())]));
   if (!includeInstanceAdmin) query = query.where('instance_admin', '=', 0);
   return (await query.orderBy('id').execute()).map(toToken);
 }

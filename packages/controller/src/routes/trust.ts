@@ -1,0 +1,127 @@
+import { ApiError, CreateTrustRuleRequest, OidcExchangeRequest, OidcExchangeResponse, TrustRule, TrustRuleList, TrustRuleParams } from '@buildmesh/protocol';
+import type { App } from '../http/app.js';
+import type { ControllerContext } from '../context.js';
+import { audit } from '../audit/record.js';
+import { userOf } from '../auth/roles.js';
+import { ExchangeRefused, issuerUrlAllowed, OidcExchanger } from '../auth/oidc-exchange.js';
+import { ConditionError, parseCondition } from '../auth/trust-condition.js';
+import { newId } from '../ids.js';
+import { nowIso } from '../store/rows.js';
+
+/** Default lifetime of an exchanged token when the rule names none. */
+export const DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS = 900;
+/** Claims copied into the audit entry of an exchange (never the token itself). */
+const AUDITED_CLAIMS = ['sub', 'repository', 'ref', 'workflow', 'job_workflow_ref', 'run_id', 'project_path', 'pipeline_id', 'pipeline_slug', 'build_number'];
+
+/**
+ * CI identity: org admins manage trust rules; anyone may present an OIDC ID token to
+ * /v1/oidc/exchange (the token is the credential). Every successful exchange is audited under the
+ * rule's org; a verified token that matches no rule is audited too (instance-wide, org null).
+ */
+export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
+  const exchanger = new OidcExchanger(ctx.store);
+
+  app.post(
+    '/v1/trust-rules',
+    { config: { access: 'admin', body: 'json' }, schema: { tags: ['tenancy'], body: CreateTrustRuleRequest, response: { 201: TrustRule } } },
+    async (request, reply) => {
+      const auth = userOf(request);
+      const body = request.body;
+      let orgId = auth.orgId;
+      if (body.orgId !== undefined && body.orgId !== auth.orgId) {
+        if (!auth.instanceAdmin || !(await ctx.store.getOrg(body.orgId))) throw new ApiError('NOT_FOUND', 'no such org');
+        orgId = body.orgId;
+      }
+      if (!issuerUrlAllowed(body.issuer)) throw new ApiError('VALIDATION_FAILED', 'issuer must be an https URL (or http on a loopback host) without credentials, query or fragment');
+      try {
+        parseCondition(body.condition);
+      } catch (err) {
+        if (err instanceof ConditionError) throw new ApiError('VALIDATION_FAILED', `condition: ${err.message}`);
+        throw err;
+      }
+      const rule = await ctx.store.insertTrustRule({
+        id: newId('trr'),
+        orgId,
+        name: body.name,
+        issuer: body.issuer,
+        audience: body.audience,
+        condition: body.condition,
+        role: body.role,
+        project: body.project ?? null,
+        ttlSeconds: body.ttlSeconds ?? DEFAULT_EXCHANGED_TOKEN_TTL_SECONDS,
+        createdAt: nowIso(),
+      });
+      await audit(ctx, request, { action: 'trust_rule.create', orgId, target: { type: 'trust_rule', id: rule.id }, details: { ...rule } });
+      return reply.code(201).send(rule);
+    },
+  );
+
+  app.get('/v1/trust-rules', { config: { access: 'admin' }, schema: { tags: ['tenancy'], response: { 200: TrustRuleList } } }, async (request) => {
+    return { rules: await ctx.store.listTrustRules(userOf(request).orgId) };
+  });
+
+  app.delete(
+    '/v1/trust-rules/:id',
+    { config: { access: 'admin' }, schema: { tags: ['tenancy'], params: TrustRuleParams, response: { 200: TrustRule } } },
+    async (request) => {
+      const auth = userOf(request);
+      const rule = await ctx.store.deleteTrustRule(auth.orgId, request.params.id);
+      if (!rule) throw new ApiError('NOT_FOUND', 'no such trust rule');
+      await audit(ctx, request, { action: 'trust_rule.delete', orgId: rule.orgId, target: { type: 'trust_rule', id: rule.id }, details: { name: rule.name } });
+      return rule;
+    },
+  );
+
+  app.post(
+    '/v1/oidc/exchange',
+    {
+      config: { access: 'public', body: 'json' },
+      bodyLimit: 32 * 1024,
+      schema: {
+        tags: ['tenancy'],
+        body: OidcExchangeRequest,
+        response: { 201: OidcExchangeResponse },
+        description: "A CI job's OIDC ID token for a short-lived API token, when a trust rule matches its issuer, audience and claims.",
+      },
+    },
+    async (request, reply) => {
+      try {
+        const done = await exchanger.exchange(request.body.token);
+        const actor = { kind: 'oidc', id: String(done.claims.sub), name: String(done.claims.iss) };
+        await audit(ctx, request, {
+          action: 'oidc.exchange',
+          orgId: done.rule.orgId,
+          actor,
+          target: { type: 'token', id: done.tokenId },
+          details: { rule: done.rule.id, ruleName: done.rule.name, role: done.rule.role, project: done.rule.project, expiresAt: done.expiresAt, claims: pick(done.claims) },
+        });
+        return reply.code(201).send({
+          token: done.token,
+          tokenId: done.tokenId,
+          orgId: done.rule.orgId,
+          role: done.rule.role,
+          project: done.rule.project,
+          expiresAt: done.expiresAt,
+          ruleId: done.rule.id,
+        });
+      } catch (err) {
+        if (err instanceof ExchangeRefused && err.verified) {
+          await audit(ctx, request, {
+            action: 'oidc.exchange_refused',
+            orgId: null,
+            actor: { kind: 'oidc', id: err.verified.subject, name: err.verified.issuer },
+            target: { type: 'issuer', id: err.verified.issuer },
+            details: { reason: err.message, claims: pick(err.verified.claims) },
+          });
+        }
+        throw err;
+      }
+    },
+  );
+}
+
+function pick(claims: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of AUDITED_CLAIMS) if (typeof claims[name] === 'string' || typeof claims[name] === 'number') out[name] = claims[name];
+  return out;
+}
