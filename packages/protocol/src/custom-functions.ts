@@ -65,6 +65,19 @@ export const BUILTIN_FUNCTION_SPECS: Readonly<Record<string, BuiltinFunctionSpec
         'eas/find_and_upload_build_artifacts',
         "Uploads the platform's usual application archive (or the profile's applicationArchivePath) and the profile's buildArtifactPaths.",
       ),
+      spec(
+        'eas/restore_cache',
+        "Restores paths (one per line; in the project, or ~/…) saved under `key` by an earlier build of the org on this worker, else the most recent entry whose key starts with one of `restore_keys` (one per line).",
+        [
+          { name: 'key', type: 'string', required: true },
+          { name: 'restore_keys', type: 'string', required: false },
+          { name: 'path', type: 'string', required: true },
+        ],
+      ),
+      spec('eas/save_cache', "Saves paths (one per line) under `key` in the org's cache on this worker, for later builds' eas/restore_cache.", [
+        { name: 'key', type: 'string', required: true },
+        { name: 'path', type: 'string', required: true },
+      ]),
     ].map((s) => [s.id, s]),
   ),
 );

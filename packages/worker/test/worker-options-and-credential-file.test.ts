@@ -56,8 +56,24 @@ void test('bad options are refused with WorkerConfigError naming the problem', (
 
 void test('the option table documents every option with its variable, flag and default', () => {
   const keys = WORKER_OPTIONS.map((o) => o.key).sort();
-  assert.deepEqual(keys, ['buildUser', 'concurrency', 'configDir', 'enrollmentToken', 'enrollmentTokenFile', 'hidePaths', 'keepWorkspace', 'labels', 'logLevel', 'name', 'sandbox', 'url', 'workDir']);
+  assert.deepEqual(keys, [
+    'buildUser', 'cacheDir', 'cacheMaxGb', 'concurrency', 'configDir', 'enrollmentToken', 'enrollmentTokenFile', 'hidePaths', 'keepWorkspace', 'labels', 'logLevel', 'name',
+    'sandbox', 'toolchainRegistry', 'url', 'workDir',
+  ]);
   for (const o of WORKER_OPTIONS) assert.ok(o.env.startsWith('BUILDMESH_') && (o.flag.startsWith('--') || o.flag === '(environment only)') && o.default && o.description);
+});
+
+void test('the cache dir defaults to <work dir>/cache, its limit to 20 GB; a bad limit or registry is refused', () => {
+  const base = { BUILDMESH_URL: 'http://c:1', BUILDMESH_WORK_DIR: '/srv/bm' };
+  const defaults = resolveWorkerOptions({}, base);
+  assert.equal(defaults.cacheDir, '/srv/bm/cache');
+  assert.equal(defaults.cacheMaxGb, 20);
+  assert.equal(defaults.toolchainRegistry, 'https://registry.npmjs.org');
+  const set = resolveWorkerOptions({ cacheMaxGb: 0.5 }, { ...base, BUILDMESH_CACHE_DIR: '/cache', BUILDMESH_CACHE_MAX_GB: '3', BUILDMESH_TOOLCHAIN_REGISTRY: 'http://127.0.0.1:4873/' });
+  assert.deepEqual([set.cacheDir, set.cacheMaxGb, set.toolchainRegistry], ['/cache', 0.5, 'http://127.0.0.1:4873']);
+  assert.throws(() => resolveWorkerOptions({}, { ...base, BUILDMESH_CACHE_MAX_GB: 'lots' }), /cache-max-gb must be a number/);
+  assert.throws(() => resolveWorkerOptions({}, { ...base, BUILDMESH_CACHE_MAX_GB: '-1' }), /cache-max-gb/);
+  assert.throws(() => resolveWorkerOptions({}, { ...base, BUILDMESH_TOOLCHAIN_REGISTRY: 'file:///etc' }), /toolchain registry must be an http/);
 });
 
 void test('the credential is saved with mode 0600, per controller and worker name, and read back', async (t) => {

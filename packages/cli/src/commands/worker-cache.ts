@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { action, command, group } from '../command-kit.js';
 import { loadWorker } from '../server-modules.js';
-import { formatAgo, renderTable } from '../output.js';
+import { createOutput, formatAgo, renderTable, type Output } from '../output.js';
 
 interface CacheCliOptions {
   json?: boolean;
@@ -15,9 +15,13 @@ interface CacheCliOptions {
   org?: string;
 }
 
-/** Options given to this subcommand or, before it, to `worker` (which knows --work-dir too). */
-function merged(cmd: Command, opts: CacheCliOptions): CacheCliOptions {
-  return { ...cmd.parent?.parent?.opts<CacheCliOptions>(), ...cmd.parent?.opts<CacheCliOptions>(), ...opts };
+/**
+ * Options given to this subcommand or, before it, to `worker` (which knows --work-dir, --cache-dir
+ * and --json too, so commander may hand them to it), and the output --json asks for.
+ */
+function merged(cmd: Command, opts: CacheCliOptions, out: Output): { o: CacheCliOptions; out: Output } {
+  const o = { ...cmd.parent?.parent?.opts<CacheCliOptions>(), ...cmd.parent?.opts<CacheCliOptions>(), ...opts };
+  return { o, out: o.json && !out.json ? createOutput({ json: true }) : out };
 }
 
 async function openStore(opts: CacheCliOptions) {
@@ -34,8 +38,8 @@ const where = (cmd: Command): Command =>
 
 const lsCommand = action<CacheCliOptions>(
   where(command('ls', 'List cache entries: org, kind, key, size, last used (most recent first)', ['buildmesh worker cache ls', 'buildmesh worker cache ls --org org_01jb… --json'])),
-  async ({ out, opts, cmd }) => {
-    const o = merged(cmd, opts);
+  async ({ out: given, opts, cmd }) => {
+    const { o, out } = merged(cmd, opts, given);
     const { store, resolved, formatBytes } = await openStore(o);
     const entries = (await store.list(o.org)).sort((a, b) => b.usedAt.localeCompare(a.usedAt));
     const total = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
@@ -61,8 +65,8 @@ const lsCommand = action<CacheCliOptions>(
 
 const clearCommand = action<CacheCliOptions>(
   where(command('clear', 'Remove cache entries (all orgs, or --org); installed toolchains stay', ['buildmesh worker cache clear', 'buildmesh worker cache clear --org org_01jb…'])),
-  async ({ out, opts, cmd }) => {
-    const o = merged(cmd, opts);
+  async ({ out: given, opts, cmd }) => {
+    const { o, out } = merged(cmd, opts, given);
     const { store, resolved } = await openStore(o);
     const removed = await store.clear(o.org);
     if (out.json) out.printJson({ cacheDir: resolved.cacheDir, removed });

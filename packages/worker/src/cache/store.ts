@@ -92,16 +92,26 @@ export class CacheStore {
    * in the order the entry's `paths` were saved; a target that already exists is left alone and
    * that part of the entry dropped). Returns undefined on a miss.
    */
-  async checkout(orgId: string, key: string, prefix: string, targets: (label: string) => string | undefined): Promise<CheckedOut | undefined> {
+  async checkout(
+    orgId: string,
+    /** The exact key; null: only the fallback is looked at. */
+    key: string | null,
+    /** Which other entries may stand in: those saved with this `prefix`, or those the function accepts (most recent first). */
+    fallback: string | ((entry: CacheEntryInfo) => boolean),
+    targets: (label: string) => string | undefined,
+  ): Promise<CheckedOut | undefined> {
     const orgDir = this.orgPath(orgId);
-    const candidates: string[] = [entryId(key)];
+    const candidates: string[] = key === null ? [] : [entryId(key)];
+    const accepts = typeof fallback === 'string' ? (e: CacheEntryInfo) => e.prefix === fallback : fallback;
     let exact = true;
+    let fellBack = false;
     for (;;) {
       const id = candidates.shift();
       if (!id) {
-        if (!exact) return undefined;
+        if (fellBack) return undefined;
+        fellBack = true;
         exact = false;
-        const older = (await this.listOrg(orgId)).filter((e) => e.prefix === prefix).sort((a, b) => b.usedAt.localeCompare(a.usedAt));
+        const older = (await this.listOrg(orgId)).filter(accepts).sort((a, b) => b.usedAt.localeCompare(a.usedAt));
         candidates.push(...older.map((e) => e.id));
         if (!candidates.length) return undefined;
         continue;

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CacheStore } from '../cache/store.js';
 import { planCustomBuild } from '../custom/plan-custom.js';
 import { createPlanContext, type PlanContext } from '../pipelines/context.js';
 import type { PipelinePlan, PlanInput } from '../pipelines/index.js';
@@ -18,6 +19,8 @@ export interface ChoosePlanDeps {
   planPipeline(input: PlanInput): Promise<PipelinePlan>;
   /** Collects and uploads artifacts through the attempt (custom steps that upload). */
   upload(spec: ArtifactSpec, ctx: PhaseContext): Promise<void>;
+  /** The worker's per-org cache, for eas/restore_cache and eas/save_cache. */
+  cache?: CacheStore;
 }
 
 export async function choosePlan(input: PlanInput & { env: Record<string, string> }, deps: ChoosePlanDeps): Promise<BuildPlan> {
@@ -30,6 +33,7 @@ export async function choosePlan(input: PlanInput & { env: Record<string, string
       planPipeline: deps.planPipeline,
       planContext: () => (planContext ??= createPlanContext(input)),
       upload: deps.upload,
+      ...(deps.cache ? { cache: deps.cache } : {}),
     });
   }
   const plan = await deps.planPipeline(input);

@@ -35,6 +35,7 @@ import type { Executor } from '../sandbox/executor.js';
 import { unpackSource, UnpackError, type UnpackLimits } from '../workspace/unpack.js';
 import { createWorkspace, type Workspace } from '../workspace/workspace.js';
 import { buildEnv, planPipeline, type PipelinePlan, type PlanInput } from '../pipelines/index.js';
+import { warmBuildPhases, type WorkerCache } from '../cache/index.js';
 import { artifactSpecs, collectAndUpload, type ArtifactSpec } from './artifacts.js';
 import { BuildFailure, stopReasonOf, type StopReason } from './build-failure.js';
 import { BuildLog, formatDuration } from './build-log.js';
@@ -55,6 +56,8 @@ export interface AttemptDeps {
   /** The Expo pipelines' planner (default: ../pipelines); tests may pass another. */
   planPipeline?: (input: PlanInput) => Promise<PipelinePlan>;
   unpackLimits?: Partial<UnpackLimits>;
+  /** Dependency caches and toolchain versions (../cache); without it nothing is cached and versions fail. */
+  cache?: WorkerCache;
   shipper?: Pick<LogShipperOptions, 'batchBytes' | 'lingerMs' | 'maxBufferedBytes' | 'retry'>;
 }
 
@@ -217,7 +220,7 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
           run: async (ctx) => {
             plan = await choosePlan(
               { job, projectDir: ctx.projectDir, workspaceRoot: ctx.workspaceRoot, credentials: secrets.credentials, secrets: secrets.secrets, env },
-              { planPipeline: deps.planPipeline ?? planPipeline, upload },
+              { planPipeline: deps.planPipeline ?? planPipeline, upload, ...(deps.cache ? { cache: deps.cache.store } : {}) },
             );
             if (plan.redact.length) log.setMask(createMasker([...attemptSecretValues(secrets), ...plan.redact]));
             ctx.log(`build plan: ${plan.phases.length} phase${plan.phases.length === 1 ? '' : 's'} from ${plan.description}`);
@@ -226,7 +229,9 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
       ],
     },
   ]);
-  await runner.run(plan.phases);
+  // ../cache: SET_UP_TOOLCHAINS (profile node/yarn/pnpm/bun/corepack), and for the Expo pipelines RESTORE_CACHE first, SAVE_CACHE last.
+  const caches = !job.build.profile.config;
+  await runner.run(warmBuildPhases(plan.phases, { cache: deps.cache, job, workspaceRoot: workspace.root, homeDir: workspace.homeDir, caches }));
   await runner.run(artifactPhases(artifactSpecs(plan.artifacts), signal.aborted, upload));
   return runner.result();
 }

@@ -6,6 +6,7 @@
  * so they run in the attempt's sandbox like any other step), or expands into phases when the plan
  * is made (`expand`: eas/build becomes the platform pipeline).
  */
+import type { CacheStore } from '../../cache/store.js';
 import type { ArtifactSpec } from '../../runner/artifacts.js';
 import type { ArtifactPaths, Phase, PhaseContext } from '../../runner/plan.js';
 import type { PlanContext } from '../../pipelines/context.js';
@@ -21,6 +22,8 @@ export interface CustomPlanServices {
   planContext(): Promise<PlanContext>;
   /** Collects and uploads artifacts now, through the attempt. */
   upload(spec: ArtifactSpec, ctx: PhaseContext): Promise<void>;
+  /** The worker's per-org cache (eas/restore_cache, eas/save_cache); absent when it keeps none. */
+  cache?: CacheStore;
 }
 
 export interface FunctionRunContext {
