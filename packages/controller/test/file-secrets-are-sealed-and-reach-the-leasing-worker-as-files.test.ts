@@ -31,6 +31,8 @@ test('a file secret is sealed at rest and reaches the leasing worker as a file, 
     await tenant.member.createBuild(buildSpec(), streamOf(await tinyTarGz('file-secret')));
     const job = await worker.client.claim(2000);
     assert.ok(job);
+    // The job names who submitted it (the build sees it as EAS_BUILD_USERNAME).
+    assert.equal(job.build.submittedBy, 'acme-member');
     const read = await worker.client.attemptSecrets(job.attempt.id);
     assert.deepEqual(read.secrets, { API_KEY: 'plain-value' });
     assert.deepEqual(read.files, { GOOGLE_SERVICES_JSON: content.toString('base64') });

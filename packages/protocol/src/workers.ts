@@ -76,6 +76,8 @@ export const BuildJob = Type.Object({
     hasCredentials: Type.Boolean(),
     message: Type.Union([Type.String(), Type.Null()]),
     gitCommit: Type.Union([Type.String(), Type.Null()]),
+    /** Who submitted the build (the API token's name); the build sees it as EAS_BUILD_USERNAME. Absent from older controllers. */
+    submittedBy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   }),
   timing: Timing,
 });

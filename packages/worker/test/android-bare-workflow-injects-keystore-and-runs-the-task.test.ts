@@ -244,6 +244,7 @@ void test('a package.json out of sync with package-lock.json fails INSTALL_DEPEN
 void test('commands get the EAS build env: identity variables fixed, secrets over the profile env, NODE_ENV not forced', async (t) => {
   const { projectDir, workspaceRoot } = checkout(t);
   const job = makeJob('android', { env: { API_URL: 'https://profile.example', FROM_PROFILE: '1', EAS_BUILD_PROFILE: 'spoofed' } });
+  job.build.submittedBy = 'ci-token';
   const plan = await planPipeline({
     job, projectDir, workspaceRoot, credentials: null, secrets: { API_URL: 'https://secret.example' }, totalMemBytes: 8 * 1024 ** 3,
   });
@@ -263,6 +264,7 @@ void test('commands get the EAS build env: identity variables fixed, secrets ove
       EAS_BUILD_PROFILE: 'production',
       EAS_BUILD_WORKINGDIR: projectDir,
       EAS_BUILD_PROJECT_ID: b.project,
+      EAS_BUILD_USERNAME: 'ci-token',
       BUILDMESH_BUILD_ID: b.id,
       BUILDMESH_ATTEMPT: '1',
     },

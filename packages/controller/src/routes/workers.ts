@@ -47,6 +47,7 @@ function toJob(ctx: ControllerContext, claimed: ClaimedJob): BuildJobT {
       hasCredentials: build.hasCredentials,
       message: build.message,
       gitCommit: build.gitCommit,
+      submittedBy: build.submittedBy ?? null,
     },
     timing: ctx.timing,
   };

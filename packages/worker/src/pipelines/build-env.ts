@@ -6,7 +6,7 @@
  * submission, the project's secrets, then the build's identity below, which cannot be overridden.
  * The runner computes it once per attempt and pipelines add to it (context.ts). NODE_ENV is
  * deliberately not set: Expo's tools choose it per command. EAS_BUILD_PROJECT_ID is the project's
- * name (BuildMesh's project id).
+ * name (BuildMesh's project id); EAS_BUILD_USERNAME is who submitted the build (the API token's name).
  */
 import type { BuildJob } from '@buildmesh/protocol';
 
@@ -25,6 +25,7 @@ export function buildEnv(input: { job: BuildJob; projectDir: string; secrets: Re
     EAS_BUILD_PROFILE: build.profileName,
     EAS_BUILD_WORKINGDIR: input.projectDir,
     EAS_BUILD_PROJECT_ID: build.project,
+    ...(build.submittedBy ? { EAS_BUILD_USERNAME: build.submittedBy } : {}),
     ...(build.gitCommit ? { EAS_BUILD_GIT_COMMIT_HASH: build.gitCommit } : {}),
     BUILDMESH_BUILD_ID: build.id,
     BUILDMESH_ATTEMPT: String(input.job.attempt.number),
