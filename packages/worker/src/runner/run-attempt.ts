@@ -219,7 +219,7 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
           describe: 'read the build plan',
           run: async (ctx) => {
             plan = await choosePlan(
-              { job, projectDir: ctx.projectDir, workspaceRoot: ctx.workspaceRoot, credentials: secrets.credentials, secrets: secrets.secrets, env },
+              { job, projectDir: ctx.projectDir, workspaceRoot: ctx.workspaceRoot, credentials: secrets.credentials, secrets: secrets.secrets, fileSecrets: secrets.files, env },
               { planPipeline: deps.planPipeline ?? planPipeline, upload, ...(deps.cache ? { cache: deps.cache.store } : {}) },
             );
             if (plan.redact.length) log.setMask(createMasker([...attemptSecretValues(secrets), ...plan.redact]));
