@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, rename, symlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -93,6 +93,12 @@ export class ToolchainInstaller {
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
     await chmod(this.dir, 0o755);
+    // Installs a crash interrupted (`<package>/<version>.staging-…`).
+    for (const pkg of await readdir(this.dir).catch(() => [] as string[])) {
+      for (const name of await readdir(path.join(this.dir, pkg)).catch(() => [] as string[])) {
+        if (name.includes('.staging-')) await removeTree(path.join(this.dir, pkg, name));
+      }
+    }
   }
 
   private versionDir(pkg: string, version: string): string {
