@@ -12,6 +12,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { resolveOptions, onlineWindowMs, type ControllerOptions } from './config.js';
 import { hostname } from 'node:os';
 import { loadKeyring, verifyKey } from './crypto/keyring.js';
+import { finishRotation, keyFileOf } from './crypto/rotate-key.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { PostgresStore } from './store/postgres.js';
 import type * as MigrateDatabaseModule from './migrate-database.js';
@@ -132,6 +133,9 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
     store.setOrgLimits({ maxQueued: options.orgMaxQueued, maxSharedRunning: options.orgMaxSharedRunning });
     // Refuse a key that cannot open what the other replicas (or an earlier start) sealed.
     await verifyKey(store, keyring);
+    // A key rotation a crash interrupted (the key file holds two keys): finish it before serving.
+    const keyFile = keyFileOf(options);
+    if (keyFile && keyring.entries().length > 1) log.warn({ resealed: await finishRotation(store, keyring, keyFile) }, 'finished an interrupted key rotation');
     // Workers could not heartbeat while we were down: give live leases one fresh TTL rather than lapsing them all.
     // With replicas, only when no other replica runs the sweeper (they were all down): otherwise the leases are current.
     const extended = (await singleton.holds()) ? await store.extendLiveLeases(options.leaseTtlMs) : 0;

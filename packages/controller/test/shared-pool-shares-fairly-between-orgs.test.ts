@@ -10,7 +10,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
   const skip = store === 'postgres' ? pgSkip : false;
   const start = async (env: Record<string, string> = {}) => {
     const db = store === 'postgres' ? await createTestDatabase() : undefined;
-    const pg = db ? { BUILDMESH_DATABASE_URL: db.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') } : {};
+    const pg: Record<string, string> = db ? { BUILDMESH_DATABASE_URL: db.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') } : {};
     const controller = await startControllerProcess({ env: { ...pg, ...env } });
     return { controller, drop: async () => db?.drop() };
   };

@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   'token.create',
   'token.revoke',
   'instance_admin.rotate',
+  'encryption_key.rotate',
   'session.create',
   'enrollment_token.create',
   'enrollment_token.revoke',

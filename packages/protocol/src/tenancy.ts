@@ -47,6 +47,9 @@ export const TokenParams = Type.Object({ id: Id('tok') });
  */
 export const RotatedInstanceAdminToken = Type.Object({ token: TokenInfo, secret: Type.String(), revoked: Type.Array(Type.String()) });
 export type RotatedInstanceAdminToken = Static<typeof RotatedInstanceAdminToken>;
+/** POST /v1/instance-admin/rotate-key: the new key's version and the rows re-sealed per table. */
+export const RotatedKey = Type.Object({ version: Type.Integer(), resealed: Type.Record(Type.String(), Type.Integer()) });
+export type RotatedKey = Static<typeof RotatedKey>;
 
 export const EnrollmentTokenInfo = Type.Object({
   id: Id('enr'),

@@ -4,34 +4,58 @@
  *
  *   [key version: 1 byte][IV: 12 bytes][ciphertext][auth tag: 16 bytes]
  *
- * The version byte names the key that sealed it, so a later key rotation can add
- * keys and still open old values.
+ * The version byte names the key that sealed it: during a key rotation
+ * (crypto/rotate-key.ts) the keyring holds the old and the new key, seals with the
+ * new one and opens both; afterwards it holds only the new one.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { readFile, writeFile, chmod, rename } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
-const CURRENT_VERSION = 1;
 export const KEY_FILE_NAME = 'encryption.key';
 
 export class Keyring {
   private readonly keys = new Map<number, Buffer>();
+  private current: number;
 
-  constructor(key: Buffer) {
+  constructor(key: Buffer, version = 1) {
     if (key.length !== KEY_BYTES) throw new Error(`an encryption key is ${KEY_BYTES} bytes, got ${key.length}`);
-    this.keys.set(CURRENT_VERSION, key);
+    this.keys.set(version, key);
+    this.current = version;
+  }
+
+  /** The version new values are sealed with. */
+  get currentVersion(): number {
+    return this.current;
+  }
+
+  /** Every key it holds, the current one last (what the key file stores). */
+  entries(): Array<{ version: number; key: Buffer }> {
+    return [...this.keys].sort(([a], [b]) => (a === this.current ? 1 : b === this.current ? -1 : a - b)).map(([version, key]) => ({ version, key }));
+  }
+
+  /** Adds a key; with `current` it seals from now on (the others still open what they sealed). */
+  addKey(version: number, key: Buffer, current: boolean): void {
+    if (key.length !== KEY_BYTES || version < 1 || version > 255) throw new Error('a key version is 1–255 and a key 32 bytes');
+    this.keys.set(version, key);
+    if (current) this.current = version;
+  }
+
+  /** Forgets every key but the current one (the end of a rotation). */
+  dropOldKeys(): void {
+    for (const version of [...this.keys.keys()]) if (version !== this.current) this.keys.delete(version);
   }
 
   seal(plaintext: Buffer): Buffer {
-    const key = this.keys.get(CURRENT_VERSION)!;
+    const key = this.keys.get(this.current)!;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return Buffer.concat([Buffer.from([CURRENT_VERSION]), iv, body, cipher.getAuthTag()]);
+    return Buffer.concat([Buffer.from([this.current]), iv, body, cipher.getAuthTag()]);
   }
 
   /** Throws when the value was sealed with another key or was altered. */
@@ -76,10 +100,9 @@ export async function loadKeyring(options: { dataDir: string; encryptionKey: str
   }
   const file = join(options.dataDir, KEY_FILE_NAME);
   if (existsSync(file)) {
-    const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-    if (key.length !== KEY_BYTES) throw new Error(`${file} does not hold a base64 ${KEY_BYTES}-byte key`);
+    const keyring = parseKeyFile(await readFile(file, 'utf8'), file);
     await chmod(file, 0o600); // a key file copied in (a restore, an older version) becomes owner-only again
-    return new Keyring(key);
+    return keyring;
   }
   if (options.databaseExists) {
     throw new Error(
@@ -91,6 +114,34 @@ export async function loadKeyring(options: { dataDir: string; encryptionKey: str
   await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   await chmod(file, 0o600);
   return new Keyring(key);
+}
+
+/**
+ * The data dir's key file: one base64 key (version 1, as every version before rotation wrote it),
+ * or lines `v<version>:<base64>` after a rotation; the last line is the current key. Two lines
+ * mean a rotation did not finish: the controller finishes it at start (crypto/rotate-key.ts).
+ */
+export function parseKeyFile(text: string, file: string): Keyring {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  let keyring: Keyring | undefined;
+  for (const line of lines) {
+    const m = /^v(\d{1,3}):(.+)$/.exec(line);
+    const version = m ? Number(m[1]) : 1;
+    const key = Buffer.from(m ? m[2]! : line, 'base64');
+    if (key.length !== KEY_BYTES || version < 1 || version > 255) throw new Error(`${file} does not hold base64 ${KEY_BYTES}-byte keys`);
+    if (keyring) keyring.addKey(version, key, true);
+    else keyring = new Keyring(key, version);
+  }
+  if (!keyring) throw new Error(`${file} does not hold a base64 ${KEY_BYTES}-byte key`);
+  return keyring;
+}
+
+/** Replaces the key file atomically (temp file, fsync'd by rename order, mode 0600) with the keyring's keys. */
+export async function writeKeyFile(file: string, keyring: Keyring): Promise<void> {
+  const text = keyring.entries().map((e) => `v${e.version}:${e.key.toString('base64')}`).join('\n') + '\n';
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, text, { mode: 0o600, flush: true });
+  await rename(temp, file);
 }
 
 const KEY_CHECK_PLAINTEXT = 'buildmesh key check v1';

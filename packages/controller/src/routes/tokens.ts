@@ -1,7 +1,8 @@
-import { ApiError, CreatedToken, CreateTokenRequest, RotatedInstanceAdminToken, TokenInfo, TokenList, TokenParams } from '@buildmesh/protocol';
+import { ApiError, CreatedToken, CreateTokenRequest, RotatedInstanceAdminToken, RotatedKey, TokenInfo, TokenList, TokenParams } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
+import { rotateKey } from '../crypto/rotate-key.js';
 import { userOf } from '../auth/roles.js';
 import { mintCredential } from '../auth/tokens.js';
 import { newId } from '../ids.js';
@@ -54,6 +55,24 @@ export function registerTokenRoutes(app: App, ctx: ControllerContext): void {
       if (!revoked) throw new ApiError('NOT_FOUND', 'no such token');
       await audit(ctx, request, { action: 'token.revoke', orgId: revoked.orgId, target: { type: 'token', id: revoked.id }, details: { name: revoked.name } });
       return revoked;
+    },
+  );
+
+  app.post(
+    '/v1/instance-admin/rotate-key',
+    {
+      config: { access: 'instance-admin', body: 'json' },
+      schema: {
+        tags: ['tenancy'],
+        response: { 200: RotatedKey },
+        description: 'A new encryption key; every stored credential, secret and webhook secret is re-sealed under it while the controller runs, and the old key is forgotten.',
+      },
+    },
+    async (request) => {
+      const rotated = await rotateKey(ctx.options, ctx.store, ctx.keyring);
+      request.log.warn({ version: rotated.version, resealed: rotated.resealed }, 'encryption key rotated');
+      await audit(ctx, request, { action: 'encryption_key.rotate', orgId: userOf(request).orgId, target: { type: 'encryption_key', id: `v${rotated.version}` }, details: rotated.resealed });
+      return rotated;
     },
   );
 

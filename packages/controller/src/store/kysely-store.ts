@@ -40,6 +40,7 @@ import * as trustRules from './queries/trust-rules.js';
 import * as presence from './queries/worker-presence.js';
 import * as audit from './queries/audit.js';
 import * as buildStats from './queries/build-stats.js';
+import * as reseal_ from './queries/reseal.js';
 import { NO_LIMITS, type OrgLimits } from './queries/fair-share.js';
 import * as deliveries from './queries/webhook-deliveries.js';
 
@@ -198,6 +199,7 @@ export class KyselyStore implements Store {
   getDelivery = (orgId: string, webhookId: string, id: string) => deliveries.getDelivery(this.db, orgId, webhookId, id);
   redeliver = (orgId: string, webhookId: string, id: string) => deliveries.redeliver(this.db, orgId, webhookId, id).then(this.outbox);
   enqueuePing = (orgId: string, webhookId: string) => deliveries.enqueuePing(this.db, orgId, webhookId).then(this.outbox);
+  resealAll = (version: number, reseal: (sealed: Buffer) => Buffer) => reseal_.resealAll(this.db, version, reseal);
   durationBuckets = () => buildStats.durationBuckets(this.db);
   endedBuilds = (orgId: string, since: string, limit: number) => buildStats.endedBuilds(this.db, orgId, since, limit);
   appendAudit = (entry: Parameters<Store['appendAudit']>[0]) => audit.appendAudit(this.db, entry);

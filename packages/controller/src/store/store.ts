@@ -352,6 +352,9 @@ export interface Store {
   /** `listener` runs after every commit that may have written outbox rows (the deliverer then looks at once). */
   onOutbox(listener: () => void): void;
 
+  /** Key rotation: re-seals every stored sealed value whose key version is not `version` (queries/reseal.ts). */
+  resealAll(version: number, reseal: (sealed: Buffer) => Buffer): Promise<Record<string, number>>;
+
   // ── statistics (queries/build-stats.ts) ─────────────────────────────────────
   /** Every histogram bucket row (/metrics renders the cumulative histograms from them). */
   durationBuckets(): Promise<BucketRow[]>;
