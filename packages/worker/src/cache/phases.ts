@@ -5,7 +5,7 @@
  *    `~/.bun/install/cache`;
  *  - android: Gradle's `~/.gradle/caches` and `~/.gradle/wrapper/dists`;
  *  - ios: CocoaPods' specs repos `~/.cocoapods/repos` and pods cache `~/Library/Caches/CocoaPods`;
- *  - the project's `node_modules`, keyed by the exact lockfile and Node.js version (no stand-in on
+ *  - the project's `node_modules`, keyed by the exact lockfile, package.json and Node.js version (no stand-in on
  *    a miss): on a hit for a project whose package.json has no install lifecycle scripts, the
  *    install is skipped (INSTALL_DEPENDENCIES says why), since it would rebuild the same tree;
  *  - Metro's transform cache (`$TMPDIR/metro-cache`) for projects that use expo or react-native;
@@ -123,7 +123,11 @@ async function keyOf(job: BuildJob, projectDir: string, spec: CacheSpec): Promis
   const roots = { projectDir, homeDir: projectDir };
   const file = spec.keyFile ? await safePath(roots, spec.keyFile, false) : undefined;
   const fileHash = file && (await lstat(file).catch(() => undefined))?.isFile() ? (await sha256File(file)).slice(0, 16) : 'none';
-  const node = spec.exactOnly ? `|node:${job.build.profile.node?.replace(/^v/, '') ?? process.versions.node}` : '';
+  // node_modules also follows package.json: a change there must reach the install (npm ci refuses a
+  // package.json the lockfile does not match, and that refusal must not be skipped).
+  const pkg = spec.exactOnly ? await safePath(roots, 'package.json', false) : undefined;
+  const pkgHash = pkg && (await lstat(pkg).catch(() => undefined))?.isFile() ? `|package.json:${(await sha256File(pkg)).slice(0, 16)}` : '';
+  const node = spec.exactOnly ? `${pkgHash}|node:${job.build.profile.node?.replace(/^v/, '') ?? process.versions.node}` : '';
   const prefix = [spec.kind, job.build.platform, job.build.profile.cache?.key ?? ''].join('|');
   const key = `${prefix}|${spec.keyFile ?? 'no-lockfile'}:${fileHash}${node}`;
   // An exact-only kind gets a prefix no other key shares: nothing stands in for it.
@@ -223,7 +227,7 @@ export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseC
     else ctx.log(`${spec.kind}: cache miss for key ${key}; restored the closest older entry ${hit.meta.key} instead (${what}).`);
     if (spec.kind === 'node_modules' && hit.exact && hit.meta.paths.includes('node_modules')) {
       if (installSkippable(await readPackageJson(ctx.projectDir))) {
-        const reason = `node_modules was restored from a successful build of this exact ${spec.keyFile} with Node.js ${key.split('|node:')[1]}; installing again would build the same tree`;
+        const reason = `node_modules was restored from a successful build of this exact ${spec.keyFile} and package.json with Node.js ${key.split('|node:')[1]}; installing again would build the same tree`;
         ctx.log(`INSTALL_DEPENDENCIES will be skipped: ${reason}.`);
         options.onInstallSkippable?.(reason);
       } else {
