@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli, spawnCli, waitForExit, waitForJsonLine } from './helpers/cli.js';
 import { makeFixtureProject } from './helpers/fixture-project.js';
 import { freePort } from './helpers/mesh.js';
+import { bwrapSkipper } from '../../../test/helpers/bwrap.js';
 
 interface UpReport {
   url: string;
@@ -64,4 +65,27 @@ void test('up starts a controller and a worker, logs the CLI in, and a build jus
   assert.equal(second.workerId, first.workerId);
   again.kill('SIGTERM');
   assert.equal((await waitForExit(again, 30_000)).code, 0, again.output.stderr);
+});
+
+// The quick start is often run as root (containers, CI). The data dir is 0700, and a sandboxed step
+// runs as the unprivileged build user: up must put its workspaces where that user can reach them,
+// or every build would fall back to running unconfined.
+void test('up with bubblewrap runs its worker sandboxed, even as root, and a build succeeds in it', async (t) => {
+  const bwrap = await bwrapSkipper();
+  if (bwrap.skip()) return t.skip('bubblewrap unusable here');
+  const root = mkdtempSync(join(tmpdir(), 'buildmesh-up-bwrap-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const configHome = join(root, 'config');
+  mkdirSync(configHome);
+  const env = { XDG_CONFIG_HOME: configHome };
+  const up = spawnCli(['up', '--json', '--port', String(await freePort()), '--data-dir', join(root, 'data'), '--sandbox', 'auto'], { env, cwd: root });
+  t.after(() => up.kill('SIGKILL'));
+  const report = await waitForJsonLine<UpReport>(up, (v) => typeof v.workerId === 'string', 90_000);
+  assert.equal(report.executor, 'bwrap', up.output.stderr);
+
+  const project = makeFixtureProject(t);
+  const build = await runCli(['build', '--platform', 'web', '--profile', 'test', '--output', join(root, 'out'), '--json'], { env, cwd: project, timeoutMs: 120_000 });
+  assert.equal(build.code, 0, `stdout:\n${build.stdout}\nstderr:\n${build.stderr}`);
+  up.kill('SIGTERM');
+  assert.equal((await waitForExit(up, 30_000)).code, 0, up.output.stderr);
 });

@@ -7,6 +7,7 @@
  * login (mode 0600) when no other login would be replaced, so `buildmesh build` just works. On later
  * starts the saved login is pointed to; without one, `up` says how to get a token again.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
@@ -84,7 +85,7 @@ export const upCommand = action<UpOptions>(
         configDir: join(dataDir, 'worker'),
         // Its identity belongs to this data dir's controller on whatever port (`--port 0` picks a new one each start).
         identityKey: 'buildmesh-up',
-        workDir: join(dataDir, 'worker', 'workspaces'),
+        workDir: upWorkDir(dataDir),
         // The controller's database, blobs and encryption key share this machine: builds must not see them.
         hidePaths: [dataDir],
         logLevel: opts.logLevel,
@@ -170,6 +171,16 @@ export const upCommand = action<UpOptions>(
  * A one-off enrollment token for the local worker, made with the admin token through the API: for the
  * shared pool only when the worker confines its builds (bwrap) and the token is the instance admin's.
  */
+/**
+ * Workspaces inside the data dir, except as root: the data dir is 0700 (it holds the key), and a
+ * sandboxed step runs as the unprivileged build user, which must reach its workspace by path. As
+ * root they go under the worker's own default root, one folder per data dir.
+ */
+function upWorkDir(dataDir: string): string {
+  if (process.getuid?.() !== 0) return join(dataDir, 'worker', 'workspaces');
+  return join('/var/lib/buildmesh-worker', `up-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 12)}`);
+}
+
 async function createLocalEnrollmentToken(url: string, adminToken: string | null, sandboxed: boolean): Promise<string> {
   let client: BuildMeshClient | null = adminToken ? makeClient(url, adminToken) : null;
   if (!client) {
