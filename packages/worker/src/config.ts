@@ -136,7 +136,7 @@ export const WORKER_OPTIONS: readonly WorkerOptionDoc[] = [
     flag: '--cache-dir <dir>',
     default: '<work dir>/cache',
     description:
-      'Dependency caches (one directory per org, never visible to another org\'s build) and the toolchain versions profiles asked for. Keep it on the work dir\'s filesystem: entries move in and out of workspaces by rename.',
+      'Dependency caches (one directory per org, never visible to another org\'s build) and the toolchain versions profiles asked for. Keep it on the work dir\'s filesystem (entries move in and out of workspaces by rename) and, under bwrap as root, reachable by the build user like the work dir (its toolchains/ is bound read-only into the sandbox).',
   },
   {
     key: 'cacheMaxGb',
