@@ -102,6 +102,11 @@ test('restore and save never pass through a symlink the build planted', async (t
   assert.equal(await safePath(roots, '../escape', true), undefined);
   assert.equal(await safePath(roots, '~/../../etc', true), undefined);
   assert.equal(existsSync(join(outside, 'caches')), false);
+  // A home directory swapped for a link is refused as a whole.
+  const swapped = { projectDir: roots.projectDir, homeDir: join(ws, 'home-link') };
+  symlinkSync(outside, swapped.homeDir);
+  assert.equal(await safePath(swapped, '~/secret-dir', false), undefined);
+  assert.equal(await safePath(swapped, '~/.npm', true), undefined);
   // A plain path is fine, its parents made on the way.
   const plain = await safePath(roots, '~/.cache/yarn', true);
   assert.equal(plain, join(roots.homeDir, '.cache', 'yarn'));

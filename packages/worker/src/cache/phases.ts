@@ -90,6 +90,8 @@ export async function safePath(roots: { projectDir: string; homeDir: string; tmp
   const rel = path.posix.normalize(home ? label.slice(1).replace(/^\/+/, '') : tmp ? label.slice('$TMPDIR/'.length) : label);
   if (rel === '' || rel === '.' || path.posix.isAbsolute(rel) || rel === '..' || rel.startsWith('../')) return undefined;
   const parts = rel.split('/').filter((p) => p && p !== '.');
+  // The root too (project/, home/, tmp/): a build that could swap one for a link must not redirect a save.
+  if (!(await lstat(root).catch(() => undefined))?.isDirectory()) return undefined;
   let current = root;
   for (const part of parts.slice(0, -1)) {
     current = path.join(current, part);
