@@ -97,7 +97,13 @@ export class BwrapExecutor extends LocalExecutor {
   override async prepare(workspaceRoot: string): Promise<void> {
     // Real paths: bwrap mounts onto what a path resolves to, and the comparisons below must agree.
     const root = await realpath(workspaceRoot);
-    if (this.user) await makeReachable(root, this.user);
+    if (this.user) {
+      await makeReachable(root, this.user);
+      // The workspace root stays the worker's: searchable, never writable by the build. Owning it, a
+      // build could swap project/ or home/ for a symlink to /, and the worker's own code that runs
+      // outside the sandbox (artifact collection, cache save, credential writing) would follow it.
+      await chmod(root, 0o711);
+    }
 
     const system: string[] = [];
     const bound: string[] = [];
@@ -200,11 +206,16 @@ async function makeReachable(root: string, user: BuildUser): Promise<void> {
   }
 }
 
-/** chown -R of everything in the workspace still owned by the worker; never follows a symlink. */
-function giveToBuildUser(root: string, user: BuildUser): Promise<void> {
+/**
+ * chown -R of everything below the workspace root still owned by the worker; never follows a
+ * symlink. The root itself is not given away (see prepare()).
+ */
+async function giveToBuildUser(root: string, user: BuildUser): Promise<void> {
   const myUid = process.getuid?.() ?? 0;
+  const entries = (await readdir(root)).map((name) => path.join(root, name));
+  if (!entries.length) return;
   return new Promise((resolve, reject) => {
-    execFile('chown', ['-R', '-P', `--from=${myUid}`, `${user.uid}:${user.gid}`, '--', root], { env: { ...LAUNCHER_ENV } }, (err, _out, stderr) => {
+    execFile('chown', ['-R', '-P', `--from=${myUid}`, `${user.uid}:${user.gid}`, '--', ...entries], { env: { ...LAUNCHER_ENV } }, (err, _out, stderr) => {
       if (err) reject(new SandboxError('INVALID_CONFIG', `cannot hand the workspace to the build user: ${stderr.trim() || err.message}`));
       else resolve();
     });
