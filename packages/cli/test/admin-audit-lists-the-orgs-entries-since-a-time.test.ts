@@ -5,7 +5,7 @@ import type { AuditEntry } from '@buildmesh/protocol';
 import { runCli, runJson } from './helpers/cli.js';
 import { startTestController } from '../../../test/helpers/controller.js';
 
-test('admin audit shows who did what, filtered to the org and by --since', { timeout: 120_000 }, async (t) => {
+test('admin audit shows who did what, filtered to the org and by --since; admin rotate-key re-seals and is audited', { timeout: 120_000 }, async (t) => {
   const controller = await startTestController(t);
   const org = await controller.admin.createOrg('acme');
   const admin = await controller.admin.createToken({ name: 'acme-admin', role: 'admin', orgId: org.id });
@@ -25,6 +25,15 @@ test('admin audit shows who did what, filtered to the org and by --since', { tim
   const table = await runCli(['admin', 'audit'], { env });
   assert.equal(table.code, 0);
   assert.match(table.stdout, /acme-admin \(token tok_\w+\)\s+token\.create\s+token tok_/);
+  // rotate-key (instance admin) re-seals and is audited.
+  const instance = { BUILDMESH_URL: controller.url, BUILDMESH_TOKEN: controller.adminToken };
+  const rotated = await runJson<{ version: number; resealed: Record<string, number> }>(['admin', 'rotate-key', '--json'], { env: instance });
+  assert.equal(rotated.version, 2);
+  assert.equal(rotated.resealed.instance_meta, 1);
+  assert.match((await runCli(['admin', 'rotate-key'], { env: instance })).stdout, /rotated to version 3/);
+  const all = await runJson<{ entries: AuditEntry[] }>(['admin', 'audit', '--json'], { env: instance });
+  assert.equal(all.entries.filter((e) => e.action === 'encryption_key.rotate').length, 2);
+  assert.notEqual((await runCli(['admin', 'rotate-key'], { env })).code, 0, 'an org admin may not');
   const bad = await runCli(['admin', 'audit', '--since', 'yesterday-ish'], { env });
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /INVALID_SINCE/);

@@ -28,6 +28,7 @@ import type {
   Project,
   RevokedEnrollmentToken,
   RotatedInstanceAdminToken,
+  RotatedKey,
   TokenInfo,
   WhoAmI,
 } from './tenancy.js';
@@ -188,6 +189,10 @@ export class BuildMeshClient {
   revokeEnrollmentToken(id: string, options: { andWorkers?: boolean } = {}): Promise<RevokedEnrollmentToken> {
     const query = options.andWorkers ? '?andWorkers=true' : '';
     return this.json('DELETE', `/v1/enrollment-tokens/${encodeURIComponent(id)}${query}`);
+  }
+  /** Instance admin only: a new encryption key; every stored sealed value is re-sealed under it. */
+  rotateEncryptionKey(): Promise<RotatedKey> {
+    return this.json('POST', '/v1/instance-admin/rotate-key', { json: {} });
   }
   /** Instance admin only: a new instance admin token (shown once); every earlier one, this client's included, stops working. */
   rotateInstanceAdminToken(): Promise<RotatedInstanceAdminToken> {

@@ -5,6 +5,7 @@ import { orgCommand } from './org.js';
 import { rotateInstanceTokenCommand } from './rotate-instance-token.js';
 import { tokenCommand } from './token.js';
 import { auditCommand } from './audit.js';
+import { rotateKeyCommand } from './rotate-key.js';
 import { trustCommand } from './trust.js';
 
 export const adminCommand = group('admin', 'Administer orgs, API tokens and worker enrollment tokens', [
@@ -13,4 +14,4 @@ export const adminCommand = group('admin', 'Administer orgs, API tokens and work
   'buildmesh admin enroll-token create mac-minis',
   'buildmesh admin audit --since 24h',
   'buildmesh admin trust list',
-], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand, auditCommand, trustCommand]);
+], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand, rotateKeyCommand, auditCommand, trustCommand]);
