@@ -227,7 +227,7 @@ export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseC
     const what = `${hit.meta.paths.join(', ')}: ${formatBytes(hit.meta.sizeBytes)}, saved ${hit.meta.savedAt}`;
     if (hit.exact) ctx.log(`${spec.kind}: cache hit for key ${key} (${what}).`);
     else ctx.log(`${spec.kind}: cache miss for key ${key}; restored the closest older entry ${hit.meta.key} instead (${what}).`);
-    if (spec.kind === 'node_modules' && hit.exact && hit.meta.paths.includes('node_modules')) {
+    if (spec.kind === 'node_modules' && hit.exact && hit.restored.includes('node_modules')) {
       if (installSkippable(await readPackageJson(ctx.projectDir))) {
         const reason = `node_modules was restored from a successful build of this exact ${spec.keyFile} and package.json with Node.js ${key.split('|node:')[1]}; installing again would build the same tree`;
         ctx.log(`INSTALL_DEPENDENCIES will be skipped: ${reason}.`);

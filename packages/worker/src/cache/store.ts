@@ -48,6 +48,8 @@ export interface CheckedOut {
   meta: CacheEntryMeta;
   /** Whether the exact key matched (else an entry with the same prefix stood in). */
   exact: boolean;
+  /** The labels actually put in place (a target that already existed keeps what it had). */
+  restored: string[];
 }
 
 const ENTRY_ID = /^[0-9a-f]{40}$/;
@@ -125,6 +127,7 @@ export class CacheStore {
       }
       try {
         const meta = JSON.parse(await readFile(path.join(taken, 'meta.json'), 'utf8')) as CacheEntryMeta;
+        const restored: string[] = [];
         for (const [index, label] of meta.paths.entries()) {
           const target = targets(label);
           if (!target) continue;
@@ -132,8 +135,9 @@ export class CacheStore {
           if (!(await lstat(source).catch(() => undefined))?.isDirectory()) continue;
           if (await lstat(target).catch(() => undefined)) continue;
           await rename(source, target);
+          restored.push(label);
         }
-        return { meta, exact };
+        return { meta, exact, restored };
       } catch {
         continue;
       } finally {
