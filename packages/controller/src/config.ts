@@ -37,6 +37,8 @@ export interface ControllerOptions {
   databasePoolSize: number;
   /** s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=1 keeps blobs in an S3-compatible bucket; null = <dataDir>/blobs. */
   blobUrl: string | null;
+  /** 1 = with an S3 blob store, every transfer still flows through the controller (no presigned URLs). */
+  blobProxy: number;
   /** A file holding the base64 key (every replica reads the same key); null = BUILDMESH_ENCRYPTION_KEY or <dataDir>/encryption.key. */
   encryptionKeyFile: string | null;
   /** Comma-separated addresses/CIDRs whose X-Forwarded-For is believed; null = none. */
@@ -118,6 +120,15 @@ const SETTINGS: readonly Setting[] = [
     value: null,
     default: '',
     description: 's3://bucket/prefix?endpoint=https://host&region=r&forcePathStyle=1 keeps sources and artifacts in an S3-compatible bucket (AWS S3, MinIO, R2), credentials from the AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, …); needed by replicas that share no disk. Unset: <dataDir>/blobs.',
+  },
+  {
+    name: 'blobProxy',
+    env: 'BUILDMESH_BLOB_PROXY',
+    kind: 'count',
+    value: 0,
+    min: 0,
+    default: '0',
+    description: 'With an s3:// BUILDMESH_BLOB_URL: 0 = the CLI uploads sources and workers download them, and artifact downloads go, straight to and from the bucket through short-lived presigned URLs; 1 = every byte flows through the controller (for a bucket that clients or workers cannot reach).',
   },
   {
     name: 'encryptionKeyFile',

@@ -29,3 +29,17 @@ export const CreateBuildRequest = Type.Object(
   { additionalProperties: false },
 );
 export type CreateBuildRequest = Static<typeof CreateBuildRequest>;
+
+/**
+ * POST /v1/blobs/uploads (a BlobRef) answers how to send the bytes: `direct` = PUT exactly `size` bytes
+ * to `url` (a presigned URL of the object store, valid until `expiresAt`, for one new key), then POST
+ * /v1/blobs/uploads/complete with `uploadId`: the controller reads the object back and checks its size
+ * and sha256 before the blob becomes present. `proxy` = PUT /v1/blobs/:sha256 to the controller.
+ */
+export const BlobUploadTicket = Type.Union([
+  Type.Object({ mode: Type.Literal('direct'), url: Type.String(), uploadId: Type.String(), expiresAt: Type.String() }),
+  Type.Object({ mode: Type.Literal('proxy') }),
+]);
+export type BlobUploadTicket = Static<typeof BlobUploadTicket>;
+export const CompleteBlobUploadRequest = Type.Object({ uploadId: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+export type CompleteBlobUploadRequest = Static<typeof CompleteBlobUploadRequest>;

@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
 import type { Artifact, ArtifactKind, ArtifactList, InstallLink } from './artifacts.js';
-import type { BlobPresence, BlobRef, CreateBuildRequest } from './blobs.js';
+import type { BlobPresence, BlobRef, BlobUploadTicket, CreateBuildRequest } from './blobs.js';
 import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpec, type ListBuildsQuery } from './builds.js';
 import { SHA256_HEADER, type Platform } from './common.js';
 import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
@@ -303,6 +303,38 @@ export class BuildMeshClient {
       signal: options.signal,
       timeoutMs: null,
     });
+  }
+  /** How to send a blob: straight to the object store through a presigned URL, or through the controller. */
+  startBlobUpload(blob: BlobRef): Promise<BlobUploadTicket> {
+    return this.json('POST', '/v1/blobs/uploads', { json: blob });
+  }
+  /** After a direct upload: the controller verifies the bytes (size and sha256) and records the blob. */
+  completeBlobUpload(uploadId: string): Promise<BlobRef> {
+    return this.json('POST', '/v1/blobs/uploads/complete', { json: { uploadId } });
+  }
+  /**
+   * Sends one blob the way the controller says: straight to the object store (presigned PUT, then the
+   * controller's check) or as a raw body to the controller. `open` is called once for the bytes.
+   */
+  async sendBlob(blob: BlobRef, open: () => AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<BlobRef> {
+    const ticket = await this.startBlobUpload(blob);
+    if (ticket.mode === 'proxy') return this.uploadBlob(blob, open(), options);
+    let response: Response;
+    try {
+      response = await fetch(ticket.url, {
+        method: 'PUT',
+        headers: { 'content-length': String(blob.size) },
+        body: open() as unknown as RequestInit['body'],
+        duplex: 'half',
+        signal: options.signal,
+      } as RequestInit);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new NetworkError(`cannot reach the object store: ${(err as Error).cause ?? (err as Error).message}`, err);
+    }
+    await response.body?.cancel();
+    if (!response.ok) throw new NetworkError(`the object store refused the upload (HTTP ${response.status})`);
+    return this.completeBlobUpload(ticket.uploadId);
   }
   /**
    * Creates a build whose source is a blob the org has uploaded (a small JSON request). With `idempotencyKey`,

@@ -23,8 +23,24 @@ export interface BlobListing {
   modifiedAt: Date;
 }
 
+/**
+ * Transfers that bypass the controller (S3): short-lived presigned URLs, each
+ * for one key and one method. An upload lands on a fresh incoming key and becomes
+ * a blob only once the controller has read it back and checked size and sha256.
+ */
+export interface DirectTransfers {
+  /** A URL that PUTs exactly `size` bytes to a new incoming key. */
+  presignUpload(size: number, ttlSeconds: number): Promise<{ url: string; key: string; expiresAt: string }>;
+  /** Verifies the incoming key (a full read) and moves it to its sha256 name; the incoming key is gone either way. */
+  adoptUpload(key: string, expected: { sha256: string; size: number }): Promise<void>;
+  /** A URL that GETs the blob (Range allowed), optionally served as an attachment named `filename`. */
+  presignDownload(sha256: string, ttlSeconds: number, filename?: string): Promise<string>;
+}
+
 export interface BlobStore {
   readonly kind: 'fs' | 's3';
+  /** Present when clients can transfer straight to and from the storage (S3). */
+  readonly direct?: DirectTransfers;
   /** Stores the stream durably and returns its address; on any failure nothing is left behind. */
   put(body: Readable, options: PutOptions): Promise<{ sha256: string; size: number }>;
   /** Inclusive byte range, as in HTTP Range. */

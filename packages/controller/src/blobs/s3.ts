@@ -9,10 +9,13 @@
  * temp key `<prefix>tmp/<random>`, are checked once the last byte is hashed, and
  * only then copied to their final key. A cut or refused upload aborts its
  * multipart upload or deletes its temp key: no final key ever holds bytes that
- * were not checked. Credentials come from the standard AWS chain.
+ * were not checked. Direct transfers: a presigned PUT lands on `<prefix>incoming/
+ * <random>` and is read back and checked before it is copied to its name;
+ * presigned GETs serve downloads. Credentials come from the standard AWS chain.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
@@ -26,9 +29,10 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApiError } from '@buildmesh/protocol';
 import { asBodyError } from '../http/body-errors.js';
-import type { BlobListing, BlobStore, PutOptions } from './blob-store.js';
+import type { BlobListing, BlobStore, DirectTransfers, PutOptions } from './blob-store.js';
 import { pipeInto } from './fs.js';
 import { Meter } from './meter.js';
 
@@ -93,8 +97,9 @@ export function s3Client(location: S3Location): S3Client {
 const isMissing = (err: unknown): boolean =>
   err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata.httpStatusCode === 404);
 
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, DirectTransfers {
   readonly kind = 's3' as const;
+  readonly direct: DirectTransfers = this;
 
   private constructor(
     readonly client: S3Client,
@@ -126,10 +131,12 @@ export class S3BlobStore implements BlobStore {
   async sweepTemp(staleAfterMs: number): Promise<number> {
     const cutoff = Date.now() - staleAfterMs;
     let removed = 0;
-    for await (const object of this.listKeys(`${this.location.prefix}tmp/`)) {
-      if (object.modifiedAt.getTime() < cutoff) {
-        await this.deleteKey(object.key);
-        removed++;
+    for (const area of ['tmp/', 'incoming/']) {
+      for await (const object of this.listKeys(`${this.location.prefix}${area}`)) {
+        if (object.modifiedAt.getTime() < cutoff) {
+          await this.deleteKey(object.key);
+          removed++;
+        }
       }
     }
     try {
@@ -214,6 +221,60 @@ export class S3BlobStore implements BlobStore {
     } finally {
       if (tempKey) await this.deleteKey(tempKey).catch(() => undefined);
     }
+  }
+
+  incomingKey(): string {
+    return `${this.location.prefix}incoming/${randomBytes(16).toString('hex')}`;
+  }
+
+  async presignUpload(size: number, ttlSeconds: number): Promise<{ url: string; key: string; expiresAt: string }> {
+    const key = this.incomingKey();
+    const url = await getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.location.bucket, Key: key, ContentLength: size }), {
+      expiresIn: ttlSeconds,
+      // The length is part of the signature: the URL takes exactly the declared number of bytes.
+      signableHeaders: new Set(['content-length']),
+    });
+    return { url, key, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
+  }
+
+  async adoptUpload(key: string, expected: { sha256: string; size: number }): Promise<void> {
+    if (!key.startsWith(`${this.location.prefix}incoming/`)) throw new ApiError('NOT_FOUND', 'no such upload');
+    try {
+      const stat = await this.statKey(key);
+      if (!stat) throw new ApiError('BODY_INCOMPLETE', 'nothing was uploaded to the URL');
+      if (stat.size !== expected.size) throw new ApiError('SIZE_MISMATCH', `declared ${expected.size} bytes, the upload holds ${stat.size}`);
+      if (await this.exists(expected.sha256)) {
+        // Verified anyway: a wrong upload must be refused even when the right bytes are already stored.
+        await this.verifyKey(key, expected);
+        return;
+      }
+      await this.verifyKey(key, expected);
+      if (expected.size > MAX_COPY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `blobs over ${MAX_COPY_BYTES} bytes are not supported on S3`);
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(expected.sha256), CopySource: `${this.location.bucket}/${encodeURI(key)}` }),
+      );
+    } finally {
+      await this.deleteKey(key).catch(() => undefined);
+    }
+  }
+
+  /** The verification read: the object's bytes must hash to the declared sha256 (stores do not all keep a checksum). */
+  private async verifyKey(key: string, expected: { sha256: string; size: number }): Promise<void> {
+    const meter = new Meter({ maxBytes: expected.size, expectedSize: expected.size, expectedSha256: expected.sha256 });
+    await pipeline(await this.getKey(key), meter, new Writable({ write: (_chunk, _enc, done) => done() }));
+    meter.verdict();
+  }
+
+  async presignDownload(sha256: string, ttlSeconds: number, filename?: string): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({
+        Bucket: this.location.bucket,
+        Key: this.keyOf(sha256),
+        ...(filename ? { ResponseContentDisposition: filename, ResponseContentType: 'application/octet-stream' } : {}),
+      }),
+      { expiresIn: ttlSeconds },
+    );
   }
 
   async get(sha256: string, range?: { start: number; end: number }): Promise<Readable> {

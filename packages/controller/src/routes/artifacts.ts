@@ -1,6 +1,7 @@
 /**
  * Artifacts as users read them: the list, and downloads with their size and
- * sha256 in headers, an ETag, and single-range HTTP Range support.
+ * sha256 in headers, an ETag, and single-range HTTP Range support. With an S3
+ * store (no BUILDMESH_BLOB_PROXY) a download answers 302 to a presigned GET.
  */
 import { ApiError, ArtifactList, ArtifactParams, BuildIdParams, SHA256_HEADER } from '@buildmesh/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,9 @@ import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
 import { parseRange } from '../http/range.js';
+
+/** How long a presigned download URL may be used to start a download. */
+export const DOWNLOAD_URL_TTL_S = 5 * 60;
 
 /** `attachment; filename="…"` with a safe ASCII fallback and the exact name in RFC 5987 form. */
 export function contentDisposition(name: string): string {
@@ -24,6 +28,12 @@ export async function sendArtifact(
 ): Promise<FastifyReply> {
   const artifact = await ctx.store.getArtifact(where.orgId, where.buildId, where.artifactId);
   if (!artifact) throw new ApiError('NOT_FOUND', 'no such artifact');
+  const direct = ctx.options.blobProxy ? undefined : ctx.blobs.direct;
+  if (direct) {
+    // Straight from the object store: a short-lived URL for this one object (Range works there too).
+    const url = await direct.presignDownload(artifact.sha256, DOWNLOAD_URL_TTL_S, contentDisposition(artifact.name));
+    return reply.header('cache-control', 'no-store').header(SHA256_HEADER, artifact.sha256).redirect(url, 302);
+  }
   const etag = `"${artifact.sha256}"`;
   reply
     .header('content-type', 'application/octet-stream')

@@ -30,6 +30,7 @@ import { workerOf } from '../auth/roles.js';
 import { openProjectSecrets } from '../crypto/project-secrets.js';
 import { newId } from '../ids.js';
 import type { AttemptRecord } from '../store/store.js';
+import { DOWNLOAD_URL_TTL_S } from './artifacts.js';
 
 const ArtifactUploadParams = Type.Object({ id: Id('att'), name: ArtifactName });
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
@@ -72,6 +73,12 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
     { config: { access: 'worker' }, schema: { tags: ['worker protocol'], params: AttemptParams, description: 'The source tar.gz.' } },
     async (request, reply) => {
       const attempt = await liveAttempt(ctx, workerOf(request).id, request.params.id);
+      const direct = ctx.options.blobProxy ? undefined : ctx.blobs.direct;
+      if (direct) {
+        // Straight from the object store; the worker checks the sha256 of what it unpacks.
+        const url = await direct.presignDownload(attempt.sourceSha256, DOWNLOAD_URL_TTL_S);
+        return reply.header('cache-control', 'no-store').header(SHA256_HEADER, attempt.sourceSha256).redirect(url, 302);
+      }
       const stat = await ctx.blobs.stat(attempt.sourceSha256);
       if (!stat) throw new ApiError('NOT_FOUND', 'the source of this build is gone');
       const stream = await ctx.blobs.get(attempt.sourceSha256);
