@@ -26,6 +26,7 @@ import { benchDashboard } from './dashboard.js';
 import { benchPgReplicas } from './pg-replicas.js';
 import { benchWebhookDelivery } from './webhook-delivery.js';
 import { benchOidcExchange } from './oidc-exchange.js';
+import { benchProvenanceSign } from './provenance-sign.js';
 import { benchFairShare } from './fair-share.js';
 
 type Figures = Record<string, number>;
@@ -38,6 +39,7 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
   { name: 'dispatch', runs: 3, run: () => benchDispatch(), targets: { dispatch_p50_ms: '≤ 5', dispatch_p99_ms: '≤ 20' } },
   { name: 'submit', runs: 3, run: () => benchSubmit(), targets: { submit_seq_per_s: '≥ 2000', submit_c20_per_s: '≥ 2000' } },
   { name: 'claim-finish', runs: 3, run: () => benchClaimFinish(), targets: { claim_finish_per_s: '≥ 1000', double_assignments: '= 0' } },
+  { name: 'provenance-sign', runs: 3, run: () => Promise.resolve(benchProvenanceSign()), targets: { provenance_sign_ms: '≤ 5' } },
   { name: 'oidc-exchange', runs: 3, run: () => benchOidcExchange(), targets: { oidc_exchange_p50_ms: '≤ 20', oidc_exchange_p99_ms: '', oidc_jwks_fetches: '= 1' } },
   { name: 'webhook-delivery', runs: 3, run: () => benchWebhookDelivery(), targets: { webhook_delivery_p50_ms: '≤ 100', webhook_delivery_p99_ms: '' } },
   {

@@ -36,6 +36,7 @@ import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerTrustRoutes } from './routes/trust.js';
+import { registerProvenanceRoutes } from './routes/provenance.js';
 import { registerStatsRoutes } from './routes/stats.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
@@ -137,6 +138,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerWebhookRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerTrustRoutes(app, ctx);
+  registerProvenanceRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);

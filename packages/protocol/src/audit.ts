@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'oidc.exchange',
   'oidc.exchange_refused',
 ] as const;
+  'provenance_key.rotate',
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AuditEntry = Type.Object({

@@ -19,6 +19,7 @@ import type { AuditList, AuditQuery } from './audit.js';
 import type { Stats } from './stats.js';
 import type { CreateTrustRuleRequest, OidcExchangeResponse, TrustRule } from './trust.js';
 import type {
+import { PROVENANCE_KEYS_PATH, type ArtifactProvenance, type ProvenanceKey, type ProvenanceKeyList } from './provenance.js';
   CreatedEnrollmentToken,
   CreatedToken,
   CreateTokenRequest,
@@ -167,6 +168,18 @@ export class BuildMeshClient {
     return this.json('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
   }
   /** CI: trades a platform's OIDC ID token for a short-lived API token (no bearer needed). */
+  /** The artifact's signed provenance (issued on first request once the attempt that made it succeeded). */
+  artifactProvenance(buildId: string, artifactId: string): Promise<ArtifactProvenance> {
+    return this.json('GET', `/v1/builds/${encodeURIComponent(buildId)}/artifacts/${encodeURIComponent(artifactId)}/provenance`);
+  }
+  /** The instance's provenance signing keys, current and retired (public). */
+  provenanceKeys(): Promise<ProvenanceKeyList> {
+    return this.json('GET', PROVENANCE_KEYS_PATH);
+  }
+  /** Instance admin: a new signing key signs from now on; the old ones stay published for verification. */
+  rotateProvenanceKey(): Promise<ProvenanceKey> {
+    return this.json('POST', '/v1/provenance-keys/rotate', { json: {} });
+  }
   exchangeOidcToken(token: string): Promise<OidcExchangeResponse> {
     return this.json('POST', '/v1/oidc/exchange', { json: { token } });
   }

@@ -15,5 +15,6 @@ export * from './audit.js';
 export * from './trust.js';
 export * from './client.js';
 export * from './retry.js';
+export * from './provenance.js';
 export * from './multipart.js';
 export * from './sse.js';

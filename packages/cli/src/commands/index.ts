@@ -19,6 +19,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'cancel', load: async () => (await import('./cancel.js')).cancelCommand },
   { name: 'retry', load: async () => (await import('./retry.js')).retryCommand },
   { name: 'download', load: async () => (await import('./download.js')).downloadCommand },
+  { name: 'verify', load: async () => (await import('./verify.js')).verifyCommand },
   { name: 'workers', load: async () => (await import('./workers.js')).workersCommand },
   { name: 'doctor', load: async () => (await import('./doctor.js')).doctorCommand },
   { name: 'login', load: async () => (await import('./login.js')).loginCommand },

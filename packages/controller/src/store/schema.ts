@@ -283,6 +283,25 @@ export interface TrustRulesTable {
 
 export interface MigrationMarker {
   id: Generated<number>;
+/** Provenance signing keys (0015): Ed25519, the private key sealed with the keyring. */
+export interface ProvenanceKeysTable {
+  id: string;
+  public_key_pem: string;
+  private_sealed: Buffer;
+  created_at: string;
+  retired_at: string | null;
+}
+
+/** Each artifact's signed provenance statement (0015): a DSSE envelope as JSON text. */
+export interface ArtifactProvenanceTable {
+  artifact_id: string;
+  build_id: string;
+  org_id: string;
+  key_id: string;
+  envelope: string;
+  created_at: string;
+}
+
 }
 
 /** Blobs an org uploaded (0010): presence is answered per org. */
@@ -317,3 +336,5 @@ export interface Database {
   attempt_phases: AttemptPhasesTable;
   duration_buckets: DurationBucketsTable;
 }
+  provenance_keys: ProvenanceKeysTable;
+  artifact_provenance: ArtifactProvenanceTable;

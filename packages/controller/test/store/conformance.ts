@@ -76,6 +76,21 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       await store.cancelBuild(orgA, b.id);
     });
 
+    test("a monorepo build keeps its app folder: stored, claimed with the job, kept by a retry", async () => {
+      const plain = await enqueue(orgA, projectA, spec('web', { priority: -100 }));
+      assert.equal(plain.appDir, undefined);
+      const b = await enqueue(orgA, projectA, spec('web', { appDir: 'apps/mobile', priority: 100 }));
+      assert.equal(b.appDir, 'apps/mobile');
+      assert.equal((await store.getBuild(orgA, b.id))?.appDir, 'apps/mobile');
+      assert.equal((await store.getBuildForRetry(orgA, b.id))?.spec.appDir, 'apps/mobile');
+      const job = await store.claim(await worker(orgA, ['web']));
+      assert.equal(job?.build.id, b.id);
+      assert.equal(job?.build.appDir, 'apps/mobile');
+      await store.finishAttempt(job!.attempt.workerId, job!.attempt.id, 'succeeded', null);
+      assert.equal((await store.getBuildForRetry(orgA, plain.id))?.spec.appDir, undefined);
+      await store.cancelBuild(orgA, plain.id);
+    });
+
     test('claims follow priority, then age, and match platform, labels and pool', async () => {
       const c = await worker(orgA, ['android'], { xcode: '16.2' });
       const low = await enqueue(orgA, projectA, spec('android', { priority: -5 }));
@@ -472,6 +487,25 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.equal((await enqueue(orgA, projectA, spec('web'))).submittedBy, null);
     });
 
+    test('provenance keys: added, rotated (the others retired); a statement is stored once and read only by its org', async () => {
+      const key = (id: string) => ({ id, publicKeyPem: `pem-${id}`, privateSealed: randomBytes(48), createdAt: new Date().toISOString(), retiredAt: null });
+      const before = (await store.listProvenanceKeys()).length;
+      await store.addProvenanceKey(key(`k1-${sha()}`), false);
+      const k2 = key(`k2-${sha()}`);
+      await store.addProvenanceKey(k2, true);
+      const keys = (await store.listProvenanceKeys()).slice(before);
+      assert.equal(keys.length, 2);
+      assert.notEqual(keys[0]!.retiredAt, null, 'rotation retired the earlier key');
+      assert.equal(keys[1]!.retiredAt, null);
+      assert.ok(keys[1]!.privateSealed.equals(k2.privateSealed));
+      const artifactId = newId('art');
+      const row = { artifact_id: artifactId, build_id: newId('bld'), org_id: orgA, key_id: k2.id, envelope: '{"first":true}', created_at: new Date().toISOString() };
+      assert.equal((await store.putProvenance(row)).envelope, '{"first":true}');
+      assert.equal((await store.putProvenance({ ...row, envelope: '{"second":true}' })).envelope, '{"first":true}', 'the first statement stands');
+      assert.equal((await store.getProvenance(orgA, artifactId))?.keyId, k2.id);
+      assert.equal(await store.getProvenance(orgB, artifactId), undefined);
+    });
+
     test('trust rules per org and issuer; exchanged tokens keep their expiry and project and leave the list when expired', async () => {
       const issuer = 'https://token.actions.example';
       const rule = (orgId: string, name: string) => ({
@@ -504,6 +538,22 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.equal((await store.findToken(gone.id))?.project, null);
       const listed = (await store.listTokens(orgA, false)).map((t) => t.id);
       assert.ok(listed.includes(live.id) && !listed.includes(gone.id));
+    });
+
+    test('remote app versions: next raises by one from 1, set moves it, per project and platform, kept apart between orgs', async () => {
+      assert.deepEqual(await store.getAppVersion(orgA, projectA, 'android'), { platform: 'android', buildVersion: null, updatedAt: null });
+      assert.equal(await store.nextAppVersion(orgA, projectA, 'android'), 1);
+      assert.equal(await store.nextAppVersion(orgA, projectA, 'android'), 2);
+      assert.equal(await store.nextAppVersion(orgA, projectA, 'ios'), 1);
+      const set = await store.setAppVersion(orgA, projectA, 'android', 40);
+      assert.equal(set.buildVersion, 40);
+      assert.equal(await store.nextAppVersion(orgA, projectA, 'android'), 41);
+      assert.equal((await store.getAppVersion(orgA, projectA, 'android')).buildVersion, 41);
+      assert.equal((await store.getAppVersion(orgB, projectA, 'android')).buildVersion, null, 'another org reads nothing of it');
+      assert.equal(await store.nextAppVersion(orgB, projectB, 'android'), 1);
+      // Concurrent submits never get the same number.
+      const many = await Promise.all(Array.from({ length: 10 }, () => store.nextAppVersion(orgB, projectB, 'ios')));
+      assert.deepEqual([...many].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
   });
 }

@@ -7,6 +7,7 @@ import { tokenCommand } from './token.js';
 import { auditCommand } from './audit.js';
 import { rotateKeyCommand } from './rotate-key.js';
 import { trustCommand } from './trust.js';
+import { provenanceKeyCommand } from './provenance-key.js';
 
 export const adminCommand = group('admin', 'Administer orgs, API tokens and worker enrollment tokens', [
   'buildmesh admin org create acme',
@@ -14,4 +15,4 @@ export const adminCommand = group('admin', 'Administer orgs, API tokens and work
   'buildmesh admin enroll-token create mac-minis',
   'buildmesh admin audit --since 24h',
   'buildmesh admin trust list',
-], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand, rotateKeyCommand, auditCommand, trustCommand]);
+], [orgCommand, tokenCommand, enrollTokenCommand, rotateInstanceTokenCommand, rotateKeyCommand, auditCommand, trustCommand, provenanceKeyCommand]);
