@@ -7,9 +7,10 @@
  * into the project or passed in argv; Gradle finds the JSON through BUILDMESH_ANDROID_CREDENTIALS.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { CredentialsBundle, ResolvedProfile } from '@buildmesh/protocol';
+import { readFileInside, writeFileInside } from '../workspace/inside.js';
 import { readCredentialsJson, readProjectFile, requireObject, requireString } from './local-credentials.js';
 
 export interface AndroidKeystore {
@@ -105,10 +106,12 @@ export async function applyInjectedGradleFile(androidDir: string): Promise<'adde
   const kotlin = join(androidDir, 'app', 'build.gradle.kts');
   const file = existsSync(groovy) ? groovy : existsSync(kotlin) ? kotlin : null;
   if (!file) throw new Error('android/app/build.gradle is missing, so the signing config cannot be applied.');
-  const text = await readFile(file, 'utf8');
+  // The build's install and prebuild ran before: nothing below the project is followed through a symlink.
+  const root = dirname(androidDir);
+  const text = await readFileInside(root, file);
   if (text.includes(INJECT_GRADLE_FILE)) return 'present';
   const line = file === groovy ? `apply from: "./${INJECT_GRADLE_FILE}"` : `apply(from = "./${INJECT_GRADLE_FILE}")`;
-  await writeFile(file, `${text}${text.endsWith('\n') ? '' : '\n'}\n${line}\n`);
+  await writeFileInside(root, file, `${text}${text.endsWith('\n') ? '' : '\n'}\n${line}\n`);
   return 'added';
 }
 
@@ -131,7 +134,7 @@ export async function injectAndroidKeystore(
   await writeFile(paths.jsonPath, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
   log(`Keystore from the ${keystore.source} written to ${paths.keystorePath} (key alias "${keystore.keyAlias}").`);
   const androidDir = join(projectDir, 'android');
-  await writeFile(join(androidDir, 'app', INJECT_GRADLE_FILE), INJECT_GRADLE_TEMPLATE);
+  await writeFileInside(projectDir, join(androidDir, 'app', INJECT_GRADLE_FILE), INJECT_GRADLE_TEMPLATE);
   const applied = await applyInjectedGradleFile(androidDir);
   log(applied === 'added'
     ? `Generated android/app/${INJECT_GRADLE_FILE} and applied it in the app's Gradle build.`

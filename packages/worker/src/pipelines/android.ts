@@ -5,11 +5,12 @@
  * then the completion hooks. The runner collects the apk/aab by the returned globs.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ResolvedProfile } from '@buildmesh/protocol';
 import type { Phase } from '../runner/plan.js';
+import { chmodInside, readFileInside, writeFileInside } from '../workspace/inside.js';
 import { GRADLE_FAILURES } from './classify.js';
 import {
   completionHookPhases, hasNativeProject, postInstallHookPhase, prebuildPhase, preUploadArtifactsHookPhase, setupPhases,
@@ -79,12 +80,13 @@ function fixGradlewPhase(ctx: PlanContext): Phase | null {
         kind: 'task',
         describe: 'convert android/gradlew line ends to LF and make it executable',
         run: async ({ log }) => {
-          const text = await readFile(gradlew, 'utf8');
+          // The install's scripts ran before: gradlew may now be a symlink to a host file; never followed.
+          const text = await readFileInside(ctx.projectDir, gradlew);
           if (text.includes('\r\n')) {
-            await writeFile(gradlew, text.replace(/\r\n/g, '\n'));
+            await writeFileInside(ctx.projectDir, gradlew, text.replace(/\r\n/g, '\n'));
             log('Converted CRLF line endings in android/gradlew to LF.');
           }
-          await chmod(gradlew, 0o755);
+          await chmodInside(ctx.projectDir, gradlew, 0o755);
         },
       },
     ],

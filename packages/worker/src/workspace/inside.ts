@@ -1,0 +1,74 @@
+/**
+ * File access by the worker's own code (outside the sandbox, often as root) to paths a build has
+ * had its hands on: every component from `root` down is checked with lstat (no symlink, no escape)
+ * and the file itself is opened with O_NOFOLLOW. Between steps no process of the build survives
+ * (bwrap's PID namespace), so nothing can swap a component between the check and the open.
+ */
+import { constants, type Mode } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+export class OutsideWorkspaceError extends Error {
+  override readonly name = 'OutsideWorkspaceError';
+}
+
+/** Checks that every directory between `root` and `file` is a real directory (no symlink). */
+async function checkParents(root: string, file: string): Promise<void> {
+  const rel = path.relative(root, file);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw new OutsideWorkspaceError(`${file} is not inside ${root}`);
+  let current = root;
+  for (const part of rel.split(path.sep).slice(0, -1)) {
+    current = path.join(current, part);
+    const info = await lstat(current);
+    if (!info.isDirectory()) throw new OutsideWorkspaceError(`${current} is not a directory (a symlink?): refusing to reach through it`);
+  }
+}
+
+async function openInside(root: string, file: string, flags: number, mode?: Mode): Promise<FileHandle> {
+  await checkParents(root, file);
+  try {
+    // O_NONBLOCK: a FIFO the build left there must not hang the worker in open().
+    const handle = await open(file, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw new OutsideWorkspaceError(`${file} is not a regular file`);
+    }
+    return handle;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new OutsideWorkspaceError(`${file} is a symlink: refusing to follow it`);
+    if (code === 'ENXIO') throw new OutsideWorkspaceError(`${file} is not a regular file`);
+    throw err;
+  }
+}
+
+/** writeFile that neither follows a symlink at `file` nor in any directory below `root`. */
+export async function writeFileInside(root: string, file: string, data: string | Uint8Array, options: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | (options.exclusive ? constants.O_EXCL : constants.O_TRUNC);
+  const handle = await openInside(root, file, flags, options.mode ?? 0o644);
+  try {
+    await handle.writeFile(data);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** readFile (utf8) of a regular file, never through a symlink. */
+export async function readFileInside(root: string, file: string): Promise<string> {
+  const handle = await openInside(root, file, constants.O_RDONLY);
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** chmod of a regular file, never through a symlink (there is no lchmod on Linux). */
+export async function chmodInside(root: string, file: string, mode: number): Promise<void> {
+  const handle = await openInside(root, file, constants.O_RDONLY);
+  try {
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
+}
