@@ -442,6 +442,17 @@ export function resolveBuildProfile(
     throw new EasJsonError('PROFILE_INVALID', `Build profile "${profileName}" is invalid: ${out.problems.join('; ')}.`);
   }
   const profile = { ...fields, name: profileName, env: (fields.env as Record<string, string> | undefined) ?? {} };
+  // eas.json's cli.appVersionSource decides where autoIncrement's build version lives.
+  const cliSection = isPlainObject(easJson) && isPlainObject(easJson.cli) ? easJson.cli : {};
+  const source = cliSection.appVersionSource;
+  if (source === 'remote' || source === 'local') (profile as Record<string, unknown>).appVersionSource = source;
+  else if (source !== undefined) out.problems.push(`"cli.appVersionSource" must be "local" or "remote" (got ${JSON.stringify(source)})`);
+  if (fields.autoIncrement && source !== 'remote' && platform !== 'web') {
+    out.warnings.push('"autoIncrement" is applied with "cli.appVersionSource": "remote" only (the controller keeps the version); with a local source, raise the version in app.json yourself.');
+  }
+  if (out.problems.length > 0) {
+    throw new EasJsonError('PROFILE_INVALID', `Build profile "${profileName}" is invalid: ${out.problems.join('; ')}.`);
+  }
   // eas-cli's prepareJob: an internal-distribution Android build without buildType or gradleCommand
   // is an installable apk, not an aab testers cannot install.
   if (platform === 'android' && fields.distribution === 'internal' && fields.buildType === undefined && fields.gradleCommand === undefined) {

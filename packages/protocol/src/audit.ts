@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'credentials.read',
   'secret.set',
   'secret.delete',
+  'app_version.set',
   'secrets.read',
   'build.cancel',
   'build.retry',

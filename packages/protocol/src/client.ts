@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
 import type { Artifact, ArtifactKind, ArtifactList, InstallLink } from './artifacts.js';
+import type { AppVersion } from './app-versions.js';
 import type { BlobPresence, BlobRef, BlobUploadTicket, CreateBuildRequest } from './blobs.js';
 import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpec, type ListBuildsQuery } from './builds.js';
 import { SHA256_HEADER, type Platform } from './common.js';
@@ -265,6 +266,13 @@ export class BuildMeshClient {
   }
   deleteCredentials(project: string, platform: Platform): Promise<CredentialsSummary> {
     return this.json('DELETE', `/v1/projects/${encodeURIComponent(project)}/credentials/${platform}`);
+  }
+  /** The project's stored build version (remote app versions); buildVersion null when none yet. */
+  getAppVersion(project: string, platform: 'android' | 'ios'): Promise<AppVersion> {
+    return this.json('GET', `/v1/projects/${encodeURIComponent(project)}/app-versions/${platform}`);
+  }
+  setAppVersion(project: string, platform: 'android' | 'ios', buildVersion: number): Promise<AppVersion> {
+    return this.json('PUT', `/v1/projects/${encodeURIComponent(project)}/app-versions/${platform}`, { json: { buildVersion } });
   }
   listSecrets(project: string): Promise<{ secrets: SecretInfo[] }> {
     return this.json('GET', `/v1/projects/${encodeURIComponent(project)}/secrets`);

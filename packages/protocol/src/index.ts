@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './common.js';
 export * from './env-names.js';
 export * from './profiles.js';
+export * from './app-versions.js';
 export * from './credentials.js';
 export * from './builds.js';
 export * from './artifacts.js';

@@ -57,6 +57,13 @@ export const ResolvedProfile = Type.Object(
     cocoapods: Type.Optional(Str(64)),
     fastlane: Type.Optional(Str(64)),
     bundler: Type.Optional(Str(64)),
+    /** eas.json `cli.appVersionSource`, copied into the profile by the CLI; default local. */
+    appVersionSource: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('remote')])),
+    /**
+     * Set by the controller, never by a client: the build version it assigned (remote source with
+     * autoIncrement), which the worker writes into the native project (versionCode / CFBundleVersion).
+     */
+    appBuildVersion: Type.Optional(Type.Integer({ minimum: 1 })),
     // web (BuildMesh's own section)
     /** Where `expo export` writes (relative to the project); default dist. */
     outputDir: Type.Optional(Str(256)),

@@ -27,6 +27,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'whoami', load: async () => (await import('./whoami.js')).whoamiCommand },
   { name: 'credentials', load: async () => (await import('./credentials.js')).credentialsCommand },
   { name: 'secrets', load: async () => (await import('./secrets.js')).secretsCommand },
+  { name: 'version', load: async () => (await import('./version.js')).versionCommand },
   { name: 'webhooks', load: async () => (await import('./webhooks.js')).webhooksCommand },
   { name: 'stats', load: async () => (await import('./stats.js')).statsCommand },
   { name: 'backup', load: async () => (await import('./backup.js')).backupCommand },

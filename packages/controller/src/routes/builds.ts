@@ -26,6 +26,7 @@ import {
 } from '@buildmesh/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
+import { withAppVersion } from '../app-versions.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
 import { requireProjectScope, userOf } from '../auth/roles.js';
@@ -159,7 +160,7 @@ async function createFromBlob(
       id,
       orgId,
       projectId,
-      spec: request.spec,
+      spec: await withAppVersion(ctx, orgId, projectId, request.spec),
       source: request.source,
       credentialsSealed,
       retryOf: null,
@@ -227,7 +228,7 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
             id,
             orgId,
             projectId,
-            spec: submission.spec,
+            spec: await withAppVersion(ctx, orgId, projectId, submission.spec),
             source: submission.source,
             credentialsSealed,
             retryOf: null,

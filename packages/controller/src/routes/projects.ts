@@ -6,6 +6,9 @@
 import { Type } from 'typebox';
 import {
   ApiError,
+  AppVersion,
+  AppVersionPlatform,
+  SetAppVersionRequest,
   CreateProjectRequest,
   CredentialsBundle,
   CredentialsSummary,
@@ -29,6 +32,7 @@ import { newId } from '../ids.js';
 /** Secret names become environment variables of the build's steps (rules: protocol env-names.ts). */
 const SecretParams = Type.Object({ project: ProjectParams.properties.project, name: SecretName });
 const CredentialsPlatformParams = Type.Object({ project: ProjectParams.properties.project, platform: Platform });
+const AppVersionParams = Type.Object({ project: ProjectParams.properties.project, platform: AppVersionPlatform });
 const SecretsList = Type.Object({ secrets: Type.Array(SecretInfo) });
 /** Several iOS targets with their p12 and profile, base64: generous, still bounded. */
 const CREDENTIALS_BODY_LIMIT = 16 * 1024 * 1024;
@@ -125,6 +129,31 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
       await ctx.store.deleteProjectCredentials(orgId, project.id, request.params.platform);
       await audit(ctx, request, { action: 'credentials.delete', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, platform: request.params.platform } });
       return credentialsSummary(ctx, orgId, project.id);
+    },
+  );
+
+  // ── remote app versions (eas.json cli.appVersionSource: remote) ───────────────
+
+  app.get(
+    '/v1/projects/:project/app-versions/:platform',
+    { config: { access: 'read' }, schema: { tags: ['projects'], params: AppVersionParams, response: { 200: AppVersion } } },
+    async (request) => {
+      const { orgId } = userOf(request);
+      const project = await ctx.store.getProjectByName(orgId, request.params.project);
+      const { platform } = request.params;
+      return project ? ctx.store.getAppVersion(orgId, project.id, platform) : { platform, buildVersion: null, updatedAt: null };
+    },
+  );
+
+  app.put(
+    '/v1/projects/:project/app-versions/:platform',
+    { config: { access: 'member', body: 'json' }, schema: { tags: ['projects'], params: AppVersionParams, body: SetAppVersionRequest, response: { 200: AppVersion } } },
+    async (request) => {
+      const { orgId } = userOf(request);
+      const project = await projectForWrite(ctx, orgId, request.params.project);
+      const version = await ctx.store.setAppVersion(orgId, project.id, request.params.platform, request.body.buildVersion);
+      await audit(ctx, request, { action: 'app_version.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, platform: request.params.platform, buildVersion: request.body.buildVersion } });
+      return version;
     },
   );
 

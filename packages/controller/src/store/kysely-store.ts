@@ -9,6 +9,7 @@ import type { Database } from './schema.js';
 import type { FinishOutcome, NewBuild, Store } from './store.js';
 import * as addArtifact from './queries/add-artifact.js';
 import * as appendLogs from './queries/append-logs.js';
+import * as appVersions from './queries/app-versions.js';
 import * as artifacts from './queries/artifacts.js';
 import * as attempts from './queries/attempt-for-worker.js';
 import * as cancelBuild from './queries/cancel-build.js';
@@ -123,6 +124,9 @@ export class KyselyStore implements Store {
 
   ensureProject = (orgId: string, id: string, name: string) => projects.ensureProject(this.db, orgId, id, name);
   createProject = (orgId: string, id: string, name: string) => projects.createProject(this.db, orgId, id, name);
+  getAppVersion = (orgId: string, projectId: string, platform: 'android' | 'ios') => appVersions.getAppVersion(this.db, orgId, projectId, platform);
+  setAppVersion = (orgId: string, projectId: string, platform: 'android' | 'ios', v: number) => appVersions.setAppVersion(this.db, orgId, projectId, platform, v);
+  nextAppVersion = (orgId: string, projectId: string, platform: 'android' | 'ios') => appVersions.nextAppVersion(this.db, orgId, projectId, platform);
   getProjectByName = (orgId: string, name: string) => projects.getProjectByName(this.db, orgId, name);
   listProjects = (orgId: string) => projects.listProjects(this.db, orgId);
   putProjectCredentials = (orgId: string, projectId: string, platform: 'android' | 'ios', sealed: Buffer, summary: unknown) =>

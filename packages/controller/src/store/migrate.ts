@@ -18,6 +18,7 @@ import * as m0010 from './migrations/0010_org_blobs.js';
 import * as m0011 from './migrations/0011_audit_log.js';
 import * as m0012 from './migrations/0012_build_stats.js';
 import * as m0013 from './migrations/0013_oidc_trust.js';
+import * as m0014 from './migrations/0014_app_versions.js';
 import * as m0015 from './migrations/0015_provenance.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
@@ -35,6 +36,7 @@ const STEPS: Record<string, Step> = {
   '0011_audit_log': m0011,
   '0012_build_stats': m0012,
   '0013_oidc_trust': m0013,
+  '0014_app_versions': m0014,
   '0015_provenance': m0015,
 };
 

@@ -312,6 +312,14 @@ export interface OrgBlobsTable {
   created_at: string;
 }
 
+export interface AppVersionsTable {
+  org_id: string;
+  project_id: string;
+  platform: string;
+  build_version: number;
+  updated_at: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   tokens: TokensTable;
@@ -335,6 +343,7 @@ export interface Database {
   trust_rules: TrustRulesTable;
   attempt_phases: AttemptPhasesTable;
   duration_buckets: DurationBucketsTable;
+  app_versions: AppVersionsTable;
 }
   provenance_keys: ProvenanceKeysTable;
   artifact_provenance: ArtifactProvenanceTable;

@@ -8,6 +8,7 @@
  * for "does not exist" and "not yours".
  */
 import type {
+  AppVersion,
   Artifact,
   ArtifactKind,
   AuditEntry,
@@ -233,6 +234,11 @@ export interface Store {
   createProject(orgId: string, id: string, name: string): Promise<Project>; // NAME_TAKEN
   getProjectByName(orgId: string, name: string): Promise<Project | undefined>;
   listProjects(orgId: string): Promise<Project[]>;
+  /** Remote app versions: the stored build version of a project's platform (null when none yet). */
+  getAppVersion(orgId: string, projectId: string, platform: 'android' | 'ios'): Promise<AppVersion>;
+  setAppVersion(orgId: string, projectId: string, platform: 'android' | 'ios', buildVersion: number): Promise<AppVersion>;
+  /** One more than the stored build version (1 when none), stored before it is returned. */
+  nextAppVersion(orgId: string, projectId: string, platform: 'android' | 'ios'): Promise<number>;
   /** Sealed bytes per platform; the summary (non-secret) is stored beside it. */
   putProjectCredentials(orgId: string, projectId: string, platform: 'android' | 'ios', sealed: Buffer, summary: unknown): Promise<void>;
   deleteProjectCredentials(orgId: string, projectId: string, platform: Platform): Promise<void>;

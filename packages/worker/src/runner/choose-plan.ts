@@ -2,7 +2,8 @@
  * The one place a build's plan is chosen: the profile's custom config (`config: name.yml`, see
  * ../custom/plan-custom.ts) when it names one, else the platform pipeline (../pipelines). Called
  * once the source is unpacked; both planners take the attempt's environment object (computed once
- * per attempt) and add to it. A pipeline plan ends with the project's `eas-build-on-cancel` hook.
+ * per attempt) and add to it. A pipeline plan gets CONFIGURE_APP_VERSION (remote app versions)
+ * before its build phase, and ends with the project's `eas-build-on-cancel` hook.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { planCustomBuild } from '../custom/plan-custom.js';
 import { createPlanContext, type PlanContext } from '../pipelines/context.js';
 import type { PipelinePlan, PlanInput } from '../pipelines/index.js';
 import { detectPackageManager, runScriptCommand, type PackageJson } from '../pipelines/package-manager.js';
+import { withAppVersionPhase } from './app-version.js';
 import type { ArtifactSpec } from './artifacts.js';
 import type { BuildPlan, Phase, PhaseContext } from './plan.js';
 
@@ -40,7 +42,8 @@ export async function choosePlan(input: PlanInput & { env: Record<string, string
   // A planner that built its own env (tests) still hands its additions to the attempt's.
   if (plan.env !== input.env) Object.assign(input.env, plan.env);
   const onCancel = await onCancelHookPhase(input.projectDir);
-  return { description: `${build.platform} pipeline`, phases: onCancel ? [...plan.phases, onCancel] : plan.phases, artifacts: plan.artifacts, redact: plan.redact };
+  const phases = withAppVersionPhase(plan.phases, build.platform, build.profile.appBuildVersion);
+  return { description: `${build.platform} pipeline`, phases: onCancel ? [...phases, onCancel] : phases, artifacts: plan.artifacts, redact: plan.redact };
 }
 
 /** How long the `eas-build-on-cancel` hook may run once the build is canceled. */
