@@ -31,8 +31,8 @@ export const AUDIT_ACTIONS = [
   'trust_rule.delete',
   'oidc.exchange',
   'oidc.exchange_refused',
-] as const;
   'provenance_key.rotate',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AuditEntry = Type.Object({

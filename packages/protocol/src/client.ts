@@ -19,8 +19,8 @@ import type { CreatedWebhook, CreateWebhookRequest, Webhook, WebhookDelivery } f
 import type { AuditList, AuditQuery } from './audit.js';
 import type { Stats } from './stats.js';
 import type { CreateTrustRuleRequest, OidcExchangeResponse, TrustRule } from './trust.js';
-import type {
 import { PROVENANCE_KEYS_PATH, type ArtifactProvenance, type ProvenanceKey, type ProvenanceKeyList } from './provenance.js';
+import type {
   CreatedEnrollmentToken,
   CreatedToken,
   CreateTokenRequest,
@@ -168,7 +168,6 @@ export class BuildMeshClient {
   revokeToken(id: string): Promise<TokenInfo> {
     return this.json('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
   }
-  /** CI: trades a platform's OIDC ID token for a short-lived API token (no bearer needed). */
   /** The artifact's signed provenance (issued on first request once the attempt that made it succeeded). */
   artifactProvenance(buildId: string, artifactId: string): Promise<ArtifactProvenance> {
     return this.json('GET', `/v1/builds/${encodeURIComponent(buildId)}/artifacts/${encodeURIComponent(artifactId)}/provenance`);
@@ -181,6 +180,7 @@ export class BuildMeshClient {
   rotateProvenanceKey(): Promise<ProvenanceKey> {
     return this.json('POST', '/v1/provenance-keys/rotate', { json: {} });
   }
+  /** CI: trades a platform's OIDC ID token for a short-lived API token (no bearer needed). */
   exchangeOidcToken(token: string): Promise<OidcExchangeResponse> {
     return this.json('POST', '/v1/oidc/exchange', { json: { token } });
   }

@@ -38,8 +38,8 @@ import * as tokens from './queries/tokens.js';
 import * as workers from './queries/workers.js';
 import * as webhooks from './queries/webhooks.js';
 import * as trustRules from './queries/trust-rules.js';
-import * as presence from './queries/worker-presence.js';
 import * as provenance from './queries/provenance.js';
+import * as presence from './queries/worker-presence.js';
 import * as audit from './queries/audit.js';
 import * as buildStats from './queries/build-stats.js';
 import * as reseal_ from './queries/reseal.js';
@@ -90,11 +90,11 @@ export class KyselyStore implements Store {
   listOrgs = () => orgs.listOrgs(this.db);
 
   insertToken = (t: Parameters<Store['insertToken']>[0]) => tokens.insertToken(this.db, t);
-  listTrustRules = (orgId: string) => trustRules.listTrustRules(this.db, orgId);
   listProvenanceKeys = () => provenance.listProvenanceKeys(this.db);
   addProvenanceKey = (key: Parameters<Store['addProvenanceKey']>[0], retireOthers: boolean) => provenance.addProvenanceKey(this.db, key, retireOthers);
   getProvenance = (orgId: string, artifactId: string) => provenance.getProvenance(this.db, orgId, artifactId);
   putProvenance = (p: Parameters<Store['putProvenance']>[0]) => provenance.putProvenance(this.db, p);
+  listTrustRules = (orgId: string) => trustRules.listTrustRules(this.db, orgId);
   trustRulesForIssuer = (issuer: string) => trustRules.trustRulesForIssuer(this.db, issuer);
   insertTrustRule = (rule: TrustRule) => trustRules.insertTrustRule(this.db, rule);
   deleteTrustRule = (orgId: string, id: string) => trustRules.deleteTrustRule(this.db, orgId, id);

@@ -281,8 +281,6 @@ export interface TrustRulesTable {
   created_at: string;
 }
 
-export interface MigrationMarker {
-  id: Generated<number>;
 /** Provenance signing keys (0015): Ed25519, the private key sealed with the keyring. */
 export interface ProvenanceKeysTable {
   id: string;
@@ -302,6 +300,8 @@ export interface ArtifactProvenanceTable {
   created_at: string;
 }
 
+export interface MigrationMarker {
+  id: Generated<number>;
 }
 
 /** Blobs an org uploaded (0010): presence is answered per org. */
@@ -341,9 +341,9 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   audit_log: AuditLogTable;
   trust_rules: TrustRulesTable;
+  provenance_keys: ProvenanceKeysTable;
+  artifact_provenance: ArtifactProvenanceTable;
   attempt_phases: AttemptPhasesTable;
   duration_buckets: DurationBucketsTable;
   app_versions: AppVersionsTable;
 }
-  provenance_keys: ProvenanceKeysTable;
-  artifact_provenance: ArtifactProvenanceTable;

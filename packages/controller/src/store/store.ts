@@ -43,10 +43,10 @@ export interface EndedBuilds {
   phases: Array<{ platform: string; profile: string; phase: string; duration_ms: number }>;
 }
 
-export interface TokenRecord extends TokenInfo {
 import type { ProvenanceKeyRow, StoredProvenance } from './queries/provenance.js';
 export type { ProvenanceKeyRow, StoredProvenance };
 
+export interface TokenRecord extends TokenInfo {
   secretHash: Buffer;
   /** A token minted by an OIDC exchange stops working at this time (null: never). */
   expiresAt: string | null;
@@ -190,13 +190,13 @@ export interface Store {
     expiresAt?: string;
     project?: string | null;
   }): Promise<TokenInfo>;
-  /** CI trust rules: an org's, all of an issuer's (for the exchange), insert, delete (undefined: not the org's). */
   /** Provenance signing keys, oldest first; `retireOthers` makes the new one the only live key (rotation). */
   listProvenanceKeys(): Promise<ProvenanceKeyRow[]>;
   addProvenanceKey(key: ProvenanceKeyRow, retireOthers: boolean): Promise<void>;
   /** An artifact's stored statement; `putProvenance` keeps the first one stored. */
   getProvenance(orgId: string, artifactId: string): Promise<StoredProvenance | undefined>;
   putProvenance(p: { artifact_id: string; build_id: string; org_id: string; key_id: string; envelope: string; created_at: string }): Promise<StoredProvenance>;
+  /** CI trust rules: an org's, all of an issuer's (for the exchange), insert, delete (undefined: not the org's). */
   listTrustRules(orgId: string): Promise<TrustRule[]>;
   trustRulesForIssuer(issuer: string): Promise<TrustRule[]>;
   insertTrustRule(rule: TrustRule): Promise<TrustRule>;
