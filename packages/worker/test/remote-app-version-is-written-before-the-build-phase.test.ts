@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withAppVersionPhase } from '../src/runner/app-version.js';
 import type { Phase } from '../src/runner/plan.js';
@@ -26,4 +26,15 @@ void test('CONFIGURE_APP_VERSION goes right before the build phase and writes ve
   assert.equal(h.runner.result().outcome, 'succeeded');
   assert.match(readFileSync(gradle, 'utf8'), /versionCode 7\n/);
   assert.match(readFileSync(plist, 'utf8'), /<key>CFBundleVersion<\/key>\n {2}<string>12<\/string>/);
+});
+
+void test('a build.gradle the build replaced with a symlink is refused, not written through', async (t) => {
+  const h = await runnerHarness(t);
+  const outside = join(h.workspace.root, 'host-file');
+  writeFileSync(outside, 'versionCode 1\n');
+  mkdirSync(join(h.workspace.projectDir, 'android', 'app'), { recursive: true });
+  symlinkSync(outside, join(h.workspace.projectDir, 'android', 'app', 'build.gradle'));
+  await h.runner.run(withAppVersionPhase([phase('RUN_GRADLEW')], 'android', 9).slice(0, 1));
+  assert.equal(h.runner.result().outcome, 'failed');
+  assert.equal(readFileSync(outside, 'utf8'), 'versionCode 1\n', 'the file outside is untouched');
 });

@@ -3,11 +3,23 @@
  * `profile.appBuildVersion`) into the native project just before it is built, as EAS does: Android
  * `versionCode` in android/app/build.gradle(.kts), iOS `CFBundleVersion` in the app targets'
  * Info.plist files. Runs as its own phase, CONFIGURE_APP_VERSION, before RUN_GRADLEW / RUN_FASTLANE
- * (after prebuild, which generates those files in a managed project).
+ * (after prebuild, which generates those files in a managed project). Build code ran before it:
+ * the files are read and written without following a symlink (workspace/inside.ts).
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+
+/** The file's text, or null when it does not exist; a symlink or special file is refused. */
+async function readIfPresent(projectDir: string, rel: string): Promise<string | null> {
+  try {
+    return await readFileInside(projectDir, join(projectDir, rel));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Platform } from '@buildmesh/protocol';
+import { readFileInside, writeFileInside } from '../workspace/inside.js';
 import { BuildFailure } from './build-failure.js';
 import type { Phase } from './plan.js';
 
@@ -38,15 +50,11 @@ export function withAppVersionPhase(phases: Phase[], platform: Platform, buildVe
 export async function setAndroidVersionCode(projectDir: string, versionCode: number): Promise<string[]> {
   for (const name of ['build.gradle', 'build.gradle.kts']) {
     const rel = join('android', 'app', name);
-    let text: string;
-    try {
-      text = await readFile(join(projectDir, rel), 'utf8');
-    } catch {
-      continue;
-    }
+    const text = await readIfPresent(projectDir, rel);
+    if (text === null) continue;
     const pattern = /(\bversionCode\s*=?\s*)\d+/;
     if (!pattern.test(text)) throw new BuildFailure('STEP_FAILED', `${rel} sets no versionCode to replace with the remote build version ${versionCode}`);
-    await writeFile(join(projectDir, rel), text.replace(pattern, `$1${versionCode}`));
+    await writeFileInside(projectDir, join(projectDir, rel), text.replace(pattern, `$1${versionCode}`));
     return [rel];
   }
   throw new BuildFailure('STEP_FAILED', 'android/app/build.gradle is missing: there is no versionCode to set');
@@ -58,11 +66,11 @@ export async function setIosBuildNumber(projectDir: string, buildNumber: number)
   for (const entry of await readdir(ios, { withFileTypes: true }).catch(() => [])) {
     if (!entry.isDirectory() || entry.name === 'Pods' || entry.name.endsWith('.xcodeproj') || entry.name.endsWith('.xcworkspace')) continue;
     const rel = join('ios', entry.name, 'Info.plist');
-    const text = await readFile(join(projectDir, rel), 'utf8').catch(() => null);
+    const text = await readIfPresent(projectDir, rel);
     if (text === null) continue;
     const pattern = /(<key>CFBundleVersion<\/key>\s*<string>)[^<]*(<\/string>)/;
     if (!pattern.test(text)) continue;
-    await writeFile(join(projectDir, rel), text.replace(pattern, `$1${buildNumber}$2`));
+    await writeFileInside(projectDir, join(projectDir, rel), text.replace(pattern, `$1${buildNumber}$2`));
     changed.push(rel);
   }
   if (changed.length === 0) throw new BuildFailure('STEP_FAILED', `no ios/*/Info.plist has a CFBundleVersion to set to the remote build number ${buildNumber}`);

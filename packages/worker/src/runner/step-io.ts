@@ -117,7 +117,8 @@ async function readValues(dir: string, namePattern: RegExp, what: string): Promi
     const stat = await lstat(path);
     if (!stat.isFile()) throw new BuildFailure('STEP_FAILED', `${what}: ${name} is not a regular file`);
     if (stat.size > MAX_VALUE_BYTES) throw new BuildFailure('STEP_FAILED', `${what}: the value of ${name} is larger than ${MAX_VALUE_BYTES} bytes`);
-    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO swapped in after the lstat must not hang the worker.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
       const buffer = Buffer.alloc(MAX_VALUE_BYTES + 1);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
