@@ -53,21 +53,22 @@ export async function benchTransfer(): Promise<Record<string, number>> {
   try {
     const loopback = await loopbackCopy(dir);
 
-    // Upload: the source of a build, streamed as multipart.
+    // Upload: the source of a build as the CLI sends it, a raw body named by its sha256 (hashed first, as the CLI does while packing).
+    const hash = createHash('sha256');
+    await pipeline(patternStream(SIZE), hash);
+    const sha256 = hash.digest('hex');
     const baseUp = rssMb(controller.pid);
     let sampler = sampleRss(controller.pid);
     let t0 = performance.now();
-    const build = await controller.admin.createBuild(benchSpec(), patternStream(SIZE));
+    await controller.admin.uploadBlob({ sha256, size: SIZE }, patternStream(SIZE));
     const upSeconds = (performance.now() - t0) / 1000;
     const upPeak = sampler.stop();
+    const build = await controller.admin.createBuildFromBlob({ spec: benchSpec(), source: { sha256, size: SIZE } });
 
     // Download: the same bytes as an artifact uploaded by a worker, then fetched with the API.
     const [worker] = await enrollWorkers(controller.admin, 1);
     const job = await worker!.claim(5000);
     if (!job || job.build.id !== build.id) throw new Error('the worker did not get the build');
-    const hash = createHash('sha256');
-    await pipeline(patternStream(SIZE), hash);
-    const sha256 = hash.digest('hex');
     const artifact = await worker!.uploadArtifact(job.attempt.id, { name: 'big.bin', kind: 'other', size: SIZE, sha256, stream: patternStream(SIZE) });
     await worker!.finish(job.attempt.id, { outcome: 'succeeded' });
 
