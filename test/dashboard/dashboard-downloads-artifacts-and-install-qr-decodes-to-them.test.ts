@@ -45,6 +45,13 @@ void test('download an artifact from the page (sha256 verified) and scan the ins
   assert.equal(download.suggestedFilename(), 'app-release.apk');
   const saved = readFileSync((await download.path())!);
   assert.equal(createHash('sha256').update(saved).digest('hex'), sha256);
+  // The signed provenance statement, opened on the page, names this artifact and its sha256.
+  await page.getByText('Signed provenance').click();
+  const statement = page.getByLabel('Provenance statement of app-release.apk');
+  await statement.waitFor();
+  const shown = JSON.parse(await statement.innerText()) as { predicateType: string; subject: Array<{ name: string; digest: { sha256: string } }> };
+  assert.deepEqual(shown.subject, [{ name: 'app-release.apk', digest: { sha256 } }]);
+  assert.equal(shown.predicateType, 'https://slsa.dev/provenance/v1');
 
   const link = `${controller.url}/v1/builds/${build.id}/artifacts/${artifact!.id}`;
   await page.getByRole('link', { name: 'Install' }).click();

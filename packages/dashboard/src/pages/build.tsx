@@ -1,6 +1,6 @@
 /** One build: what it is, where it stands (queue, attempts, phases), its artifacts and its live log. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { isTerminal, type Artifact, type Build, type LogEntry, type LogPage } from '@buildmesh/protocol/browser';
+import { isTerminal, type Artifact, type ArtifactProvenance, type Build, type LogEntry, type LogPage } from '@buildmesh/protocol/browser';
 import { api, artifactUrl, errorText } from '../api.js';
 import { Link, navigate } from '../router.js';
 import { buildDuration, duration, fullTime, shortSha, since, size } from '../format.js';
@@ -329,6 +329,7 @@ export function BuildPage({ id }: { id: string }) {
                 <a class="button" href={artifactUrl(build.id, a.id)} download={a.name}>
                   Download
                 </a>
+                {build.status === 'succeeded' && a.attemptNumber === build.attemptCount && <Provenance buildId={build.id} artifact={a} />}
               </li>
             ))}
           </ul>
@@ -338,5 +339,33 @@ export function BuildPage({ id }: { id: string }) {
       <h2>Log</h2>
       <LogView lines={log.current.lines} phases={phases} version={version} live={streaming && !ended} failedPhase={build.error?.phase ?? null} />
     </div>
+  );
+}
+
+/** The artifact's signed provenance statement, fetched when opened (`buildmesh verify` checks it). */
+function Provenance({ buildId, artifact }: { buildId: string; artifact: Artifact }) {
+  const [state, setState] = useState<{ provenance?: ArtifactProvenance; error?: string }>({});
+  const load = (event: Event) => {
+    if (!(event.currentTarget as HTMLDetailsElement).open || state.provenance) return;
+    api()
+      .artifactProvenance(buildId, artifact.id)
+      .then((provenance) => setState({ provenance }), (err: unknown) => setState({ error: errorText(err) }));
+  };
+  return (
+    <details class="provenance" onToggle={load}>
+      <summary>Signed provenance</summary>
+      {state.error && <p class="error">{state.error}</p>}
+      {state.provenance && (
+        <>
+          <p class="sub">
+            in-toto statement, SLSA v1 provenance, signed (Ed25519) by key <span class="mono">{state.provenance.keyid.slice(0, 16)}…</span>. Check a
+            downloaded file with <span class="mono">buildmesh verify {artifact.name} --build {buildId}</span>.
+          </p>
+          <pre class="statement mono" aria-label={`Provenance statement of ${artifact.name}`}>
+            {JSON.stringify(state.provenance.statement, null, 2)}
+          </pre>
+        </>
+      )}
+    </details>
   );
 }
