@@ -2,6 +2,20 @@ import { Type, type Static } from 'typebox';
 import { EnvVars, Id, Labels, Name, Page, Platform, Sha256, Timestamp } from './common.js';
 import { ResolvedProfile } from './profiles.js';
 
+/**
+ * Where the Expo app is inside the uploaded source, relative to its root (a monorepo: the git
+ * repository's root is uploaded and the app is e.g. `apps/mobile`). Strict: relative, normalized
+ * (no `.`/`..`/empty segments, no trailing slash), no backslash or control character. Absent (or
+ * omitted by older CLIs): the app is the source root.
+ */
+export const APP_DIR_PATTERN = '^(?!\\.{1,2}(?:/|$))(?!.*/\\.{1,2}(?:/|$))[^/\\\\\\u0000-\\u001f]+(?:/[^/\\\\\\u0000-\\u001f]+)*$';
+export const AppDir = Type.String({ minLength: 1, maxLength: 1024, pattern: APP_DIR_PATTERN, description: 'relative path of the app inside the source, e.g. apps/mobile' });
+
+/** The same rule as AppDir, for code that holds a string (the worker re-checks what a job says). */
+export function isValidAppDir(value: string): boolean {
+  return value.length >= 1 && value.length <= 1024 && new RegExp(APP_DIR_PATTERN, 'u').test(value);
+}
+
 export const BuildStatus = Type.Union([
   Type.Literal('queued'),
   Type.Literal('running'),
@@ -84,6 +98,8 @@ export const Build = Type.Object({
   retryOf: Type.Union([Type.String(), Type.Null()]),
   /** The name of the API token that submitted (or retried) it; null for builds older than this field. */
   submittedBy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** The app's folder inside the source (a monorepo); absent or null: the source root. */
+  appDir: Type.Optional(Type.Union([AppDir, Type.Null()])),
   createdAt: Timestamp,
   startedAt: Type.Union([Timestamp, Type.Null()]),
   finishedAt: Type.Union([Timestamp, Type.Null()]),
@@ -115,6 +131,8 @@ export const CreateBuildSpec = Type.Object(
     priority: Type.Optional(Type.Integer({ minimum: -MAX_PRIORITY, maximum: MAX_PRIORITY, default: 0 })),
     message: Type.Optional(Type.String({ maxLength: 4096 })),
     gitCommit: Type.Optional(Type.String({ pattern: '^[0-9a-f]{7,64}$' })),
+    /** The app's folder inside the uploaded source, when the CLI packed a monorepo from its git root. */
+    appDir: Type.Optional(AppDir),
     /** Required worker labels on top of the platform, e.g. { xcode: '16.2' }. */
     labels: Type.Optional(Labels),
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 24 * 3600 })),

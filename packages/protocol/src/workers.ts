@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { EnvVars, Id, Labels, Platform, Sha256, Timestamp } from './common.js';
-import { BuildError } from './builds.js';
+import { AppDir, BuildError } from './builds.js';
 import { ResolvedProfile } from './profiles.js';
 
 export const WorkerPool = Type.Union([Type.Literal('org'), Type.Literal('shared')]);
@@ -78,6 +78,11 @@ export const BuildJob = Type.Object({
     gitCommit: Type.Union([Type.String(), Type.Null()]),
     /** Who submitted the build (the API token's name); the build sees it as EAS_BUILD_USERNAME. Absent from older controllers. */
     submittedBy: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    /**
+     * Where the app is inside the unpacked source (a monorepo packed from its git root, e.g.
+     * `apps/mobile`); absent or null: the source root. EAS_BUILD_WORKINGDIR stays the source root.
+     */
+    appDir: Type.Optional(Type.Union([AppDir, Type.Null()])),
   }),
   timing: Timing,
 });

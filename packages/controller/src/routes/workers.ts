@@ -48,6 +48,7 @@ function toJob(ctx: ControllerContext, claimed: ClaimedJob): BuildJobT {
       message: build.message,
       gitCommit: build.gitCommit,
       submittedBy: build.submittedBy ?? null,
+      ...(build.appDir ? { appDir: build.appDir } : {}),
     },
     timing: ctx.timing,
   };

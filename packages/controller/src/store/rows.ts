@@ -124,6 +124,7 @@ export function toBuild(r: BuildRow, options: { withProfile?: boolean } = {}): B
     cancelRequested: r.cancel_requested === 1,
     retryOf: r.retry_of,
     submittedBy: r.submitted_by ?? null,
+    ...(r.app_dir ? { appDir: r.app_dir } : {}),
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,

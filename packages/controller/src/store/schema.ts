@@ -120,6 +120,8 @@ export interface BuildsTable {
   idempotency_key: string | null;
   /** The name of the API token that submitted or retried it (0008); null for older builds. */
   submitted_by: string | null;
+  /** Where the app is inside the source (0016), e.g. apps/mobile; null: the source root. */
+  app_dir: string | null;
 }
 
 export interface AttemptsTable {

@@ -47,6 +47,7 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
     expired_at: null,
     idempotency_key: b.idempotencyKey ?? null,
     submitted_by: b.submittedBy ?? null,
+    app_dir: b.spec.appDir ?? null,
   };
   await ensureLane(db, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
   const key = b.idempotencyKey;

@@ -40,6 +40,7 @@ export async function getBuildForRetry(db: Db, orgId: string, id: string): Promi
     maxAttempts: row.max_attempts,
     ...(row.message !== null ? { message: row.message } : {}),
     ...(row.git_commit !== null ? { gitCommit: row.git_commit } : {}),
+    ...(row.app_dir ? { appDir: row.app_dir } : {}),
   };
   return {
     id: row.id,
