@@ -252,8 +252,12 @@ export async function saveCaches(options: CachePhaseOptions, ctx: Pick<PhaseCont
   if (skip) return ctx.log(`Skipped: ${skip}.`);
   const orgId = options.job.build.orgId!;
   const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir, tmpDir: options.tmpDir };
-  for (const spec of await cacheSpecs(options.job, ctx.projectDir)) {
-    const { key, prefix } = options.keys?.get(spec.kind) ?? (await keyOf(options.job, ctx.projectDir, spec));
+  // What RESTORE_CACHE decided from the project as submitted, before any build code ran: by now
+  // package.json or the lockfile may be a FIFO or a symlink to /dev/zero, which must not be read here.
+  const keyed = options.keys?.size
+    ? [...options.keys.values()]
+    : await Promise.all((await cacheSpecs(options.job, ctx.projectDir)).map((spec) => keyOf(options.job, ctx.projectDir, spec)));
+  for (const { spec, key, prefix } of keyed) {
     const sources: { label: string; dir: string }[] = [];
     const absent: string[] = [];
     for (const label of spec.paths) {

@@ -5,10 +5,11 @@
  * the post-install hook, and the on-success / on-error / on-complete hooks at the end.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EAS_JSON_FILE } from '@buildmesh/protocol';
 import type { Command, Phase } from '../runner/plan.js';
+import { readFileInside } from '../workspace/inside.js';
 import { HOOK_FAILURES, INSTALL_FAILURES, PREBUILD_FAILURES } from './classify.js';
 import type { PlanContext } from './context.js';
 import { hasScript, SECRET_FILES_DIR } from './context.js';
@@ -168,7 +169,8 @@ export function setupPhases(ctx: PlanContext): Phase[] {
             const path = join(ctx.projectDir, EAS_JSON_FILE);
             if (existsSync(path)) {
               log(`Using ${EAS_JSON_FILE}:`);
-              logVerbatim(await readFile(path, 'utf8'), log);
+              // PRE_INSTALL_HOOK ran the build's code: eas.json may now be a symlink to a host file.
+              logVerbatim(await readFileInside(ctx.projectDir, path), log);
             } else {
               log(`The project has no ${EAS_JSON_FILE}; building from the profile submitted with the build.`);
             }

@@ -1,0 +1,77 @@
+/**
+ * What the worker reads from the project after build code ran (outside the sandbox, as root) can
+ * be a symlink to a host file, a FIFO or a symlink to /dev/zero by then:
+ *  - READ_EAS_JSON logs eas.json after PRE_INSTALL_HOOK (the project's eas-build-pre-install
+ *    script): a hook that replaced eas.json by a symlink to a host file got that file into the log;
+ *  - SAVE_CACHE re-read package.json and the lockfile (readFileSync for yarn's flavour): a FIFO
+ *    there blocked the worker's event loop for good (every slot, every heartbeat). It now saves
+ *    under what RESTORE_CACHE read before any build code ran.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { planPipeline } from '../src/pipelines/index.js';
+import { makeJob, makeTempDir, runPlanSimply } from './support/simple-phase-runner.js';
+
+void test('READ_EAS_JSON does not log a host file that the pre-install hook linked as eas.json', async (t) => {
+  const dir = makeTempDir(t);
+  const host = join(dir, 'host-secret');
+  writeFileSync(host, 'root:HOST-SHADOW-LINE:19000::::::\n', { mode: 0o600 });
+  const projectDir = join(dir, 'project');
+  spawnSync('mkdir', [projectDir]);
+  writeFileSync(join(projectDir, 'eas.json'), '{"build":{"production":{}}}\n');
+  writeFileSync(join(projectDir, 'package.json'), JSON.stringify({ name: 'p', scripts: { 'eas-build-pre-install': `rm eas.json && ln -s ${host} eas.json` } }));
+  writeFileSync(join(projectDir, 'package-lock.json'), '{"lockfileVersion":3,"packages":{}}\n');
+  const job = makeJob('android', {});
+  const plan = await planPipeline({ job, projectDir, workspaceRoot: dir, credentials: null, secrets: {} });
+  const phases = plan.phases.filter((p) => p.name === 'PRE_INSTALL_HOOK' || p.name === 'READ_EAS_JSON');
+  assert.deepEqual(phases.map((p) => p.name), ['PRE_INSTALL_HOOK', 'READ_EAS_JSON']);
+  const run = await runPlanSimply({ ...plan, phases }, job, projectDir, dir);
+  const lines = run.phases.flatMap((p) => p.lines).join('\n');
+  assert.equal(run.phases[0]!.result, 'success', lines);
+  assert.doesNotMatch(lines, /HOST-SHADOW-LINE/);
+});
+
+void test('SAVE_CACHE finishes when the build left FIFOs as package.json and yarn.lock', (t) => {
+  const dir = makeTempDir(t);
+  const script = join(dir, 'save.mts');
+  const phases = fileURLToPath(new URL('../src/cache/phases.ts', import.meta.url));
+  const store = fileURLToPath(new URL('../src/cache/store.ts', import.meta.url));
+  const support = fileURLToPath(new URL('./support/simple-phase-runner.ts', import.meta.url));
+  writeFileSync(
+    script,
+    `import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { restoreCaches, saveCaches } from ${JSON.stringify(phases)};
+import { CacheStore } from ${JSON.stringify(store)};
+import { makeJob } from ${JSON.stringify(support)};
+const dir = ${JSON.stringify(dir)};
+const projectDir = join(dir, 'project'), homeDir = join(dir, 'home');
+mkdirSync(projectDir); mkdirSync(homeDir);
+writeFileSync(join(projectDir, 'package.json'), '{"name":"p"}');
+writeFileSync(join(projectDir, 'yarn.lock'), '# yarn lockfile v1\\n');
+const store = new CacheStore(join(dir, 'cache'), 1e9);
+await store.init();
+const job = makeJob('android', {});
+job.build.orgId = 'org_fifo';
+const options = { store, job, homeDir };
+const log = (line: string) => console.log(line);
+await restoreCaches(options, { projectDir, log });
+// What the build does meanwhile, inside its sandbox.
+mkdirSync(join(homeDir, '.cache', 'yarn'), { recursive: true });
+writeFileSync(join(homeDir, '.cache', 'yarn', 'pkg'), 'x');
+for (const name of ['package.json', 'yarn.lock']) { rmSync(join(projectDir, name)); execFileSync('mkfifo', [join(projectDir, name)]); }
+await saveCaches(options, { projectDir, log });
+console.log('SAVE_DONE');
+`,
+  );
+  const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+  const result = spawnSync(tsx, [script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+  assert.equal(result.signal, null, `SAVE_CACHE hung on a FIFO (killed after 30 s): ${result.stdout}${result.stderr}`);
+  assert.match(result.stdout, /SAVE_DONE/, result.stderr);
+  assert.match(result.stdout, /saved ~\/\.cache\/yarn/);
+});
