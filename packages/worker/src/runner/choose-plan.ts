@@ -3,7 +3,8 @@
  * ../custom/plan-custom.ts) when it names one, else the platform pipeline (../pipelines). Called
  * once the source is unpacked; both planners take the attempt's environment object (computed once
  * per attempt) and add to it. A pipeline plan gets CONFIGURE_APP_VERSION (remote app versions)
- * before its build phase, and ends with the project's `eas-build-on-cancel` hook.
+ * and CONFIGURE_EXPO_UPDATES (the profile's channel) before its build phase, and ends with the
+ * project's `eas-build-on-cancel` hook.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { createPlanContext, type PlanContext } from '../pipelines/context.js';
 import type { PipelinePlan, PlanInput } from '../pipelines/index.js';
 import { detectPackageManager, runScriptCommand, type PackageJson } from '../pipelines/package-manager.js';
 import { withAppVersionPhase } from './app-version.js';
+import { withChannelPhase } from './expo-updates-channel.js';
 import type { ArtifactSpec } from './artifacts.js';
 import type { BuildPlan, Phase, PhaseContext } from './plan.js';
 
@@ -41,8 +43,10 @@ export async function choosePlan(input: PlanInput & { env: Record<string, string
   const plan = await deps.planPipeline(input);
   // A planner that built its own env (tests) still hands its additions to the attempt's.
   if (plan.env !== input.env) Object.assign(input.env, plan.env);
-  const onCancel = await onCancelHookPhase(input.projectDir);
-  const phases = withAppVersionPhase(plan.phases, build.platform, build.profile.appBuildVersion);
+  const packageJson = await readPackageJson(input.projectDir);
+  const onCancel = onCancelHookPhase(input.projectDir, packageJson);
+  const usesExpoUpdates = [packageJson?.dependencies, packageJson?.devDependencies].some((deps) => typeof deps === 'object' && deps !== null && Object.hasOwn(deps, 'expo-updates'));
+  const phases = withChannelPhase(withAppVersionPhase(plan.phases, build.platform, build.profile.appBuildVersion), build.platform, build.profile.channel, usesExpoUpdates);
   return { description: `${build.platform} pipeline`, phases: onCancel ? [...phases, onCancel] : phases, artifacts: plan.artifacts, redact: plan.redact };
 }
 
@@ -54,14 +58,17 @@ export const ON_CANCEL_HOOK_TIMEOUT_MS = 60_000;
  * when it fails, times out, or the worker hands it back), after the running step was stopped,
  * for at most ON_CANCEL_HOOK_TIMEOUT_MS, with the network on.
  */
-async function onCancelHookPhase(projectDir: string): Promise<Phase | null> {
-  let packageJson: PackageJson;
+async function readPackageJson(projectDir: string): Promise<PackageJson | null> {
   try {
-    packageJson = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8')) as PackageJson;
+    const parsed: unknown = JSON.parse(await readFile(join(projectDir, 'package.json'), 'utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as PackageJson) : null;
   } catch {
     return null;
   }
-  if (typeof packageJson?.scripts?.[ON_CANCEL_HOOK] !== 'string') return null;
+}
+
+function onCancelHookPhase(projectDir: string, packageJson: PackageJson | null): Phase | null {
+  if (!packageJson || typeof packageJson.scripts?.[ON_CANCEL_HOOK] !== 'string') return null;
   const pm = detectPackageManager(projectDir, packageJson);
   return {
     name: 'ON_CANCEL_HOOK',
