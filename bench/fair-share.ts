@@ -107,9 +107,9 @@ async function orgAdminOf(instanceAdmin: BuildMeshClient, member: BuildMeshClien
   return instanceAdmin.withToken((await instanceAdmin.createToken({ name: `admin-${me.org.id.slice(-6)}`, role: 'admin', orgId: me.org.id })).secret);
 }
 
-export async function benchFairShare(): Promise<Record<string, number>> {
+export async function benchFairShare(builds = 2000, workers = 200): Promise<Record<string, number>> {
   const wait = await fairShareWait();
-  const fair = await claimFinish('shared');
-  const unfair = await claimFinish('org');
+  const fair = await claimFinish('shared', builds, workers);
+  const unfair = await claimFinish('org', builds, workers);
   return { fair_share_wait_s: wait, claim_finish_fair_per_s: fair, claim_finish_unfair_per_s: unfair, fair_claim_finish_ratio: fair / unfair };
 }

@@ -6,7 +6,7 @@ import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Database } from '../schema.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 import { emitBuildEvent } from './webhook-events.js';
-import { NO_LIMITS, sharedLanesPerOrg, sharedRunningByOrg, type OrgLimits } from './fair-share.js';
+import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedLanesPerOrg, type OrgLimits } from './fair-share.js';
 
 /**
  * The queue's one hand-out, as a single transaction: free slot check, best
@@ -55,22 +55,25 @@ export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'
 async function claimFair(trx: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits): Promise<ClaimedJob | undefined> {
   const lanes = await sharedLanesPerOrg(trx, c.platforms, c.labels);
   if (lanes.length === 0) return undefined;
-  const running = await sharedRunningByOrg(trx);
-  let best: { id: string; priority: number; running: number } | undefined;
+  // Only with a limit: the orgs already at it are skipped before their heads are read.
+  const atLimit = limits.maxSharedRunning > 0 ? await orgsAtSharedLimit(trx, limits.maxSharedRunning) : new Set<string>();
+  const heads: Array<{ id: string; priority: number; orgId: string }> = [];
   for (const lane of lanes) {
-    const orgRunning = running.get(lane.orgId!) ?? 0;
-    if (limits.maxSharedRunning > 0 && orgRunning >= limits.maxSharedRunning) continue;
+    if (atLimit.has(lane.orgId!)) continue;
     let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
     if (dialect === 'postgres') head = head.forUpdate().skipLocked();
     const row = await head.executeTakeFirst();
-    if (!row) continue;
-    const better =
-      !best ||
-      row.priority > best.priority ||
-      (row.priority === best.priority && (orgRunning < best.running || (orgRunning === best.running && row.id < best.id)));
-    if (better) best = { ...row, running: orgRunning };
+    if (row) heads.push({ ...row, orgId: lane.orgId! });
   }
-  return best ? take(trx, c, best.id) : undefined;
+  if (heads.length === 0) return undefined;
+  const top = Math.max(...heads.map((h) => h.priority));
+  const tied = heads.filter((h) => h.priority === top);
+  // The running counts are read only when orgs tie at the top priority (the common case costs nothing more).
+  const orgs = [...new Set(tied.map((h) => h.orgId))];
+  const running = orgs.length > 1 ? await runningByOrg(trx, orgs) : new Map<string, number>();
+  const load = (h: { orgId: string }) => running.get(h.orgId) ?? 0;
+  tied.sort((x, y) => load(x) - load(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  return take(trx, c, tied[0]!.id);
 }
 
 async function take(trx: Db, c: Claimant, buildId: string): Promise<ClaimedJob | undefined> {

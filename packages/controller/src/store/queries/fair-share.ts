@@ -21,8 +21,20 @@ export async function sharedLanesPerOrg(db: Db, platforms: Platform[], offered: 
   return lanes;
 }
 
-/** Running builds per org on shared-pool workers (bounded by the shared pool's slots). */
-export async function sharedRunningByOrg(db: Db): Promise<Map<string, number>> {
+/** Running builds of these orgs (in any pool): the fair-share order's second key. */
+export async function runningByOrg(db: Db, orgIds: string[]): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('attempts')
+    .select(['org_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '=', 'running')
+    .where('org_id', 'in', orgIds)
+    .groupBy('org_id')
+    .execute();
+  return new Map(rows.map((r) => [r.org_id, Number(r.n)]));
+}
+
+/** Orgs running `limit` or more builds on shared-pool workers (bounded by the shared pool's slots). */
+export async function orgsAtSharedLimit(db: Db, limit: number): Promise<Set<string>> {
   const rows = await db
     .selectFrom('attempts')
     .innerJoin('workers', 'workers.id', 'attempts.worker_id')
@@ -31,7 +43,7 @@ export async function sharedRunningByOrg(db: Db): Promise<Map<string, number>> {
     .where('workers.pool', '=', 'shared')
     .groupBy('attempts.org_id')
     .execute();
-  return new Map(rows.map((r) => [r.org_id, Number(r.n)]));
+  return new Set(rows.filter((r) => Number(r.n) >= limit).map((r) => r.org_id));
 }
 
 /** How many builds the org has queued, counting no further than `cap` (a bounded index range). */
