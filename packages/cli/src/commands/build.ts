@@ -35,7 +35,8 @@ import { readCredentialsJson } from '../credentials-json.js';
 import { checkCustomConfig } from '../custom-config-check.js';
 import type { DownloadedArtifact } from '../download.js';
 import { CliError, EXIT, type Output } from '../output.js';
-import { listProjectFiles, type ProjectFile } from '../pack/file-list.js';
+import { shallowGitClone } from '../pack/shallow-git.js';
+import { inSource, listSourceFiles, type SourceFiles } from '../pack/source-root.js';
 import { formatBytes, packProject, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
 import { createProgress } from '../progress.js';
 import { retryWithNotice } from '../reconnect.js';
@@ -104,13 +105,15 @@ export const buildCommand = action<BuildOptions>(
     // 1. Everything that can be checked locally, before a byte goes up.
     const plans = await planBuilds(projectDir, opts, out);
     const projectName = await detectProjectName(projectDir, opts.project);
-    const files = await listProjectFiles(projectDir);
+    // A project below its git repository's root (a monorepo) is packed from that root, as EAS does.
+    const tree = await listSourceFiles(projectDir);
+    const { files } = tree;
     const summary = summarizeFiles(files);
-    if (!files.some((f) => f.path === 'package.json')) {
+    if (!files.some((f) => f.path === inSource(tree, 'package.json'))) {
       // e.g. a project inside a directory its enclosing git repository ignores.
-      throw new CliError('NOTHING_TO_PACK', `package.json would not be uploaded (${files.length} files would be)`, 'check .gitignore/.easignore, or run `buildmesh doctor` to see what would be packed');
+      throw new CliError('NOTHING_TO_PACK', `${inSource(tree, 'package.json')} would not be uploaded (${files.length} files would be)`, 'check .gitignore/.easignore, or run `buildmesh doctor` to see what would be packed');
     }
-    for (const plan of plans) checkCustomConfigIsPacked(plan.profile, files);
+    for (const plan of plans) checkCustomConfigIsPacked(plan.profile, tree);
     // The same validation the worker runs: an unsupported step is refused here, once, before any upload.
     for (const plan of plans) await checkCustomConfig(projectDir, plan.profile);
     if (summary.bytes > SOURCE_MAX_BYTES) {
@@ -129,6 +132,7 @@ export const buildCommand = action<BuildOptions>(
 
     // 3. Pack once, upload only if the org does not have these bytes yet, then one small request per platform.
     out.info(`Project ${out.c.bold(projectName)} · profile ${out.c.bold(opts.profile)} · ${summary.count} files, ${formatBytes(summary.bytes)}`);
+    if (tree.appDir) out.info(`Monorepo: packing the repository root ${tree.root} (with a shallow .git); the app is ${out.c.bold(tree.appDir)}`);
     const submitted: Build[] = [];
     // Ctrl-C while packing or uploading: the controller creates a build only from a whole upload, so
     // the platform in flight was not submitted; say so (and what was), instead of dying silently.
@@ -139,7 +143,7 @@ export const buildCommand = action<BuildOptions>(
       process.exit(EXIT.interrupted);
     };
     process.on('SIGINT', onUploadSigint);
-    await withPackedSource(projectDir, files, async (packed) => {
+    await withPackedSource(tree, async (packed) => {
       const source = { sha256: packed.sha256, size: packed.size };
       await retryWithNotice(async () => {
         if ((await client.blobPresence([source])).present.includes(source.sha256)) {
@@ -166,6 +170,7 @@ export const buildCommand = action<BuildOptions>(
           ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
           ...(opts.message ? { message: opts.message } : {}),
           ...(git.commit ? { gitCommit: git.commit } : {}),
+          ...(tree.appDir ? { appDir: tree.appDir } : {}),
         };
         // One key per submit, sent again with every retry of it: the controller returns the first build.
         const idempotencyKey = randomUUID();
@@ -257,10 +262,10 @@ async function planBuilds(projectDir: string, opts: BuildOptions, out: Output): 
 }
 
 /** A profile's custom build config must exist and be part of the upload (not ignored). */
-function checkCustomConfigIsPacked(profile: ResolvedProfile, files: readonly ProjectFile[]): void {
+function checkCustomConfigIsPacked(profile: ResolvedProfile, source: SourceFiles): void {
   if (!profile.config) return;
   const path = `.eas/build/${profile.config}`;
-  if (!files.some((f) => f.path === path)) {
+  if (!source.files.some((f) => f.path === inSource(source, path))) {
     throw new CliError(
       'CUSTOM_CONFIG_NOT_PACKED',
       `profile "${profile.name}" uses the custom build config ${path}, which is missing or ignored (.gitignore/.easignore)`,
@@ -280,11 +285,14 @@ interface PackedSource {
  * sha256: the controller is asked whether it has it before a byte is sent), and gives `fn` a way
  * to read it for the upload.
  */
-async function withPackedSource(projectDir: string, files: ProjectFile[], fn: (packed: PackedSource) => Promise<void>): Promise<void> {
+async function withPackedSource(source: SourceFiles, fn: (packed: PackedSource) => Promise<void>): Promise<void> {
+  const { files } = source;
   const summary = summarizeFiles(files);
   // node-tar adds a 512-byte header and padding per entry; close enough for a progress bar.
   const tarBytes = summary.bytes + summary.count * 768 + 1024;
   const dir = await mkdtemp(join(tmpdir(), 'buildmesh-source-'));
+  // A monorepo's upload carries a shallow .git of the repository (none for a plain project, as before).
+  const git = source.appDir ? await shallowGitClone(source.root) : null;
   try {
     const file = join(dir, 'source.tar.gz');
     const packing = createProgress('packing', tarBytes);
@@ -297,7 +305,8 @@ async function withPackedSource(projectDir: string, files: ProjectFile[], fn: (p
         done(null, chunk);
       },
     });
-    await pipeline(packProject(projectDir, files, { onProgress: (n) => packing.update(n) }), hasher, createWriteStream(file, { mode: 0o600 }));
+    const extra = git ? { extra: { cwd: git.dir, paths: git.paths, bytes: git.bytes } } : {};
+    await pipeline(packProject(source.root, files, { onProgress: (n) => packing.update(n), ...extra }), hasher, createWriteStream(file, { mode: 0o600 }));
     packing.done(`packed ${summary.count} files into ${formatBytes(size)}`);
     await fn({
       sha256: hash.digest('hex'),
@@ -319,5 +328,6 @@ async function withPackedSource(projectDir: string, files: ProjectFile[], fn: (p
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await git?.remove();
   }
 }

@@ -18,7 +18,7 @@ import { action, command } from '../command-kit.js';
 import { checkCustomConfig } from '../custom-config-check.js';
 import { resolveConnection, makeClient } from '../config.js';
 import { describeError, EXIT, formatLabels, type Output } from '../output.js';
-import { listProjectFiles } from '../pack/file-list.js';
+import { inSource, listSourceFiles } from '../pack/source-root.js';
 import { formatBytes, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
 import { detectPlatforms, detectProjectName, gitState, resolveProjectDir } from '../project.js';
 import { cli } from '../invocation.js';
@@ -139,9 +139,10 @@ export const doctorCommand = action<DoctorOptions>(
 
     // What would be packed.
     try {
-      const files = await listProjectFiles(dir);
+      const source = await listSourceFiles(dir);
+      const { files } = source;
       const summary = summarizeFiles(files);
-      const missing = customConfigs.filter((p) => !files.some((f) => f.path === p));
+      const missing = customConfigs.filter((p) => !files.some((f) => f.path === inSource(source, p)));
       const largest = summary.largest.slice(0, 5).map((f) => `${f.path} (${formatBytes(f.size)})`);
       // Build outputs (downloaded artifacts, archives) would be uploaded with the source: say so.
       const outputs = files.filter((f) => BUILD_OUTPUT.test(f.path));
@@ -152,12 +153,13 @@ export const doctorCommand = action<DoctorOptions>(
         id: 'pack',
         status,
         message:
+          (source.appDir ? `monorepo: the repository root is packed, app in ${source.appDir}; ` : '') +
           `${summary.count} files, ${formatBytes(summary.bytes)} (limit ${formatBytes(SOURCE_MAX_BYTES)}); largest: ${largest.join(', ') || '-'}` +
           (missing.length ? `; custom build config missing or ignored: ${missing.join(', ')}` : '') +
           (outputs.length
             ? `; ${outputs.length} build output file(s), ${formatBytes(outputBytes)}, would be uploaded (${outputs.slice(0, 3).map((f) => f.path).join(', ')}${outputs.length > 3 ? ', …' : ''}): add them to .easignore or .gitignore`
             : ''),
-        details: { count: summary.count, bytes: summary.bytes, largest: summary.largest.slice(0, 5), missingCustomConfigs: missing, buildOutputs: outputs.map((f) => f.path) },
+        details: { appDir: source.appDir, count: summary.count, bytes: summary.bytes, largest: summary.largest.slice(0, 5), missingCustomConfigs: missing, buildOutputs: outputs.map((f) => f.path) },
       });
     } catch (err) {
       add(fail('pack', err));

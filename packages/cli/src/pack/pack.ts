@@ -3,7 +3,7 @@
  * it is read, so memory stays flat whatever the project's size: the caller pipes the returned
  * stream straight into the HTTP request body (or a file, or a hash).
  */
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { Pack } from 'tar';
 import type { ProjectFile } from './file-list.js';
@@ -55,7 +55,16 @@ export interface PackOptions {
   maxBytes?: number;
   /** Uncompressed tar bytes produced so far (content plus ~512 bytes of framing per file). */
   onProgress?(bytesIn: number): void;
+  /**
+   * More entries packed after `files`, from another folder: a monorepo's shallow `.git`
+   * (shallow-git.ts). `paths` may name directories (packed as entries, not recursed); `bytes` is
+   * their files' total, counted against the cap's framing allowance, not against `maxBytes`.
+   */
+  extra?: { cwd: string; paths: readonly string[]; bytes: number };
 }
+
+/** node-tar ends an archive with two zero blocks (and no further record padding). */
+const TAR_EOF_BYTES = 1024;
 
 /**
  * Returns the tar.gz stream of `files` (paths relative to `projectDir`). Throws PackError
@@ -70,7 +79,9 @@ export function packProject(projectDir: string, files: readonly ProjectFile[], o
 
   // Counting the uncompressed tar bytes (rather than letting node-tar gzip internally) is what
   // gives progress within a large file and enforces the cap on what is actually read.
-  const tarByteLimit = maxBytes + files.length * TAR_BYTES_PER_ENTRY + TAR_BYTES_PER_ARCHIVE;
+  const extra = opts.extra;
+  const tarByteLimit =
+    maxBytes + files.length * TAR_BYTES_PER_ENTRY + TAR_BYTES_PER_ARCHIVE + (extra ? extra.bytes + extra.paths.length * TAR_BYTES_PER_ENTRY : 0);
   let bytesIn = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -92,13 +103,39 @@ export function packProject(projectDir: string, files: readonly ProjectFile[], o
     filter: (_path, stat) => 'isFile' in stat && (stat.isFile() || stat.isSymbolicLink()),
   });
   pack.on('error', (err: unknown) => counter.destroy(err as Error));
-  pack.pipe(counter);
+  if (extra) {
+    // One archive: the first one's end blocks are held back, then the extra entries' archive follows.
+    const body = Readable.from(concatenated(pack, () => {
+      const more = new Pack({ cwd: extra.cwd, portable: true, follow: false, noDirRecurse: true, strict: true, maxReadSize: READ_CHUNK_BYTES });
+      for (const path of extra.paths) more.add(path);
+      more.end();
+      return more;
+    }));
+    body.on('error', (err) => counter.destroy(err));
+    body.pipe(counter);
+  } else {
+    pack.pipe(counter);
+  }
   // A consumer that stops reading (failed upload) leaves the pack paused; errors reach it
   // through the returned stream, which pipeline destroys when any stage fails.
   const gzip = pipeline(counter, createGzip(), () => {});
   for (const file of files) pack.add(file.path);
   pack.end();
   return gzip;
+}
+
+/** `first`'s bytes without its end-of-archive blocks, then all of `next()`'s. */
+async function* concatenated(first: AsyncIterable<Buffer>, next: () => AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let held: Buffer = Buffer.alloc(0);
+  for await (const chunk of first) {
+    held = held.length ? Buffer.concat([held, chunk]) : chunk;
+    if (held.length > TAR_EOF_BYTES) {
+      yield held.subarray(0, held.length - TAR_EOF_BYTES);
+      held = held.subarray(held.length - TAR_EOF_BYTES);
+    }
+  }
+  if (held.length !== TAR_EOF_BYTES || held.some((b) => b !== 0)) throw new Error('the archive did not end with its end-of-archive blocks');
+  yield* next();
 }
 
 function tooLarge(summary: FilesSummary, maxBytes: number): PackError {
