@@ -13,6 +13,7 @@ export * from './tenancy.js';
 export * from './sessions.js';
 export * from './webhooks.js';
 export * from './audit.js';
+export * from './stats.js';
 export * from './trust.js';
 export * from './provenance.js';
 export * from './client.js';
