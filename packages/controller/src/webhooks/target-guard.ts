@@ -37,6 +37,25 @@ for (const [net, prefix] of [
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
+/**
+ * IPv4 embedded in IPv6 by forms other than ::ffff:a.b.c.d — IPv4-compatible (::a.b.c.d),
+ * IPv4-translated (::ffff:0:a.b.c.d), local-use NAT64, 6to4 and Teredo: on a host with such a
+ * tunnel or translator they reach the embedded IPv4 — plus site-local and the discard prefix.
+ * A list of its own, checked for IPv6 literals only: BlockList matches IPv4 addresses against
+ * ::/96 rules too.
+ */
+const blockedV6Only = new BlockList();
+for (const [net, prefix] of [
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
+  ['2001::', 32],
+  ['fec0::', 10],
+  ['100::', 64],
+] as const) {
+  blockedV6Only.addSubnet(net, prefix, 'ipv6');
+}
 
 /** Is this address one a webhook may not reach? (IPv4-mapped IPv6 is checked as IPv4.) */
 export function isPrivateAddress(address: string): boolean {
@@ -44,7 +63,8 @@ export function isPrivateAddress(address: string): boolean {
   if (mapped) return blocked.check(mapped[1]!, 'ipv4');
   const family = isIP(address);
   if (family === 0) return true;
-  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return blocked.check(address, 'ipv4');
+  return blocked.check(address, 'ipv6') || blockedV6Only.check(address, 'ipv6');
 }
 
 function refused(host: string, address: string): ApiError {
