@@ -4,7 +4,8 @@
  * minutes: proven by re-signing with the SDK, since s3rver does not bind a
  * signature to its key), becomes present only after the controller read it back
  * (a tampered upload is refused and leaves nothing), the worker's source and the
- * artifact download answer 302 to presigned GETs, the controller's RSS stays
+ * artifact download answer 302 to presigned GETs, the worker uploads its
+ * artifact straight to the bucket (verified the same way), the controller's RSS stays
  * flat, and BUILDMESH_BLOB_PROXY=1 keeps every byte on the controller.
  */
 import { test } from 'node:test';
@@ -98,8 +99,20 @@ test('with S3, sources and artifacts travel straight between clients and the buc
     assert.equal(location.searchParams.get('X-Amz-Expires'), '300');
     assert.equal(sha(Buffer.from(await (await worker.client.source(attemptId)).arrayBuffer())), ref.sha256);
 
-    // An artifact comes back the same way, whole and by range.
+    // An artifact goes up straight to the bucket too (then verified), and comes back the same way, whole and by range.
     const data = randomBytes(3 * MiB);
+    const artifactTicket = await fetch(`${controller.url}/v1/attempts/${attemptId}/artifacts/app.apk/uploads`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${worker.credential}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sha256: sha(data), size: data.length }),
+    });
+    const artifactUrl = ((await artifactTicket.json()) as { mode: string; url: string });
+    assert.equal(artifactUrl.mode, 'direct');
+    assert.equal(new URL(artifactUrl.url).origin, s3.endpoint);
+    await rejectsWith(
+      worker.client.uploadArtifact(attemptId, { name: 'bad.apk', kind: 'other', size: data.length, sha256: sha(randomBytes(3)), stream: Readable.from([data]) }),
+      'CHECKSUM_MISMATCH',
+    );
     const artifact = await worker.client.uploadArtifact(attemptId, { name: 'app.apk', kind: 'application-archive', size: data.length, sha256: sha(data), stream: Readable.from([data]) });
     await worker.client.finish(attemptId, { outcome: 'succeeded' });
     stop();

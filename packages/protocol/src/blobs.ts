@@ -8,6 +8,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { Sha256 } from './common.js';
+import { ArtifactKind } from './artifacts.js';
 import { CreateBuildSpec } from './builds.js';
 import { CredentialsBundle } from './credentials.js';
 
@@ -43,3 +44,12 @@ export const BlobUploadTicket = Type.Union([
 export type BlobUploadTicket = Static<typeof BlobUploadTicket>;
 export const CompleteBlobUploadRequest = Type.Object({ uploadId: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
 export type CompleteBlobUploadRequest = Static<typeof CompleteBlobUploadRequest>;
+
+/** POST /v1/attempts/:id/artifacts/:name/uploads: the worker names the file; the answer is a BlobUploadTicket. */
+export const ArtifactUploadRequest = BlobRef;
+/** POST /v1/attempts/:id/artifacts/:name/uploads/complete after a direct upload: the controller verifies, then records the artifact. */
+export const CompleteArtifactUploadRequest = Type.Object(
+  { uploadId: Type.String({ minLength: 1, maxLength: 4096 }), kind: Type.Optional(ArtifactKind) },
+  { additionalProperties: false },
+);
+export type CompleteArtifactUploadRequest = Static<typeof CompleteArtifactUploadRequest>;

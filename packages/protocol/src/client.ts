@@ -340,22 +340,26 @@ export class BuildMeshClient {
   async sendBlob(blob: BlobRef, open: () => AsyncIterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<BlobRef> {
     const ticket = await this.startBlobUpload(blob);
     if (ticket.mode === 'proxy') return this.uploadBlob(blob, open(), options);
+    await this.putToObjectStore(ticket.url, blob.size, open(), options.signal);
+    return this.completeBlobUpload(ticket.uploadId);
+  }
+  /** A presigned PUT: exactly `size` bytes, no credentials of ours (the URL carries its own signature). */
+  private async putToObjectStore(url: string, size: number, body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
     let response: Response;
     try {
-      response = await fetch(ticket.url, {
+      response = await fetch(url, {
         method: 'PUT',
-        headers: { 'content-length': String(blob.size) },
-        body: open() as unknown as RequestInit['body'],
+        headers: { 'content-length': String(size) },
+        body: body as unknown as RequestInit['body'],
         duplex: 'half',
-        signal: options.signal,
+        signal,
       } as RequestInit);
     } catch (err) {
-      if (options.signal?.aborted) throw err;
+      if (signal?.aborted) throw err;
       throw new NetworkError(`cannot reach the object store: ${(err as Error).cause ?? (err as Error).message}`, err);
     }
     await response.body?.cancel();
     if (!response.ok) throw new NetworkError(`the object store refused the upload (HTTP ${response.status})`);
-    return this.completeBlobUpload(ticket.uploadId);
   }
   /**
    * Creates a build whose source is a blob the org has uploaded (a small JSON request). With `idempotencyKey`,
@@ -508,12 +512,22 @@ export class BuildMeshClient {
   sendLogs(attemptId: string, batch: LogBatch): Promise<LogBatchAck> {
     return this.json('POST', `/v1/attempts/${attemptId}/logs`, { json: batch });
   }
-  uploadArtifact(
+  /**
+   * Uploads one artifact: straight to the object store when the controller hands out a presigned URL
+   * (then the controller verifies it and records the artifact), else as a raw body to the controller.
+   */
+  async uploadArtifact(
     attemptId: string,
     file: { name: string; kind: ArtifactKind; size: number; sha256: string; stream: Readable },
     signal?: AbortSignal,
   ): Promise<Artifact> {
-    return this.json('PUT', `/v1/attempts/${attemptId}/artifacts/${encodeURIComponent(file.name)}`, {
+    const base = `/v1/attempts/${attemptId}/artifacts/${encodeURIComponent(file.name)}`;
+    const ticket = await this.json<BlobUploadTicket>('POST', `${base}/uploads`, { json: { sha256: file.sha256, size: file.size }, signal });
+    if (ticket.mode === 'direct') {
+      await this.putToObjectStore(ticket.url, file.size, file.stream, signal);
+      return this.json('POST', `${base}/uploads/complete`, { json: { uploadId: ticket.uploadId, kind: file.kind }, signal });
+    }
+    return this.json('PUT', base, {
       query: { kind: file.kind },
       body: file.stream,
       headers: {

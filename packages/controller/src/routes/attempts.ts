@@ -20,6 +20,9 @@ import {
   LogBatchAck,
   SHA256_HEADER,
   UploadArtifactQuery,
+  ArtifactUploadRequest,
+  BlobUploadTicket,
+  CompleteArtifactUploadRequest,
   Id,
   type CredentialsBundle,
 } from '@buildmesh/protocol';
@@ -31,6 +34,17 @@ import { openProjectSecrets } from '../crypto/project-secrets.js';
 import { newId } from '../ids.js';
 import type { AttemptRecord } from '../store/store.js';
 import { DOWNLOAD_URL_TTL_S } from './artifacts.js';
+import { UPLOAD_URL_TTL_S } from './blobs.js';
+
+/** What a direct artifact upload may become: sealed with the instance key, so nothing is stored and nothing forged. */
+interface ArtifactUploadGrant {
+  w: string;
+  a: string;
+  n: string;
+  k: string;
+  s: string;
+  z: number;
+}
 
 const ArtifactUploadParams = Type.Object({ id: Id('att'), name: ArtifactName });
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
@@ -172,6 +186,61 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
         release();
         if (!ctx.pins.isPinned(stored.sha256) && !(await ctx.store.blobReferenced(stored.sha256))) await ctx.blobs.delete(stored.sha256);
         throw err;
+      } finally {
+        release();
+      }
+    },
+  );
+
+  app.post(
+    '/v1/attempts/:id/artifacts/:name/uploads',
+    {
+      config: { access: 'worker', body: 'json' },
+      schema: { tags: ['worker protocol'], params: ArtifactUploadParams, body: ArtifactUploadRequest, response: { 200: BlobUploadTicket } },
+    },
+    async (request) => {
+      const worker = workerOf(request);
+      await liveAttempt(ctx, worker.id, request.params.id);
+      const direct = ctx.options.blobProxy ? undefined : ctx.blobs.direct;
+      if (!direct) return { mode: 'proxy' as const };
+      const { sha256, size } = request.body;
+      if (size > ctx.options.maxArtifactBytes) throw new ApiError('PAYLOAD_TOO_LARGE', `an artifact may be at most ${ctx.options.maxArtifactBytes} bytes`);
+      const { url, key, expiresAt } = await direct.presignUpload(size, UPLOAD_URL_TTL_S);
+      const grant: ArtifactUploadGrant = { w: worker.id, a: request.params.id, n: request.params.name, k: key, s: sha256, z: size };
+      return { mode: 'direct' as const, url, uploadId: ctx.keyring.sealJson(grant).toString('base64url'), expiresAt };
+    },
+  );
+
+  app.post(
+    '/v1/attempts/:id/artifacts/:name/uploads/complete',
+    {
+      config: { access: 'worker', body: 'json' },
+      schema: { tags: ['worker protocol'], params: ArtifactUploadParams, body: CompleteArtifactUploadRequest, response: { 201: Artifact } },
+    },
+    async (request, reply) => {
+      const worker = workerOf(request);
+      await liveAttempt(ctx, worker.id, request.params.id);
+      const direct = ctx.options.blobProxy ? undefined : ctx.blobs.direct;
+      let grant: ArtifactUploadGrant | undefined;
+      try {
+        grant = ctx.keyring.openJson<ArtifactUploadGrant>(Buffer.from(request.body.uploadId, 'base64url'));
+      } catch {
+        grant = undefined;
+      }
+      if (!direct || !grant || grant.w !== worker.id || grant.a !== request.params.id || grant.n !== request.params.name) {
+        throw new ApiError('NOT_FOUND', 'no such upload');
+      }
+      await direct.adoptUpload(grant.k, { sha256: grant.s, size: grant.z });
+      const release = ctx.pins.pin(grant.s);
+      try {
+        const artifact = await ctx.store.addArtifact(worker.id, request.params.id, {
+          id: newId('art'),
+          name: request.params.name,
+          kind: request.body.kind ?? 'other',
+          size: grant.z,
+          sha256: grant.s,
+        });
+        return reply.code(201).send(artifact);
       } finally {
         release();
       }
