@@ -9,7 +9,7 @@ import { ApiError } from '@buildmesh/protocol';
 import type { Store } from '../store/store.js';
 import type { Access, Auth, UserAuth } from '../http/route-config.js';
 import { apiTokenCredential, bearerOf, hashSecret, parseCredential, secretMatches, tokenLive } from './tokens.js';
-import { requireRole } from './roles.js';
+import { requireRole, requireTokenScope } from './roles.js';
 import { sessionAuth } from './sessions.js';
 
 const NO_HASH = hashSecret('');
@@ -45,7 +45,10 @@ export class Authenticator {
     // The dashboard's session cookie stands in for an API token (never for a worker's credentials).
     if (raw === undefined && access !== 'worker' && access !== 'enrollment') auth = await sessionAuth(this.store, request);
     if (!auth) throw new ApiError('UNAUTHENTICATED');
-    if (auth.kind === 'user') requireRole(auth, access, request.method);
+    if (auth.kind === 'user') {
+      requireRole(auth, access, request.method);
+      requireTokenScope(auth, request);
+    }
     request.auth = auth;
   }
 

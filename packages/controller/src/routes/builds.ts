@@ -29,7 +29,7 @@ import type { App } from '../http/app.js';
 import { withAppVersion } from '../app-versions.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
-import { requireProjectScope, userOf } from '../auth/roles.js';
+import { requireBuildInScope, requireProjectScope, userOf } from '../auth/roles.js';
 import { compileChecker } from '../http/validate.js';
 import { orgBlobsPresent } from '../blobs/presence.js';
 import { newId } from '../ids.js';
@@ -275,7 +275,9 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
     '/v1/builds/:id/cancel',
     { config: { access: 'member' }, schema: { tags: ['builds'], params: BuildIdParams, response: { 200: Build } } },
     async (request) => {
-      const { orgId } = userOf(request);
+      const auth = userOf(request);
+      const { orgId } = auth;
+      if (auth.project) await requireBuildInScope(ctx.store, auth, request.params.id);
       const build = await ctx.store.cancelBuild(orgId, request.params.id);
       if (!build) throw new ApiError('NOT_FOUND', 'no such build');
       ctx.wakeups.buildChanged(build.id);
@@ -288,7 +290,9 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
     '/v1/builds/:id/retry',
     { config: { access: 'member' }, schema: { tags: ['builds'], params: BuildIdParams, response: { 201: Build } } },
     async (request, reply) => {
-      const { orgId, tokenName } = userOf(request);
+      const auth = userOf(request);
+      const { orgId, tokenName } = auth;
+      if (auth.project) await requireBuildInScope(ctx.store, auth, request.params.id);
       const original = await ctx.store.getBuildForRetry(orgId, request.params.id);
       if (!original) throw new ApiError('NOT_FOUND', 'no such build');
       if (!isTerminal(original.status)) throw new ApiError('BUILD_NOT_RETRYABLE');
