@@ -28,6 +28,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'credentials', load: async () => (await import('./credentials.js')).credentialsCommand },
   { name: 'secrets', load: async () => (await import('./secrets.js')).secretsCommand },
   { name: 'version', load: async () => (await import('./version.js')).versionCommand },
+  { name: 'project', load: async () => (await import('./project.js')).projectCommand },
   { name: 'webhooks', load: async () => (await import('./webhooks.js')).webhooksCommand },
   { name: 'stats', load: async () => (await import('./stats.js')).statsCommand },
   { name: 'backup', load: async () => (await import('./backup.js')).backupCommand },
