@@ -10,6 +10,7 @@
  */
 import type { BuildJob } from '@buildmesh/protocol';
 
+/** `projectDir` is the unpacked source's root (a monorepo's repository root, as on EAS), which EAS_BUILD_WORKINGDIR names. */
 export function buildEnv(input: { job: BuildJob; projectDir: string; secrets: Record<string, string> }): Record<string, string> {
   const { build } = input.job;
   return {

@@ -82,8 +82,9 @@ export function npmrcForToken(env: Record<string, string>): string {
  */
 function prepareProjectPhase(ctx: PlanContext): Phase | null {
   if (!ctx.env.NPM_TOKEN) return null;
-  const npmrc = join(ctx.projectDir, '.npmrc');
-  if (existsSync(npmrc)) return null;
+  // Written where dependencies are installed (a monorepo's workspace root), unless the app or that folder has one.
+  const npmrc = join(ctx.installDir, '.npmrc');
+  if (existsSync(npmrc) || existsSync(join(ctx.projectDir, '.npmrc'))) return null;
   return {
     name: 'PREPARE_NPMRC',
     steps: [
@@ -149,12 +150,19 @@ export function hasNativeProject(projectDir: string, nativeDir: 'android' | 'ios
   }
 }
 
+/** A monorepo installs at its workspace root (the runner resolves cwd from the app's folder, inside the source). */
+function installCwd(ctx: PlanContext): { cwd?: string } {
+  return ctx.installCwd ? { cwd: ctx.installCwd } : {};
+}
+
 export function setupPhases(ctx: PlanContext): Phase[] {
   const frozen = shouldUseFrozenLockfile(ctx.pm, ctx.packageJson, ctx.env);
   const pmLine =
     `Using ${ctx.pm.name}${ctx.pm.yarnFlavor ? ` (${ctx.pm.yarnFlavor})` : ''}` +
     (ctx.pm.lockfile ? `, from ${ctx.pm.lockfile}` : '') +
-    `${frozen ? ', with a frozen lockfile' : ''}.`;
+    `${frozen ? ', with a frozen lockfile' : ''}` +
+    (ctx.installCwd ? `, installing at the workspace root (${ctx.installCwd} from the app)` : '') +
+    '.';
   const phases: (Phase | null)[] = [
     prepareSecretFilesPhase(ctx),
     prepareProjectPhase(ctx),
@@ -198,7 +206,7 @@ export function setupPhases(ctx: PlanContext): Phase[] {
     },
     {
       name: 'INSTALL_DEPENDENCIES',
-      steps: [{ kind: 'command', command: { argv: installCommand(ctx.pm, frozen) } }],
+      steps: [{ kind: 'command', command: { argv: installCommand(ctx.pm, frozen), ...installCwd(ctx) } }],
       network: true,
       timeoutMs: INSTALL_TIMEOUT_MS,
       classify: INSTALL_FAILURES,
@@ -240,7 +248,7 @@ export function prebuildPhase(ctx: PlanContext, nativeDir: 'android' | 'ios'): P
     name: 'PREBUILD',
     steps: [
       { kind: 'command', command: prebuildCommand(ctx) },
-      { kind: 'command', command: { argv: installCommand(ctx.pm, false) } },
+      { kind: 'command', command: { argv: installCommand(ctx.pm, false), ...installCwd(ctx) } },
     ],
     // `expo prebuild` downloads its template from npm; the re-install needs the registry too.
     network: true,

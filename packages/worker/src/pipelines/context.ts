@@ -7,17 +7,22 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { BuildJob, CredentialsBundle, Platform, ResolvedProfile } from '@buildmesh/protocol';
 import type { Phase } from '../runner/plan.js';
 import { buildEnv } from './build-env.js';
-import { detectPackageManager, type PackageJson, type PackageManager } from './package-manager.js';
+import { detectInstallPackageManager, resolveInstallDir, type PackageJson, type PackageManager } from './package-manager.js';
 import { PipelineError } from './pipeline-error.js';
 
 export interface PlanInput {
   job: BuildJob;
-  /** Absolute path of the unpacked project. */
+  /** Absolute path of the app: the unpacked source, or its `appDir` folder (a monorepo). */
   projectDir: string;
+  /**
+   * Absolute path of the unpacked source (a monorepo's repository root; EAS_BUILD_WORKINGDIR);
+   * defaults to projectDir.
+   */
+  repoDir?: string;
   /** Absolute path of the attempt's workspace; credentials are written below it, outside the project. */
   workspaceRoot: string;
   /** The build's signing credentials, fetched through the attempt; null when it has none. */
@@ -72,6 +77,12 @@ export interface PlanContext {
   profile: ResolvedProfile;
   platform: Platform;
   projectDir: string;
+  /** The unpacked source's root (projectDir unless the app is a monorepo's subfolder). */
+  repoDir: string;
+  /** Where dependencies are installed: the workspace root holding the lockfile, else projectDir. */
+  installDir: string;
+  /** installDir as a command's cwd (relative to projectDir, e.g. `../..`); undefined when it is projectDir. */
+  installCwd: string | undefined;
   workspaceRoot: string;
   packageJson: PackageJson;
   /** package.json exactly as committed, for READ_PACKAGE_JSON. */
@@ -134,7 +145,9 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
   } catch (err) {
     throw new PipelineError('INSTALL_FAILED', `package.json is not valid JSON (${(err as Error).message}).`);
   }
-  const env = input.env ?? buildEnv({ job, projectDir, secrets: input.secrets });
+  const repoDir = input.repoDir ?? projectDir;
+  const installDir = resolveInstallDir(repoDir, projectDir);
+  const env = input.env ?? buildEnv({ job, projectDir: repoDir, secrets: input.secrets });
   env.NODE_OPTIONS = withNodeHeap(env.NODE_OPTIONS, input.totalMemBytes ?? totalmem());
   const files = secretFiles(input, env);
   return {
@@ -143,10 +156,13 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
     profile: job.build.profile,
     platform: job.build.platform,
     projectDir,
+    repoDir,
+    installDir,
+    installCwd: installDir === projectDir ? undefined : relative(projectDir, installDir).split(sep).join('/'),
     workspaceRoot: input.workspaceRoot,
     packageJson,
     packageJsonText,
-    pm: detectPackageManager(projectDir, packageJson),
+    pm: detectInstallPackageManager(installDir, projectDir, packageJson),
     env,
     secretFiles: files,
     newId: input.randomId ?? randomUUID,

@@ -3,7 +3,7 @@
  * runs with it (build-tools' common/installDependencies.ts and utils/packageManager.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 export type PackageManagerName = 'npm' | 'yarn' | 'pnpm' | 'bun';
 
@@ -38,13 +38,49 @@ export interface PackageJson {
   [key: string]: unknown;
 }
 
+function readPackageJsonAt(dir: string): PackageJson | null {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as PackageJson) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A workspace root: pnpm-workspace.yaml, or a package.json with `workspaces` (npm, yarn, bun: a list or { packages }). */
+function isWorkspaceRoot(dir: string): boolean {
+  if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return true;
+  const workspaces = readPackageJsonAt(dir)?.workspaces;
+  return Array.isArray(workspaces) || (typeof workspaces === 'object' && workspaces !== null && Array.isArray((workspaces as { packages?: unknown }).packages));
+}
+
+/**
+ * Where dependencies are installed (EAS installs at the workspace root): the app's folder when it
+ * holds a lockfile or is a workspace root itself, else the nearest folder above it, up to the
+ * source root, that holds a lockfile or declares workspaces; the app's folder when none does.
+ */
+export function resolveInstallDir(sourceRoot: string, projectDir: string): string {
+  const inside = (dir: string) => !relative(sourceRoot, dir).startsWith('..');
+  for (let dir = projectDir; inside(dir); dir = dirname(dir)) {
+    if (LOCKFILES.some(([file]) => existsSync(join(dir, file))) || isWorkspaceRoot(dir)) return dir;
+    if (dir === sourceRoot || dirname(dir) === dir) break;
+  }
+  return projectDir;
+}
+
+/** The package manager of the folder dependencies are installed in (its lockfile, its package.json's packageManager). */
+export function detectInstallPackageManager(installDir: string, projectDir: string, projectPackageJson: PackageJson | null): PackageManager {
+  return installDir === projectDir ? detectPackageManager(projectDir, projectPackageJson) : detectPackageManager(installDir, readPackageJsonAt(installDir));
+}
+
 export function detectPackageManager(projectDir: string, packageJson: PackageJson | null): PackageManager {
   const present = LOCKFILES.filter(([file]) => existsSync(join(projectDir, file)));
   const warnings: string[] = [];
   if (present.length === 0) {
-    // EAS falls back to yarn when there is no lockfile; a `packageManager` field naming another wins.
+    // EAS falls back to yarn when there is no lockfile; a `packageManager` field naming another wins
+    // (and a pnpm-workspace.yaml means pnpm).
     const declared = typeof packageJson?.packageManager === 'string' ? /^(npm|yarn|pnpm|bun)@/.exec(packageJson.packageManager)?.[1] : undefined;
-    const name = (declared ?? 'yarn') as PackageManagerName;
+    const name = (declared ?? (existsSync(join(projectDir, 'pnpm-workspace.yaml')) ? 'pnpm' : 'yarn')) as PackageManagerName;
     warnings.push(
       `No lockfile (package-lock.json, yarn.lock, pnpm-lock.yaml, bun.lock or bun.lockb) was found; using ${name} without a frozen ` +
         'lockfile, so dependency versions may differ from your machine. Commit your lockfile for reproducible builds.',

@@ -12,7 +12,7 @@ import type { CacheStore } from '../cache/store.js';
 import { planCustomBuild } from '../custom/plan-custom.js';
 import { createPlanContext, type PlanContext } from '../pipelines/context.js';
 import type { PipelinePlan, PlanInput } from '../pipelines/index.js';
-import { detectPackageManager, runScriptCommand, type PackageJson } from '../pipelines/package-manager.js';
+import { detectInstallPackageManager, resolveInstallDir, runScriptCommand, type PackageJson } from '../pipelines/package-manager.js';
 import { withAppVersionPhase } from './app-version.js';
 import { withChannelPhase } from './expo-updates-channel.js';
 import type { ArtifactSpec } from './artifacts.js';
@@ -44,7 +44,7 @@ export async function choosePlan(input: PlanInput & { env: Record<string, string
   // A planner that built its own env (tests) still hands its additions to the attempt's.
   if (plan.env !== input.env) Object.assign(input.env, plan.env);
   const packageJson = await readPackageJson(input.projectDir);
-  const onCancel = onCancelHookPhase(input.projectDir, packageJson);
+  const onCancel = onCancelHookPhase(input.projectDir, input.repoDir ?? input.projectDir, packageJson);
   const usesExpoUpdates = [packageJson?.dependencies, packageJson?.devDependencies].some((deps) => typeof deps === 'object' && deps !== null && Object.hasOwn(deps, 'expo-updates'));
   const phases = withChannelPhase(withAppVersionPhase(plan.phases, build.platform, build.profile.appBuildVersion), build.platform, build.profile.channel, usesExpoUpdates);
   return { description: `${build.platform} pipeline`, phases: onCancel ? [...phases, onCancel] : phases, artifacts: plan.artifacts, redact: plan.redact };
@@ -67,9 +67,10 @@ async function readPackageJson(projectDir: string): Promise<PackageJson | null> 
   }
 }
 
-function onCancelHookPhase(projectDir: string, packageJson: PackageJson | null): Phase | null {
+function onCancelHookPhase(projectDir: string, repoDir: string, packageJson: PackageJson | null): Phase | null {
   if (!packageJson || typeof packageJson.scripts?.[ON_CANCEL_HOOK] !== 'string') return null;
-  const pm = detectPackageManager(projectDir, packageJson);
+  // A monorepo app's package manager is its workspace root's (the lockfile is there).
+  const pm = detectInstallPackageManager(resolveInstallDir(repoDir, projectDir), projectDir, packageJson);
   return {
     name: 'ON_CANCEL_HOOK',
     steps: [{ kind: 'command', command: { argv: runScriptCommand(pm, ON_CANCEL_HOOK) } }],

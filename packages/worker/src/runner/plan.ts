@@ -27,7 +27,7 @@ export interface BuildPlan {
 
 export interface Command {
   argv: string[];
-  /** Relative to the project directory; defaults to it. */
+  /** Relative to the project directory; defaults to it. May lead up to the source root (a monorepo's workspace root), never beyond. */
   cwd?: string;
   env?: Record<string, string>;
   /** Defaults to the phase's `network`. */
@@ -81,8 +81,10 @@ export interface FailurePattern {
 
 export interface PhaseContext {
   job: BuildJob;
-  /** Absolute path of the unpacked project. */
+  /** Absolute path of the app: the unpacked source, or its `appDir` folder (a monorepo). */
   projectDir: string;
+  /** Absolute path of the unpacked source (a monorepo's repository root); absent: projectDir. */
+  repoDir?: string;
   /** Absolute path of the attempt's workspace root (project, temp files, credentials live below it). */
   workspaceRoot: string;
   /**

@@ -23,10 +23,12 @@
  * clock: AttemptLease in ../retry.ts). A restart never fails a build.
  */
 import { createHash } from 'node:crypto';
+import { realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { BuildJob, BuildMeshClient } from '@buildmesh/protocol';
+import { isValidAppDir, type BuildJob, type BuildMeshClient } from '@buildmesh/protocol';
 import type { WorkerLogger } from '../logger.js';
 import { startHeartbeatLoop } from '../loops/heartbeat-loop.js';
 import { LogShipper, type LogShipperOptions } from '../loops/log-shipper.js';
@@ -42,6 +44,7 @@ import { BuildLog, formatDuration } from './build-log.js';
 import { choosePlan } from './choose-plan.js';
 import { attemptSecretValues, createMasker } from './mask-secrets.js';
 import type { BuildPlan, Phase, PhaseContext } from './plan.js';
+import { resolveInside } from './paths.js';
 import { PhaseRunner, type PhasesResult } from './run-phases.js';
 
 export interface AttemptDeps {
@@ -194,7 +197,11 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
   const { client } = deps;
   const { workspace, executor, log, secrets, env } = attempt;
   const attemptId = job.attempt.id;
-  const runner = new PhaseRunner({ executor, log, context: { job, projectDir: workspace.projectDir, workspaceRoot: workspace.root, env }, signal });
+  // A monorepo's source is its repository root (EAS_BUILD_WORKINGDIR); the app is its appDir folder.
+  const appDir = job.build.appDir ?? null;
+  const repoDir = workspace.projectDir;
+  const projectDir = appDir !== null && isValidAppDir(appDir) ? join(repoDir, appDir) : repoDir;
+  const runner = new PhaseRunner({ executor, log, context: { job, projectDir, repoDir, workspaceRoot: workspace.root, env }, signal });
   const upload = async (spec: ArtifactSpec, ctx: PhaseContext): Promise<void> => {
     try {
       await collectAndUpload({ client, attemptId, projectDir: ctx.projectDir, tmpDir: workspace.tmpDir, specs: [spec], signal: ctx.signal, log: ctx.log });
@@ -212,14 +219,15 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
         {
           kind: 'task',
           describe: 'download and unpack the source',
-          run: (ctx) => downloadSource(client, job, workspace.projectDir, deps.unpackLimits, ctx, guards.loseLease),
+          run: (ctx) => downloadSource(client, job, repoDir, deps.unpackLimits, ctx, guards.loseLease),
         },
+        ...(appDir === null ? [] : [{ kind: 'task' as const, describe: `find the app in ${appDir}`, run: (ctx: PhaseContext) => checkAppDir(repoDir, appDir, ctx) }]),
         {
           kind: 'task',
           describe: 'read the build plan',
           run: async (ctx) => {
             plan = await choosePlan(
-              { job, projectDir: ctx.projectDir, workspaceRoot: ctx.workspaceRoot, credentials: secrets.credentials, secrets: secrets.secrets, fileSecrets: secrets.files, env },
+              { job, projectDir: ctx.projectDir, repoDir, workspaceRoot: ctx.workspaceRoot, credentials: secrets.credentials, secrets: secrets.secrets, fileSecrets: secrets.files, env },
               { planPipeline: deps.planPipeline ?? planPipeline, upload, ...(deps.cache ? { cache: deps.cache.store } : {}) },
             );
             if (plan.redact.length) log.setMask(createMasker([...attemptSecretValues(secrets), ...plan.redact]));
@@ -334,6 +342,16 @@ async function downloadSource(
     if (isLeaseLost(err)) loseLease(err);
     throw err;
   }
+}
+
+/** The job's app folder must be a real folder of the unpacked source (never a link leading elsewhere). */
+async function checkAppDir(repoDir: string, appDir: string, ctx: PhaseContext): Promise<void> {
+  if (!isValidAppDir(appDir)) throw new BuildFailure('SOURCE_UNPACK_FAILED', `the app folder "${appDir}" is not a relative path inside the source`);
+  const real = await resolveInside(repoDir, appDir, 'SOURCE_UNPACK_FAILED', 'app folder');
+  if (real !== join(await realpath(repoDir), appDir) || !(await stat(real)).isDirectory()) {
+    throw new BuildFailure('SOURCE_UNPACK_FAILED', `the app folder "${appDir}" is not a folder of the source`);
+  }
+  ctx.log(`monorepo: the source is the repository root (EAS_BUILD_WORKINGDIR); the app is ${appDir}`);
 }
 
 function artifactPhases(specs: ArtifactSpec[], stopped: boolean, upload: (spec: ArtifactSpec, ctx: PhaseContext) => Promise<void>): Phase[] {

@@ -12,6 +12,7 @@
  * `set-env` (step-io.ts): what a command passes to `set-env` is added to the
  * attempt's environment for every later command.
  */
+import { relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isBuildErrorCode, type BuildErrorCode, type FinishRequest, type PhaseResult } from '@buildmesh/protocol';
 import type { Executor } from '../sandbox/executor.js';
@@ -183,7 +184,9 @@ export class PhaseRunner {
   /** Runs one command through the executor with set-output/set-env; the attempt's env takes what it set. */
   private async execute(phase: Phase, command: Command, signal: AbortSignal, timeoutMs: number | undefined): Promise<{ outcome: StepOutcome; outputs: Record<string, string> }> {
     const { log, context, executor } = this.options;
-    const cwd = await resolveInside(context.projectDir, command.cwd, 'STEP_FAILED', 'working directory');
+    // Relative to the app's folder, contained in the source root (a monorepo installs at its workspace root).
+    const root = context.repoDir ?? context.projectDir;
+    const cwd = await resolveInside(root, relative(root, resolve(context.projectDir, command.cwd ?? '.')) || '.', 'STEP_FAILED', 'working directory');
     const env = command.env ? { ...context.env, ...command.env } : { ...context.env };
     const io = await this.stepIo.create(env.PATH);
     log.system(phase.name, `$ ${formatArgv(command.argv)}`);

@@ -10,6 +10,8 @@ export const installNodeModules: BuiltinFunction = {
     const plan = await services.planContext();
     const frozen = shouldUseFrozenLockfile(plan.pm, plan.packageJson, phase.env);
     phase.log(`Using ${plan.pm.name}${plan.pm.lockfile ? `, from ${plan.pm.lockfile}` : ''}${frozen ? ', with a frozen lockfile' : ''}.`);
-    await phase.exec({ argv: installCommand(plan.pm, frozen), env, network: true, ...(cwd ? { cwd } : {}) });
+    // A step's working_directory wins; else a monorepo installs at its workspace root, as the pipelines do.
+    const dir = cwd ?? plan.installCwd;
+    await phase.exec({ argv: installCommand(plan.pm, frozen), env, network: true, ...(dir ? { cwd: dir } : {}) });
   },
 };
