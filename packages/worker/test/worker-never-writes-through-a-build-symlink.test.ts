@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/
 import path from 'node:path';
 import { useNpmToken } from '../src/custom/functions/use-npm-token.js';
 import type { FunctionRunContext } from '../src/custom/functions/types.js';
-import { applyInjectedGradleFile } from '../src/pipelines/android-credentials.js';
+import { applyInjectedGradleFile, injectAndroidKeystore, keystorePaths } from '../src/pipelines/android-credentials.js';
 import { chmodInside, readFileInside, writeFileInside } from '../src/workspace/inside.js';
 
 const dirs: string[] = [];
@@ -74,4 +74,21 @@ void test('FIX_GRADLEW reads, writes and chmods no host file through android/gra
   await chmodInside(project, gradlew, 0o755);
   assert.equal(await readFile(gradlew, 'utf8'), 'a\n');
   assert.equal((await stat(gradlew)).mode & 0o777, 0o755);
+});
+
+void test('a second keystore injection (two eas/build steps) writes no host file through a link planted in credentials/', async () => {
+  const { project, victim } = await setup();
+  const workspaceRoot = path.dirname(project);
+  const paths = keystorePaths(workspaceRoot, 'second');
+  await mkdir(paths.dir, { recursive: true });
+  await symlink(victim, paths.jsonPath);
+  await mkdir(path.join(project, 'android', 'app'), { recursive: true });
+  await writeFile(path.join(project, 'android', 'app', 'build.gradle'), 'android {}\n');
+  const keystore = { keystore: Buffer.from('KEYSTORE'), keystorePassword: 'pw', keyAlias: 'k', source: 'build credentials' as const };
+  await assert.rejects(injectAndroidKeystore(keystore, paths, project, () => {}));
+  assert.equal(await readFile(victim, 'utf8'), 'host file\n');
+  // Control: without the link it is written.
+  await rm(paths.jsonPath);
+  await injectAndroidKeystore(keystore, paths, project, () => {});
+  assert.match(await readFile(paths.jsonPath, 'utf8'), /"keyAlias": "k"/);
 });

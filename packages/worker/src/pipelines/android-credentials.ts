@@ -7,7 +7,7 @@
  * into the project or passed in argv; Gradle finds the JSON through BUILDMESH_ANDROID_CREDENTIALS.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CredentialsBundle, ResolvedProfile } from '@buildmesh/protocol';
 import { readFileInside, writeFileInside } from '../workspace/inside.js';
@@ -124,14 +124,17 @@ export async function injectAndroidKeystore(
 ): Promise<void> {
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
   await chmod(paths.dir, 0o700);
-  await writeFile(paths.keystorePath, keystore.keystore, { mode: 0o600 });
+  // The build user owns this directory from its first step on: a second eas/build of a custom build
+  // may find a symlink planted in it. Never followed (the workspace root is the worker's).
+  const root = dirname(paths.dir);
+  await writeFileInside(root, paths.keystorePath, keystore.keystore, { mode: 0o600 });
   const json = {
     keystorePath: paths.keystorePath,
     keystorePassword: keystore.keystorePassword,
     keyAlias: keystore.keyAlias,
     ...(keystore.keyPassword ? { keyPassword: keystore.keyPassword } : {}),
   };
-  await writeFile(paths.jsonPath, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
+  await writeFileInside(root, paths.jsonPath, `${JSON.stringify(json, null, 2)}\n`, { mode: 0o600 });
   log(`Keystore from the ${keystore.source} written to ${paths.keystorePath} (key alias "${keystore.keyAlias}").`);
   const androidDir = join(projectDir, 'android');
   await writeFileInside(projectDir, join(androidDir, 'app', INJECT_GRADLE_FILE), INJECT_GRADLE_TEMPLATE);
