@@ -53,6 +53,12 @@ export interface ControllerOptions {
   orgMaxQueued: number;
   /** Builds one org may run at once on shared-pool workers (0 = no limit). */
   orgMaxSharedRunning: number;
+  /** Dashboard single sign-on: the OIDC issuer URL; null = SSO off. */
+  oidcIssuer: string | null;
+  oidcClientId: string | null;
+  oidcClientSecret: string | null;
+  /** `<condition> => <org>:<role>` rules, `;`-separated; first match wins; no match = refused. */
+  oidcRoleMapping: string | null;
 }
 
 export type SqliteSynchronous = 'full' | 'normal';
@@ -174,6 +180,24 @@ const SETTINGS: readonly Setting[] = [
     min: 0,
     default: '0',
     description: "Builds each org may run at once on shared-pool workers; the pool's claims skip an org at its limit (0 = no limit). Org-pool workers are not limited.",
+  },
+  {
+    name: 'oidcIssuer',
+    env: 'BUILDMESH_OIDC_ISSUER',
+    kind: 'optional',
+    value: null,
+    default: '',
+    description: 'Dashboard single sign-on: the OIDC issuer (https://…; found by discovery). With BUILDMESH_OIDC_CLIENT_ID set, the sign-in page offers "Sign in with SSO". Unset: token sign-in only.',
+  },
+  { name: 'oidcClientId', env: 'BUILDMESH_OIDC_CLIENT_ID', kind: 'optional', value: null, default: '', description: "The controller's client id at the issuer (redirect URI: <controller URL>/v1/sso/callback)." },
+  { name: 'oidcClientSecret', env: 'BUILDMESH_OIDC_CLIENT_SECRET', kind: 'secret', value: null, default: '', description: 'Its client secret (unset for a public client; PKCE is used either way).' },
+  {
+    name: 'oidcRoleMapping',
+    env: 'BUILDMESH_OIDC_ROLE_MAPPING',
+    kind: 'optional',
+    value: null,
+    default: '',
+    description: 'Who may sign in, as which org and role: `;`-separated rules `<condition> => <org>:<role>`, e.g. `email == "boss@acme.com" => acme:admin; email == "*@acme.com" => acme:member` (conditions as for trust rules; first match wins). A user no rule matches is refused.',
   },
 ];
 

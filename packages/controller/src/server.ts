@@ -37,6 +37,7 @@ import { registerWebhookRoutes } from './routes/webhooks.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerTrustRoutes } from './routes/trust.js';
 import { registerProvenanceRoutes } from './routes/provenance.js';
+import { registerSsoRoutes } from './routes/sso.js';
 import { registerStatsRoutes } from './routes/stats.js';
 
 /** Small JSON bodies by default; routes that take more say so (credentials, log batches). */
@@ -139,6 +140,7 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerAuditRoutes(app, ctx);
   registerTrustRoutes(app, ctx);
   registerProvenanceRoutes(app, ctx);
+  registerSsoRoutes(app, ctx);
   registerStatsRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '@buildmesh/protocol/browser';
 import { errorText, signIn } from '../api.js';
 
@@ -7,6 +7,13 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Single sign-on is offered when the operator configured an issuer (GET /v1/sso).
+  const [sso, setSso] = useState(false);
+  useEffect(() => {
+    void fetch('/v1/sso')
+      .then((r) => (r.ok ? (r.json() as Promise<{ enabled: boolean }>) : { enabled: false }))
+      .then((body) => setSso(body.enabled), () => undefined);
+  }, []);
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     setBusy(true);
@@ -51,6 +58,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         <p class="muted small">
           Create one with <code>buildmesh admin token create me --role member</code>.
         </p>
+        {sso && (
+          <a class="button sso" href="/v1/sso/login">
+            Sign in with SSO
+          </a>
+        )}
       </form>
     </main>
   );
