@@ -26,7 +26,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildJob } from '@buildmesh/protocol';
-import { detectPackageManager, type PackageJson } from '../pipelines/package-manager.js';
+import { detectInstallPackageManager, resolveInstallDir, type PackageJson } from '../pipelines/package-manager.js';
 import type { Phase, PhaseContext } from '../runner/plan.js';
 import { formatBytes, type CacheStore } from './store.js';
 
@@ -57,23 +57,28 @@ const PM_STORES: Record<string, string[]> = {
 };
 
 /** What this build caches (empty when `cache.disabled`). */
-export async function cacheSpecs(job: BuildJob, projectDir: string): Promise<CacheSpec[]> {
+export async function cacheSpecs(job: BuildJob, projectDir: string, repoDir: string = projectDir): Promise<CacheSpec[]> {
   const profile = job.build.profile;
   if (profile.cache?.disabled) return [];
   // No package.json: npm, without a lockfile.
   const packageJson = await readPackageJson(projectDir);
-  const pm = detectPackageManager(projectDir, packageJson);
-  const specs: CacheSpec[] = [{ kind: pm.name, paths: PM_STORES[pm.name]!, keyFile: pm.lockfile }];
-  if (pm.lockfile) specs.push({ kind: 'node_modules', paths: ['node_modules'], keyFile: pm.lockfile, exactOnly: true });
+  // A monorepo app installs at its workspace root: that folder's package manager. Its lockfile lies
+  // above the app, so caches are keyed without it (the closest older entry is restored), and
+  // node_modules (one per workspace package) is not cached.
+  const installDir = resolveInstallDir(repoDir, projectDir);
+  const pm = detectInstallPackageManager(installDir, projectDir, packageJson);
+  const lockfile = installDir === projectDir ? pm.lockfile : null;
+  const specs: CacheSpec[] = [{ kind: pm.name, paths: PM_STORES[pm.name]!, keyFile: lockfile }];
+  if (lockfile) specs.push({ kind: 'node_modules', paths: ['node_modules'], keyFile: lockfile, exactOnly: true });
   const deps = { ...(packageJson?.dependencies ?? {}), ...(packageJson?.devDependencies ?? {}) };
-  if ('expo' in deps || 'react-native' in deps) specs.push({ kind: 'metro', paths: ['$TMPDIR/metro-cache'], keyFile: pm.lockfile });
-  if (job.build.platform === 'android') specs.push({ kind: 'gradle', paths: ['~/.gradle/caches', '~/.gradle/wrapper/dists'], keyFile: pm.lockfile });
+  if ('expo' in deps || 'react-native' in deps) specs.push({ kind: 'metro', paths: ['$TMPDIR/metro-cache'], keyFile: lockfile });
+  if (job.build.platform === 'android') specs.push({ kind: 'gradle', paths: ['~/.gradle/caches', '~/.gradle/wrapper/dists'], keyFile: lockfile });
   if (job.build.platform === 'ios') {
-    const podfileLock = (await lstat(path.join(projectDir, 'ios', 'Podfile.lock')).catch(() => undefined))?.isFile() ? 'ios/Podfile.lock' : pm.lockfile;
+    const podfileLock = (await lstat(path.join(projectDir, 'ios', 'Podfile.lock')).catch(() => undefined))?.isFile() ? 'ios/Podfile.lock' : lockfile;
     specs.push({ kind: 'cocoapods', paths: ['~/.cocoapods/repos', '~/Library/Caches/CocoaPods'], keyFile: podfileLock });
   }
   const custom = (profile.cache?.paths ?? []).map((p) => p.trim()).filter(Boolean);
-  if (custom.length) specs.push({ kind: 'paths', paths: custom, keyFile: pm.lockfile });
+  if (custom.length) specs.push({ kind: 'paths', paths: custom, keyFile: lockfile });
   return specs;
 }
 
@@ -203,13 +208,13 @@ export function saveCachePhase(options: CachePhaseOptions): Phase {
   };
 }
 
-export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseContext, 'projectDir' | 'log'>): Promise<void> {
+export async function restoreCaches(options: CachePhaseOptions, ctx: Pick<PhaseContext, 'projectDir' | 'repoDir' | 'log'>): Promise<void> {
   const skip = why(options);
   if (skip) return ctx.log(`Skipped: ${skip}.`);
   const orgId = options.job.build.orgId!;
   const roots = { projectDir: ctx.projectDir, homeDir: options.homeDir, tmpDir: options.tmpDir };
   options.keys ??= new Map();
-  for (const spec of await cacheSpecs(options.job, ctx.projectDir)) {
+  for (const spec of await cacheSpecs(options.job, ctx.projectDir, ctx.repoDir)) {
     const keyed = await keyOf(options.job, ctx.projectDir, spec);
     options.keys.set(spec.kind, keyed);
     const { key, prefix } = keyed;
@@ -247,7 +252,7 @@ async function readPackageJson(projectDir: string): Promise<PackageJson | null> 
   }
 }
 
-export async function saveCaches(options: CachePhaseOptions, ctx: Pick<PhaseContext, 'projectDir' | 'log'>): Promise<void> {
+export async function saveCaches(options: CachePhaseOptions, ctx: Pick<PhaseContext, 'projectDir' | 'repoDir' | 'log'>): Promise<void> {
   const skip = why(options);
   if (skip) return ctx.log(`Skipped: ${skip}.`);
   const orgId = options.job.build.orgId!;
@@ -256,7 +261,7 @@ export async function saveCaches(options: CachePhaseOptions, ctx: Pick<PhaseCont
   // package.json or the lockfile may be a FIFO or a symlink to /dev/zero, which must not be read here.
   const keyed = options.keys?.size
     ? [...options.keys.values()]
-    : await Promise.all((await cacheSpecs(options.job, ctx.projectDir)).map((spec) => keyOf(options.job, ctx.projectDir, spec)));
+    : await Promise.all((await cacheSpecs(options.job, ctx.projectDir, ctx.repoDir)).map((spec) => keyOf(options.job, ctx.projectDir, spec)));
   for (const { spec, key, prefix } of keyed) {
     const sources: { label: string; dir: string }[] = [];
     const absent: string[] = [];
