@@ -7,11 +7,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BwrapExecutor } from '../src/sandbox/bwrap.js';
 import { collectArtifacts } from '../src/runner/artifacts.js';
 import { createWorkspace } from '../src/workspace/workspace.js';
+import { StepIoFactory } from '../src/runner/step-io.js';
 import { bwrapSkipper, TEST_BWRAP_PATH } from '../../../test/helpers/bwrap.js';
 
 const bwrap = await bwrapSkipper();
@@ -50,4 +51,32 @@ void test('a build cannot replace project/ or home/ with a symlink to a host pat
   }
   const files = await collectArtifacts(ws.projectDir, ws.tmpDir, [{ kind: 'build-artifacts', patterns: ['etc/passwd', 'etc/shadow'], required: false }], () => {});
   assert.deepEqual(files, []);
+});
+
+void test("a build cannot plant a link where the worker creates the next step's output directories", { skip: bwrap.skip() || (!asRoot && 'the build user differs from the worker only when the worker runs as root') }, async () => {
+  const base = await mkdtemp('/var/tmp/bm-stepio-');
+  try {
+    const victim = path.join(base, 'host-dir');
+    await mkdir(victim, { mode: 0o700 });
+    const ws = await createWorkspace(path.join(base, 'work'), 'att_stepio');
+    const executor = new BwrapExecutor({ hiddenPaths: [], bwrapPath: TEST_BWRAP_PATH, killGraceMs: 1000 });
+    await executor.prepare(ws.root);
+    const io = new StepIoFactory(ws.root);
+    const first = await io.create(undefined);
+    try {
+      const plant = `ln -s ${victim} ${ws.root}/.buildmesh/steps/2; ln -s ${victim} ${ws.root}/.buildmesh/steps/1/outputs/x; true`;
+      const result = await executor.run({ argv: ['bash', '-c', plant], cwd: ws.projectDir, env: { PATH: '/usr/bin:/bin', ...first.env }, network: false, onLine: () => {} });
+      assert.equal(result.exitCode, 0);
+      // Control: the step's own output directory is writable by it.
+      const write = await executor.run({ argv: ['bash', '-c', 'echo v > "$BUILDMESH_STEP_OUTPUTS_DIR/name"'], cwd: ws.projectDir, env: { PATH: '/usr/bin:/bin', ...first.env }, network: false, onLine: () => {} });
+      assert.equal(write.exitCode, 0);
+    } finally {
+      await executor.dispose();
+    }
+    await io.create(undefined).catch(() => undefined);
+    assert.equal((await stat(victim)).mode & 0o777, 0o700, 'the worker chmodded a host directory through a planted link');
+    assert.deepEqual(await readdir(victim), []);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
 });

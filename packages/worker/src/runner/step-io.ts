@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildFailure } from './build-failure.js';
+import { WORKER_DIR } from '../workspace/workspace.js';
 
 const MAX_ENTRIES = 100;
 const MAX_VALUE_BYTES = 256 * 1024;
@@ -52,9 +53,9 @@ export class StepIoFactory {
 
   private binDir(): Promise<string> {
     this.ready ??= (async () => {
-      const bin = join(this.workspaceRoot, '.buildmesh', 'bin');
+      const bin = join(this.workspaceRoot, WORKER_DIR, 'bin');
       await mkdir(bin, { recursive: true, mode: 0o755 });
-      await chmod(join(this.workspaceRoot, '.buildmesh'), 0o755);
+      await chmod(join(this.workspaceRoot, WORKER_DIR), 0o755);
       await chmod(bin, 0o755);
       for (const [name, text] of Object.entries(SCRIPTS)) {
         await writeFile(join(bin, name), text, { mode: 0o755 });
@@ -67,12 +68,12 @@ export class StepIoFactory {
 
   async create(path: string | undefined): Promise<StepIo> {
     const bin = await this.binDir();
-    const dir = join(this.workspaceRoot, '.buildmesh', 'steps', String(++this.count));
+    const dir = join(this.workspaceRoot, WORKER_DIR, 'steps', String(++this.count));
     const outputs = join(dir, 'outputs');
     const env = join(dir, 'env');
     await mkdir(outputs, { recursive: true });
     await mkdir(env, { recursive: true });
-    await chmod(join(this.workspaceRoot, '.buildmesh', 'steps'), 0o755);
+    await chmod(join(this.workspaceRoot, WORKER_DIR, 'steps'), 0o755);
     await chmod(dir, 0o755);
     // The step may run as another user (the sandbox's build user): it must be able to write here.
     await chmod(outputs, 0o777);

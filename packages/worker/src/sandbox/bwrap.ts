@@ -24,7 +24,7 @@ import { execFile } from 'node:child_process';
 import { chmod, lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import type { WorkspaceLayout } from '../workspace/workspace.js';
+import { WORKER_DIR, type WorkspaceLayout } from '../workspace/workspace.js';
 import type { ExecRequest } from './executor.js';
 import { LAUNCHER_ENV, LocalExecutor, SandboxError, type LocalExecutorOptions, type SpawnPlan } from './local-executor.js';
 
@@ -208,11 +208,11 @@ async function makeReachable(root: string, user: BuildUser): Promise<void> {
 
 /**
  * chown -R of everything below the workspace root still owned by the worker; never follows a
- * symlink. The root itself is not given away (see prepare()).
+ * symlink. The root itself is not given away (see prepare()), nor the worker's own WORKER_DIR.
  */
 async function giveToBuildUser(root: string, user: BuildUser): Promise<void> {
   const myUid = process.getuid?.() ?? 0;
-  const entries = (await readdir(root)).map((name) => path.join(root, name));
+  const entries = (await readdir(root)).filter((name) => name !== WORKER_DIR).map((name) => path.join(root, name));
   if (!entries.length) return;
   return new Promise((resolve, reject) => {
     execFile('chown', ['-R', '-P', `--from=${myUid}`, `${user.uid}:${user.gid}`, '--', ...entries], { env: { ...LAUNCHER_ENV } }, (err, _out, stderr) => {

@@ -38,6 +38,13 @@ export function workspaceLayout(root: string): WorkspaceLayout {
   return { root, projectDir: path.join(root, 'project'), homeDir: path.join(root, 'home'), tmpDir: path.join(root, 'tmp') };
 }
 
+/**
+ * Below the workspace root, the worker's own directory (step scripts, per-step output and env
+ * directories): it stays the worker's, never handed to the build user, so a build cannot plant a
+ * link where the worker creates and chmods the next step's directories.
+ */
+export const WORKER_DIR = '.buildmesh';
+
 /** A single plain path component: no separators, no `.`/`..`, no leading dot or dash, bounded length. */
 const ATTEMPT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
