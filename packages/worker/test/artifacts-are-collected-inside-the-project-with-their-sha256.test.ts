@@ -90,3 +90,24 @@ void test('artifact names are safe for URLs and unique within a build', () => {
   assert.equal(artifactName('x/.hidden file!.txt', taken), 'hidden_file_.txt');
   assert.match(artifactName('x/' + 'n'.repeat(300), taken), /^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,199}$/);
 });
+
+void test('a monorepo app: leading ../ in a glob may reach the source root, never beyond it, nor through a link', async (t) => {
+  const source = join(tempDir(t), 'source');
+  const app = join(source, 'apps/mobile');
+  mkdirSync(join(app, 'build'), { recursive: true });
+  mkdirSync(join(source, 'packages/lib/reports'), { recursive: true });
+  writeFileSync(join(app, 'build/app.apk'), 'apk');
+  writeFileSync(join(source, 'packages/lib/reports/test.xml'), '<ok/>');
+  writeFileSync(join(source, '..', 'outside.txt'), 'not part of the source');
+  symlinkSync(join(source, '..', 'outside.txt'), join(source, 'packages/lib/reports/escape.xml'));
+  assert.deepEqual(
+    await matchArtifacts(app, ['build/*.apk', '../../packages/lib/reports/*.xml'], source),
+    ['../../packages/lib/reports/test.xml', 'build/app.apk'],
+  );
+  await assert.rejects(matchArtifacts(app, ['../../../outside.txt'], source), (e: unknown) => e instanceof BuildFailure);
+  await assert.rejects(matchArtifacts(app, ['build/../../../../outside.txt'], source), (e: unknown) => e instanceof BuildFailure);
+  // Without a source root above it (a plain project), ../ is refused as before.
+  await assert.rejects(matchArtifacts(app, ['../../packages/lib/reports/*.xml']), (e: unknown) => e instanceof BuildFailure);
+  const files = await collectArtifacts(app, tempDir(t), [{ kind: 'build-artifacts', patterns: ['../../packages/lib/reports/*.xml'], required: true }], () => {}, source);
+  assert.deepEqual(files.map((f) => [f.name, f.sha256]), [['test.xml', sha256('<ok/>')]]);
+});

@@ -2,7 +2,8 @@
  * Collects a build's artifacts by glob and uploads them as streams with size and
  * sha256.
  *
- *  - Globs are relative to the project directory: for a custom config the profile's
+ *  - Globs are relative to the project directory (a monorepo's app folder; leading `../` may
+ *    lead up to the source root, never beyond): for a custom config the profile's
  *    `applicationArchivePath` (kind application-archive) and `buildArtifactPaths`
  *    (kind build-artifacts); the Expo pipelines return their own (with EAS's
  *    per-platform defaults). Symbolic links are never followed, and every match
@@ -65,29 +66,40 @@ export function artifactSpecs(paths: ArtifactPaths): ArtifactSpec[] {
 /**
  * The project-relative paths the patterns match, files and directories, without
  * following symlinks, outside paths refused, entries inside a matched directory dropped.
+ * `rootDir` (a monorepo's source root, above the app's folder) is how far leading `../`
+ * segments may lead, as EAS resolves such globs from the app; `..` anywhere else is refused.
  */
-export async function matchArtifacts(projectDir: string, patterns: string[]): Promise<string[]> {
+export async function matchArtifacts(projectDir: string, patterns: string[], rootDir: string = projectDir): Promise<string[]> {
+  const byBase = new Map<string, string[]>();
   for (const pattern of patterns) {
-    if (pattern.startsWith('/') || pattern.split('/').includes('..')) {
-      throw new BuildFailure('ARTIFACT_NOT_FOUND', `artifact path "${pattern}" must be relative to the project and stay inside it`);
+    const ups = /^(?:\.\.\/)*/.exec(pattern)![0];
+    const rest = pattern.slice(ups.length);
+    const base = resolve(projectDir, ups || '.');
+    if (pattern.startsWith('/') || rest === '' || rest.split('/').includes('..') || !isInside(rootDir, base)) {
+      throw new BuildFailure('ARTIFACT_NOT_FOUND', `artifact path "${pattern}" must be relative to the project and stay inside ${rootDir === projectDir ? 'it' : 'the source'}`);
     }
+    byBase.set(ups, [...(byBase.get(ups) ?? []), rest]);
   }
-  const matches = await glob(patterns, {
-    cwd: projectDir,
-    dot: true,
-    onlyFiles: false,
-    followSymbolicLinks: false,
-    expandDirectories: false,
-  });
-  const realProject = await realpath(projectDir);
+  const matches: string[] = [];
+  for (const [ups, rests] of byBase) {
+    const found = await glob(rests, {
+      cwd: resolve(projectDir, ups || '.'),
+      dot: true,
+      onlyFiles: false,
+      followSymbolicLinks: false,
+      expandDirectories: false,
+    });
+    matches.push(...found.map((m) => `${ups}${m}`));
+  }
+  const realRoot = await realpath(rootDir);
   const kept: string[] = [];
-  for (const match of matches.map((m) => m.replace(/\/+$/, '')).sort()) {
+  for (const match of [...new Set(matches.map((m) => m.replace(/\/+$/, '')))].sort()) {
     const absolute = resolve(projectDir, match);
-    if (!isInside(projectDir, absolute)) continue;
+    if (!isInside(rootDir, absolute)) continue;
     const stat = await lstat(absolute).catch(() => undefined);
     // A link is not followed: not even one pointing inside (its target is matched on its own).
     if (!stat || stat.isSymbolicLink() || !(stat.isFile() || stat.isDirectory())) continue;
-    if (!isInside(realProject, await realpath(absolute))) continue;
+    if (!isInside(realRoot, await realpath(absolute))) continue;
     // Sorted, so a directory comes before anything inside it.
     if (kept.some((dir) => match.startsWith(`${dir}/`))) continue;
     kept.push(match);
@@ -143,11 +155,11 @@ export async function packDirectory(dir: string, outFile: string): Promise<{ sha
  * Resolves the specs to files ready to upload (directories packed into tmpDir).
  * Throws ARTIFACT_NOT_FOUND when a required spec matches nothing.
  */
-export async function collectArtifacts(projectDir: string, tmpDir: string, specs: ArtifactSpec[], log: (text: string) => void): Promise<ArtifactFile[]> {
+export async function collectArtifacts(projectDir: string, tmpDir: string, specs: ArtifactSpec[], log: (text: string) => void, rootDir: string = projectDir): Promise<ArtifactFile[]> {
   const files: ArtifactFile[] = [];
   const taken = new Set<string>();
   for (const spec of specs) {
-    const matches = await matchArtifacts(projectDir, spec.patterns);
+    const matches = await matchArtifacts(projectDir, spec.patterns, rootDir);
     if (matches.length === 0) {
       if (spec.required) {
         throw new BuildFailure('ARTIFACT_NOT_FOUND', `no file matches the ${spec.kind} path${spec.patterns.length > 1 ? 's' : ''} ${spec.patterns.map((p) => `"${p}"`).join(', ')}`);
@@ -206,12 +218,14 @@ export async function collectAndUpload(options: {
   client: BuildMeshClient;
   attemptId: string;
   projectDir: string;
+  /** A monorepo's source root: leading `../` in a pattern may lead up to it (default projectDir). */
+  rootDir?: string;
   tmpDir: string;
   specs: ArtifactSpec[];
   signal: AbortSignal;
   log: (text: string) => void;
 }): Promise<ArtifactFile[]> {
-  const files = await collectArtifacts(options.projectDir, options.tmpDir, options.specs, options.log);
+  const files = await collectArtifacts(options.projectDir, options.tmpDir, options.specs, options.log, options.rootDir);
   for (const file of files) {
     await uploadArtifact(options.client, options.attemptId, file, options.signal, options.log);
     options.log(`uploaded ${file.kind} ${file.name} (${formatSize(file.size)}, sha256 ${file.sha256})`);

@@ -204,7 +204,7 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
   const runner = new PhaseRunner({ executor, log, context: { job, projectDir, repoDir, workspaceRoot: workspace.root, env }, signal });
   const upload = async (spec: ArtifactSpec, ctx: PhaseContext): Promise<void> => {
     try {
-      await collectAndUpload({ client, attemptId, projectDir: ctx.projectDir, tmpDir: workspace.tmpDir, specs: [spec], signal: ctx.signal, log: ctx.log });
+      await collectAndUpload({ client, attemptId, projectDir: ctx.projectDir, rootDir: ctx.repoDir ?? ctx.projectDir, tmpDir: workspace.tmpDir, specs: [spec], signal: ctx.signal, log: ctx.log });
     } catch (err) {
       if (isLeaseLost(err)) guards.loseLease(err);
       throw err;
