@@ -32,7 +32,9 @@ export async function runTenantMatrix(world: World): Promise<void> {
     let controls = 0;
     for (const route of routes.filter((r) => r.named && r.ownedPath && r.op.method === 'GET' && r.credential)) {
       const r = await send(controller.port, { ...(await validRequest(route, resolve)), token: route.credential });
-      assert.ok(r.status === 200 || r.status === 206, `control ${route.op.method} ${route.op.path} with alpha's credential: ${r.text.slice(0, 300)}`);
+      // The world's build is still running, so its artifact has no provenance yet (409, from the live artifact).
+      const notYet = route.op.path.endsWith('/provenance') && r.status === 409 && r.text.includes('provenance is issued once');
+      assert.ok(r.status === 200 || r.status === 206 || notYet, `control ${route.op.method} ${route.op.path} with alpha's credential: ${r.text.slice(0, 300)}`);
       controls++;
     }
 
