@@ -5,7 +5,10 @@
  *    script): a hook that replaced eas.json by a symlink to a host file got that file into the log;
  *  - SAVE_CACHE re-read package.json and the lockfile (readFileSync for yarn's flavour): a FIFO
  *    there blocked the worker's event loop for good (every slot, every heartbeat). It now saves
- *    under what RESTORE_CACHE read before any build code ran.
+ *    under what RESTORE_CACHE read before any build code ran;
+ *  - a custom build's eas/prebuild or eas/install_node_modules reads package.json (and the
+ *    lockfile, and package.json files up to the source root) at that step, after the build's own
+ *    steps: a FIFO or a link to /dev/zero there hung or exhausted the worker.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,4 +77,46 @@ console.log('SAVE_DONE');
   assert.equal(result.signal, null, `SAVE_CACHE hung on a FIFO (killed after 30 s): ${result.stdout}${result.stderr}`);
   assert.match(result.stdout, /SAVE_DONE/, result.stderr);
   assert.match(result.stdout, /saved ~\/\.cache\/yarn/);
+});
+
+void test('the plan context of a late eas/install_node_modules refuses FIFOs and links instead of hanging', (t) => {
+  const dir = makeTempDir(t);
+  const script = join(dir, 'context.mts');
+  const context = fileURLToPath(new URL('../src/pipelines/context.ts', import.meta.url));
+  const pm = fileURLToPath(new URL('../src/pipelines/package-manager.ts', import.meta.url));
+  const support = fileURLToPath(new URL('./support/simple-phase-runner.ts', import.meta.url));
+  writeFileSync(
+    script,
+    `import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPlanContext } from ${JSON.stringify(context)};
+import { detectInstallPackageManager, resolveInstallDir } from ${JSON.stringify(pm)};
+import { makeJob } from ${JSON.stringify(support)};
+const dir = ${JSON.stringify(dir)};
+const root = join(dir, 'repo'), app = join(root, 'apps', 'm');
+mkdirSync(app, { recursive: true });
+const job = makeJob('android', {});
+const input = { job, projectDir: app, workspaceRoot: dir, credentials: null, secrets: {} };
+execFileSync('mkfifo', [join(app, 'package.json')]);
+console.log('fifo:', await createPlanContext(input).then(() => 'read', (e) => e.code));
+execFileSync('rm', [join(app, 'package.json')]);
+symlinkSync('/dev/zero', join(app, 'package.json'));
+console.log('zero:', await createPlanContext(input).then(() => 'read', (e) => e.code));
+execFileSync('rm', [join(app, 'package.json')]);
+writeFileSync(join(app, 'package.json'), '{"name":"m"}');
+writeFileSync(join(app, 'yarn.lock'), '');
+execFileSync('rm', [join(app, 'yarn.lock')]);
+execFileSync('mkfifo', [join(app, 'yarn.lock')]);
+execFileSync('mkfifo', [join(root, 'package.json')]);
+console.log('pm:', detectInstallPackageManager(resolveInstallDir(root, app), app, { name: 'm' }).name);
+console.log('DONE');
+`,
+  );
+  const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+  const result = spawnSync(tsx, [script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+  assert.equal(result.signal, null, `hung on a FIFO (killed after 30 s): ${result.stdout}${result.stderr}`);
+  assert.match(result.stdout, /fifo: INSTALL_FAILED/, result.stderr);
+  assert.match(result.stdout, /zero: INSTALL_FAILED/, result.stderr);
+  assert.match(result.stdout, /pm: yarn\nDONE/, result.stderr);
 });

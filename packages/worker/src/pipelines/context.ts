@@ -5,7 +5,6 @@
  * credentials) but runs nothing: the plan is data for the runner.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import type { BuildJob, CredentialsBundle, Platform, ResolvedProfile } from '@buildmesh/protocol';
@@ -13,6 +12,7 @@ import type { Phase } from '../runner/plan.js';
 import { buildEnv } from './build-env.js';
 import { detectInstallPackageManager, resolveInstallDir, type PackageJson, type PackageManager } from './package-manager.js';
 import { PipelineError } from './pipeline-error.js';
+import { OutsideWorkspaceError, readFileInside } from '../workspace/inside.js';
 
 export interface PlanInput {
   job: BuildJob;
@@ -133,8 +133,11 @@ export async function createPlanContext(input: PlanInput): Promise<PlanContext> 
   const { job, projectDir } = input;
   let packageJsonText: string;
   try {
-    packageJsonText = await readFile(join(projectDir, 'package.json'), 'utf8');
-  } catch {
+    // A custom build reads it at its first eas/prebuild or eas/install_node_modules, after its own
+    // steps ran: never through a link, never a FIFO or an endless device.
+    packageJsonText = await readFileInside(projectDir, join(projectDir, 'package.json'));
+  } catch (err) {
+    if (err instanceof OutsideWorkspaceError) throw new PipelineError('INSTALL_FAILED', `package.json: ${err.message}`);
     throw new PipelineError('INSTALL_FAILED', 'The project has no package.json at its root; an Expo project needs one.');
   }
   let packageJson: PackageJson;

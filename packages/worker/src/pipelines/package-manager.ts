@@ -2,8 +2,9 @@
  * Which package manager a project uses, read from its lockfile, and the exact install commands EAS
  * runs with it (build-tools' common/installDependencies.ts and utils/packageManager.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { readHeadSync } from '../workspace/inside.js';
 
 export type PackageManagerName = 'npm' | 'yarn' | 'pnpm' | 'bun';
 
@@ -40,7 +41,7 @@ export interface PackageJson {
 
 function readPackageJsonAt(dir: string): PackageJson | null {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const parsed: unknown = JSON.parse(readHeadSync(join(dir, 'package.json'), 16 * 1024 * 1024) ?? '');
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as PackageJson) : null;
   } catch {
     return null;
@@ -108,7 +109,8 @@ function detectYarnFlavor(projectDir: string, packageJson: PackageJson | null, l
   if (lockfile === null) return 'classic';
   try {
     // __metadata is the first key of a berry lockfile; reading the head is enough.
-    const head = readFileSync(join(projectDir, lockfile), 'utf8').slice(0, 4096);
+    // Never through a link or into a FIFO: the install's scripts may have replaced the lockfile.
+    const head = readHeadSync(join(projectDir, lockfile), 4096) ?? '';
     if (/^__metadata:/m.test(head)) return 'berry';
   } catch {
     // unreadable: fall through to classic, and let the install report the problem

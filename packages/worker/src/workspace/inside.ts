@@ -4,7 +4,7 @@
  * and the file itself is opened with O_NOFOLLOW. Between steps no process of the build survives
  * (bwrap's PID namespace), so nothing can swap a component between the check and the open.
  */
-import { constants, type Mode } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Mode } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -53,10 +53,11 @@ export async function writeFileInside(root: string, file: string, data: string |
   }
 }
 
-/** readFile (utf8) of a regular file, never through a symlink. */
-export async function readFileInside(root: string, file: string): Promise<string> {
+/** readFile (utf8) of a regular file, never through a symlink; larger than `maxBytes` is refused. */
+export async function readFileInside(root: string, file: string, maxBytes = 16 * 1024 * 1024): Promise<string> {
   const handle = await openInside(root, file, constants.O_RDONLY);
   try {
+    if ((await handle.stat()).size > maxBytes) throw new OutsideWorkspaceError(`${file} is larger than ${maxBytes} bytes`);
     return await handle.readFile('utf8');
   } finally {
     await handle.close();
@@ -70,5 +71,28 @@ export async function chmodInside(root: string, file: string, mode: number): Pro
     await handle.chmod(mode);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * The first `bytes` of a regular file (synchronously), or undefined when it is missing, a link, a
+ * FIFO or anything else: a project file the build may have replaced must neither block the event
+ * loop (a FIFO) nor be read without end (a link to /dev/zero).
+ */
+export function readHeadSync(file: string, bytes: number): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) return undefined;
+    const buffer = Buffer.alloc(Math.min(bytes, info.size));
+    const read = buffer.length ? readSync(fd, buffer, 0, buffer.length, 0) : 0;
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
