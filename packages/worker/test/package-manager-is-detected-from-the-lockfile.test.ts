@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planPipeline } from '../src/pipelines/index.js';
-import { detectPackageManager, installCommand, shouldUseFrozenLockfile, type PackageJson } from '../src/pipelines/package-manager.js';
+import { detectInstallPackageManager, detectPackageManager, installCommand, resolveInstallDir, shouldUseFrozenLockfile, type PackageJson } from '../src/pipelines/package-manager.js';
 import { makeJob, makeTempDir } from './support/simple-phase-runner.js';
 
 type T = { after(fn: () => void): void };
@@ -105,4 +105,29 @@ void test('the planned install phase runs that command with the network and a 30
   assert.equal(classify('bash: line 1: yarn: command not found'), 'TOOLCHAIN_MISSING');
   assert.equal(classify('Error: spawn pnpm ENOENT'), 'TOOLCHAIN_MISSING');
   assert.equal(classify('npm error code ETARGET\nnpm error notarget No matching version found for left-pad@99.'), 'INSTALL_FAILED');
+});
+
+void test('a monorepo app installs at its workspace root, with that root package manager; a plain app where it is', (t) => {
+  const root = project(t, {
+    'package.json': JSON.stringify({ name: 'root', private: true }),
+    'pnpm-workspace.yaml': "packages:\n  - 'apps/*'\n",
+    'apps/mobile/package.json': '{"name":"mobile"}',
+    'apps/own/package.json': '{"name":"own"}',
+    'apps/own/yarn.lock': '',
+    'tools/nested/app/package.json': '{"name":"nested"}',
+    'tools/package-lock.json': '{}',
+  });
+  const mobile = join(root, 'apps/mobile');
+  // No lockfile yet at the root: pnpm-workspace.yaml makes it the workspace root, and pnpm.
+  assert.equal(resolveInstallDir(root, mobile), root);
+  assert.equal(detectInstallPackageManager(root, mobile, null).name, 'pnpm');
+  writeFileSync(join(root, 'pnpm-lock.yaml'), "lockfileVersion: '9.0'\n");
+  assert.deepEqual(detectInstallPackageManager(root, mobile, null), { name: 'pnpm', lockfile: 'pnpm-lock.yaml', warnings: [] });
+  // An app with its own lockfile installs in its own folder; the nearest folder with a lockfile wins.
+  assert.equal(resolveInstallDir(root, join(root, 'apps/own')), join(root, 'apps/own'));
+  assert.equal(resolveInstallDir(root, join(root, 'tools/nested/app')), join(root, 'tools'));
+  // Never above the source root, and a plain project is its own install folder.
+  assert.equal(resolveInstallDir(mobile, mobile), mobile);
+  const plain = project(t, { 'package.json': '{}' });
+  assert.equal(resolveInstallDir(plain, plain), plain);
 });
