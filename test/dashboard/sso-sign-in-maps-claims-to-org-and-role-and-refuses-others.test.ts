@@ -2,7 +2,8 @@
  * In real Chromium against a real OIDC provider (npm oidc-provider on loopback): "Sign in with SSO"
  * runs the authorization code + PKCE flow, the user's email claim maps to an org and role
  * (BUILDMESH_OIDC_ROLE_MAPPING, first match wins), the session is the dashboard's usual one and
- * Sign out ends it; a user no rule maps is refused; each sign-in is audited.
+ * Sign out ends it; a user no rule maps is refused; each sign-in is audited. `buildmesh login --sso`
+ * completes the same flow through its loopback redirect and saves a working token.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,10 @@ import type { Page } from 'playwright-core';
 import { startTestController } from '../helpers/controller.js';
 import { freePort } from '../helpers/processes.js';
 import { chromiumSkip, newPage, openBrowser } from '../helpers/dashboard.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runJson, spawnCli, waitForExit, waitForOutput } from '../../packages/cli/test/helpers/cli.js';
 
 async function signInAtProvider(page: Page, url: string, email: string): Promise<void> {
   await page.goto(url);
@@ -83,9 +88,28 @@ void test('SSO sign-in maps a claim to org and role, refuses an unmapped user, a
   await mallory.goto(controller.url);
   await mallory.getByLabel('API token').waitFor();
 
+  // The CLI: login --sso prints the URL (no browser here), the browser signs in, the CLI saves the token.
+  const configHome = mkdtempSync(join(tmpdir(), 'buildmesh-sso-cli-'));
+  t.after(() => rmSync(configHome, { recursive: true, force: true }));
+  const env = { XDG_CONFIG_HOME: configHome };
+  const login = spawnCli(['login', '--url', controller.url, '--sso', '--no-browser'], { env });
+  await waitForOutput(login, /\/v1\/sso\/login\?cli_port=\d+&cli_state=/);
+  const loginUrl = /(http:\/\/\S+\/v1\/sso\/login\?\S+)/.exec(login.output.stdout)![1]!;
+  const carol = (await newPage(browser)).page;
+  await carol.goto(loginUrl);
+  await carol.locator('input[name="login"]').fill('carol@acme.test');
+  await carol.locator('input[name="password"]').fill('any');
+  await carol.getByRole('button', { name: 'Sign-in' }).click();
+  await carol.getByRole('button', { name: 'Continue' }).click();
+  await carol.getByText('Signed in to BuildMesh').waitFor();
+  assert.equal((await waitForExit(login)).code, 0, login.output.stderr);
+  const me = await runJson<{ org: { id: string }; token: { name: string; role: string } }>(['whoami', '--json'], { env });
+  assert.deepEqual([me.org.id, me.token.name, me.token.role], [acme.id, 'sso:carol@acme.test', 'member']);
+
   const signIns = (await controller.admin.audit()).entries.filter((e) => e.action === 'session.create' && e.actorKind === 'sso');
   assert.deepEqual(signIns.map((e) => [e.actorName, e.orgId, (e.details as { role: string }).role]), [
     ['alice@acme.test', acme.id, 'member'],
     ['boss@acme.test', acme.id, 'admin'],
+    ['carol@acme.test', acme.id, 'member'],
   ]);
 });

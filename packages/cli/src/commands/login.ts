@@ -11,11 +11,14 @@ import { configPath, DEFAULT_URL, makeClient, normalizeUrl, readConfig, savedLog
 import { cli } from '../invocation.js';
 import { CliError, renderFields, type Output } from '../output.js';
 import { promptHidden, promptLine, readStdin, stdinIsTty } from '../prompt.js';
+import { ssoToken } from '../sso-login.js';
 
 interface LoginOptions {
   json?: boolean;
   url?: string;
   tokenStdin?: boolean;
+  sso?: boolean;
+  browser?: boolean;
 }
 
 async function readToken(opts: LoginOptions): Promise<string> {
@@ -31,9 +34,12 @@ export const loginCommand = action<LoginOptions>(
     'buildmesh login --url https://builds.example.com          # prompts for the token',
     'buildmesh login --url http://127.0.0.1:4650 --token-stdin < token.txt',
     'BUILDMESH_TOKEN=… buildmesh login --url https://builds.example.com',
+    'buildmesh login --url https://builds.example.com --sso   # single sign-on in the browser',
   ])
     .option('--url <url>', 'controller URL (default: BUILDMESH_URL, the saved URL, or ' + DEFAULT_URL + ')')
-    .option('--token-stdin', 'read the token from stdin'),
+    .option('--token-stdin', 'read the token from stdin')
+    .option('--sso', "sign in with the controller's identity provider (single sign-on) in the browser; saves a 12-hour token")
+    .option('--no-browser', 'with --sso: print the sign-in URL instead of opening a browser'),
   async ({ out, opts }) => {
     const saved = await readConfig();
     let url = opts.url ?? process.env.BUILDMESH_URL ?? saved?.url;
@@ -50,7 +56,7 @@ export const loginCommand = action<LoginOptions>(
     }
 
     // No token given: a saved login for this controller that still works is switched to.
-    const explicitToken = opts.tokenStdin || Boolean(process.env.BUILDMESH_TOKEN?.trim());
+    const explicitToken = opts.tokenStdin || opts.sso || Boolean(process.env.BUILDMESH_TOKEN?.trim());
     const savedHere = explicitToken ? null : await savedLoginFor(url);
     let me: WhoAmI | null = null;
     if (savedHere) {
@@ -61,7 +67,7 @@ export const loginCommand = action<LoginOptions>(
         return;
       }
     }
-    const token = await readToken(opts);
+    const token = opts.sso ? await ssoToken(url, out, { browser: opts.browser !== false }) : await readToken(opts);
     if (!token) throw new CliError('NO_TOKEN', 'the token is empty', `give the token the controller printed (or \`${cli()} admin token create\` made)`);
     try {
       me = await makeClient(url, token).whoami();

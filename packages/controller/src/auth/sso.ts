@@ -42,12 +42,19 @@ export function parseRoleMapping(text: string): RoleRule[] {
     });
 }
 
-interface PendingLogin {
+/** `buildmesh login --sso`: where the CLI listens on loopback, and the state it will check. */
+export interface CliReturn {
+  port: number;
+  state: string;
+}
+
+export interface PendingLogin {
   verifier: string;
   state: string;
   nonce: string;
   redirectUri: string;
   expiresAt: number;
+  cli?: CliReturn;
 }
 
 export class Sso {
@@ -66,10 +73,17 @@ export class Sso {
   }
 
   /** The identity provider's URL to send the browser to, and the sealed cookie that finishes the login. */
-  async start(redirectUri: string): Promise<{ url: string; cookie: string }> {
+  async start(redirectUri: string, cli?: CliReturn): Promise<{ url: string; cookie: string }> {
     const config = await this.config();
     const verifier = oidc.randomPKCECodeVerifier();
-    const pending: PendingLogin = { verifier, state: oidc.randomState(), nonce: oidc.randomNonce(), redirectUri, expiresAt: Date.now() + SSO_LOGIN_TTL_MS };
+    const pending: PendingLogin = {
+      verifier,
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+      redirectUri,
+      expiresAt: Date.now() + SSO_LOGIN_TTL_MS,
+      ...(cli ? { cli } : {}),
+    };
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: 'openid email profile',
@@ -82,7 +96,7 @@ export class Sso {
   }
 
   /** Redeems the code (PKCE, state, nonce checked) and answers the user's claims (ID token and userinfo). */
-  async finish(callbackUrl: URL, cookie: string | undefined): Promise<Record<string, unknown>> {
+  async finish(callbackUrl: URL, cookie: string | undefined): Promise<{ claims: Record<string, unknown>; cli?: CliReturn }> {
     let pending: PendingLogin;
     try {
       pending = this.keyring.openJson<PendingLogin>(Buffer.from(cookie ?? '', 'base64url'));
@@ -101,7 +115,7 @@ export class Sso {
       const idClaims = tokens.claims()!;
       // Many providers put email and profile claims in userinfo only: both count, the ID token's win.
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub);
-      return { ...userinfo, ...idClaims };
+      return { claims: { ...userinfo, ...idClaims }, cli: pending.cli };
     } catch (err) {
       throw new ApiError('UNAUTHENTICATED', `the identity provider's answer was refused: ${(err as Error).message}`);
     }
