@@ -77,7 +77,8 @@ async function buildMonorepo(t: TestContext, kind: 'npm' | 'pnpm'): Promise<void
   });
   const all = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.code, 0, all);
-  assert.match(all, /Monorepo: packing the repository root .* the app is apps\/mobile/);
+  assert.match(all, /Monorepo: packing the repository root .*; the app is apps\/mobile/);
+  assert.doesNotMatch(all, /no shallow .git/);
   // Installed at the workspace root with the root lockfile, frozen.
   assert.match(all, new RegExp(`Using ${kind}, from ${lockfile.replace('.', '\\.')}, with a frozen lockfile, installing at the workspace root \\(\\.\\./\\.\\. from the app\\)`));
   assert.match(all, kind === 'npm' ? /\$ npm ci --include=dev/ : /\$ pnpm install --frozen-lockfile/);

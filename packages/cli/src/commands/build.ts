@@ -123,7 +123,8 @@ export const buildCommand = action<BuildOptions>(
       out.warn(`the project is ${formatBytes(summary.bytes)}; largest files (add to .easignore if the build does not need them):`);
       for (const f of summary.largest.slice(0, 5)) process.stderr.write(`  ${formatBytes(f.size).padStart(10)}  ${f.path}\n`);
     }
-    const git = await gitState(projectDir);
+    // What is packed is the repository root for a monorepo: its uncommitted changes count.
+    const git = await gitState(tree.root);
     if (git.changes > 0) out.warn(`${git.changes} uncommitted change(s) are included: the working tree is packed, as it is`);
 
     // 2. The controller: a bad token is refused before packing, not after uploading.
@@ -132,7 +133,7 @@ export const buildCommand = action<BuildOptions>(
 
     // 3. Pack once, upload only if the org does not have these bytes yet, then one small request per platform.
     out.info(`Project ${out.c.bold(projectName)} · profile ${out.c.bold(opts.profile)} · ${summary.count} files, ${formatBytes(summary.bytes)}`);
-    if (tree.appDir) out.info(`Monorepo: packing the repository root ${tree.root} (with a shallow .git); the app is ${out.c.bold(tree.appDir)}`);
+    if (tree.appDir) out.info(`Monorepo: packing the repository root ${tree.root}; the app is ${out.c.bold(tree.appDir)}`);
     const submitted: Build[] = [];
     // Ctrl-C while packing or uploading: the controller creates a build only from a whole upload, so
     // the platform in flight was not submitted; say so (and what was), instead of dying silently.
@@ -143,7 +144,7 @@ export const buildCommand = action<BuildOptions>(
       process.exit(EXIT.interrupted);
     };
     process.on('SIGINT', onUploadSigint);
-    await withPackedSource(tree, async (packed) => {
+    await withPackedSource(tree, out, async (packed) => {
       const source = { sha256: packed.sha256, size: packed.size };
       await retryWithNotice(async () => {
         if ((await client.blobPresence([source])).present.includes(source.sha256)) {
@@ -285,7 +286,7 @@ interface PackedSource {
  * sha256: the controller is asked whether it has it before a byte is sent), and gives `fn` a way
  * to read it for the upload.
  */
-async function withPackedSource(source: SourceFiles, fn: (packed: PackedSource) => Promise<void>): Promise<void> {
+async function withPackedSource(source: SourceFiles, out: Output, fn: (packed: PackedSource) => Promise<void>): Promise<void> {
   const { files } = source;
   const summary = summarizeFiles(files);
   // node-tar adds a 512-byte header and padding per entry; close enough for a progress bar.
@@ -293,6 +294,7 @@ async function withPackedSource(source: SourceFiles, fn: (packed: PackedSource) 
   const dir = await mkdtemp(join(tmpdir(), 'buildmesh-source-'));
   // A monorepo's upload carries a shallow .git of the repository (none for a plain project, as before).
   const git = source.appDir ? await shallowGitClone(source.root) : null;
+  if (source.appDir && !git) out.warn('no shallow .git is uploaded (the repository has no commit yet, or git clone failed): git commands in the build will find no repository');
   try {
     const file = join(dir, 'source.tar.gz');
     const packing = createProgress('packing', tarBytes);
