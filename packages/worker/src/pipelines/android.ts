@@ -103,8 +103,9 @@ export const LEGACY_GRADLE_FILE = 'eas-build.gradle';
  */
 function legacyCredentialsJson(ctx: PlanContext): string | null {
   if (!existsSync(join(ctx.projectDir, 'android', 'app', LEGACY_GRADLE_FILE))) return null;
-  const path = join(ctx.projectDir, 'credentials.json');
-  return existsSync(path) ? null : path;
+  // $EAS_BUILD_WORKINGDIR is the source root: a monorepo's repository root, above the app.
+  const path = join(ctx.repoDir, 'credentials.json');
+  return existsSync(path) || existsSync(join(ctx.projectDir, 'credentials.json')) ? null : path;
 }
 
 /** The credentials.json written for a legacy eas-build.gradle holds passwords: it is removed however the build ends. */
