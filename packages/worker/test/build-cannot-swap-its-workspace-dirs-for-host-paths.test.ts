@@ -7,12 +7,17 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BwrapExecutor } from '../src/sandbox/bwrap.js';
 import { collectArtifacts } from '../src/runner/artifacts.js';
 import { createWorkspace } from '../src/workspace/workspace.js';
 import { StepIoFactory } from '../src/runner/step-io.js';
+import { PhaseRunner } from '../src/runner/run-phases.js';
+import { BuildLog } from '../src/runner/build-log.js';
+import { saveCaches } from '../src/cache/phases.js';
+import { CacheStore } from '../src/cache/store.js';
+import { makeJob } from './support/simple-phase-runner.js';
 import { bwrapSkipper, TEST_BWRAP_PATH } from '../../../test/helpers/bwrap.js';
 
 const bwrap = await bwrapSkipper();
@@ -76,6 +81,46 @@ void test("a build cannot plant a link where the worker creates the next step's 
     await io.create(undefined).catch(() => undefined);
     assert.equal((await stat(victim)).mode & 0o777, 0o700, 'the worker chmodded a host directory through a planted link');
     assert.deepEqual(await readdir(victim), []);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+void test("a monorepo build cannot swap its app folder for a link: the worker's next task (a cache save) refuses to run", { skip: bwrap.skip() || (!asRoot && 'the build user differs from the worker only when the worker runs as root') }, async () => {
+  const base = await mkdtemp('/var/tmp/bm-appdir-');
+  try {
+    const host = path.join(base, 'host');
+    await mkdir(path.join(host, 'victim'), { recursive: true, mode: 0o700 });
+    await writeFile(path.join(host, 'victim', 'id_rsa'), 'host key\n', { mode: 0o600 });
+    const ws = await createWorkspace(path.join(base, 'work'), 'att_appdir');
+    const appDir = path.join(ws.projectDir, 'apps', 'm');
+    await mkdir(appDir, { recursive: true });
+    const executor = new BwrapExecutor({ hiddenPaths: [], bwrapPath: TEST_BWRAP_PATH, killGraceMs: 1000 });
+    await executor.prepare(ws.root);
+    const store = new CacheStore(path.join(base, 'cache'), 1e9);
+    await store.init();
+    const job = makeJob('android', { cache: { paths: ['victim'] } });
+    job.build.orgId = 'org_attacker';
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const runner = new PhaseRunner({
+      executor,
+      log: new BuildLog((line) => lines.push(line.text), (s) => s),
+      context: { job, projectDir: appDir, repoDir: ws.projectDir, workspaceRoot: ws.root, env: { PATH: '/usr/bin:/bin' } },
+      signal: controller.signal,
+    });
+    try {
+      await runner.run([
+        { name: 'SWAP', steps: [{ kind: 'command', command: { argv: ['bash', '-c', `cd .. && mv m m2 && ln -s ${host} m && echo swapped`] } }] },
+        { name: 'SAVE_CACHE', steps: [{ kind: 'task', describe: 'save', run: (ctx) => saveCaches({ store, job, homeDir: ws.homeDir }, ctx) }] },
+      ]);
+    } finally {
+      await executor.dispose();
+    }
+    assert.ok(lines.includes('swapped'), lines.join('\n'));
+    assert.equal(runner.result().error?.code, 'STEP_FAILED', lines.join('\n'));
+    assert.equal(await readFile(path.join(host, 'victim', 'id_rsa'), 'utf8'), 'host key\n', 'the worker moved a host directory into the cache');
+    assert.deepEqual(await store.list(), []);
   } finally {
     await rm(base, { recursive: true, force: true });
   }

@@ -28,3 +28,19 @@ export async function resolveInside(root: string, rel: string | undefined, code:
   if (!isInside(await realpath(root), real)) throw new BuildFailure(code, `${what} "${rel}" leads outside the project through a symlink`);
   return real;
 }
+
+/**
+ * Before the worker's own code (outside the sandbox) touches the project again: the project folder
+ * (a monorepo's app folder, and every folder between it and the workspace root) must still be a
+ * real folder at its place. The build owns them and could have put a link to a host directory
+ * there; everything the worker then read, wrote, moved or uploaded "in the project" would be there.
+ */
+export async function assertProjectInPlace(workspaceRoot: string, projectDir: string): Promise<void> {
+  const rel = relative(workspaceRoot, projectDir);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
+  const expected = resolve(await realpath(workspaceRoot), rel);
+  const actual = await realpath(projectDir).catch(() => undefined);
+  if (actual !== expected) {
+    throw new BuildFailure('STEP_FAILED', `the project folder ${rel} was replaced by a link or removed by the build; the worker does not follow it`);
+  }
+}

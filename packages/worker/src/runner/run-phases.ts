@@ -18,7 +18,7 @@ import { isBuildErrorCode, type BuildErrorCode, type FinishRequest, type PhaseRe
 import type { Executor } from '../sandbox/executor.js';
 import { BuildFailure, stopReasonOf, type StopReason } from './build-failure.js';
 import { formatDuration, type BuildLog } from './build-log.js';
-import { resolveInside } from './paths.js';
+import { assertProjectInPlace, resolveInside } from './paths.js';
 import type { Command, CommandResult, Phase, PhaseContext, Step } from './plan.js';
 import { StepIoFactory } from './step-io.js';
 
@@ -218,6 +218,8 @@ export class PhaseRunner {
 
   private async runTask(phase: Phase, step: Extract<Step, { kind: 'task' }>, signal: AbortSignal, timeoutMs: number | undefined): Promise<StepOutcome> {
     const { log, context } = this.options;
+    // Tasks run here, outside the sandbox: never in a project folder the build swapped for a link.
+    await assertProjectInPlace(context.workspaceRoot, context.projectDir);
     // The task's own signal also fires on the phase timeout, so a well-behaved task stops then too.
     const controller = new AbortController();
     const onStop = (): void => controller.abort(signal.reason);
