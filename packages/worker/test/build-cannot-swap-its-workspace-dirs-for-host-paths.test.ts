@@ -7,13 +7,14 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BwrapExecutor } from '../src/sandbox/bwrap.js';
 import { collectArtifacts } from '../src/runner/artifacts.js';
 import { createWorkspace } from '../src/workspace/workspace.js';
 import { StepIoFactory } from '../src/runner/step-io.js';
 import { PhaseRunner } from '../src/runner/run-phases.js';
+import { assertProjectInPlace } from '../src/runner/paths.js';
 import { BuildLog } from '../src/runner/build-log.js';
 import { saveCaches } from '../src/cache/phases.js';
 import { CacheStore } from '../src/cache/store.js';
@@ -121,6 +122,22 @@ void test("a monorepo build cannot swap its app folder for a link: the worker's 
     assert.equal(runner.result().error?.code, 'STEP_FAILED', lines.join('\n'));
     assert.equal(await readFile(path.join(host, 'victim', 'id_rsa'), 'utf8'), 'host key\n', 'the worker moved a host directory into the cache');
     assert.deepEqual(await store.list(), []);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+});
+
+void test('the project-folder check lets an app folder that does not exist yet pass, and refuses a link above it', async () => {
+  const base = await mkdtemp('/var/tmp/bm-inplace-');
+  try {
+    const ws = await createWorkspace(path.join(base, 'work'), 'att_inplace');
+    const app = path.join(ws.projectDir, 'apps', 'm');
+    await assertProjectInPlace(ws.root, app);
+    await mkdir(app, { recursive: true });
+    await assertProjectInPlace(ws.root, app);
+    await rm(path.join(ws.projectDir, 'apps'), { recursive: true });
+    await symlink(base, path.join(ws.projectDir, 'apps'));
+    await assert.rejects(assertProjectInPlace(ws.root, app), /replaced by a link/);
   } finally {
     await rm(base, { recursive: true, force: true });
   }

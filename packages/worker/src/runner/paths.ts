@@ -1,6 +1,6 @@
 /** Containment checks for paths a build config names (working directories, artifact globs). */
 import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { BuildFailure } from './build-failure.js';
 import type { BuildErrorCode } from '@buildmesh/protocol';
 
@@ -38,9 +38,19 @@ export async function resolveInside(root: string, rel: string | undefined, code:
 export async function assertProjectInPlace(workspaceRoot: string, projectDir: string): Promise<void> {
   const rel = relative(workspaceRoot, projectDir);
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
-  const expected = resolve(await realpath(workspaceRoot), rel);
-  const actual = await realpath(projectDir).catch(() => undefined);
-  if (actual !== expected) {
-    throw new BuildFailure('STEP_FAILED', `the project folder ${rel} was replaced by a link or removed by the build; the worker does not follow it`);
+  const realRoot = await realpath(workspaceRoot);
+  // The deepest folder that exists (a monorepo's app folder appears only once the source is unpacked).
+  let existing = rel;
+  let actual: string | undefined;
+  for (;;) {
+    actual = await realpath(resolve(workspaceRoot, existing)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      return undefined;
+    });
+    if (actual !== undefined || existing === '.' || existing === '') break;
+    existing = dirname(existing);
+  }
+  if (actual !== resolve(realRoot, existing)) {
+    throw new BuildFailure('STEP_FAILED', `the project folder ${rel} was replaced by a link by the build; the worker does not follow it`);
   }
 }
