@@ -201,7 +201,9 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
   const appDir = job.build.appDir ?? null;
   const repoDir = workspace.projectDir;
   const projectDir = appDir !== null && isValidAppDir(appDir) ? join(repoDir, appDir) : repoDir;
-  const runner = new PhaseRunner({ executor, log, context: { job, projectDir, repoDir, workspaceRoot: workspace.root, env }, signal });
+  // The phases' project folder is the source root until the source is unpacked and its app folder checked.
+  const context = { job, projectDir: repoDir, repoDir, workspaceRoot: workspace.root, env };
+  const runner = new PhaseRunner({ executor, log, context, signal });
   const upload = async (spec: ArtifactSpec, ctx: PhaseContext): Promise<void> => {
     try {
       await collectAndUpload({ client, attemptId, projectDir: ctx.projectDir, rootDir: ctx.repoDir ?? ctx.projectDir, tmpDir: workspace.tmpDir, specs: [spec], signal: ctx.signal, log: ctx.log });
@@ -219,9 +221,14 @@ async function buildProject(job: BuildJob, deps: AttemptDeps, signal: AbortSigna
         {
           kind: 'task',
           describe: 'download and unpack the source',
-          run: (ctx) => downloadSource(client, job, repoDir, deps.unpackLimits, ctx, guards.loseLease),
+          run: async (ctx) => {
+            await downloadSource(client, job, repoDir, deps.unpackLimits, ctx, guards.loseLease);
+            if (appDir !== null) {
+              await checkAppDir(repoDir, appDir, ctx);
+              context.projectDir = projectDir; // every later task and command works in the app's folder
+            }
+          },
         },
-        ...(appDir === null ? [] : [{ kind: 'task' as const, describe: `find the app in ${appDir}`, run: (ctx: PhaseContext) => checkAppDir(repoDir, appDir, ctx) }]),
         {
           kind: 'task',
           describe: 'read the build plan',
