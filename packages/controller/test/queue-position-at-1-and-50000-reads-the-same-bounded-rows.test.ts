@@ -125,7 +125,8 @@ test('a claim past 100k queued builds the worker cannot take reads through index
   assertIndexedReads(plans, 'the claim');
   await store.releaseClaim(claimant.workerId, result!.attempt.id);
 
-  // The shared pool probes the platform and label set once for every org, through its own index.
+  // The shared pool compares every org's lane heads (fair share): the lanes by platform through their
+  // own index, then each org's head through the lane index — never a scan, whatever the queue holds.
   const shared = await store.insertWorker({
     id: newId('wrk'),
     orgId: null,
@@ -136,7 +137,8 @@ test('a claim past 100k queued builds the worker cannot take reads through index
   const sharedClaim = await traced(() => store.claim({ ...claimant, workerId: shared.id, orgId: null }));
   assert.equal(sharedClaim.result?.build.id, queued[0]);
   assertIndexedReads(sharedClaim.plans, 'the shared claim');
-  assert.ok(sharedClaim.plans.flat().some((step) => step.includes('builds_shared_lane')), sharedClaim.plans.flat().join(' | '));
+  assert.ok(sharedClaim.plans.flat().some((step) => step.includes('queue_lanes_platform')), sharedClaim.plans.flat().join(' | '));
+  assert.ok(sharedClaim.plans.flat().some((step) => step.includes('builds_lane')), sharedClaim.plans.flat().join(' | '));
   await store.releaseClaim(shared.id, sharedClaim.result!.attempt.id);
 });
 

@@ -2,7 +2,7 @@
  * The Store on Kysely: each method is one query module, so SQLite and PostgreSQL
  * share every line of SQL and differ only in how the connection is opened.
  */
-import { ApiError, type Capabilities, type Platform, type Role, type TrustRule, type WorkerPool } from '@buildmesh/protocol';
+import { ApiError, type Capabilities, type Platform, type TrustRule, type WorkerPool } from '@buildmesh/protocol';
 import { sql, type Kysely } from 'kysely';
 import { migrate, migrationStatus } from './migrate.js';
 import type { Database } from './schema.js';

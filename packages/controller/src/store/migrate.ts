@@ -21,6 +21,7 @@ import * as m0013 from './migrations/0013_oidc_trust.js';
 import * as m0014 from './migrations/0014_app_versions.js';
 import * as m0015 from './migrations/0015_provenance.js';
 import * as m0016 from './migrations/0016_build_app_dir.js';
+import * as m0017 from './migrations/0017_queue_lanes_by_platform.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -40,6 +41,7 @@ const STEPS: Record<string, Step> = {
   '0014_app_versions': m0014,
   '0015_provenance': m0015,
   '0016_build_app_dir': m0016,
+  '0017_queue_lanes_by_platform': m0017,
 };
 
 const TABLE = 'buildmesh_migrations';

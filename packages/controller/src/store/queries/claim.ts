@@ -59,11 +59,11 @@ async function claimFair(trx: Db, dialect: 'sqlite' | 'postgres', c: Claimant, l
   const atLimit = limits.maxSharedRunning > 0 ? await orgsAtSharedLimit(trx, limits.maxSharedRunning) : new Set<string>();
   const heads: Array<{ id: string; priority: number; orgId: string }> = [];
   for (const lane of lanes) {
-    if (atLimit.has(lane.orgId!)) continue;
+    if (atLimit.has(lane.orgId)) continue;
     let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
     if (dialect === 'postgres') head = head.forUpdate().skipLocked();
     const row = await head.executeTakeFirst();
-    if (row) heads.push({ ...row, orgId: lane.orgId! });
+    if (row) heads.push({ ...row, orgId: lane.orgId });
   }
   if (heads.length === 0) return undefined;
   const top = Math.max(...heads.map((h) => h.priority));

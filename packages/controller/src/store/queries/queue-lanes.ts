@@ -9,8 +9,7 @@ import type { Platform } from '@buildmesh/protocol';
 import { labelsMatch, type Db } from '../rows.js';
 
 export interface Lane {
-  /** null: the lane's platform and label set in every org (the shared pool's view). */
-  orgId: string | null;
+  orgId: string;
   platform: Platform;
   labelKey: string;
   labels: Record<string, string>;
@@ -33,29 +32,18 @@ export async function ensureLane(db: Db, orgId: string, platform: string, labelK
     .execute();
 }
 
-/**
- * The lanes on these platforms whose labels `offered` satisfies: of one org, or with orgId
- * null (the shared pool) one per platform and label set, standing for that lane in every org.
- */
-export async function lanesMatching(db: Db, orgId: string | null, platforms: Platform[], offered: Record<string, string>): Promise<Lane[]> {
-  let q = db.selectFrom('queue_lanes').select(['org_id', 'platform', 'label_key', 'labels']).where('platform', 'in', platforms);
-  if (orgId !== null) q = q.where('org_id', '=', orgId);
-  const lanes = new Map<string, Lane>();
-  for (const r of await q.execute()) {
-    const key = `${r.platform}\n${r.label_key}`;
-    if (lanes.has(key)) continue;
+/** The org's lanes on these platforms whose labels `offered` satisfies (the shared pool's: fair-share.ts). */
+export async function lanesMatching(db: Db, orgId: string, platforms: Platform[], offered: Record<string, string>): Promise<Lane[]> {
+  const rows = await db.selectFrom('queue_lanes').select(['platform', 'label_key', 'labels']).where('org_id', '=', orgId).where('platform', 'in', platforms).execute();
+  const lanes: Lane[] = [];
+  for (const r of rows) {
     const labels = JSON.parse(r.labels) as Record<string, string>;
-    if (labelsMatch(labels, offered)) lanes.set(key, { orgId, platform: r.platform as Platform, labelKey: r.label_key, labels });
+    if (labelsMatch(labels, offered)) lanes.push({ orgId, platform: r.platform as Platform, labelKey: r.label_key, labels });
   }
-  return [...lanes.values()];
+  return lanes;
 }
 
-/**
- * The lane's queued builds in claim order (priority desc, then oldest): one index range
- * (builds_lane). With orgId null, the same platform and label set in every org (builds_shared_lane).
- */
-export function laneQueue(db: Db, lane: { orgId: string | null; platform: Platform; labelKey: string }) {
-  let q = db.selectFrom('builds').where('status', '=', 'queued');
-  if (lane.orgId !== null) q = q.where('org_id', '=', lane.orgId);
-  return q.where('platform', '=', lane.platform).where('label_key', '=', lane.labelKey);
+/** The lane's queued builds in claim order (priority desc, then oldest): one index range (builds_lane). */
+export function laneQueue(db: Db, lane: { orgId: string; platform: Platform; labelKey: string }) {
+  return db.selectFrom('builds').where('status', '=', 'queued').where('org_id', '=', lane.orgId).where('platform', '=', lane.platform).where('label_key', '=', lane.labelKey);
 }
