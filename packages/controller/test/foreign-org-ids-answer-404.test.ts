@@ -101,12 +101,6 @@ test('every user route answers 404 for another org’s ids and changes nothing',
       { method: 'DELETE', path: `/v1/enrollment-tokens/${enrollment.id}`, admin: true },
       { method: 'DELETE', path: `/v1/workers/${worker.workerId}`, admin: true },
       { method: 'POST', path: '/v1/tokens', json: { name: 'stolen', role: 'admin', orgId: victim.org.id }, admin: true },
-      { method: 'GET', path: '/v1/projects/victim-app/credentials' },
-      { method: 'PUT', path: '/v1/projects/victim-app/credentials', json: { android: { keystore: { keystoreBase64: 'BBBB', keystorePassword: 'x', keyAlias: 'evil' } } } },
-      { method: 'DELETE', path: '/v1/projects/victim-app/credentials/android' },
-      { method: 'GET', path: '/v1/projects/victim-app/secrets' },
-      { method: 'PUT', path: '/v1/projects/victim-app/secrets/TOKEN', json: { value: 'evil' } },
-      { method: 'DELETE', path: '/v1/projects/victim-app/secrets/TOKEN' },
     ];
     for (const c of matrix) {
       assert.deepEqual(await call(controller, attacker.tokens.admin, c), { status: 404, code: 'NOT_FOUND' }, `admin ${c.method} ${c.path}`);
@@ -133,6 +127,15 @@ test('every user route answers 404 for another org’s ids and changes nothing',
 
     const after = await snapshot(victim, queued.id);
     assert.deepEqual(after, before, 'the victim org is unchanged');
+
+    // A project is named within its org (a first secret or build creates it): the attacker's
+    // "victim-app" is its own, empty project, and writing to it touches nothing of the victim's.
+    assert.deepEqual((await attacker.admin.getCredentials('victim-app')).android, null);
+    assert.deepEqual((await attacker.admin.listSecrets('victim-app')).secrets, []);
+    await attacker.admin.putCredentials('victim-app', { android: { keystore: { keystoreBase64: 'BBBB', keystorePassword: 'x', keyAlias: 'evil' } } });
+    await attacker.admin.setSecret('victim-app', 'TOKEN', 'evil');
+    await attacker.admin.deleteSecret('victim-app', 'TOKEN');
+    assert.deepEqual(await snapshot(victim, queued.id), before, 'writes to the attacker’s own project of that name left the victim’s alone');
     // And its own credentials still work.
     assert.equal((await victim.member.withToken(victim.tokens.member).getBuild(queued.id)).status, 'queued');
   } finally {
