@@ -53,7 +53,8 @@ test('a backup taken while the controller runs restores builds, artifacts and se
   assert.equal(restore.code, 0, restore.stderr);
   assert.deepEqual(readdirSync(restoredDir).sort(), ['blobs', 'controller.db', 'encryption.key']);
 
-  const second = await startTestController(t, { env: { BUILDMESH_DATA_DIR: restoredDir } });
+  // The same BUILDMESH_ADMIN_TOKEN as the first: a new one would replace (revoke) the restored instance admin token.
+  const second = await startTestController(t, { env: { BUILDMESH_DATA_DIR: restoredDir, BUILDMESH_ADMIN_TOKEN: first.adminToken } });
   // The first controller's admin token is in the restored database.
   const restoredAdmin = new BuildMeshClient({ url: second.url, token: first.adminToken });
   const got = await restoredAdmin.getBuild(build.id);
