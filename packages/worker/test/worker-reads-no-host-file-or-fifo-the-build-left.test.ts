@@ -120,3 +120,31 @@ console.log('DONE');
   assert.match(result.stdout, /zero: INSTALL_FAILED/, result.stderr);
   assert.match(result.stdout, /pm: yarn\nDONE/, result.stderr);
 });
+
+void test('EXPORT_WEB neither packs nor writes into a host folder the export linked as dist/ or build/', async (t) => {
+  const dir = makeTempDir(t);
+  const host = join(dir, 'host');
+  spawnSync('mkdir', ['-p', host]);
+  writeFileSync(join(host, 'index.html'), '<p>host page</p>');
+  writeFileSync(join(host, 'HOST-SECRET.txt'), 'secret');
+  const projectDir = join(dir, 'project');
+  spawnSync('mkdir', ['-p', join(projectDir, 'node_modules', '.bin')]);
+  writeFileSync(join(projectDir, 'package.json'), JSON.stringify({ name: 'p', dependencies: { expo: '1.0.0' } }));
+  // The project's own expo (its code): exports, then puts a link to a host folder in place of dist/.
+  const expo = join(projectDir, 'node_modules', '.bin', 'expo');
+  writeFileSync(expo, `#!/bin/sh\nrm -rf dist; ln -s ${host} dist\n`, { mode: 0o755 });
+  const job = makeJob('web', {});
+  const plan = await planPipeline({ job, projectDir, workspaceRoot: dir, credentials: null, secrets: {} });
+  const run = await runPlanSimply({ ...plan, phases: plan.phases.filter((p) => p.name === 'EXPORT_WEB') }, job, projectDir, dir);
+  const lines = run.phases.flatMap((p) => p.lines).join('\n');
+  assert.equal(run.succeeded, false, lines);
+  assert.doesNotMatch(lines, /HOST-SECRET/);
+  assert.equal(spawnSync('sh', ['-c', `ls ${join(projectDir, 'build')} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim(), '', 'a tarball of the host folder was made');
+
+  // build/ as a link: nothing is written into the host folder.
+  spawnSync('rm', ['-rf', join(projectDir, 'dist'), join(projectDir, 'build')]);
+  writeFileSync(expo, `#!/bin/sh\nmkdir -p dist && echo '<p>app</p>' > dist/index.html && ln -s ${host} build\n`, { mode: 0o755 });
+  const again = await runPlanSimply({ ...plan, phases: plan.phases.filter((p) => p.name === 'EXPORT_WEB') }, job, projectDir, dir);
+  assert.equal(again.succeeded, false);
+  assert.deepEqual(spawnSync('ls', [host], { encoding: 'utf8' }).stdout.trim().split('\n').sort(), ['HOST-SECRET.txt', 'index.html']);
+});

@@ -16,6 +16,7 @@ import { WEB_EXPORT_FAILURES } from './classify.js';
 import { completionHookPhases, postInstallHookPhase, setupPhases } from './common.js';
 import type { PipelinePlan, PlanContext } from './context.js';
 import { PipelineError } from './pipeline-error.js';
+import { assertRealDirInside } from '../workspace/inside.js';
 
 export const WEB_OUTPUT_DIR = 'dist';
 
@@ -31,6 +32,10 @@ export function webOutputDir(outputDir: string | undefined): string {
     throw new PipelineError('EAS_JSON_INVALID', `The web section's outputDir "${outputDir}" must be a directory inside the project.`);
   }
   return dir;
+}
+
+function refuseLink(err: Error): never {
+  throw new PipelineError('WEB_EXPORT_FAILED', err.message);
 }
 
 function dependsOnExpo(ctx: PlanContext): boolean {
@@ -63,12 +68,16 @@ export async function planWeb(ctx: PlanContext): Promise<PipelinePlan> {
           describe: `pack ${outputDir}/ into ${archive}`,
           run: async ({ log }) => {
             const outDir = join(ctx.projectDir, outputDir);
+            // The export is the build's code: dist/ (or build/) may now be a link to a host folder, which
+            // the worker (outside the sandbox) must neither list, pack nor write into.
+            if (existsSync(outDir)) await assertRealDirInside(ctx.projectDir, outDir).catch(refuseLink);
             const entries = existsSync(outDir) ? (await readdir(outDir)).sort() : [];
             if (!entries.includes('index.html')) {
               throw new PipelineError('WEB_EXPORT_FAILED', `expo export produced no ${outputDir}/index.html.`);
             }
             const file = join(ctx.projectDir, archive);
             await mkdir(join(ctx.projectDir, 'build'), { recursive: true });
+            await assertRealDirInside(ctx.projectDir, join(ctx.projectDir, 'build')).catch(refuseLink);
             await rm(file, { force: true });
             await createTar({ gzip: true, file, cwd: outDir, portable: true }, entries);
             log(`Packed ${outputDir}/ (${entries.join(', ')}) into ${archive}.`);

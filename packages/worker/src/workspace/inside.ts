@@ -96,3 +96,8 @@ export function readHeadSync(file: string, bytes: number): string | undefined {
     closeSync(fd);
   }
 }
+
+/** `dir` and every folder between `root` and it are real folders (no symlink); throws otherwise. */
+export async function assertRealDirInside(root: string, dir: string): Promise<void> {
+  await checkParents(root, path.join(dir, '.probe'));
+}
