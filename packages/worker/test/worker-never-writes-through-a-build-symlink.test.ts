@@ -14,6 +14,10 @@ import { useNpmToken } from '../src/custom/functions/use-npm-token.js';
 import type { FunctionRunContext } from '../src/custom/functions/types.js';
 import { applyInjectedGradleFile, injectAndroidKeystore, keystorePaths } from '../src/pipelines/android-credentials.js';
 import { chmodInside, readFileInside, writeFileInside } from '../src/workspace/inside.js';
+import { GRADLE_INIT_FILE } from '../src/pipelines/android.js';
+import { planPipeline } from '../src/pipelines/index.js';
+import type { PhaseContext } from '../src/runner/plan.js';
+import { makeJob } from './support/simple-phase-runner.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -91,4 +95,21 @@ void test('a second keystore injection (two eas/build steps) writes no host file
   await rm(paths.jsonPath);
   await injectAndroidKeystore(keystore, paths, project, () => {});
   assert.match(await readFile(paths.jsonPath, 'utf8'), /"keyAlias": "k"/);
+});
+
+void test('the Gradle init script is not written through a link a first eas/build left in gradle/', async () => {
+  const { project, victim } = await setup();
+  const workspaceRoot = path.dirname(project);
+  for (const [rel, text] of Object.entries({ 'package.json': '{"name":"a"}', 'android/settings.gradle': '', 'android/build.gradle': '', 'android/app/build.gradle': 'android {}\n', 'android/gradlew': '#!/bin/sh\n' })) {
+    await mkdir(path.dirname(path.join(project, rel)), { recursive: true });
+    await writeFile(path.join(project, rel), text);
+  }
+  const plan = await planPipeline({ job: makeJob('android', { withoutCredentials: true }), projectDir: project, workspaceRoot, credentials: null, secrets: {} });
+  const step = plan.phases.find((p) => p.name === 'RUN_GRADLEW')!.steps[0]!;
+  assert.equal(step.kind, 'task');
+  await mkdir(path.join(workspaceRoot, path.dirname(GRADLE_INIT_FILE)), { recursive: true });
+  await symlink(victim, path.join(workspaceRoot, GRADLE_INIT_FILE));
+  const ctx = { projectDir: project, workspaceRoot, env: {}, log: () => {} } as unknown as PhaseContext;
+  await assert.rejects(step.kind === 'task' ? step.run(ctx) : Promise.resolve());
+  assert.equal(await readFile(victim, 'utf8'), 'host file\n');
 });

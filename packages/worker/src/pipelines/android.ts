@@ -181,7 +181,8 @@ export async function planAndroid(ctx: PlanContext): Promise<PipelinePlan> {
           describe: `write the Gradle init script (standard repositories) to ${initScript}`,
           run: async () => {
             await mkdir(dirname(initScript), { recursive: true });
-            await writeFile(initScript, GRADLE_INIT_SCRIPT);
+            // A second eas/build of a custom build finds gradle/ owned by the build user: never follow a link there.
+            await writeFileInside(ctx.workspaceRoot, initScript, GRADLE_INIT_SCRIPT);
           },
         },
         {
