@@ -113,3 +113,16 @@ void test('the Gradle init script is not written through a link a first eas/buil
   await assert.rejects(step.kind === 'task' ? step.run(ctx) : Promise.resolve());
   assert.equal(await readFile(victim, 'utf8'), 'host file\n');
 });
+
+void test('a file secret is not written through a link left in secret-files/ by an earlier eas/build', async () => {
+  const { project, victim } = await setup();
+  const workspaceRoot = path.dirname(project);
+  await writeFile(path.join(project, 'package.json'), '{"name":"a"}');
+  const plan = await planPipeline({ job: makeJob('web', {}), projectDir: project, workspaceRoot, credentials: null, secrets: {}, fileSecrets: { GOOGLE_SERVICES: Buffer.from('attacker bytes').toString('base64') } });
+  const step = plan.phases.find((p) => p.name === 'PREPARE_SECRET_FILES')!.steps[0]!;
+  await mkdir(path.join(workspaceRoot, 'secret-files'), { recursive: true });
+  await symlink(victim, path.join(workspaceRoot, 'secret-files', 'GOOGLE_SERVICES'));
+  const ctx = { projectDir: project, workspaceRoot, env: {}, log: () => {} } as unknown as PhaseContext;
+  await assert.rejects(step.kind === 'task' ? step.run(ctx) : Promise.resolve());
+  assert.equal(await readFile(victim, 'utf8'), 'host file\n');
+});

@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EAS_JSON_FILE } from '@buildmesh/protocol';
 import type { Command, Phase } from '../runner/plan.js';
-import { readFileInside } from '../workspace/inside.js';
+import { readFileInside, writeFileInside } from '../workspace/inside.js';
 import { HOOK_FAILURES, INSTALL_FAILURES, PREBUILD_FAILURES } from './classify.js';
 import type { PlanContext } from './context.js';
 import { hasScript, SECRET_FILES_DIR } from './context.js';
@@ -113,7 +113,8 @@ function prepareSecretFilesPhase(ctx: PlanContext): Phase | null {
         run: async ({ log }) => {
           await mkdir(dir, { recursive: true, mode: 0o700 });
           for (const file of ctx.secretFiles) {
-            await writeFile(file.path, Buffer.from(file.contentBase64, 'base64'), { mode: 0o600 });
+            // Never through a link: a folder left by an earlier eas/build of a custom build is the build user's.
+            await writeFileInside(ctx.workspaceRoot, file.path, Buffer.from(file.contentBase64, 'base64'), { mode: 0o600 });
             log(`File secret ${file.name}: $${file.name} is the path of its file.`);
           }
         },
