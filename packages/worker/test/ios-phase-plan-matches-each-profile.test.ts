@@ -206,6 +206,10 @@ void test('store: keychain, certificates and profiles, pods, signing, fastlane g
     c.cleanUp,
   ]);
   assert.deepEqual(s.plan.artifacts, { applicationArchive: ['ios/build/*.ipa'], buildArtifacts: [] });
+  // As on EAS, `pod install` has no wall-clock limit but is stopped after 30 minutes without output.
+  const pods = s.plan.phases.find((p) => p.name === 'INSTALL_PODS');
+  assert.equal(pods?.timeoutMs, undefined);
+  assert.deepEqual(pods?.idleTimeout, { warnAfterMs: 15 * 60_000, killAfterMs: 30 * 60_000 });
   // Throwaway passwords: long, distinct, masked in the log, and never the user's p12 password in argv.
   assert.ok([c.keychainPassword, ...c.importPasswords].every((p) => p.length >= 32));
   assert.equal(new Set([c.keychainPassword, ...c.importPasswords]).size, 3);

@@ -79,7 +79,7 @@ void test('frozen lockfile unless EAS_NO_FROZEN_LOCKFILE, Expo SDK < 53 or React
   assert.equal(shouldUseFrozenLockfile(npm, deps('~57.0.26', '0.86.3'), { EAS_NO_FROZEN_LOCKFILE: '1' }), false);
 });
 
-void test('the planned install phase runs that command with the network and a 30-minute limit; hooks only when defined, pre-install with npm', async (t) => {
+void test('the planned install phase runs that command with the network, stopped after 30 minutes without output; hooks only when defined, pre-install with npm', async (t) => {
   const projectDir = project(t, {
     'package.json': JSON.stringify({ name: 'p', dependencies: { expo: '~57.0.26' }, scripts: { 'eas-build-pre-install': 'echo pre' } }),
     'yarn.lock': '__metadata:\n  version: 8\n',
@@ -92,7 +92,9 @@ void test('the planned install phase runs that command with the network and a 30
   assert.deepEqual(hook!.steps, [{ kind: 'command', command: { argv: ['npm', 'run', 'eas-build-pre-install'] } }]);
   assert.deepEqual(install!.steps, [{ kind: 'command', command: { argv: ['yarn', 'install', '--inline-builds', '--immutable'] } }]);
   assert.equal(install!.network, true);
-  assert.equal(install!.timeoutMs, 30 * 60 * 1000);
+  // As on EAS: no wall-clock limit, but stopped after 30 minutes without output.
+  assert.equal(install!.timeoutMs, undefined);
+  assert.deepEqual(install!.idleTimeout, { warnAfterMs: 15 * 60 * 1000, killAfterMs: 30 * 60 * 1000 });
   assert.ok(!plan.phases.some((p) => p.name === 'POST_INSTALL_HOOK' || p.name.startsWith('ON_BUILD_')), 'hooks absent from package.json are not planned');
   // The install failure patterns know each package manager's lockfile messages.
   const classify = (text: string) => install!.classify?.find((p) => p.pattern.test(text))?.code;

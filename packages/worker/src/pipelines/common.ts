@@ -9,14 +9,21 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EAS_JSON_FILE } from '@buildmesh/protocol';
 import type { Command, Phase } from '../runner/plan.js';
+import type { IdleLimits } from '../sandbox/executor.js';
 import { readFileInside, writeFileInside } from '../workspace/inside.js';
 import { HOOK_FAILURES, INSTALL_FAILURES, PREBUILD_FAILURES } from './classify.js';
 import type { PlanContext } from './context.js';
 import { hasScript, SECRET_FILES_DIR } from './context.js';
 import { installCommand, runScriptCommand, shouldUseFrozenLockfile } from './package-manager.js';
 
-/** EAS kills an install that runs this long (it warns at 15 minutes). */
+/** Wall-clock limit of PREBUILD (prebuild and its re-install). */
 export const INSTALL_TIMEOUT_MS = 30 * 60 * 1000;
+
+/**
+ * As EAS: dependency install and `pod install` are stopped after 30 minutes without output (a
+ * warning after 15), however long they run while they keep printing.
+ */
+export const INSTALL_IDLE_TIMEOUT: IdleLimits = { warnAfterMs: 15 * 60 * 1000, killAfterMs: 30 * 60 * 1000 };
 
 export const HOOKS = {
   preInstall: 'eas-build-pre-install',
@@ -209,7 +216,7 @@ export function setupPhases(ctx: PlanContext): Phase[] {
       name: 'INSTALL_DEPENDENCIES',
       steps: [{ kind: 'command', command: { argv: installCommand(ctx.pm, frozen), ...installCwd(ctx) } }],
       network: true,
-      timeoutMs: INSTALL_TIMEOUT_MS,
+      idleTimeout: INSTALL_IDLE_TIMEOUT,
       classify: INSTALL_FAILURES,
     },
   ];

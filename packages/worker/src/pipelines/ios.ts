@@ -14,7 +14,7 @@ import { c as createTar } from 'tar';
 import type { Phase, Step } from '../runner/plan.js';
 import { PODS_FAILURES, XCODE_BUILD_FAILURES } from './classify.js';
 import {
-  completionHookPhases, INSTALL_TIMEOUT_MS, postInstallHookPhase, prebuildPhase, preUploadArtifactsHookPhase, setupPhases,
+  completionHookPhases, INSTALL_IDLE_TIMEOUT, postInstallHookPhase, prebuildPhase, preUploadArtifactsHookPhase, setupPhases,
 } from './common.js';
 import type { PipelinePlan, PlanContext } from './context.js';
 import { planIosCredentials, resolveIosSigning, type IosSigningState } from './ios-credentials.js';
@@ -226,7 +226,7 @@ export async function planIos(ctx: PlanContext): Promise<PipelinePlan> {
         { kind: 'command', command: { argv: ['pod', 'install'], cwd: 'ios', env: { LANG: 'en_US.UTF-8' } } },
       ],
       network: true,
-      timeoutMs: INSTALL_TIMEOUT_MS,
+      idleTimeout: INSTALL_IDLE_TIMEOUT,
       classify: PODS_FAILURES,
     },
     postInstallHookPhase(ctx),

@@ -6,6 +6,7 @@
  * tests can assert them exactly.
  */
 import type { BuildJob } from '@buildmesh/protocol';
+import type { IdleLimits } from '../sandbox/executor.js';
 import type { StopReason } from './build-failure.js';
 
 /** Artifact globs of a build, relative to the project: the installable app, and anything else worth keeping. */
@@ -55,6 +56,11 @@ export interface Phase {
   /** Network for this phase's commands; dependency install turns it on. Default false. */
   network?: boolean;
   timeoutMs?: number;
+  /**
+   * Stop each command of the phase that prints nothing for `killAfterMs` (a timeout, "no output
+   * for …"), with a warning in the log after `warnAfterMs` of silence. Only commands, not tasks.
+   */
+  idleTimeout?: IdleLimits;
   /** Failure of this phase only logs a warning (e.g. expo doctor). */
   optional?: boolean;
   /** Patterns that classify a failure of this phase into a stable error code. */

@@ -196,10 +196,22 @@ export class PhaseRunner {
       env: { ...env, ...io.env },
       network: command.network ?? phase.network ?? false,
       timeoutMs,
+      ...(phase.idleTimeout
+        ? {
+            idle: phase.idleTimeout,
+            onIdleWarning: (silentMs: number) =>
+              log.system(phase.name, `warning: no output for ${formatSilence(silentMs)}; the command is stopped after ${formatSilence(phase.idleTimeout!.killAfterMs)} without output`),
+          }
+        : {}),
       signal,
       onLine: (stream, line) => log.write(stream, phase.name, line),
     });
     if (result.canceled) return { outcome: { result: stopReasonOf(signal) === 'timed_out' ? 'timed_out' : 'canceled', stopped: true, exitCode: result.exitCode }, outputs: {} };
+    if (result.timedOut && result.idle) {
+      const message = `"${phase.title ?? phase.name}" was stopped: no output for ${formatSilence(phase.idleTimeout?.killAfterMs ?? 0)}`;
+      log.system(phase.name, `error: ${message}`);
+      return { outcome: { result: 'timed_out', exitCode: result.exitCode, error: { code: 'PHASE_TIMED_OUT', message } }, outputs: {} };
+    }
     if (result.timedOut) return { outcome: { result: 'timed_out', exitCode: result.exitCode }, outputs: {} };
     const set = await io.collect();
     Object.assign(context.env, set.env);
@@ -235,7 +247,7 @@ export class PhaseRunner {
         const { outcome, outputs } = await this.execute(phase, command, controller.signal, left);
         if (outcome.result === 'success') return { outputs };
         if (outcome.stopped || controller.signal.aborted) throw new BuildFailure('BUILD_CANCELED', 'stopped');
-        if (outcome.result === 'timed_out') throw new BuildFailure('PHASE_TIMED_OUT', `"${phase.title ?? phase.name}" ran longer than its timeout`);
+        if (outcome.result === 'timed_out') throw new BuildFailure('PHASE_TIMED_OUT', outcome.error?.message ?? `"${phase.title ?? phase.name}" ran longer than its timeout`);
         throw new BuildFailure((outcome.error?.code ?? 'STEP_FAILED') as BuildErrorCode, outcome.error?.message ?? 'the command failed');
       },
     };
@@ -255,6 +267,12 @@ export class PhaseRunner {
       signal.removeEventListener('abort', onStop);
     }
   }
+}
+
+/** "30 minutes", "15 minutes", "1 minute"; shorter spans as formatDuration writes them. */
+export function formatSilence(ms: number): string {
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} minute${ms === 60_000 ? '' : 's'}`;
+  return formatDuration(ms);
 }
 
 /** A BuildFailure, or any error carrying a catalogue code (pipelines may throw their own), keeps its code. */

@@ -17,16 +17,31 @@ export interface ExecRequest {
   network: boolean;
   /** Kill the process tree after this long (TERM, grace, KILL); reported as `timedOut`. */
   timeoutMs?: number;
+  /**
+   * Output watchdog: after `warnAfterMs` without any output `onIdleWarning` is called (once per
+   * silence), after `killAfterMs` without any output the tree is stopped like on `timeoutMs` and
+   * reported as `timedOut` with `idle`. Every chunk written to stdout or stderr restarts both.
+   */
+  idle?: IdleLimits;
+  onIdleWarning?: (silentMs: number) => void;
   /** Aborting stops the process tree (TERM, grace, KILL); reported as `canceled`. */
   signal?: AbortSignal;
   /** Called once per complete line (without the newline); a final partial line is flushed at exit. */
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
+/** How long a process may stay silent (see ExecRequest.idle). */
+export interface IdleLimits {
+  warnAfterMs?: number;
+  killAfterMs: number;
+}
+
 export interface ExecResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** Set (with timedOut) when the tree was stopped for printing nothing for `idle.killAfterMs`. */
+  idle?: boolean;
   canceled: boolean;
   durationMs: number;
 }

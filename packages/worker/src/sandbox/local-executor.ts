@@ -87,6 +87,8 @@ export abstract class LocalExecutor implements Executor {
       ...spawnPlan,
       cwd,
       timeoutMs: request.timeoutMs,
+      idle: request.idle,
+      onIdleWarning: request.onIdleWarning,
       signal,
       onLine: request.onLine,
       killGraceMs: this.killGraceMs,

@@ -26,7 +26,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecResult } from './executor.js';
+import type { ExecResult, IdleLimits } from './executor.js';
 
 export interface TreeRequest {
   /** argv[0] is an absolute path, or looked up on `env.PATH`. */
@@ -44,6 +44,9 @@ export interface TreeRequest {
   /** `NAME=value` in the environment of every process of the tree: how the tree is found in /proc. */
   marker?: string;
   timeoutMs?: number;
+  /** Stop (or warn about) a tree that prints nothing for this long; see ExecRequest.idle. */
+  idle?: IdleLimits;
+  onIdleWarning?: (silentMs: number) => void;
   signal?: AbortSignal;
   onLine: (stream: 'stdout' | 'stderr', line: string) => void;
   killGraceMs: number;
@@ -66,10 +69,12 @@ const AFTER_KILL_WAIT_MS = 2000;
 export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
   const startedAt = Date.now();
   const outcome = { timedOut: false, canceled: false };
+  let idleStopped = false;
   const result = (exitCode: number | null, signal: NodeJS.Signals | null): ExecResult => ({
     exitCode,
     signal,
     ...outcome,
+    ...(idleStopped ? { idle: true } : {}),
     durationMs: Date.now() - startedAt,
   });
   if (req.signal?.aborted) {
@@ -126,8 +131,22 @@ export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
     return result(127, null);
   }
   const tree = new ProcessTree(child.pid, req.rootIsSupervisor ?? false, req.marker);
-  childStdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  childStderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const watchdog = req.idle
+    ? new IdleWatchdog(req.idle, (silentMs) => req.onIdleWarning?.(silentMs), () => {
+        if (outcome.canceled || outcome.timedOut) return;
+        outcome.timedOut = true;
+        idleStopped = true;
+        stop();
+      })
+    : undefined;
+  childStdout.on('data', (chunk: Buffer) => {
+    watchdog?.output();
+    stdout.push(chunk);
+  });
+  childStderr.on('data', (chunk: Buffer) => {
+    watchdog?.output();
+    stderr.push(chunk);
+  });
 
   let killAt: number | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -152,6 +171,7 @@ export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
 
   const [exitCode, exitSignal] = await exited;
   clearTimeout(timeout);
+  watchdog?.dispose();
   req.signal?.removeEventListener('abort', onAbort);
 
   // The step is over; what it left running (background jobs, daemons) goes with it.
@@ -177,6 +197,50 @@ export async function runProcessTree(req: TreeRequest): Promise<ExecResult> {
   stderr.flush();
   if (callbackError) throw callbackError.error;
   return result(exitCode, exitSignal);
+}
+
+/**
+ * Calls `warn` after `warnAfterMs` and `kill` after `killAfterMs` without output. One timer at a
+ * time: output only records its time, and a timer that fires early is re-armed for the rest.
+ */
+class IdleWatchdog {
+  private lastOutputAt = Date.now();
+  private warned = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly limits: IdleLimits,
+    private readonly warn: (silentMs: number) => void,
+    private readonly kill: () => void,
+  ) {
+    this.arm();
+  }
+
+  output(): void {
+    this.lastOutputAt = Date.now();
+    this.warned = false;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    const silent = Date.now() - this.lastOutputAt;
+    const { warnAfterMs, killAfterMs } = this.limits;
+    if (silent >= killAfterMs) {
+      this.timer = undefined;
+      this.kill();
+      return;
+    }
+    if (warnAfterMs !== undefined && !this.warned && silent >= warnAfterMs) {
+      this.warned = true;
+      this.warn(silent);
+    }
+    const nextWarn = warnAfterMs !== undefined && !this.warned && warnAfterMs < killAfterMs ? warnAfterMs : killAfterMs;
+    this.timer = setTimeout(() => this.arm(), Math.max(1, nextWarn - silent));
+  }
 }
 
 /** Bytes -> lines: UTF-8 safe across chunk boundaries, CRLF-aware, final partial line on flush. */
