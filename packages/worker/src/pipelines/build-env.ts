@@ -7,6 +7,9 @@
  * The runner computes it once per attempt and pipelines add to it (context.ts). NODE_ENV is
  * deliberately not set: Expo's tools choose it per command. EAS_BUILD_PROJECT_ID is the project's
  * name (BuildMesh's project id); EAS_BUILD_USERNAME is who submitted the build (the API token's name).
+ * EAS_BUILD_APP_BUILD_VERSION is the build version (versionCode / buildNumber) when the controller
+ * assigned one (remote app versions); EAS_BUILD_APP_VERSION is not set: the user-facing version
+ * lives in the app config, which the worker does not evaluate.
  */
 import type { BuildJob } from '@buildmesh/protocol';
 
@@ -28,6 +31,7 @@ export function buildEnv(input: { job: BuildJob; projectDir: string; secrets: Re
     EAS_BUILD_PROJECT_ID: build.project,
     ...(build.submittedBy ? { EAS_BUILD_USERNAME: build.submittedBy } : {}),
     ...(build.gitCommit ? { EAS_BUILD_GIT_COMMIT_HASH: build.gitCommit } : {}),
+    ...(build.profile.appBuildVersion !== undefined ? { EAS_BUILD_APP_BUILD_VERSION: String(build.profile.appBuildVersion) } : {}),
     BUILDMESH_BUILD_ID: build.id,
     BUILDMESH_ATTEMPT: String(input.job.attempt.number),
   };
