@@ -155,6 +155,8 @@ const COMMON_FIELDS: Record<string, FieldKind> = {
   withoutCredentials: bool,
   distribution: oneOf('store', 'internal'),
   channel: str,
+  /** The EAS environment: builds also get the project secrets scoped to it (`secrets set --environment`). */
+  environment: str,
   developmentClient: bool,
   prebuildCommand: str,
   autoIncrement: { type: 'autoIncrement' },
@@ -200,7 +202,6 @@ const DEPRECATED_FIELDS: Record<string, { to: string; where: 'common' | 'platfor
 
 /** Real eas.json fields that BuildMesh accepts but does not act on (reported, then left out). */
 const UNSUPPORTED_FIELDS: Record<string, string> = {
-  environment: 'EAS environment variables live on EAS servers; set project secrets in BuildMesh instead',
   expoCli: 'the project\'s own expo package is used',
   uploadSourceMaps: 'source maps are not uploaded separately',
   ascApiKeyPath: 'App Store Connect keys are used only by eas submit',

@@ -128,6 +128,7 @@ void test('deprecated fields are mapped with a warning; unknown and unsupported 
       legacy: {
         releaseChannel: 'beta',
         environment: 'production',
+        uploadSourceMaps: true,
         colour: 'blue',
         gradleCommand: ':app:assembleDebug',
         android: { artifactPath: 'android/app/build/outputs/**/*.apk', buildTyp: 'apk', simulator: true },
@@ -137,12 +138,13 @@ void test('deprecated fields are mapped with a warning; unknown and unsupported 
   }, 'legacy', 'android');
   assertValid(profile);
   assert.equal(profile.channel, 'beta');
+  assert.equal(profile.environment, 'production', 'the EAS environment is carried (it chooses the scoped secrets)');
   assert.equal(profile.applicationArchivePath, 'android/app/build/outputs/**/*.apk');
   assert.deepEqual(profile.cache, { key: 'v1', paths: ['.cache'] });
   assert.equal(profile.gradleCommand, undefined, 'a platform field at the common level is not applied');
   assert.deepEqual(warnings, [
     '"releaseChannel" is deprecated; use "channel" instead (its value is used as "channel").',
-    '"environment" is not supported by BuildMesh and is ignored: EAS environment variables live on EAS servers; set project secrets in BuildMesh instead.',
+    '"uploadSourceMaps" is not supported by BuildMesh and is ignored: source maps are not uploaded separately.',
     'Unknown field "colour" is ignored.',
     '"gradleCommand" belongs in the android section and is ignored here.',
     '"cache.customPaths" is deprecated; used as "cache.paths".',
@@ -160,6 +162,7 @@ void test('fields of the wrong type are PROFILE_INVALID, naming each problem', (
   /"distribution" must be one of "store", "internal" \(got "everyone"\); "developmentClient" must be true or false; env\.PORT must be a string \(got 8080\); "buildType" in the android section must be one of "apk", "app-bundle" \(got "ipa"\)/);
   rejects(() => resolveBuildProfile({ build: { bad: { env: { 'NOT-A-NAME': 'x' } } } }, 'bad', 'web'), 'PROFILE_INVALID', /env name "NOT-A-NAME" is not a valid variable name/);
   rejects(() => resolveBuildProfile({ build: { bad: { channel: 'x'.repeat(200) } } }, 'bad', 'web'), 'PROFILE_INVALID', /\/channel/);
+  rejects(() => resolveBuildProfile({ build: { bad: { environment: 'prod uction' } } }, 'bad', 'web'), 'PROFILE_INVALID', /\/environment/);
   rejects(() => resolveBuildProfile({ build: { bad: 'production' } }, 'bad', 'web'), 'PROFILE_INVALID', /must be an object/);
   rejects(() => resolveBuildProfile({ build: { bad: { ios: [] } } }, 'bad', 'ios'), 'PROFILE_INVALID', /"ios" in build profile "bad" must be an object/);
 });

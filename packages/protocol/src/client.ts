@@ -68,6 +68,9 @@ interface RequestOptions {
   timeoutMs?: number | null;
 }
 
+/** A secret's environment scope as a query string ('' when unscoped). */
+const scopeQuery = (environment?: string) => (environment ? `?environment=${encodeURIComponent(environment)}` : '');
+
 export class BuildMeshClient {
   readonly url: string;
   private readonly token: string | undefined;
@@ -278,13 +281,14 @@ export class BuildMeshClient {
     return this.json('GET', `/v1/projects/${encodeURIComponent(project)}/secrets`);
   }
   /** A string secret, or with `type: 'file'` a file secret whose `value` is the file's content in base64. */
-  setSecret(project: string, name: string, value: string, type: 'string' | 'file' = 'string'): Promise<SecretInfo> {
-    return this.json('PUT', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}`, {
+  /** With `environment`, the secret is given only to builds whose profile has that EAS environment. */
+  setSecret(project: string, name: string, value: string, type: 'string' | 'file' = 'string', environment?: string): Promise<SecretInfo> {
+    return this.json('PUT', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}${scopeQuery(environment)}`, {
       json: type === 'file' ? { value, type } : { value },
     });
   }
-  deleteSecret(project: string, name: string): Promise<{ ok: true }> {
-    return this.json('DELETE', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}`);
+  deleteSecret(project: string, name: string, environment?: string): Promise<{ ok: true }> {
+    return this.json('DELETE', `/v1/projects/${encodeURIComponent(project)}/secrets/${encodeURIComponent(name)}${scopeQuery(environment)}`);
   }
 
   // ── builds ──────────────────────────────────────────────────────────────────

@@ -6,6 +6,7 @@
 import { Type, type Static } from 'typebox';
 import { EnvVars } from './common.js';
 import { EnvValue } from './env-names.js';
+import { EnvironmentName } from './profiles.js';
 
 const Base64 = (maxBytes: number) =>
   Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: Math.ceil((maxBytes * 4) / 3) + 4 });
@@ -84,5 +85,9 @@ export const SecretValue = Type.Union([
   Type.Object({ value: Base64(MAX_FILE_SECRET_BYTES), type: Type.Literal('file') }, { additionalProperties: false }),
 ]);
 export type SecretValue = Static<typeof SecretValue>;
-export const SecretInfo = Type.Object({ name: Type.String(), updatedAt: Type.String(), type: Type.Optional(SecretType) });
+/** `environment`: the EAS environment the secret is scoped to; absent = every build of the project. */
+export const SecretInfo = Type.Object({ name: Type.String(), updatedAt: Type.String(), type: Type.Optional(SecretType), environment: Type.Optional(Type.String()) });
+/** `?environment=NAME` on PUT and DELETE of a secret: its scope (absent = unscoped). */
+export const SecretScope = Type.Object({ environment: Type.Optional(EnvironmentName) }, { additionalProperties: false });
+export type SecretScope = Static<typeof SecretScope>;
 export type SecretInfo = Static<typeof SecretInfo>;

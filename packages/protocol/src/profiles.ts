@@ -13,6 +13,12 @@ export const EAS_JSON_FILE = 'eas.json';
 
 const Str = (max = 1024) => Type.String({ maxLength: max });
 
+/**
+ * An EAS environment name (eas.json `environment`): `development`, `preview`, `production` or a
+ * custom one. It chooses which project secrets a build gets (those scoped to it, plus the unscoped).
+ */
+export const EnvironmentName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' });
+
 export const CacheConfig = Type.Object({
   disabled: Type.Optional(Type.Boolean()),
   key: Type.Optional(Str(128)),
@@ -33,6 +39,8 @@ export const ResolvedProfile = Type.Object(
     withoutCredentials: Type.Optional(Type.Boolean()),
     distribution: Type.Optional(Type.Union([Type.Literal('store'), Type.Literal('internal')])),
     channel: Type.Optional(Str(128)),
+    /** EAS environment: the build also gets the project secrets scoped to it (default: unscoped ones only). */
+    environment: Type.Optional(EnvironmentName),
     developmentClient: Type.Optional(Type.Boolean()),
     prebuildCommand: Type.Optional(Str()),
     autoIncrement: Type.Optional(Type.Union([Type.Boolean(), Str(32)])),

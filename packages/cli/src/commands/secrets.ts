@@ -2,7 +2,8 @@
  * `buildmesh secrets set|list|delete`: a project's secret environment variables, given to its
  * builds (masked in their logs). Values come from stdin or a hidden prompt, never argv, and are
  * never printed back. `set --file PATH` stores a file secret: builds get the variable as the path
- * of a file with that content (as EAS's file secrets, e.g. for googleServicesFile).
+ * of a file with that content (as EAS's file secrets, e.g. for googleServicesFile). `--environment`
+ * scopes a secret to an EAS environment: only builds whose profile has that `environment` get it.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { MAX_FILE_SECRET_BYTES } from '@buildmesh/protocol';
@@ -19,9 +20,25 @@ interface ProjectOption {
   project?: string;
 }
 
-interface SetOption extends ProjectOption {
+interface ScopeOption extends ProjectOption {
+  environment?: string;
+}
+
+interface SetOption extends ScopeOption {
   file?: string;
 }
+
+const ENVIRONMENT_OPTION = ['--environment <name>', 'EAS environment (development, preview, production or custom): only builds whose profile has it (eas.json "environment") get the secret (default: every build)'] as const;
+const ENVIRONMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+function checkEnvironment(environment: string | undefined): string | undefined {
+  if (environment !== undefined && !ENVIRONMENT_NAME.test(environment)) {
+    throw new CliError('INVALID_ENVIRONMENT', `"${environment}" is not a valid environment name`, 'use letters, digits, _ . - (at most 64), e.g. production');
+  }
+  return environment;
+}
+
+const scopeText = (environment: string | undefined) => (environment ? ` (environment ${environment})` : '');
 
 async function readSecretFile(path: string): Promise<Buffer> {
   let size: number;
@@ -49,40 +66,43 @@ const set = action<SetOption>(
     'buildmesh secrets set NPM_TOKEN < npm-token.txt',
     'printf %s "$VALUE" | buildmesh secrets set API_KEY --project my-app',
     'buildmesh secrets set GOOGLE_SERVICES_JSON --file google-services.json   # builds get a path',
+    'buildmesh secrets set API_URL --environment production   # only builds with "environment": "production"',
   ])
     .argument('<name>', 'environment variable name')
     .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
     .option('--file <path>', 'a file secret: builds get $NAME as the path of a file with this content (at most 256 KiB)')
-    .addHelpText('after', '\nJSON (--json): { project, secret: { name, updatedAt, type? } } (type "file" with --file)\n'),
+    .option(...ENVIRONMENT_OPTION)
+    .addHelpText('after', '\nJSON (--json): { project, secret: { name, updatedAt, type?, environment? } } (type "file" with --file)\n'),
   async ({ out, opts, args }) => {
     const name = checkName(args[0]!);
+    const environment = checkEnvironment(opts.environment);
     const project = await projectOf(opts);
     if (opts.file) {
       const content = await readSecretFile(opts.file);
       const { client } = await connect();
-      const secret = await client.setSecret(project, name, content.toString('base64'), 'file');
+      const secret = await client.setSecret(project, name, content.toString('base64'), 'file', environment);
       if (out.json) {
         out.printJson({ project, secret: { ...secret, type: 'file' } });
         return;
       }
-      out.info(`${out.c.green('✔')} File secret ${name} set for ${project} (${content.length} bytes; builds get $${name} as the path of a file with them).`);
+      out.info(`${out.c.green('✔')} File secret ${name} set for ${project}${scopeText(environment)} (${content.length} bytes; builds get $${name} as the path of a file with them).`);
       return;
     }
     const value = await readSecret({ prompt: `Value of ${name} (input hidden): `, what: 'value' });
     const { client } = await connect();
-    const secret = await client.setSecret(project, name, value);
+    const secret = await client.setSecret(project, name, value, 'string', environment);
     if (out.json) {
       out.printJson({ project, secret });
       return;
     }
-    out.info(`${out.c.green('✔')} Secret ${name} set for ${project} (${value.length} characters; not shown).`);
+    out.info(`${out.c.green('✔')} Secret ${name} set for ${project}${scopeText(environment)} (${value.length} characters; not shown).`);
   },
 );
 
 const list = action<ProjectOption>(
   command('list', "List a project's secrets (names only)", ['buildmesh secrets list', 'buildmesh secrets list --project my-app --json'])
     .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
-    .addHelpText('after', '\nJSON (--json): { project, secrets: [{ name, updatedAt }] }\n'),
+    .addHelpText('after', '\nJSON (--json): { project, secrets: [{ name, updatedAt, environment? }] } (environment absent: every build)\n'),
   async ({ out, opts }) => {
     const project = await projectOf(opts);
     const { client } = await connect();
@@ -97,26 +117,32 @@ const list = action<ProjectOption>(
     }
     out.info(renderTable(secrets, [
       { header: 'NAME', value: (s) => s.name },
+      { header: 'ENVIRONMENT', value: (s) => s.environment ?? '(all)' },
       { header: 'UPDATED', value: (s) => formatAgo(s.updatedAt) },
     ], out.c));
   },
 );
 
-const remove = action<ProjectOption>(
-  command('delete', 'Delete a secret', ['buildmesh secrets delete NPM_TOKEN'])
+const remove = action<ScopeOption>(
+  command('delete', 'Delete a secret (the unscoped one, or with --environment the one scoped to it)', [
+    'buildmesh secrets delete NPM_TOKEN',
+    'buildmesh secrets delete API_URL --environment production',
+  ])
     .argument('<name>', 'environment variable name')
     .option('--project <name>', 'project (default: from app.json / package.json in the current directory)')
-    .addHelpText('after', '\nJSON (--json): { project, name, deleted: true }\n'),
+    .option(...ENVIRONMENT_OPTION)
+    .addHelpText('after', '\nJSON (--json): { project, name, environment?, deleted: true }\n'),
   async ({ out, opts, args }) => {
     const name = checkName(args[0]!);
+    const environment = checkEnvironment(opts.environment);
     const project = await projectOf(opts);
     const { client } = await connect();
-    await client.deleteSecret(project, name);
+    await client.deleteSecret(project, name, environment);
     if (out.json) {
-      out.printJson({ project, name, deleted: true });
+      out.printJson({ project, name, ...(environment ? { environment } : {}), deleted: true });
       return;
     }
-    out.info(`${out.c.green('✔')} Secret ${name} deleted from ${project}.`);
+    out.info(`${out.c.green('✔')} Secret ${name} deleted from ${project}${scopeText(environment)}.`);
   },
 );
 

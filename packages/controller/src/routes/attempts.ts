@@ -112,11 +112,10 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
       // A canceled (or timed-out) build needs no secrets, even while its lease lives on for the cleanup.
       const stopped = stopReason(attempt);
       if (stopped) throw new ApiError('CONFLICT', `the build was ${stopped.replace('_', ' ')}: its secrets and credentials are no longer served`);
-      const [build, sealedSecrets] = await Promise.all([
-        ctx.store.getBuildForRetry(attempt.orgId, attempt.buildId),
-        ctx.store.getSealedSecrets(attempt.orgId, attempt.projectId),
-      ]);
+      const build = await ctx.store.getBuildForRetry(attempt.orgId, attempt.buildId);
       if (!build) throw new ApiError('NOT_FOUND', 'no such attempt');
+      // Unscoped secrets plus those of the profile's EAS environment (which win a shared name).
+      const sealedSecrets = await ctx.store.getSealedSecrets(attempt.orgId, attempt.projectId, build.spec.profile.environment);
       const credentials = build.credentialsSealed ? ctx.keyring.openJson<CredentialsBundle>(build.credentialsSealed) : null;
       const { secrets, files } = openProjectSecrets(ctx.keyring, sealedSecrets);
       const read = { buildId: attempt.buildId, attemptId: attempt.id };

@@ -19,6 +19,7 @@ import {
   ProjectParams,
   SecretInfo,
   SecretName,
+  SecretScope,
   SecretValue,
   type Project as ProjectT,
 } from '@buildmesh/protocol';
@@ -173,25 +174,29 @@ export function registerProjectRoutes(app: App, ctx: ControllerContext): void {
     '/v1/projects/:project/secrets/:name',
     {
       config: { access: 'member', body: 'json' },
-      schema: { tags: ['projects'], params: SecretParams, body: SecretValue, response: { 200: SecretInfo } },
+      schema: { tags: ['projects'], params: SecretParams, querystring: SecretScope, body: SecretValue, response: { 200: SecretInfo } },
     },
     async (request) => {
       const { orgId } = userOf(request);
+      const { environment } = request.query;
       const project = await projectForWrite(ctx, orgId, request.params.project);
-      const info = await ctx.store.putSecret(orgId, project.id, request.params.name, sealSecret(ctx.keyring, request.body));
-      await audit(ctx, request, { action: 'secret.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name } });
+      const info = await ctx.store.putSecret(orgId, project.id, request.params.name, sealSecret(ctx.keyring, request.body), environment);
+      await audit(ctx, request, { action: 'secret.set', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name, ...(environment ? { environment } : {}) } });
       return info;
     },
   );
 
   app.delete(
     '/v1/projects/:project/secrets/:name',
-    { config: { access: 'member' }, schema: { tags: ['projects'], params: SecretParams, response: { 200: Ok } } },
+    { config: { access: 'member' }, schema: { tags: ['projects'], params: SecretParams, querystring: SecretScope, response: { 200: Ok } } },
     async (request) => {
       const { orgId } = userOf(request);
+      const { environment } = request.query;
       const project = await projectOf(ctx, orgId, request.params.project);
-      if (!(await ctx.store.deleteSecret(orgId, project.id, request.params.name))) throw new ApiError('NOT_FOUND', 'no such secret');
-      await audit(ctx, request, { action: 'secret.delete', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name } });
+      if (!(await ctx.store.deleteSecret(orgId, project.id, request.params.name, environment))) {
+        throw new ApiError('NOT_FOUND', environment ? `no secret of that name scoped to the environment "${environment}"` : 'no such unscoped secret (a scoped one is deleted with ?environment=NAME)');
+      }
+      await audit(ctx, request, { action: 'secret.delete', orgId, target: { type: 'project', id: project.id }, details: { project: project.name, name: request.params.name, ...(environment ? { environment } : {}) } });
       return { ok: true as const };
     },
   );

@@ -133,10 +133,10 @@ export class KyselyStore implements Store {
     credentials.putProjectCredentials(this.db, orgId, projectId, platform, sealed, summary);
   deleteProjectCredentials = (orgId: string, projectId: string, platform: Platform) => credentials.deleteProjectCredentials(this.db, orgId, projectId, platform);
   getProjectCredentials = (orgId: string, projectId: string) => credentials.getProjectCredentials(this.db, orgId, projectId);
-  putSecret = (orgId: string, projectId: string, name: string, sealed: Buffer) => secrets.putSecret(this.db, orgId, projectId, name, sealed);
-  deleteSecret = (orgId: string, projectId: string, name: string) => secrets.deleteSecret(this.db, orgId, projectId, name);
+  putSecret = (orgId: string, projectId: string, name: string, sealed: Buffer, environment?: string) => secrets.putSecret(this.db, orgId, projectId, name, sealed, environment);
+  deleteSecret = (orgId: string, projectId: string, name: string, environment?: string) => secrets.deleteSecret(this.db, orgId, projectId, name, environment);
   listSecrets = (orgId: string, projectId: string) => secrets.listSecrets(this.db, orgId, projectId);
-  getSealedSecrets = (orgId: string, projectId: string) => secrets.getSealedSecrets(this.db, orgId, projectId);
+  getSealedSecrets = (orgId: string, projectId: string, environment?: string) => secrets.getSealedSecrets(this.db, orgId, projectId, environment);
 
   insertWorker = (w: Parameters<Store['insertWorker']>[0]) => workers.insertWorker(this.db, w);
   findWorker = (id: string) => workers.findWorker(this.db, id);

@@ -56,6 +56,8 @@ export interface ProjectCredentialsTable {
 export interface SecretsTable {
   project_id: string;
   name: string;
+  /** The EAS environment it is scoped to; '' = every environment (a key column, so never NULL). */
+  environment: string;
   org_id: string;
   sealed: Buffer;
   updated_at: string;

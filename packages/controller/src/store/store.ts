@@ -243,10 +243,12 @@ export interface Store {
   putProjectCredentials(orgId: string, projectId: string, platform: 'android' | 'ios', sealed: Buffer, summary: unknown): Promise<void>;
   deleteProjectCredentials(orgId: string, projectId: string, platform: Platform): Promise<void>;
   getProjectCredentials(orgId: string, projectId: string): Promise<Array<{ platform: string; sealed: Buffer; summary: unknown; updatedAt: string }>>;
-  putSecret(orgId: string, projectId: string, name: string, sealed: Buffer): Promise<SecretInfo>;
-  deleteSecret(orgId: string, projectId: string, name: string): Promise<boolean>;
+  /** `environment`: the EAS environment the secret is scoped to; absent = unscoped (every build). */
+  putSecret(orgId: string, projectId: string, name: string, sealed: Buffer, environment?: string): Promise<SecretInfo>;
+  deleteSecret(orgId: string, projectId: string, name: string, environment?: string): Promise<boolean>;
   listSecrets(orgId: string, projectId: string): Promise<SecretInfo[]>;
-  getSealedSecrets(orgId: string, projectId: string): Promise<Array<{ name: string; sealed: Buffer }>>;
+  /** A build's secrets: the unscoped ones plus those scoped to `environment`, the scoped one winning a name. */
+  getSealedSecrets(orgId: string, projectId: string, environment?: string): Promise<Array<{ name: string; sealed: Buffer }>>;
 
   // ── workers ────────────────────────────────────────────────────────────────
   insertWorker(w: {

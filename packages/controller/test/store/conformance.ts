@@ -555,5 +555,29 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       const many = await Promise.all(Array.from({ length: 10 }, () => store.nextAppVersion(orgB, projectB, 'ios')));
       assert.deepEqual([...many].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
+
+    test('secrets scoped to an environment: one per (name, environment), a build gets the unscoped ones and its environment\'s, which win', async () => {
+      const project = (await store.ensureProject(orgA, newId('prj'), `envs-${Date.now()}`)).id;
+      const text = (rows: Array<{ name: string; sealed: Buffer }>) =>
+        Object.fromEntries(rows.map((r) => [r.name, r.sealed.toString()]).sort(([a], [b]) => a!.localeCompare(b!)));
+      await store.putSecret(orgA, project, 'API_URL', Buffer.from('all'));
+      await store.putSecret(orgA, project, 'API_URL', Buffer.from('prod'), 'production');
+      await store.putSecret(orgA, project, 'API_URL', Buffer.from('prod-2'), 'production'); // replaces, does not add
+      await store.putSecret(orgA, project, 'SENTRY', Buffer.from('preview-only'), 'preview');
+      await store.putSecret(orgA, project, 'NPM_TOKEN', Buffer.from('npm'));
+      assert.deepEqual(
+        (await store.listSecrets(orgA, project)).map((s) => [s.name, s.environment ?? null]),
+        [['API_URL', null], ['API_URL', 'production'], ['NPM_TOKEN', null], ['SENTRY', 'preview']],
+      );
+      assert.deepEqual(text(await store.getSealedSecrets(orgA, project, 'production')), { API_URL: 'prod-2', NPM_TOKEN: 'npm' });
+      assert.deepEqual(text(await store.getSealedSecrets(orgA, project, 'preview')), { API_URL: 'all', NPM_TOKEN: 'npm', SENTRY: 'preview-only' });
+      assert.deepEqual(text(await store.getSealedSecrets(orgA, project)), { API_URL: 'all', NPM_TOKEN: 'npm' }, 'no environment: unscoped only');
+      assert.deepEqual(text(await store.getSealedSecrets(orgB, project, 'production')), {}, 'another org reads none');
+      assert.equal(await store.deleteSecret(orgA, project, 'SENTRY'), false, 'the unscoped key is not the scoped one');
+      assert.equal(await store.deleteSecret(orgA, project, 'API_URL', 'production'), true);
+      assert.deepEqual(text(await store.getSealedSecrets(orgA, project, 'production')), { API_URL: 'all', NPM_TOKEN: 'npm' });
+      assert.equal(await store.deleteSecret(orgA, project, 'API_URL'), true);
+      assert.deepEqual((await store.listSecrets(orgA, project)).map((s) => s.name), ['NPM_TOKEN', 'SENTRY']);
+    });
   });
 }

@@ -4,7 +4,7 @@ import type { Db } from '../rows.js';
 /** Every column holding a value sealed with the keyring, with the key that names its row. */
 const SEALED = [
   { table: 'project_credentials', key: ['project_id', 'platform'], column: 'sealed' },
-  { table: 'secrets', key: ['project_id', 'name'], column: 'sealed' },
+  { table: 'secrets', key: ['project_id', 'name', 'environment'], column: 'sealed' },
   { table: 'builds', key: ['id'], column: 'credentials_sealed' },
   { table: 'webhooks', key: ['id'], column: 'secret_sealed' },
   { table: 'instance_meta', key: ['name'], column: 'value' },
