@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Phase } from '../src/runner/plan.js';
+import type { Command, Phase, PhaseContext } from '../src/runner/plan.js';
 import { INSTALL_IDLE_TIMEOUT } from '../src/pipelines/common.js';
+import { installNodeModules } from '../src/custom/functions/install-node-modules.js';
+import { installPods } from '../src/custom/functions/install-pods.js';
+import type { CustomPlanServices, FunctionRunContext } from '../src/custom/functions/types.js';
 import { outputOf, runnerHarness } from './support/runner-fixtures.js';
 
 // The pipelines use EAS's 15 / 30 minutes (INSTALL_IDLE_TIMEOUT); the runner takes any duration.
@@ -37,4 +40,27 @@ void test('a command that keeps printing runs past the same span of time and suc
 
 void test("EAS's limits: a warning after 15 minutes of silence, the stop after 30", () => {
   assert.deepEqual(INSTALL_IDLE_TIMEOUT, { warnAfterMs: 15 * 60_000, killAfterMs: 30 * 60_000 });
+});
+
+void test("a command's own idle limit applies where its phase has none (a custom build's task running it)", async (t) => {
+  const h = await runnerHarness(t);
+  const command: Command = { argv: ['bash', '-c', 'echo fetching; sleep 20'], idleTimeout };
+  await h.runner.run([{ name: 'CUSTOM', steps: [{ kind: 'task', describe: 'install', run: async (ctx) => void (await ctx.exec(command)) }] }]);
+  const result = h.runner.result();
+  assert.equal(result.outcome, 'timed_out');
+  assert.equal(result.error?.code, 'PHASE_TIMED_OUT');
+  assert.match(result.error!.message, /no output for 1\.5s/);
+});
+
+void test('eas/install_node_modules and eas/install_pods run their command with the same idle limit as the pipeline', async () => {
+  const commands: Command[] = [];
+  const phase = { env: {}, log: () => {}, exec: async (command: Command) => (commands.push(command), { outputs: {} }) } as unknown as PhaseContext;
+  const services = {
+    planContext: async () => ({ pm: { name: 'npm', lockfile: 'package-lock.json', warnings: [] }, packageJson: {}, installCwd: undefined }),
+  } as unknown as CustomPlanServices;
+  const ctx: FunctionRunContext = { phase, services, inputs: {}, env: {}, setOutput: () => {} };
+  await installNodeModules.run!(ctx);
+  await installPods.run!(ctx);
+  assert.equal(commands.length, 2);
+  for (const command of commands) assert.deepEqual(command.idleTimeout, INSTALL_IDLE_TIMEOUT, command.argv.join(' '));
 });

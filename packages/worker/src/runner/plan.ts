@@ -33,6 +33,8 @@ export interface Command {
   env?: Record<string, string>;
   /** Defaults to the phase's `network`. */
   network?: boolean;
+  /** Defaults to the phase's `idleTimeout` (a custom build's install functions set their own). */
+  idleTimeout?: IdleLimits;
 }
 
 export type Step =

@@ -173,7 +173,8 @@ export class PhaseRunner {
       if (stop) return { result: stop === 'timed_out' ? 'timed_out' : 'canceled', stopped: true };
       const error = toBuildError(err);
       this.options.log.system(phase.name, `error: ${error.message}`);
-      return { result: 'failed', error };
+      // A task's command that ran out of time (or of output) is a timeout, as a command step's is.
+      return { result: error.code === 'PHASE_TIMED_OUT' ? 'timed_out' : 'failed', error };
     }
   }
 
@@ -190,17 +191,18 @@ export class PhaseRunner {
     const env = command.env ? { ...context.env, ...command.env } : { ...context.env };
     const io = await this.stepIo.create(env.PATH);
     log.system(phase.name, `$ ${formatArgv(command.argv)}`);
+    const idle = command.idleTimeout ?? phase.idleTimeout;
     const result = await executor.run({
       argv: command.argv,
       cwd,
       env: { ...env, ...io.env },
       network: command.network ?? phase.network ?? false,
       timeoutMs,
-      ...(phase.idleTimeout
+      ...(idle
         ? {
-            idle: phase.idleTimeout,
+            idle,
             onIdleWarning: (silentMs: number) =>
-              log.system(phase.name, `warning: no output for ${formatSilence(silentMs)}; the command is stopped after ${formatSilence(phase.idleTimeout!.killAfterMs)} without output`),
+              log.system(phase.name, `warning: no output for ${formatSilence(silentMs)}; the command is stopped after ${formatSilence(idle.killAfterMs)} without output`),
           }
         : {}),
       signal,
@@ -208,7 +210,7 @@ export class PhaseRunner {
     });
     if (result.canceled) return { outcome: { result: stopReasonOf(signal) === 'timed_out' ? 'timed_out' : 'canceled', stopped: true, exitCode: result.exitCode }, outputs: {} };
     if (result.timedOut && result.idle) {
-      const message = `"${phase.title ?? phase.name}" was stopped: no output for ${formatSilence(phase.idleTimeout?.killAfterMs ?? 0)}`;
+      const message = `"${phase.title ?? phase.name}" was stopped: no output for ${formatSilence(idle?.killAfterMs ?? 0)}`;
       log.system(phase.name, `error: ${message}`);
       return { outcome: { result: 'timed_out', exitCode: result.exitCode, error: { code: 'PHASE_TIMED_OUT', message } }, outputs: {} };
     }
