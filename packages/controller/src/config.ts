@@ -53,6 +53,8 @@ export interface ControllerOptions {
   orgMaxQueued: number;
   /** Builds one org may run at once on shared-pool workers (0 = no limit). */
   orgMaxSharedRunning: number;
+  /** Live streams (log follows, build-list events) one org may hold open on one controller. */
+  orgMaxStreams: number;
   /** Dashboard single sign-on: the OIDC issuer URL; null = SSO off. */
   oidcIssuer: string | null;
   oidcClientId: string | null;
@@ -170,6 +172,15 @@ const SETTINGS: readonly Setting[] = [
     min: 10,
     default: '15000',
     description: 'Wait before the first webhook retry; each further retry waits twice as long (at most 4 h) until about a day after the event.',
+  },
+  {
+    name: 'orgMaxStreams',
+    env: 'BUILDMESH_ORG_MAX_STREAMS',
+    kind: 'count',
+    value: 200,
+    min: 1,
+    default: '200',
+    description: 'Live streams (logs -f, the dashboard\'s live views) one org may hold open on one controller; one more answers 429 TOO_MANY_STREAMS.',
   },
   { name: 'orgMaxQueued', env: 'BUILDMESH_ORG_MAX_QUEUED', kind: 'count', value: 0, min: 0, default: '0', description: 'Queued builds each org may have; a submit beyond it answers 429 ORG_QUEUE_FULL (0 = no limit).' },
   {

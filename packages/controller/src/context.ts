@@ -4,6 +4,7 @@ import type { BlobStore } from './blobs/blob-store.js';
 import type { BlobPins } from './blobs/pins.js';
 import type { ControllerOptions } from './config.js';
 import type { Keyring } from './crypto/keyring.js';
+import type { StreamQuota } from './http/sse.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { ClaimWaiters } from './scheduler/claim-waiters.js';
 import type { Wakeups } from './scheduler/wakeups.js';
@@ -27,6 +28,8 @@ export interface ControllerContext {
   /** This replica's name (BUILDMESH_REPLICA_ID, else <host>-<pid>). */
   replicaId: string;
   version: string;
+  /** Live streams per org (BUILDMESH_ORG_MAX_STREAMS). */
+  streams: StreamQuota;
   /** Open SSE streams and other long responses end when this fires (shutdown). */
   shutdown: ShutdownSignal;
   /** This replica's webhook outbox sender. */

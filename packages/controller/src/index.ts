@@ -32,6 +32,7 @@ import { startSweeper } from './scheduler/sweeper.js';
 import { startRetention } from './scheduler/retention.js';
 import { startWebhookDeliverer } from './scheduler/webhook-deliverer.js';
 import { buildServer } from './server.js';
+import { StreamQuota } from './http/sse.js';
 
 export { resolveOptions, CONTROLLER_SETTINGS, ConfigError, type ControllerOptions, type SettingInfo } from './config.js';
 export { backupDataDir, restoreDataDir, DATABASE_FILE, type BackupResult } from './backup.js';
@@ -165,6 +166,7 @@ export async function startController(partial: Partial<ControllerOptions> = {}):
       replicaId,
       version: VERSION,
       shutdown: new ShutdownSignal(),
+      streams: new StreamQuota(options.orgMaxStreams),
       webhooks: startWebhookDeliverer(
         store,
         keyring,

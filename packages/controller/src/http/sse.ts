@@ -4,8 +4,34 @@
  * close path whatever ends the stream.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '@buildmesh/protocol';
 
 export const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * Live streams per org on this controller: each holds a socket and a store poller, so one member
+ * opening thousands must not tie up the controller for everyone. Connection state, not data: a
+ * count per process is what it limits.
+ */
+export class StreamQuota {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly perOrg: number) {}
+
+  /** Opens the stream if the org is under its quota (else 429 TOO_MANY_STREAMS); the count drops when it closes. */
+  openFor(orgId: string, request: FastifyRequest, reply: FastifyReply): SseStream {
+    const count = this.open.get(orgId) ?? 0;
+    if (count >= this.perOrg) throw new ApiError('TOO_MANY_STREAMS');
+    this.open.set(orgId, count + 1);
+    const stream = new SseStream(request, reply);
+    stream.onClose(() => {
+      const left = (this.open.get(orgId) ?? 1) - 1;
+      if (left > 0) this.open.set(orgId, left);
+      else this.open.delete(orgId);
+    });
+    return stream;
+  }
+}
 
 export class SseStream {
   private ended = false;

@@ -9,7 +9,6 @@ import { BuildList, ListBuildsQuery } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
-import { SseStream } from '../http/sse.js';
 
 const RECHECK_MS = 5_000;
 export const BUILDS_EVENT = 'builds';
@@ -31,7 +30,7 @@ export function registerBuildEventRoutes(app: App, ctx: ControllerContext): void
       const { orgId } = userOf(request);
       const query = { ...request.query, limit: request.query.limit ?? 50 };
       if (!/\btext\/event-stream\b/.test(request.headers.accept ?? '')) return ctx.store.listBuilds(orgId, query);
-      const sse = new SseStream(request, reply);
+      const sse = ctx.streams.openFor(orgId, request, reply);
       // Set by any hint; checked before sleeping so a wake-up during a read is never lost.
       let dirty = true;
       let wake: (() => void) | undefined;

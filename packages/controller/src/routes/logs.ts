@@ -13,7 +13,6 @@ import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
 import { formatCursor, parseCursor } from '../http/log-cursor.js';
-import { SseStream } from '../http/sse.js';
 import { readLogLines, tailPosition, type LogPosition } from '../logs/log-lines.js';
 
 /** One SSE `lines` event holds at most this much. */
@@ -35,7 +34,7 @@ async function follow(
   start: LogPosition,
   attempt: number | undefined,
 ): Promise<void> {
-  const sse = new SseStream(request, reply);
+  const sse = ctx.streams.openFor(orgId, request, reply);
   let cursor = start;
   let lastStatus: BuildStatus | undefined;
   // Set by any event; checked before sleeping so a wake-up during a read is never lost.
