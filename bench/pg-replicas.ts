@@ -13,6 +13,7 @@ import { startReplicaSet, type ReplicaSet } from '../test/helpers/replicas.js';
 import { Scope } from './support/mesh.js';
 import { percentile } from './support/measure.js';
 import { benchSpec, streamOf, tinySource } from './support/sources.js';
+import { claimAndFinishAll, submitFromTwentyLanes } from './support/claim-race.js';
 
 const BENCH_TIMING = { heartbeatIntervalMs: 1000, leaseTtlMs: 30_000, sweepIntervalMs: 1000, claimWaitMs: 25_000 };
 
@@ -86,28 +87,10 @@ export async function benchPgSubmit(count = 1000): Promise<Record<string, number
 export async function benchPgClaimFinish(builds = 2000, workers = 200): Promise<Record<string, number>> {
   return withReplicas(async (set) => {
     const source = await tinySource();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 20 }, async (_, lane) => {
-        while (next++ < builds) await set.replicas[lane % 2]!.admin.createBuild(benchSpec(), streamOf(source));
-      }),
-    );
+    await submitFromTwentyLanes(builds, (lane) => set.replicas[lane % 2]!.admin.createBuild(benchSpec(), streamOf(source)));
     const clients = (await enrollCredentials(set.admin, workers)).map((c, i) => on(c, set.replicas[i % 2]!.url));
-    const seen = new Map<string, number>();
-    const t0 = performance.now();
-    await Promise.all(
-      clients.map(async (client) => {
-        for (;;) {
-          const job = await client.claim(0);
-          if (!job) return;
-          seen.set(job.build.id, (seen.get(job.build.id) ?? 0) + 1);
-          await client.finish(job.attempt.id, { outcome: 'succeeded' });
-        }
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    if (seen.size !== builds) throw new Error(`only ${seen.size} of ${builds} builds were claimed`);
-    return { pg_claim_finish_per_s: builds / seconds, pg_double_assignments: [...seen.values()].filter((n) => n > 1).length };
+    const { perSecond, doubles } = await claimAndFinishAll(clients, builds);
+    return { pg_claim_finish_per_s: perSecond, pg_double_assignments: doubles };
   });
 }
 
