@@ -21,7 +21,10 @@ export function cli(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), b
   if (cached !== undefined && env === process.env) return cached;
   const self = real(bin);
   let answer: string;
-  const onPath = (env.PATH ?? '').split(delimiter).some((dir) => dir && self !== null && real(join(dir, 'buildmesh')) === self);
+  // A node_modules/.bin on PATH is npx's (or an npm script's) for this one run, not the user's shell.
+  const onPath = (env.PATH ?? '')
+    .split(delimiter)
+    .some((dir) => dir && !dir.endsWith(join('node_modules', '.bin')) && self !== null && real(join(dir, 'buildmesh')) === self);
   if (onPath) {
     answer = 'buildmesh';
   } else {
