@@ -110,7 +110,14 @@ test('a replica killed mid-run: every build completes once and the survivor swee
   assert.equal(await follow, 'succeeded', 'the follower saw the build end');
   assert.deepEqual(followed, ['before the kill', `built ${abandoned.build.id}`], 'every line once, in order, across the kill');
 
-  const newHolder = await waitFor(() => sweeperHolder(set.database.url), { what: 'the survivor to hold the sweeper lock' });
+  // PostgreSQL may list the killed replica's session for a moment after the kill: wait until it is gone.
+  const newHolder = await waitFor(
+    async () => {
+      const h = await sweeperHolder(set.database.url);
+      return h && !h.includes(victim.id) ? h : undefined;
+    },
+    { what: 'the killed replica to lose the sweeper lock' },
+  );
   assert.ok(newHolder.includes(survivor.id), `the survivor took over the sweeper (holder: ${newHolder})`);
   t.diagnostic(`workers saw ${errors} failed requests around the kill and carried on through nginx`);
 });
