@@ -47,6 +47,8 @@ export interface ControllerOptions {
   replicaId: string | null;
   /** 1 = webhooks may target loopback and private addresses; 0 = refused (SSRF guard). */
   webhookAllowPrivate: number;
+  /** 1 = trust rules may name OIDC issuers on private networks; 0 = refused (SSRF guard; loopback is always allowed). */
+  oidcAllowPrivateIssuers: number;
   /** The first webhook retry waits this long; each further one twice as long (at most 4 h), for about a day. */
   webhookRetryBaseMs: number;
   /** Queued builds one org may have (0 = no limit). */
@@ -163,6 +165,15 @@ const SETTINGS: readonly Setting[] = [
     min: 0,
     default: '0',
     description: '1 lets webhooks target loopback, private, link-local and CGNAT addresses (a receiver on the same host or network); 0 refuses them when added and at every connection.',
+  },
+  {
+    name: 'oidcAllowPrivateIssuers',
+    env: 'BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS',
+    kind: 'count',
+    value: 0,
+    min: 0,
+    default: '0',
+    description: '1 lets trust rules name OIDC issuers (and key sets) on private, link-local or CGNAT addresses, e.g. a GitLab inside your network; 0 refuses them when a rule is added and before every fetch. Loopback is always allowed.',
   },
   {
     name: 'webhookRetryBaseMs',

@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import { newId } from '../ids.js';
 import { mintCredential } from './tokens.js';
 import { conditionMatches, parseCondition } from './trust-condition.js';
+import { blockedAddressOf } from '../webhooks/target-guard.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Discovery documents are re-read after this; the key set refreshes itself on an unknown kid. */
@@ -52,7 +53,10 @@ export function issuerUrlAllowed(issuer: string, allowQuery = false): boolean {
 export class OidcExchanger {
   private readonly keySets = new Map<string, { at: number; keys: Promise<JWTVerifyGetKey> }>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly allowPrivateIssuers = false,
+  ) {}
 
   async exchange(idToken: string): Promise<Exchanged> {
     let unverified: JWTPayload;
@@ -103,15 +107,32 @@ export class OidcExchanger {
   private keysOf(issuer: string): Promise<JWTVerifyGetKey> {
     const cached = this.keySets.get(issuer);
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.keys;
-    const keys = discoverJwksUri(issuer).then((uri) => createRemoteJWKSet(new URL(uri), { timeoutDuration: FETCH_TIMEOUT_MS }));
+    const keys = discoverJwksUri(issuer, this.allowPrivateIssuers).then((uri) => createRemoteJWKSet(new URL(uri), { timeoutDuration: FETCH_TIMEOUT_MS }));
     this.keySets.set(issuer, { at: Date.now(), keys });
     keys.catch(() => this.keySets.delete(issuer));
     return keys;
   }
 }
 
-async function discoverJwksUri(issuer: string): Promise<string> {
+/**
+ * Refuses an issuer or key-set URL whose host is on a private network (the controller's SSRF guard,
+ * shared with webhooks), unless the operator allows it; loopback stays allowed. The check is on
+ * the resolved addresses before the fetch (a name re-resolving between check and connect is not caught).
+ */
+export async function issuerAddressRefused(url: string, allowPrivate: boolean): Promise<string | null> {
+  if (allowPrivate) return null;
+  try {
+    const blocked = await blockedAddressOf(new URL(url), true);
+    return blocked ? `${new URL(url).hostname} resolves to ${blocked}, a private address (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows it)` : null;
+  } catch {
+    return `${new URL(url).hostname} does not resolve`;
+  }
+}
+
+async function discoverJwksUri(issuer: string, allowPrivate: boolean): Promise<string> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const refusedIssuer = await issuerAddressRefused(url, allowPrivate);
+  if (refusedIssuer) throw new ExchangeRefused(`the issuer is not reachable from here: ${refusedIssuer}`);
   let doc: { issuer?: unknown; jwks_uri?: unknown };
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
@@ -123,6 +144,8 @@ async function discoverJwksUri(issuer: string): Promise<string> {
   if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string' || !issuerUrlAllowed(doc.jwks_uri, true)) {
     throw new ExchangeRefused(`the discovery document at ${url} does not name this issuer and an https jwks_uri`);
   }
+  const refusedKeys = await issuerAddressRefused(doc.jwks_uri, allowPrivate);
+  if (refusedKeys) throw new ExchangeRefused(`the issuer's key set is not reachable from here: ${refusedKeys}`);
   return doc.jwks_uri;
 }
 

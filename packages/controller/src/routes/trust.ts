@@ -3,7 +3,7 @@ import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
-import { ExchangeRefused, issuerUrlAllowed, OidcExchanger } from '../auth/oidc-exchange.js';
+import { ExchangeRefused, issuerAddressRefused, issuerUrlAllowed, OidcExchanger } from '../auth/oidc-exchange.js';
 import { ConditionError, parseCondition } from '../auth/trust-condition.js';
 import { newId } from '../ids.js';
 import { nowIso } from '../store/rows.js';
@@ -19,7 +19,7 @@ const AUDITED_CLAIMS = ['sub', 'repository', 'ref', 'workflow', 'job_workflow_re
  * rule's org; a verified token that matches no rule is audited too (instance-wide, org null).
  */
 export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
-  const exchanger = new OidcExchanger(ctx.store);
+  const exchanger = new OidcExchanger(ctx.store, ctx.options.oidcAllowPrivateIssuers === 1);
 
   app.post(
     '/v1/trust-rules',
@@ -33,6 +33,8 @@ export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
         orgId = body.orgId;
       }
       if (!issuerUrlAllowed(body.issuer)) throw new ApiError('VALIDATION_FAILED', 'issuer must be an https URL (or http on a loopback host) without credentials, query or fragment');
+      const unreachable = await issuerAddressRefused(body.issuer, ctx.options.oidcAllowPrivateIssuers === 1);
+      if (unreachable) throw new ApiError('VALIDATION_FAILED', `issuer: ${unreachable}`);
       try {
         parseCondition(body.condition);
       } catch (err) {

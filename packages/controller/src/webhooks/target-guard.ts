@@ -96,6 +96,20 @@ export async function checkWebhookTarget(raw: string, allowPrivate: boolean): Pr
   return url;
 }
 
+/**
+ * Every address `url`'s host is or resolves to that a request from the controller must not reach,
+ * loopback left out when `allowLoopback` (OIDC issuers on the controller's own host are allowed).
+ * Returns the first such address, or null. Throws when the name does not resolve.
+ */
+export async function blockedAddressOf(url: URL, allowLoopback: boolean): Promise<string | null> {
+  const host = hostOf(url);
+  const addresses = isIP(host)
+    ? [host]
+    : (await new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true }, (err, list) => (err ? reject(err) : resolve(list))))).map((a) => a.address);
+  const loopback = (a: string) => /^127\./.test(a) || a === '::1' || /^::ffff:127\./i.test(a);
+  return addresses.find((a) => isPrivateAddress(a) && !(allowLoopback && loopback(a))) ?? null;
+}
+
 /** The connection-time check: a `lookup` for http.request that refuses a name with any non-public address. */
 export function guardedLookup(allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
