@@ -24,6 +24,7 @@ import {
   BlobUploadTicket,
   CompleteArtifactUploadRequest,
   Id,
+  type ArtifactKind,
   type CredentialsBundle,
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
@@ -56,6 +57,29 @@ async function liveAttempt(ctx: ControllerContext, workerId: string, attemptId: 
   if (!attempt) throw new ApiError('NOT_FOUND', 'no such attempt');
   if (!leaseIsLive(attempt)) throw new ApiError('LEASE_LOST');
   return attempt;
+}
+
+/**
+ * Records an artifact whose blob is already stored (proxied or adopted from a direct upload). The
+ * blob stays pinned until the row commits; if the record is refused (lease gone), a blob that
+ * nothing else references or pins is deleted again.
+ */
+async function recordArtifact(
+  ctx: ControllerContext,
+  workerId: string,
+  attemptId: string,
+  a: { name: string; kind: ArtifactKind; size: number; sha256: string },
+): Promise<Artifact> {
+  const release = ctx.pins.pin(a.sha256);
+  try {
+    return await ctx.store.addArtifact(workerId, attemptId, { id: newId('art'), ...a });
+  } catch (err) {
+    release();
+    if (!ctx.pins.isPinned(a.sha256) && !(await ctx.store.blobReferenced(a.sha256))) await ctx.blobs.delete(a.sha256);
+    throw err;
+  } finally {
+    release();
+  }
 }
 
 /** The build has ended for the user (canceled, timed out) while this attempt still runs: tell the worker to stop. */
@@ -171,23 +195,8 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
         expectedSha256: declaredSha,
         expectedSize: Number(declaredSize),
       });
-      const release = ctx.pins.pin(stored.sha256);
-      try {
-        const artifact = await ctx.store.addArtifact(worker.id, request.params.id, {
-          id: newId('art'),
-          name: request.params.name,
-          kind: request.query.kind ?? 'other',
-          size: stored.size,
-          sha256: stored.sha256,
-        });
-        return reply.code(201).send(artifact);
-      } catch (err) {
-        release();
-        if (!ctx.pins.isPinned(stored.sha256) && !(await ctx.store.blobReferenced(stored.sha256))) await ctx.blobs.delete(stored.sha256);
-        throw err;
-      } finally {
-        release();
-      }
+      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind: request.query.kind ?? 'other', size: stored.size, sha256: stored.sha256 });
+      return reply.code(201).send(artifact);
     },
   );
 
@@ -230,19 +239,8 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
         throw new ApiError('NOT_FOUND', 'no such upload');
       }
       await direct.adoptUpload(grant.k, { sha256: grant.s, size: grant.z });
-      const release = ctx.pins.pin(grant.s);
-      try {
-        const artifact = await ctx.store.addArtifact(worker.id, request.params.id, {
-          id: newId('art'),
-          name: request.params.name,
-          kind: request.body.kind ?? 'other',
-          size: grant.z,
-          sha256: grant.s,
-        });
-        return reply.code(201).send(artifact);
-      } finally {
-        release();
-      }
+      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind: request.body.kind ?? 'other', size: grant.z, sha256: grant.s });
+      return reply.code(201).send(artifact);
     },
   );
 

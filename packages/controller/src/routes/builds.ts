@@ -153,24 +153,36 @@ async function createFromBlob(
   const release = ctx.pins.pin(request.source.sha256);
   try {
     if (!(await orgBlobsPresent(ctx, orgId, [request.source])).has(request.source.sha256)) throw new ApiError('SOURCE_NOT_UPLOADED');
-    const projectId = await projects.resolve(ctx, orgId, request.spec.project);
-    const credentialsSealed = await credentialsFor(ctx, orgId, projectId, request);
-    const id = newId('bld');
-    const build = await ctx.store.createBuild({
-      id,
-      orgId,
-      projectId,
-      spec: await withAppVersion(ctx, orgId, projectId, request.spec),
-      source: request.source,
-      credentialsSealed,
-      retryOf: null,
-      idempotencyKey,
-      submittedBy: tokenName,
-    });
-    return { build, created: build.id === id };
+    return await insertBuild(ctx, projects, orgId, tokenName, request, idempotencyKey);
   } finally {
     release();
   }
+}
+
+/** Both ways of submitting end here: project, credentials, app version, then one insert (a repeated idempotency key answers the first build, created: false). */
+async function insertBuild(
+  ctx: ControllerContext,
+  projects: ProjectIds,
+  orgId: string,
+  tokenName: string | null,
+  submission: { spec: CreateBuildSpecT; credentials?: CredentialsBundle | undefined; source: { sha256: string; size: number } },
+  idempotencyKey: string | null,
+): Promise<{ build: BuildT; created: boolean }> {
+  const projectId = await projects.resolve(ctx, orgId, submission.spec.project);
+  const credentialsSealed = await credentialsFor(ctx, orgId, projectId, submission);
+  const id = newId('bld');
+  const build = await ctx.store.createBuild({
+    id,
+    orgId,
+    projectId,
+    spec: await withAppVersion(ctx, orgId, projectId, submission.spec),
+    source: submission.source,
+    credentialsSealed,
+    retryOf: null,
+    idempotencyKey,
+    submittedBy: tokenName,
+  });
+  return { build, created: build.id === id };
 }
 
 export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
@@ -221,21 +233,8 @@ export function registerBuildRoutes(app: App, ctx: ControllerContext): void {
         const submission = await readSubmission(ctx, request);
         try {
           requireProjectScope(auth, submission.spec.project);
-          const projectId = await projects.resolve(ctx, orgId, submission.spec.project);
-          const credentialsSealed = await credentialsFor(ctx, orgId, projectId, submission);
-          const id = newId('bld');
-          const build = await ctx.store.createBuild({
-            id,
-            orgId,
-            projectId,
-            spec: await withAppVersion(ctx, orgId, projectId, submission.spec),
-            source: submission.source,
-            credentialsSealed,
-            retryOf: null,
-            idempotencyKey,
-            submittedBy: tokenName,
-          });
-          if (build.id !== id) {
+          const { build, created } = await insertBuild(ctx, projects, orgId, tokenName, submission, idempotencyKey);
+          if (!created) {
             // A repeat of a submit already acknowledged: the first build stands, this upload goes.
             await dropUnreferencedBlob(ctx, submission.source.sha256, submission.release);
             return reply.code(200).send(build);
