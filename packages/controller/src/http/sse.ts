@@ -22,8 +22,8 @@ export class StreamQuota {
   openFor(orgId: string, request: FastifyRequest, reply: FastifyReply): SseStream {
     const count = this.open.get(orgId) ?? 0;
     if (count >= this.perOrg) throw new ApiError('TOO_MANY_STREAMS');
-    this.open.set(orgId, count + 1);
     const stream = new SseStream(request, reply);
+    this.open.set(orgId, count + 1);
     stream.onClose(() => {
       const left = (this.open.get(orgId) ?? 1) - 1;
       if (left > 0) this.open.set(orgId, left);
@@ -52,6 +52,9 @@ export class SseStream {
     request.raw.socket.setNoDelay(true);
     this.keepAlive = setInterval(() => this.comment('keep-alive'), keepAliveMs);
     res.once('close', () => this.close());
+    // A client that hung up before the stream opened (during authentication or a store read) has
+    // already had its 'close': without this the stream, its poller and its quota place live forever.
+    if (res.destroyed || request.raw.socket.destroyed) this.close();
   }
 
   get closed(): boolean {
@@ -84,6 +87,10 @@ export class SseStream {
   private write(frame: string): Promise<void> {
     if (this.ended) return Promise.resolve();
     const res = this.reply.raw;
+    if (res.destroyed) {
+      this.close();
+      return Promise.resolve();
+    }
     if (res.write(frame)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
