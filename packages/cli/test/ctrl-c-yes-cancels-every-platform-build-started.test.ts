@@ -20,7 +20,9 @@ void test('Ctrl-C then "y" cancels every platform build that --platform all star
     'app.json': JSON.stringify({ expo: { name: 'Fixture App', slug: 'fixture-app', platforms: ['web', 'android'] } }),
   });
   const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, BIN, 'build', '--profile', 'long'].map(shellQuote).join(' ');
+  // `exec`: script runs the command through $SHELL -c; dash (a CI's /bin/sh) would stay the pty's
+  // foreground parent, die of the Ctrl-C itself and make script report 130 whatever the CLI exits with.
+  const command = `exec ${[process.execPath, BIN, 'build', '--profile', 'long'].map(shellQuote).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: project, env: cleanEnv({ ...mesh.env, NO_COLOR: '1', COLUMNS: '200' }), stdio: ['pipe', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
   let screen = '';
