@@ -22,6 +22,10 @@ const cacheDir = join(root, '.cache');
 const target = join(cacheDir, NAME);
 const partial = `${target}.partial`;
 const MARKER = '.buildmesh-fixture.json';
+// Every version is resolved as the registry stood at this date (npm's `before`): the app is the same
+// on every machine, and a registry cache a little behind (a CI proxy's) still has every version the
+// lockfile names. A version published the day before a run once broke the build's `npm ci` in CI.
+const BEFORE = '2026-11-15T00:00:00.000Z';
 
 const force = process.argv.includes('--force');
 const started = Date.now();
@@ -40,7 +44,7 @@ function run(cwd, argv) {
     cwd,
     encoding: 'utf8',
     // CI=1: expo and npm stay non-interactive; no telemetry from a test setup.
-    env: { ...process.env, CI: '1', EXPO_NO_TELEMETRY: '1', npm_config_audit: 'false', npm_config_fund: 'false' },
+    env: { ...process.env, CI: '1', EXPO_NO_TELEMETRY: '1', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_before: BEFORE },
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -54,6 +58,7 @@ function run(cwd, argv) {
 function isComplete(dir) {
   const marker = join(dir, MARKER);
   if (!existsSync(marker)) return false;
+  if (JSON.parse(readFileSync(marker, 'utf8')).before !== BEFORE) return false;
   return ['package.json', 'package-lock.json', 'node_modules/expo/package.json', 'node_modules/react-native-web/package.json']
     .every((p) => existsSync(join(dir, p)));
 }
@@ -115,7 +120,7 @@ try {
     run(partial, ['npx', 'expo', 'install', 'react-dom', 'react-native-web']));
 
   const expoVersion = JSON.parse(readFileSync(join(partial, 'node_modules/expo/package.json'), 'utf8')).version;
-  writeFileSync(join(partial, MARKER), `${JSON.stringify({ template, expo: expoVersion, timings, preparedAt: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(join(partial, MARKER), `${JSON.stringify({ template, expo: expoVersion, before: BEFORE, timings, preparedAt: new Date().toISOString() }, null, 2)}\n`);
   if (!isComplete(partial)) throw new Error(`the prepared app is incomplete: ${readdirSync(partial).join(', ')}`);
 
   rmSync(target, { recursive: true, force: true });

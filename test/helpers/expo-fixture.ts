@@ -15,9 +15,8 @@ export const EXPO_APP = join(REPO_ROOT, '.cache/expo-blank-57');
  * (rightly) find every file ignored.
  */
 export function prepareExpoApp(): string {
-  if (!existsSync(join(EXPO_APP, '.buildmesh-fixture.json'))) {
-    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/prepare-expo-fixture.mjs')], { stdio: 'inherit', timeout: 15 * 60_000 });
-  }
+  // The script reuses a complete copy resolved at its pinned registry date, and rebuilds any other.
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/prepare-expo-fixture.mjs')], { stdio: 'inherit', timeout: 15 * 60_000 });
   if (!existsSync(join(EXPO_APP, '.git'))) {
     const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=fixture@buildmesh.invalid', '-c', 'user.name=fixture', ...args], { cwd: EXPO_APP, stdio: 'ignore' });
     git('init', '-q');
