@@ -31,6 +31,10 @@ export function createPgPool(url: string, options: PostgresStoreOptions = {}): p
   });
   // An idle client whose server went away emits here; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  // pg-pool takes that listener off a client it hands out: a connection PostgreSQL ends while a
+  // request holds it between queries (a restart, pg_terminate_backend) would emit an unhandled
+  // 'error' and kill the process. The request's next query fails instead, and the pool drops it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
