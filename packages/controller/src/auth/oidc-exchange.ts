@@ -4,13 +4,13 @@
  * issuer, audience and expiry, then matched against the org admins' trust rules for that issuer;
  * the first matching rule (oldest first) mints a short-lived API token stored hashed with its expiry.
  */
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ApiError, type TrustRule } from '@buildmesh/protocol';
 import type { Store } from '../store/store.js';
 import { newId } from '../ids.js';
 import { mintCredential } from './tokens.js';
 import { conditionMatches, parseCondition } from './trust-condition.js';
-import { blockedAddressOf } from '../webhooks/target-guard.js';
+import { blockedAddressOf, guardedGet, isLoopbackAddress, type AddressPolicy, type Resolver } from '../webhooks/target-guard.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Discovery documents are re-read after this; the key set refreshes itself on an unknown kid. */
@@ -50,12 +50,19 @@ export function issuerUrlAllowed(issuer: string, allowQuery = false): boolean {
   return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
+/** Test seams: the resolver behind every connection's address check, and jose's refetch cooldown (default 30 s). */
+export interface ExchangerTesting {
+  resolve?: Resolver;
+  keyCooldownMs?: number;
+}
+
 export class OidcExchanger {
   private readonly keySets = new Map<string, { at: number; keys: Promise<JWTVerifyGetKey> }>();
 
   constructor(
     private readonly store: Store,
     private readonly allowPrivateIssuers = false,
+    private readonly testing: ExchangerTesting = {},
   ) {}
 
   async exchange(idToken: string): Promise<Exchanged> {
@@ -103,11 +110,22 @@ export class OidcExchanger {
     return { rule, token, tokenId, expiresAt, claims: payload };
   }
 
-  /** The issuer's remote key set (discovery once an hour; jose caches the keys and refetches on a new kid). */
+  /**
+   * The issuer's remote key set (discovery once an hour; jose caches the keys and refetches on a new
+   * kid or after 10 minutes). Every fetch, jose's refetches included, goes through the connect-time guard.
+   */
   private keysOf(issuer: string): Promise<JWTVerifyGetKey> {
     const cached = this.keySets.get(issuer);
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.keys;
-    const keys = discoverJwksUri(issuer, this.allowPrivateIssuers).then((uri) => createRemoteJWKSet(new URL(uri), { timeoutDuration: FETCH_TIMEOUT_MS }));
+    const { resolve, keyCooldownMs } = this.testing;
+    const keys = discoverJwksUri(issuer, oidcPolicy(this.allowPrivateIssuers, true, resolve)).then((uri) => {
+      const policy = oidcPolicy(this.allowPrivateIssuers, keySetMayBeLoopback(issuer, uri), resolve);
+      return createRemoteJWKSet(new URL(uri), {
+        timeoutDuration: FETCH_TIMEOUT_MS,
+        ...(keyCooldownMs === undefined ? {} : { cooldownDuration: keyCooldownMs }),
+        [customFetch]: (url, init) => guardedGet(url, { policy, signal: init.signal, headers: init.headers }),
+      });
+    });
     this.keySets.set(issuer, { at: Date.now(), keys });
     keys.catch(() => this.keySets.delete(issuer));
     return keys;
@@ -115,37 +133,62 @@ export class OidcExchanger {
 }
 
 /**
- * Refuses an issuer or key-set URL whose host is on a private network (the controller's SSRF guard,
- * shared with webhooks), unless the operator allows it; loopback stays allowed. The check is on
- * the resolved addresses before the fetch (a name re-resolving between check and connect is not caught).
+ * What the controller may connect to for an issuer: no private, link-local or CGNAT address unless
+ * the operator allows them (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1); loopback when `allowLoopback`.
  */
-export async function issuerAddressRefused(url: string, allowPrivate: boolean): Promise<string | null> {
+export function oidcPolicy(allowPrivate: boolean, allowLoopback: boolean, resolve?: Resolver): AddressPolicy {
+  return {
+    allowPrivate,
+    allowLoopback,
+    resolve,
+    refuse: (host, address) =>
+      new ExchangeRefused(
+        `${host === address ? host : `${host} resolves to ${address}, which`} is a private${allowLoopback ? '' : ' or loopback'} address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`,
+      ),
+  };
+}
+
+const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+
+/**
+ * A key set may be on loopback only when its issuer is (a loopback test issuer) or when it is on the
+ * issuer's own host: a public issuer cannot send the controller to a loopback service elsewhere.
+ */
+export function keySetMayBeLoopback(issuer: string, jwksUri: string): boolean {
+  const issuerHost = hostOf(new URL(issuer));
+  return issuerHost === 'localhost' || isLoopbackAddress(issuerHost) || issuerHost === hostOf(new URL(jwksUri));
+}
+
+/**
+ * The add-time check of an issuer URL (quick feedback when a rule is added): refused when its host
+ * is or resolves to a private address, unless the operator allows it; loopback stays allowed.
+ * Every later connection checks again, at connect time.
+ */
+export async function issuerAddressRefused(url: string, allowPrivate: boolean, resolve?: Resolver): Promise<string | null> {
   if (allowPrivate) return null;
   try {
-    const blocked = await blockedAddressOf(new URL(url), true);
+    const blocked = await blockedAddressOf(new URL(url), oidcPolicy(false, true, resolve));
     return blocked ? `${new URL(url).hostname} resolves to ${blocked}, a private address (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows it)` : null;
   } catch {
     return `${new URL(url).hostname} does not resolve`;
   }
 }
 
-async function discoverJwksUri(issuer: string, allowPrivate: boolean): Promise<string> {
+async function discoverJwksUri(issuer: string, policy: AddressPolicy): Promise<string> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  const refusedIssuer = await issuerAddressRefused(url, allowPrivate);
-  if (refusedIssuer) throw new ExchangeRefused(`the issuer is not reachable from here: ${refusedIssuer}`);
   let doc: { issuer?: unknown; jwks_uri?: unknown };
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
+    const response = await guardedGet(url, { policy, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    if (response.status >= 300 && response.status < 400) throw new Error(`HTTP ${response.status} (redirects are not followed)`);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     doc = (await response.json()) as typeof doc;
   } catch (err) {
+    if (err instanceof ApiError) throw err;
     throw new ExchangeRefused(`cannot read the issuer's discovery document ${url}: ${(err as Error).message}`);
   }
   if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string' || !issuerUrlAllowed(doc.jwks_uri, true)) {
     throw new ExchangeRefused(`the discovery document at ${url} does not name this issuer and an https jwks_uri`);
   }
-  const refusedKeys = await issuerAddressRefused(doc.jwks_uri, allowPrivate);
-  if (refusedKeys) throw new ExchangeRefused(`the issuer's key set is not reachable from here: ${refusedKeys}`);
   return doc.jwks_uri;
 }
 

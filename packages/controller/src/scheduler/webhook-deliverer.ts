@@ -15,7 +15,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import type { Store } from '../store/store.js';
 import type { DueDelivery } from '../store/queries/webhook-deliveries.js';
 import { signWebhook } from '../webhooks/signature.js';
-import { guardedLookup, literalRefused } from '../webhooks/target-guard.js';
+import { guardedLookup, literalRefused, webhookPolicy } from '../webhooks/target-guard.js';
 
 const POLL_MS = 1000;
 const BATCH = 20;
@@ -71,7 +71,7 @@ function send(d: DueDelivery, secret: string, options: WebhookDelivererOptions):
       url,
       {
         method: 'POST',
-        lookup: guardedLookup(options.allowPrivate),
+        lookup: guardedLookup(webhookPolicy(options.allowPrivate)),
         timeout: REQUEST_TIMEOUT_MS,
         headers: {
           'content-type': 'application/json',

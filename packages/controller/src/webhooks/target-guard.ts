@@ -1,13 +1,16 @@
 /**
- * Webhook targets must not reach the controller's own network (SSRF): a URL whose
- * host is, or resolves to, a loopback, private, link-local, CGNAT, multicast or
- * unspecified address is refused unless BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1. The
- * check runs when the webhook is added and again on every connection, inside the
- * socket's own DNS lookup (`guardedLookup`), so the address checked is the address
- * connected to: a name that re-resolves to 127.0.0.1 later (DNS rebinding) is refused.
- * Every address a name resolves to must be public, not just the first.
+ * The controller's one SSRF guard, for every request it makes to a URL a tenant named (webhook
+ * targets, OIDC issuers and their key sets): a host that is, or resolves to, a private, link-local,
+ * CGNAT, multicast or unspecified address is refused — loopback too unless the caller's policy
+ * allows it (OIDC test issuers run on 127.0.0.1) — unless the operator allows private targets.
+ * The check runs when the URL is added and again on every connection, inside the socket's own DNS
+ * lookup (`guardedLookup`, used by `guardedGet`), so the address checked is the address connected
+ * to: a name that re-resolves to 10.0.0.1 later (DNS rebinding) is refused. Every address a name
+ * resolves to must pass, not just the first. Redirects are never followed.
  */
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ApiError } from '@buildmesh/protocol';
 
@@ -67,6 +70,45 @@ export function isPrivateAddress(address: string): boolean {
   return blocked.check(address, 'ipv6') || blockedV6Only.check(address, 'ipv6');
 }
 
+const loopbacks = new BlockList();
+loopbacks.addSubnet('127.0.0.0', 8, 'ipv4');
+loopbacks.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8 or ::1, in any IPv4-mapped form. */
+export function isLoopbackAddress(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && loopbacks.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Resolves a name to every address it has (dns.lookup by default; tests inject their own). */
+export type Resolver = (hostname: string, options?: LookupOptions) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname, options = {}) =>
+  new Promise((resolve, reject) => dnsLookup(hostname, { ...options, all: true }, (err, list) => (err ? reject(err) : resolve(list))));
+
+/** Who may be reached, and how a refusal reads. */
+export interface AddressPolicy {
+  /** The operator's override: private addresses are allowed too. */
+  allowPrivate: boolean;
+  /** Loopback is allowed even when private addresses are not. */
+  allowLoopback: boolean;
+  /** The error for a refused address (its stable code is the caller's). */
+  refuse(host: string, address: string): Error;
+  resolve?: Resolver;
+}
+
+/** May a connection under `policy` go to `address`? */
+export function addressAllowed(address: string, policy: AddressPolicy): boolean {
+  if (policy.allowPrivate) return true;
+  if (policy.allowLoopback && isLoopbackAddress(address)) return true;
+  return !isPrivateAddress(address);
+}
+
+/** Webhook targets: loopback is private too (BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1 allows them all). */
+export function webhookPolicy(allowPrivate: boolean): AddressPolicy {
+  return { allowPrivate, allowLoopback: false, refuse: refused };
+}
+
 function refused(host: string, address: string): ApiError {
   return new ApiError('WEBHOOK_TARGET_REFUSED', `${host} resolves to ${address}, a loopback, private or link-local address (BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1 allows it)`);
 }
@@ -97,30 +139,29 @@ export async function checkWebhookTarget(raw: string, allowPrivate: boolean): Pr
 }
 
 /**
- * Every address `url`'s host is or resolves to that a request from the controller must not reach,
- * loopback left out when `allowLoopback` (OIDC issuers on the controller's own host are allowed).
- * Returns the first such address, or null. Throws when the name does not resolve.
+ * The first address `url`'s host is or resolves to that `policy` refuses, or null (an early,
+ * add-time check; the connection checks again). Throws when the name does not resolve.
  */
-export async function blockedAddressOf(url: URL, allowLoopback: boolean): Promise<string | null> {
+export async function blockedAddressOf(url: URL, policy: AddressPolicy): Promise<string | null> {
   const host = hostOf(url);
-  const addresses = isIP(host)
-    ? [host]
-    : (await new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true }, (err, list) => (err ? reject(err) : resolve(list))))).map((a) => a.address);
-  const loopback = (a: string) => /^127\./.test(a) || a === '::1' || /^::ffff:127\./i.test(a);
-  return addresses.find((a) => isPrivateAddress(a) && !(allowLoopback && loopback(a))) ?? null;
+  const addresses = isIP(host) ? [host] : (await (policy.resolve ?? systemResolver)(host)).map((a) => a.address);
+  return addresses.find((a) => !addressAllowed(a, policy)) ?? null;
 }
 
-/** The connection-time check: a `lookup` for http.request that refuses a name with any non-public address. */
-export function guardedLookup(allowPrivate: boolean): LookupFunction {
+/** The connection-time check: a `lookup` for http.request that refuses a name with any address `policy` refuses. */
+export function guardedLookup(policy: AddressPolicy): LookupFunction {
+  const resolve = policy.resolve ?? systemResolver;
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 4);
-      const list = addresses as LookupAddress[];
-      const bad = allowPrivate ? undefined : list.find((a) => isPrivateAddress(a.address));
-      if (bad) return callback(Object.assign(refused(hostname, bad.address), { code: 'WEBHOOK_TARGET_REFUSED' }) as unknown as NodeJS.ErrnoException, '', 4);
-      if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
-      callback(null, list[0]!.address, list[0]!.family);
-    });
+    resolve(hostname, { family: options.family, hints: options.hints }).then(
+      (list) => {
+        if (list.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
+        const bad = list.find((a) => !addressAllowed(a.address, policy));
+        if (bad) return callback(policy.refuse(hostname, bad.address) as NodeJS.ErrnoException, '', 4);
+        if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+        callback(null, list[0]!.address, list[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 4),
+    );
   };
 }
 
@@ -128,4 +169,64 @@ export function guardedLookup(allowPrivate: boolean): LookupFunction {
 export function literalRefused(url: URL, allowPrivate: boolean): string | null {
   const host = hostOf(url);
   return !allowPrivate && isIP(host) && isPrivateAddress(host) ? `${host} is a loopback, private or link-local address` : null;
+}
+
+/** The largest body `guardedGet` reads (discovery documents and key sets are a few kB). */
+const GUARDED_GET_MAX_BYTES = 1024 * 1024;
+
+/**
+ * A GET through the guard, shaped like fetch (jose's `customFetch` takes it): an IP-literal host
+ * is checked here, a name inside the connection's lookup; a fresh agent per request, so no pooled
+ * socket opened under another policy is reused. A redirect is returned as is, never followed.
+ */
+export function guardedGet(
+  raw: string,
+  options: { policy: AddressPolicy; signal?: AbortSignal; headers?: HeadersInit; maxBytes?: number },
+): Promise<Response> {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new TypeError(`${url.protocol} URLs are not fetched`));
+  const host = hostOf(url);
+  if (isIP(host) && !addressAllowed(host, options.policy)) return Promise.reject(options.policy.refuse(host, host));
+  const maxBytes = options.maxBytes ?? GUARDED_GET_MAX_BYTES;
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'GET',
+      agent: false,
+      lookup: guardedLookup(options.policy),
+      headers: Object.fromEntries(new Headers(options.headers)),
+    });
+    const abort = () => request.destroy(signal!.reason as Error);
+    signal?.addEventListener('abort', abort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', abort);
+    request.on('error', (err) => {
+      settle();
+      reject(err);
+    });
+    request.on('response', (response) => {
+      response.on('error', reject);
+      response.on('close', () => {
+        if (!response.complete) reject(new Error(`${url.host} closed the connection mid-answer`));
+      });
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) return request.destroy(new Error(`${url.host} answered more than ${maxBytes} bytes`));
+        chunks.push(chunk);
+      });
+      response.on('end', () => {
+        settle();
+        try {
+          const headers = new Headers();
+          for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) headers.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
+          resolve(new Response(Buffer.concat(chunks), { status: response.statusCode, headers }));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    request.end();
+  });
 }

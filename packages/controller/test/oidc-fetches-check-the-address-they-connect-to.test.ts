@@ -1,0 +1,198 @@
+/**
+ * OIDC discovery and key-set fetches check the address at connect time, inside the connection's own
+ * DNS lookup: a name that answered public when the rule was added and private when the controller
+ * connects (DNS rebinding) is refused, and so is jose's later key-set refetch (an unknown kid). The
+ * private answers include 0.0.0.0, which on Linux reaches this test's loopback server: a connection
+ * there would be counted. Redirects are not followed; IP literals in any spelling are checked.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LookupAddress } from 'node:dns';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { ApiError, type TrustRule } from '@buildmesh/protocol';
+import { issuerAddressRefused, keySetMayBeLoopback, OidcExchanger } from '../src/auth/oidc-exchange.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
+import type { Resolver } from '../src/webhooks/target-guard.js';
+
+const AUD = 'buildmesh-test';
+const CLAIMS = { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', aud: AUD };
+const PRIVATE_ANSWERS = ['0.0.0.0', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1', '::ffff:a9fe:a9fe', '100.64.0.1', 'fd00::1'];
+
+const family = (address: string) => (address.includes(':') ? 6 : 4);
+
+/** A resolver answering `answers(name, n)` for the n-th lookup of a name (1-based), counting lookups. */
+function scriptedResolver(answers: (name: string, n: number) => string) {
+  const lookups = new Map<string, number>();
+  const resolve: Resolver = async (name) => {
+    const n = (lookups.get(name) ?? 0) + 1;
+    lookups.set(name, n);
+    const address = answers(name, n);
+    return [{ address, family: family(address) } satisfies LookupAddress];
+  };
+  return { resolve, lookups: (name: string) => lookups.get(name) ?? 0 };
+}
+
+async function withStore<T>(run: (store: Store, addRule: (issuer: string) => Promise<void>) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'buildmesh-oidc-guard-'));
+  const store = await openSqliteStore(join(dir, 'controller.db'));
+  const org = await store.createOrg({ id: 'org_acme', name: 'acme' });
+  let n = 0;
+  const addRule = async (issuer: string) => {
+    const rule: TrustRule = { id: `trr_rule${n++}`, orgId: org.id, name: `ci-${n}`, issuer, audience: AUD, condition: 'repository == "acme/app"', role: 'member', project: null, ttlSeconds: 60, createdAt: new Date().toISOString() };
+    await store.insertTrustRule(rule);
+  };
+  try {
+    return await run(store, addRule);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function sign(issuer: string, key: CryptoKey, kid: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ ...CLAIMS, iss: issuer, iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).sign(key);
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  const err = await promise.then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ApiError, String(err));
+  return err;
+}
+
+/** A TCP listener on 127.0.0.1 that counts connections (and drops them). */
+async function connectionCounter(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  let count = 0;
+  const server: Server = createTcpServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, connections: () => count, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test('a rebinding issuer name, public when the rule is added and private when the controller connects, is refused before any connection', { timeout: 60_000 }, async () => {
+  const { privateKey } = await generateKeyPair('ES256');
+  const listener = await connectionCounter();
+  try {
+    await withStore(async (store, addRule) => {
+      for (const answer of PRIVATE_ANSWERS) {
+        const issuer = `https://rebind.example:${listener.port}`;
+        const dns = scriptedResolver((_, n) => (n === 1 ? '93.184.216.34' : answer));
+        assert.equal(await issuerAddressRefused(issuer, false, dns.resolve), null, 'the add-time check saw the public answer');
+        await addRule(issuer);
+        const err = await refusal(new OidcExchanger(store, false, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
+        assert.equal(err.code, 'OIDC_TOKEN_REFUSED', answer);
+        assert.match(err.message, new RegExp(`rebind\\.example resolves to ${answer.replace(/\./g, '\\.')}, which is a private address`), answer);
+        assert.equal(dns.lookups('rebind.example'), 2, 'the connection did its own lookup');
+        assert.equal(listener.connections(), 0, `never connected (${answer})`);
+      }
+
+      // IP literals, however spelled, are checked without a lookup: decimal, hex, short, IPv6-mapped.
+      for (const [issuer, address] of [
+        [`https://0:${listener.port}`, '0.0.0.0'],
+        ['https://0xa.1', '10.0.0.1'],
+        ['https://2852039166', '169.254.169.254'],
+        ['https://[::ffff:a9fe:a9fe]', '::ffff:a9fe:a9fe'],
+        ['https://[::ffff:10.0.0.1]', '::ffff:a00:1'],
+      ] as const) {
+        const parsed = new URL(issuer).href.replace(/\/$/, '');
+        const dns = scriptedResolver(() => '93.184.216.34');
+        await addRule(parsed);
+        const err = await refusal(new OidcExchanger(store, false, { resolve: dns.resolve }).exchange(await sign(parsed, privateKey, 'k1')));
+        assert.equal(err.code, 'OIDC_TOKEN_REFUSED', issuer);
+        assert.match(err.message, new RegExp(`${address.replace(/\./g, '\\.')} is a private address`), issuer);
+        assert.equal(listener.connections(), 0, `never connected (${issuer})`);
+      }
+
+      // The control: with the operator's allowance the same rebinding answer does connect (here, to the listener).
+      const issuer = `https://allowed.example:${listener.port}`;
+      await addRule(issuer);
+      const dns = scriptedResolver(() => '0.0.0.0');
+      const err = await refusal(new OidcExchanger(store, true, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
+      assert.match(err.message, /cannot read the issuer's discovery document/);
+      assert.equal(listener.connections(), 1, 'allowed: the connection went through');
+    });
+  } finally {
+    await listener.close();
+  }
+});
+
+test("jose's later key-set refetch goes through the guard; redirects are never followed", { timeout: 60_000 }, async () => {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const rotated = await generateKeyPair('ES256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'ES256', use: 'sig' };
+  const hits = { jwks: 0, landed: 0, connections: 0 };
+  let issuer = '';
+  const server = createHttpServer((req, res) => {
+    const send = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.url === '/.well-known/openid-configuration') return send({ issuer, jwks_uri: `http://localhost:${port}/jwks` });
+    if (req.url === '/jwks') {
+      hits.jwks++;
+      return send({ keys: [jwk] });
+    }
+    if (req.url === '/redirecting/.well-known/openid-configuration') return res.writeHead(302, { location: `http://127.0.0.1:${port}/landed` }).end();
+    if (req.url === '/landed') hits.landed++;
+    res.writeHead(404).end();
+  });
+  server.on('connection', () => hits.connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  issuer = `http://127.0.0.1:${port}`;
+  try {
+    await withStore(async (store, addRule) => {
+      await addRule(issuer);
+      // The key set lives on "localhost", a name whose answer the test changes after the first fetch.
+      let answer = '127.0.0.1';
+      const dns = scriptedResolver(() => answer);
+      const exchanger = new OidcExchanger(store, false, { resolve: dns.resolve, keyCooldownMs: 0 });
+      assert.equal((await exchanger.exchange(await sign(issuer, privateKey, 'key-1'))).rule.issuer, issuer);
+      assert.equal(hits.jwks, 1);
+
+      for (const privateAnswer of ['0.0.0.0', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1']) {
+        answer = privateAnswer;
+        const lookupsBefore = dns.lookups('localhost');
+        const connectionsBefore = hits.connections;
+        const err = await refusal(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2')));
+        assert.equal(err.code, 'OIDC_TOKEN_REFUSED', privateAnswer);
+        assert.match(err.message, /resolves to .*, which is a private address/, privateAnswer);
+        assert.equal(dns.lookups('localhost'), lookupsBefore + 1, 'the refetch looked the name up through the guard');
+        assert.equal(hits.connections, connectionsBefore, `the refetch never connected (${privateAnswer})`);
+        assert.equal(hits.jwks, 1);
+      }
+
+      // The control: answering loopback again, the unknown kid does refetch (and the new key is still unknown).
+      answer = '127.0.0.1';
+      const err = await refusal(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2')));
+      assert.match(err.message, /signature does not verify/);
+      assert.equal(hits.jwks, 2, 'the unknown kid made jose refetch');
+
+      // A discovery document answering with a redirect: refused, and the redirect is not followed.
+      const redirecting = `${issuer}/redirecting`;
+      await addRule(redirecting);
+      const redirected = await refusal(exchanger.exchange(await sign(redirecting, privateKey, 'key-1')));
+      assert.equal(redirected.code, 'OIDC_TOKEN_REFUSED');
+      assert.match(redirected.message, /HTTP 302 \(redirects are not followed\)/);
+      assert.equal(hits.landed, 0);
+    });
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('a key set may be on loopback only for a loopback issuer or on the issuer\'s own host', () => {
+  assert.equal(keySetMayBeLoopback('http://127.0.0.1:4000', 'http://localhost:4000/jwks'), true);
+  assert.equal(keySetMayBeLoopback('http://localhost:4000', 'http://127.0.0.1:4000/jwks'), true);
+  assert.equal(keySetMayBeLoopback('https://idp.example.com', 'https://idp.example.com/keys'), true);
+  assert.equal(keySetMayBeLoopback('https://idp.example.com', 'https://127.0.0.1:6379/keys'), false);
+  assert.equal(keySetMayBeLoopback('https://idp.example.com', 'https://keys.example.com/jwks'), false);
+});
