@@ -43,6 +43,7 @@ export const ApiErrors = {
   SIZE_MISMATCH: { status: 422, message: 'The body does not match the declared size.' },
   INTERNAL: { status: 500, message: 'The server failed; the request may be retried.' },
   SHUTTING_DOWN: { status: 503, message: 'The server is shutting down; retry shortly.' },
+  DATABASE_UNAVAILABLE: { status: 503, message: 'The database cannot be reached right now (restarting or failing over); retry shortly.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ApiErrorCode = keyof typeof ApiErrors;

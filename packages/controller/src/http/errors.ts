@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, ApiErrors, type ApiErrorCode } from '@buildmesh/protocol';
+import { isDatabaseUnavailable } from '../store/unavailable.js';
 import { isIncompleteBodyError } from './body-errors.js';
 import { describeIssues, type ValidationIssue } from './validate.js';
 
@@ -47,6 +48,7 @@ function describeValidation(error: FastifyError): string {
 /** Any thrown value → the catalogue error to answer with. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (isDatabaseUnavailable(error)) return new ApiError('DATABASE_UNAVAILABLE');
   const e = error as Partial<FastifyError> & { status?: number };
   if (e && typeof e === 'object') {
     if (e.validation) return new ApiError('VALIDATION_FAILED', describeValidation(e as FastifyError));
@@ -63,7 +65,9 @@ export function toApiError(error: unknown): ApiError {
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const apiError = toApiError(error);
-  if (apiError.status >= 500 && apiError.code !== 'SHUTTING_DOWN') {
+  if (apiError.code === 'DATABASE_UNAVAILABLE') {
+    request.log.warn({ err: error, method: request.method, url: request.routeOptions.url ?? request.url }, 'database unavailable; answered 503');
+  } else if (apiError.status >= 500 && apiError.code !== 'SHUTTING_DOWN') {
     request.log.error({ err: error, method: request.method, url: request.routeOptions.url ?? request.url }, 'request failed');
   }
   if (reply.sent || reply.raw.headersSent) return;

@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
+import { CONNECT_FAILED } from './unavailable.js';
 
 /** Connections per replica (BUILDMESH_DATABASE_POOL_SIZE); LISTEN uses one more of its own. */
 export const DEFAULT_POOL_SIZE = 10;
@@ -35,6 +36,16 @@ export function createPgPool(url: string, options: PostgresStoreOptions = {}): p
   // request holds it between queries (a restart, pg_terminate_backend) would emit an unhandled
   // 'error' and kill the process. The request's next query fails instead, and the pool drops it.
   pool.on('connect', (client) => client.on('error', () => undefined));
+  // A connection that cannot be opened (PostgreSQL down or restarting) is told apart from other
+  // failures: the request is answered 503 DATABASE_UNAVAILABLE (store/unavailable.ts), not 500.
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient> | undefined;
+  (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => {
+    if (args.length > 0) return connect(...args); // the callback form (pool.query) reports through its callback
+    return connect()!.catch((err: unknown) => {
+      if (err instanceof Error) Object.assign(err, { [CONNECT_FAILED]: true });
+      throw err;
+    });
+  };
   return pool;
 }
 
