@@ -8,7 +8,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { Sha256 } from './common.js';
-import { ArtifactKind } from './artifacts.js';
+import { ArtifactKind, IosAppInfo } from './artifacts.js';
 import { CreateBuildSpec } from './builds.js';
 import { CredentialsBundle } from './credentials.js';
 
@@ -49,7 +49,7 @@ export type CompleteBlobUploadRequest = Static<typeof CompleteBlobUploadRequest>
 export const ArtifactUploadRequest = BlobRef;
 /** POST /v1/attempts/:id/artifacts/:name/uploads/complete after a direct upload: the controller verifies, then records the artifact. */
 export const CompleteArtifactUploadRequest = Type.Object(
-  { uploadId: Type.String({ minLength: 1, maxLength: 4096 }), kind: Type.Optional(ArtifactKind) },
+  { uploadId: Type.String({ minLength: 1, maxLength: 4096 }), kind: Type.Optional(ArtifactKind), app: Type.Optional(IosAppInfo) },
   { additionalProperties: false },
 );
 export type CompleteArtifactUploadRequest = Static<typeof CompleteArtifactUploadRequest>;

@@ -8,7 +8,7 @@ export * from './client.js';
 export * from './retry.js';
 export * from './sse.js';
 export { isTerminal, TERMINAL_BUILD_STATUSES, type Build, type BuildList, type BuildStatus, type Attempt, type QueueInfo, type ListBuildsQuery } from './builds.js';
-export type { Artifact, ArtifactList, InstallLink } from './artifacts.js';
+export type { Artifact, ArtifactList, InstallLink, IosAppInfo } from './artifacts.js';
 export type { ArtifactProvenance } from './provenance.js';
 export type { LogEntry, LogLine, LogPage, PhaseResult } from './logs.js';
 export type { WorkerInfo } from './workers.js';

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
-import type { Artifact, ArtifactKind, ArtifactList, InstallLink } from './artifacts.js';
+import type { Artifact, ArtifactKind, ArtifactList, InstallLink, IosAppInfo } from './artifacts.js';
 import type { AppVersion } from './app-versions.js';
 import type { BlobPresence, BlobRef, BlobUploadTicket, CreateBuildRequest } from './blobs.js';
 import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpec, type ListBuildsQuery } from './builds.js';
@@ -522,17 +522,18 @@ export class BuildMeshClient {
    */
   async uploadArtifact(
     attemptId: string,
-    file: { name: string; kind: ArtifactKind; size: number; sha256: string; stream: Readable },
+    file: { name: string; kind: ArtifactKind; size: number; sha256: string; stream: Readable; app?: IosAppInfo },
     signal?: AbortSignal,
   ): Promise<Artifact> {
     const base = `/v1/attempts/${attemptId}/artifacts/${encodeURIComponent(file.name)}`;
     const ticket = await this.json<BlobUploadTicket>('POST', `${base}/uploads`, { json: { sha256: file.sha256, size: file.size }, signal });
     if (ticket.mode === 'direct') {
       await this.putToObjectStore(ticket.url, file.size, file.stream, signal);
-      return this.json('POST', `${base}/uploads/complete`, { json: { uploadId: ticket.uploadId, kind: file.kind }, signal });
+      return this.json('POST', `${base}/uploads/complete`, { json: { uploadId: ticket.uploadId, kind: file.kind, ...(file.app ? { app: file.app } : {}) }, signal });
     }
     return this.json('PUT', base, {
-      query: { kind: file.kind },
+      // An .ipa's IosAppInfo travels flat in the query (UploadArtifactQuery).
+      query: { kind: file.kind, ...(file.app ? { appBundleId: file.app.bundleId, appVersion: file.app.version, appBuild: file.app.build, appTitle: file.app.title } : {}) },
       body: file.stream,
       headers: {
         'content-type': 'application/octet-stream',

@@ -26,6 +26,7 @@ import {
   Id,
   type ArtifactKind,
   type CredentialsBundle,
+  type IosAppInfo,
 } from '@buildmesh/protocol';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
@@ -35,6 +36,7 @@ import { openProjectSecrets } from '../crypto/project-secrets.js';
 import { newId } from '../ids.js';
 import type { AttemptRecord } from '../store/store.js';
 import { DOWNLOAD_URL_TTL_S } from './artifacts.js';
+import { appInfoFromQuery, checkAppInfoTarget } from '../install/app-info.js';
 import { UPLOAD_URL_TTL_S } from './blobs.js';
 
 /** What a direct artifact upload may become: sealed with the instance key, so nothing is stored and nothing forged. */
@@ -68,7 +70,7 @@ async function recordArtifact(
   ctx: ControllerContext,
   workerId: string,
   attemptId: string,
-  a: { name: string; kind: ArtifactKind; size: number; sha256: string },
+  a: { name: string; kind: ArtifactKind; size: number; sha256: string; app?: IosAppInfo },
 ): Promise<Artifact> {
   const release = ctx.pins.pin(a.sha256);
   try {
@@ -187,6 +189,9 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
         throw new ApiError('VALIDATION_FAILED', `headers/${SHA256_HEADER}: must be the file's sha256 (64 lower-case hex)`);
       }
       if (declaredSize === undefined) throw new ApiError('VALIDATION_FAILED', 'headers/content-length: required for an artifact');
+      const kind = request.query.kind ?? 'other';
+      const app = appInfoFromQuery(request.query);
+      checkAppInfoTarget(request.params.name, kind, app);
       // Checked before a byte is read: nothing is stored for an attempt that may not write.
       await liveAttempt(ctx, worker.id, request.params.id);
       // The body guard's socket timeout cuts a stalled upload (one timer for every body).
@@ -195,7 +200,7 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
         expectedSha256: declaredSha,
         expectedSize: Number(declaredSize),
       });
-      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind: request.query.kind ?? 'other', size: stored.size, sha256: stored.sha256 });
+      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind, size: stored.size, sha256: stored.sha256, ...(app ? { app } : {}) });
       return reply.code(201).send(artifact);
     },
   );
@@ -227,6 +232,8 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
     },
     async (request, reply) => {
       const worker = workerOf(request);
+      const { kind = 'other', app } = request.body;
+      checkAppInfoTarget(request.params.name, kind, app);
       await liveAttempt(ctx, worker.id, request.params.id);
       const direct = ctx.options.blobProxy ? undefined : ctx.blobs.direct;
       let grant: ArtifactUploadGrant | undefined;
@@ -239,7 +246,7 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
         throw new ApiError('NOT_FOUND', 'no such upload');
       }
       await direct.adoptUpload(grant.k, { sha256: grant.s, size: grant.z });
-      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind: request.body.kind ?? 'other', size: grant.z, sha256: grant.s });
+      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind, size: grant.z, sha256: grant.s, ...(app ? { app } : {}) });
       return reply.code(201).send(artifact);
     },
   );

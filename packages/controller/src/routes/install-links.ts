@@ -4,8 +4,12 @@ import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
 import { mintInstallGrant, openInstallGrant } from '../auth/install-grants.js';
 import { sendArtifact } from './artifacts.js';
+import { renderInstallManifest } from '../install/ios-manifest.js';
 
-/** Install links: what a tester's phone opens from the dashboard's QR code (auth/install-grants.ts). */
+/**
+ * Install links: what a tester's phone opens from the dashboard's QR code (auth/install-grants.ts),
+ * and for an .ipa with app info the itms-services manifest an iPhone reads, under the same grant.
+ */
 export function registerInstallLinkRoutes(app: App, ctx: ControllerContext): void {
   app.get(
     '/v1/builds/:id/artifacts/:artifactId/install-link',
@@ -26,7 +30,7 @@ export function registerInstallLinkRoutes(app: App, ctx: ControllerContext): voi
       const grant = mintInstallGrant(ctx.keyring, { orgId, buildId: artifact.buildId, artifactId: artifact.id }, expiresAt);
       // The address the caller used (behind a trusted proxy, the one it was given), so a phone can reach it.
       const url = `${request.protocol}://${request.host}/v1/install/${grant}`;
-      return { url, expiresAt: new Date(expiresAt).toISOString() };
+      return { url, expiresAt: new Date(expiresAt).toISOString(), ...(artifact.app ? { manifestUrl: `${url}/manifest.plist` } : {}) };
     },
   );
 
@@ -40,6 +44,25 @@ export function registerInstallLinkRoutes(app: App, ctx: ControllerContext): voi
       const where = openInstallGrant(ctx.keyring, request.params.grant);
       if (!where) throw new ApiError('NOT_FOUND', 'this install link is unknown or has expired');
       return sendArtifact(ctx, request, reply, where);
+    },
+  );
+
+  app.get(
+    '/v1/install/:grant/manifest.plist',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['builds'],
+        params: InstallLinkParams,
+        description: "The itms-services manifest (an XML plist) of the .ipa an install link names; 404 once it expired, or when the artifact carries no iOS app info.",
+      },
+    },
+    async (request, reply) => {
+      const where = openInstallGrant(ctx.keyring, request.params.grant);
+      const artifact = where && (await ctx.store.getArtifact(where.orgId, where.buildId, where.artifactId));
+      if (!artifact?.app) throw new ApiError('NOT_FOUND', 'this install link is unknown or has expired');
+      const ipaUrl = `${request.protocol}://${request.host}/v1/install/${request.params.grant}`;
+      return reply.header('content-type', 'text/xml; charset=utf-8').header('cache-control', 'no-store').send(renderInstallManifest(ipaUrl, artifact.app));
     },
   );
 }

@@ -23,6 +23,7 @@ import * as m0015 from './migrations/0015_provenance.js';
 import * as m0016 from './migrations/0016_build_app_dir.js';
 import * as m0017 from './migrations/0017_queue_lanes_by_platform.js';
 import * as m0018 from './migrations/0018_secret_environments.js';
+import * as m0019 from './migrations/0019_artifact_app_info.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -44,6 +45,7 @@ const STEPS: Record<string, Step> = {
   '0016_build_app_dir': m0016,
   '0017_queue_lanes_by_platform': m0017,
   '0018_secret_environments': m0018,
+  '0019_artifact_app_info': m0019,
 };
 
 const TABLE = 'buildmesh_migrations';

@@ -157,6 +157,9 @@ export function toArtifact(r: ArtifactsTable): Artifact {
     size: Number(r.size),
     sha256: r.sha256,
     createdAt: r.created_at,
+    ...(r.app_bundle_id && r.app_version && r.app_build && r.app_title
+      ? { app: { bundleId: r.app_bundle_id, version: r.app_version, build: r.app_build, title: r.app_title } }
+      : {}),
   };
 }
 

@@ -184,6 +184,11 @@ export interface ArtifactsTable {
   size: number;
   sha256: string;
   created_at: string;
+  /** An .ipa's Info.plist facts (0019): all four or none. */
+  app_bundle_id?: string | null;
+  app_version?: string | null;
+  app_build?: string | null;
+  app_title?: string | null;
 }
 
 /** Instance facts outside any tenant (the encryption key check). */

@@ -11,6 +11,7 @@ import type {
   AppVersion,
   Artifact,
   ArtifactKind,
+  IosAppInfo,
   AuditEntry,
   Attempt,
   Build,
@@ -301,7 +302,7 @@ export interface Store {
   /** Appends a log batch: duplicate seq = no-op (returns duplicate), gap = LOG_SEQ_GAP, lease gone = LEASE_LOST. */
   appendLogs(workerId: string, attemptId: string, seq: number, lines: LogLine[]): Promise<{ duplicate: boolean; buildId: string }>;
   /** Records an artifact whose blob is already stored; LEASE_LOST if the lease lapsed meanwhile. */
-  addArtifact(workerId: string, attemptId: string, a: { id: string; name: string; kind: ArtifactKind; size: number; sha256: string }): Promise<Artifact>;
+  addArtifact(workerId: string, attemptId: string, a: { id: string; name: string; kind: ArtifactKind; size: number; sha256: string; app?: IosAppInfo }): Promise<Artifact>;
   /**
    * Ends the attempt and the build. LEASE_LOST when the lease is gone; after a
    * cancel only outcome 'canceled' is accepted (the attempt is ended either way).

@@ -260,6 +260,20 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       assert.equal(await store.blobReferenced(digest), true);
     });
 
+    test("artifacts: an .ipa keeps its app info (every character of the title), other artifacts have none", async () => {
+      const b = await enqueue(orgA, projectA, spec('ios'));
+      const w = await worker(orgA, ['ios']);
+      const job = (await store.claim(w))!;
+      const app = { bundleId: 'com.example.shop', version: '2.3.0', build: '45', title: 'Shop ✓ "<&>" 店' };
+      const ipa = await store.addArtifact(w.workerId, job.attempt.id, { id: newId('art'), name: 'Shop.ipa', kind: 'application-archive', size: 5, sha256: sha(), app });
+      const logs = await store.addArtifact(w.workerId, job.attempt.id, { id: newId('art'), name: 'logs.tar.gz', kind: 'build-artifacts', size: 5, sha256: sha() });
+      assert.deepEqual(ipa.app, app);
+      assert.deepEqual((await store.getArtifact(orgA, b.id, ipa.id))?.app, app);
+      assert.equal('app' in (await store.getArtifact(orgA, b.id, logs.id))!, false);
+      assert.deepEqual((await store.listArtifacts(orgA, b.id))?.map((a) => a.app), [app, undefined]);
+      await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+    });
+
     test('a build past its deadline times out and the heartbeat says so', async () => {
       const b = await enqueue(orgA, projectA, spec('web', { timeoutSeconds: 10 }));
       const w = await worker(orgA, ['web']);

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { ApiError, type Artifact, type ArtifactKind } from '@buildmesh/protocol';
+import { ApiError, type Artifact, type ArtifactKind, type IosAppInfo } from '@buildmesh/protocol';
 import { nowIso, toArtifact } from '../rows.js';
 import type { Database } from '../schema.js';
 import { requireLiveAttempt } from './attempt-for-worker.js';
@@ -14,7 +14,7 @@ export async function addArtifact(
   db: Kysely<Database>,
   workerId: string,
   attemptId: string,
-  a: { id: string; name: string; kind: ArtifactKind; size: number; sha256: string },
+  a: { id: string; name: string; kind: ArtifactKind; size: number; sha256: string; app?: IosAppInfo },
 ): Promise<Artifact> {
   return db.transaction().execute(async (trx) => {
     const attempt = await requireLiveAttempt(trx, workerId, attemptId);
@@ -34,6 +34,10 @@ export async function addArtifact(
       size: a.size,
       sha256: a.sha256,
       created_at: nowIso(),
+      app_bundle_id: a.app?.bundleId ?? null,
+      app_version: a.app?.version ?? null,
+      app_build: a.app?.build ?? null,
+      app_title: a.app?.title ?? null,
     };
     await trx.insertInto('artifacts').values(row).execute();
     return toArtifact(row);
