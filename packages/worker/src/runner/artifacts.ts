@@ -13,6 +13,8 @@
  *    to name what they produce.
  *  - The sha256 is computed while reading the file from disk (the controller
  *    needs it in a header before the body), then the file is streamed up.
+ *  - An .ipa application archive goes up with what its Info.plist says (ipa-info.ts), for the
+ *    controller's iOS install manifest; when that cannot be read the log says why.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -22,10 +24,11 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create as createTar } from 'tar';
 import { glob } from 'tinyglobby';
-import type { ArtifactKind, BuildMeshClient, ResolvedProfile } from '@buildmesh/protocol';
+import type { ArtifactKind, BuildMeshClient, IosAppInfo, ResolvedProfile } from '@buildmesh/protocol';
 import { describeError, isLeaseLost, retryForAttempt } from '../retry.js';
 import { BuildFailure } from './build-failure.js';
 import { isInside } from './paths.js';
+import { readIpaInfo } from './ipa-info.js';
 import type { ArtifactPaths } from './plan.js';
 
 export interface ArtifactSpec {
@@ -43,6 +46,8 @@ export interface ArtifactFile {
   path: string;
   size: number;
   sha256: string;
+  /** An .ipa's Info.plist facts. */
+  app?: IosAppInfo;
 }
 
 export type { ArtifactPaths };
@@ -176,7 +181,14 @@ export async function collectArtifacts(projectDir: string, tmpDir: string, specs
         log(`packing directory ${match} into ${name}`);
         files.push({ kind: spec.kind, name, path: out, ...(await packDirectory(absolute, out)) });
       } else {
-        files.push({ kind: spec.kind, name: artifactName(match, taken), path: absolute, ...(await hashFile(absolute)) });
+        const name = artifactName(match, taken);
+        let app: IosAppInfo | undefined;
+        if (spec.kind === 'application-archive' && name.toLowerCase().endsWith('.ipa')) {
+          const info = await readIpaInfo(absolute);
+          if (info.app) app = info.app;
+          else log(`${name}: no iOS install manifest for it, because ${info.problem}`);
+        }
+        files.push({ kind: spec.kind, name, path: absolute, ...(await hashFile(absolute)), ...(app ? { app } : {}) });
       }
     }
   }
@@ -195,7 +207,7 @@ export async function uploadArtifact(client: BuildMeshClient, attemptId: string,
       () =>
         client.uploadArtifact(
           attemptId,
-          { name: file.name, kind: file.kind, size: file.size, sha256: file.sha256, stream: createReadStream(file.path, { highWaterMark: 1024 * 1024 }) },
+          { name: file.name, kind: file.kind, size: file.size, sha256: file.sha256, stream: createReadStream(file.path, { highWaterMark: 1024 * 1024 }), ...(file.app ? { app: file.app } : {}) },
           signal,
         ),
       signal,
