@@ -27,7 +27,7 @@
  * Access and most tools still write (a Homebrew OpenSSL 3 on PATH would need `-legacy`).
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CredentialsBundle, ResolvedProfile } from '@buildmesh/protocol';
 import type { Phase, Step } from '../runner/plan.js';
@@ -36,6 +36,7 @@ import type { PlanContext } from './context.js';
 import { isObject, readCredentialsJson, readProjectFile, requireObject, requireString } from './local-credentials.js';
 import { PipelineError } from './pipeline-error.js';
 import { parsePlist, type PlistValue } from './plist.js';
+import { mkdirInside, readFileInside, writeFileInside } from '../workspace/inside.js';
 
 export interface IosSigningTarget {
   /** The Xcode target these credentials sign; null for credentials.json's single-target form (the app target). */
@@ -259,13 +260,13 @@ export function planIosCredentials(ctx: PlanContext, targets: IosSigningTarget[]
       kind: 'task',
       describe: `write each target's certificate to ${credentialsDir} and install its provisioning profile in ${profilesDir}`,
       run: async ({ log }) => {
-        await mkdir(credentialsDir, { recursive: true, mode: 0o700 });
-        await chmod(credentialsDir, 0o700);
-        await mkdir(profilesDir, { recursive: true });
+        // Never through a symlink (a build left in the workspace, or in the home folder on an unsandboxed worker).
+        await mkdirInside(ctx.workspaceRoot, credentialsDir, { mode: 0o700, chmod: 0o700 });
+        await mkdirInside(homeDir, profilesDir);
         for (const f of files) {
-          await mkdir(f.dir, { recursive: true, mode: 0o700 });
-          await writeFile(f.p12Path, f.target.p12, { mode: 0o600 });
-          await writeFile(f.installedProfilePath, f.target.profile, { mode: 0o600 });
+          await mkdirInside(ctx.workspaceRoot, f.dir, { mode: 0o700, chmod: 0o700 });
+          await writeFileInside(ctx.workspaceRoot, f.p12Path, f.target.p12, { mode: 0o600 });
+          await writeFileInside(profilesDir, f.installedProfilePath, f.target.profile, { mode: 0o600, exclusive: true });
           log(`Installed the provisioning profile for ${label(f.target)} as ${f.installedProfilePath}.`);
         }
       },
@@ -299,8 +300,8 @@ export function planIosCredentials(ctx: PlanContext, targets: IosSigningTarget[]
           // The one-time p12 has served its purpose once imported.
           await rm(f.importP12Path, { force: true });
           const signed = verifyProvisioningProfile(
-            await readFile(f.decodedProfilePath, 'utf8'),
-            await readFile(f.certPemPath, 'utf8'),
+            await readFileInside(ctx.workspaceRoot, f.decodedProfilePath),
+            await readFileInside(ctx.workspaceRoot, f.certPemPath),
             label(f.target),
           );
           signed.name = f.target.name;

@@ -6,12 +6,13 @@
  * `build/buildmesh-xcode.env` with the resolved names for the xcodebuild commands.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ResolvedProfile } from '@buildmesh/protocol';
 import type { SignedTarget } from './ios-credentials.js';
 import { PipelineError } from './pipeline-error.js';
 import { buildPlist, parsePlist, type PlistValue } from './plist.js';
+import { readFileInside } from '../workspace/inside.js';
 
 export interface XcodeProjectSettings {
   /** `-workspace` or `-project`, and the path relative to ios/. */
@@ -65,7 +66,7 @@ export async function iCloudContainerEnvironment(iosDir: string): Promise<string
     for (const file of files) {
       let parsed: PlistValue;
       try {
-        parsed = parsePlist(await readFile(join(iosDir, dir, file), 'utf8'));
+        parsed = parsePlist(await readFileInside(iosDir, join(iosDir, dir, file)));
       } catch {
         continue;
       }
@@ -119,7 +120,7 @@ export async function resolveXcodeProject(iosDir: string, profile: ResolvedProfi
   }
   let pbx = '';
   try {
-    pbx = await readFile(join(iosDir, xcodeproj, 'project.pbxproj'), 'utf8');
+    pbx = await readFileInside(iosDir, join(iosDir, xcodeproj, 'project.pbxproj'));
   } catch {
     // no pbxproj: xcodebuild reports it
   }

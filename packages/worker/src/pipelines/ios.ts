@@ -7,7 +7,8 @@
  * success, failure and cancel; then the completion hooks.
  */
 import { accessSync, constants, existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { c as createTar } from 'tar';
@@ -31,6 +32,7 @@ import {
   type XcodeProjectSettings,
 } from './ios-xcode.js';
 import { PipelineError } from './pipeline-error.js';
+import { mkdirInside, openWriteInside, readFileInside, writeFileInside } from '../workspace/inside.js';
 
 export const DEFAULT_IOS_ARCHIVE_GLOB = 'ios/build/*.ipa';
 export const DEFAULT_IOS_SIMULATOR_ARCHIVE_GLOB = 'ios/build/*-simulator.tar.gz';
@@ -99,12 +101,12 @@ function configurePhase(ctx: PlanContext, xcode: XcodeState, signing: IosSigning
           log(`Building ${settings.containerFlag.slice(1)} ${settings.container}, scheme "${settings.scheme}", configuration "${settings.configuration}".`);
           if (signing) {
             const pbxPath = join(iosDir, settings.xcodeproj, 'project.pbxproj');
-            const { pbx, applied } = applyManualSigning(await readFile(pbxPath, 'utf8'), signing.targets, settings.configuration);
-            await writeFile(pbxPath, pbx);
+            const { pbx, applied } = applyManualSigning(await readFileInside(ctx.projectDir, pbxPath), signing.targets, settings.configuration);
+            await writeFileInside(ctx.projectDir, pbxPath, pbx);
             for (const line of applied) log(`Manual signing: ${line}.`);
           }
-          await mkdir(join(iosDir, 'build'), { recursive: true });
-          await writeFile(join(iosDir, XCODE_SETTINGS_FILE), xcodeSettingsEnv(settings, signing?.keychainPath ?? null));
+          await mkdirInside(ctx.projectDir, join(iosDir, 'build'));
+          await writeFileInside(ctx.projectDir, join(iosDir, XCODE_SETTINGS_FILE), xcodeSettingsEnv(settings, signing?.keychainPath ?? null));
         },
       },
     ],
@@ -123,18 +125,19 @@ function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigni
         describe: `write ios/Gymfile (export method from ${fromWhat}, iCloud container environment from the entitlements) unless the project has one`,
         run: async ({ log }) => {
           const gymfile = join(iosDir, 'Gymfile');
-          if (existsSync(gymfile)) {
+          // Anything at that path, a symlink included, is the project's own: never written through.
+          if (await lstat(gymfile).then(() => true, () => false)) {
             log("Using the project's own ios/Gymfile.");
             return;
           }
           const iCloudEnvironment = await iCloudContainerEnvironment(iosDir);
-          await writeFile(gymfile, renderGymfile({
+          await writeFileInside(ctx.projectDir, gymfile, renderGymfile({
             settings: need(xcode),
             method: method(),
             targets: signing?.targets ?? [],
             keychainPath: signing?.keychainPath ?? null,
             iCloudEnvironment,
-          }));
+          }), { exclusive: true });
           log(`Wrote ios/Gymfile (export method ${method()}${iCloudEnvironment ? `, iCloud container environment ${iCloudEnvironment}` : ''}).`);
         },
       },
@@ -146,9 +149,9 @@ function deviceBuildSteps(ctx: PlanContext, xcode: XcodeState, signing: IosSigni
       kind: 'task',
       describe: `write ios/${EXPORT_OPTIONS_FILE} (export method from ${fromWhat})`,
       run: async ({ log }) => {
-        await mkdir(join(iosDir, 'build'), { recursive: true });
+        await mkdirInside(ctx.projectDir, join(iosDir, 'build'));
         const iCloudEnvironment = await iCloudContainerEnvironment(iosDir);
-        await writeFile(join(iosDir, EXPORT_OPTIONS_FILE), renderExportOptions(method(), signing?.targets ?? [], iCloudEnvironment));
+        await writeFileInside(ctx.projectDir, join(iosDir, EXPORT_OPTIONS_FILE), renderExportOptions(method(), signing?.targets ?? [], iCloudEnvironment));
         log(`Export method ${method()}${iCloudEnvironment ? `, iCloud container environment ${iCloudEnvironment}` : ''}.`);
       },
     },
@@ -188,7 +191,9 @@ function simulatorBuildSteps(ctx: PlanContext, xcode: XcodeState): Step[] {
         if (!app) throw new PipelineError('ARTIFACT_NOT_FOUND', 'xcodebuild produced no .app under ios/build/Build/Products/*-{iphone,appletv}simulator.');
         const name = app.slice(dirname(app).length + 1);
         const file = join(ctx.projectDir, 'ios', 'build', `${name.slice(0, -'.app'.length)}-simulator.tar.gz`);
-        await createTar({ gzip: true, file, cwd: dirname(app), portable: true }, [name]);
+        await mkdirInside(ctx.projectDir, dirname(file));
+        const out = await openWriteInside(ctx.projectDir, file);
+        await pipeline(createTar({ gzip: true, cwd: dirname(app), portable: true }, [name]), out.createWriteStream());
         log(`Packed ${name} into ios/build/${file.slice(file.lastIndexOf('/') + 1)}.`);
       },
     },

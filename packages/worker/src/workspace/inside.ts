@@ -5,7 +5,7 @@
  * (bwrap's PID namespace), so nothing can swap a component between the check and the open.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Mode } from 'node:fs';
-import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 export class OutsideWorkspaceError extends Error {
@@ -42,10 +42,15 @@ async function openInside(root: string, file: string, flags: number, mode?: Mode
   }
 }
 
+/** A file opened for writing (created or truncated; `exclusive`: created only) neither through a symlink at `file` nor in any directory below `root`. */
+export async function openWriteInside(root: string, file: string, options: { mode?: number; exclusive?: boolean } = {}): Promise<FileHandle> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | (options.exclusive ? constants.O_EXCL : constants.O_TRUNC);
+  return openInside(root, file, flags, options.mode ?? 0o644);
+}
+
 /** writeFile that neither follows a symlink at `file` nor in any directory below `root`. */
 export async function writeFileInside(root: string, file: string, data: string | Uint8Array, options: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | (options.exclusive ? constants.O_EXCL : constants.O_TRUNC);
-  const handle = await openInside(root, file, flags, options.mode ?? 0o644);
+  const handle = await openWriteInside(root, file, options);
   try {
     await handle.writeFile(data);
   } finally {
@@ -100,4 +105,39 @@ export function readHeadSync(file: string, bytes: number): string | undefined {
 /** `dir` and every folder between `root` and it are real folders (no symlink); throws otherwise. */
 export async function assertRealDirInside(root: string, dir: string): Promise<void> {
   await checkParents(root, path.join(dir, '.probe'));
+}
+
+/**
+ * mkdir -p of `dir` below `root` (the worker's own, created if missing) that never reaches through
+ * a symlink: each component below the root is created (`mode`, default 0755) or must already be a
+ * real directory. With `chmod`, the last one is then given that mode through a handle opened with
+ * O_NOFOLLOW.
+ */
+export async function mkdirInside(root: string, dir: string, options: { mode?: number; chmod?: number } = {}): Promise<void> {
+  const rel = path.relative(root, dir);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new OutsideWorkspaceError(`${dir} is not inside ${root}`);
+  await mkdir(root, { recursive: true }); // the root is the worker's own (a workspace, a home folder)
+  let current = root;
+  for (const part of rel === '' ? [] : rel.split(path.sep)) {
+    current = path.join(current, part);
+    try {
+      await mkdir(current, { mode: options.mode ?? 0o755 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (!(await lstat(current)).isDirectory()) throw new OutsideWorkspaceError(`${current} is not a directory (a symlink?): refusing to reach through it`);
+  }
+  if (options.chmod === undefined) return;
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new OutsideWorkspaceError(`${dir} is not a directory (a symlink?): refusing to reach through it`);
+    throw err;
+  }
+  try {
+    await handle.chmod(options.chmod);
+  } finally {
+    await handle.close();
+  }
 }
