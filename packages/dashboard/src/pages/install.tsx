@@ -1,7 +1,8 @@
 /**
  * Install a build on a device: Android gets a QR code and a direct APK link (an install link that
- * works without a session for an hour); iOS device builds the .ipa and what over-the-air install
- * needs (HTTPS); web exports are offered as a download — user HTML is never served from this origin.
+ * works without a session for an hour); an iOS device build with app info an itms-services link to
+ * its manifest (same grant) when page and controller are HTTPS, else a note saying so, and the .ipa;
+ * web exports are offered as a download — user HTML is never served from this origin.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { encode } from 'uqr';
@@ -60,6 +61,8 @@ export function InstallPage({ id }: { id: string }) {
 
   const archive = artifacts.find((a) => a.kind === 'application-archive') ?? artifacts[0];
   const https = location.protocol === 'https:';
+  // iOS fetches the manifest and the .ipa itself: both addresses, not only this page's, must be HTTPS.
+  const ota = https && (link?.manifestUrl?.startsWith('https://') ?? false);
   let body;
   if (!archive) {
     body = <p class="muted">This build has no artifact to install{build.status !== 'succeeded' ? ' (it has not succeeded)' : ''}.</p>;
@@ -102,18 +105,38 @@ export function InstallPage({ id }: { id: string }) {
       </>
     ) : (
       <>
-        {!https && (
-          <p class="callout warn" role="note" data-testid="https-note">
-            iOS installs apps over the air (itms-services) only from an HTTPS address, and this dashboard is served over plain
-            HTTP. Put the controller behind TLS (README, "Dashboard") to install from this page on an iPhone.
+        {archive.app && (
+          <p class="muted">
+            {archive.app.title} {archive.app.version} ({archive.app.build}) · <span class="mono">{archive.app.bundleId}</span>
           </p>
         )}
-        <p class="callout info">
-          Over-the-air install of ad hoc and enterprise builds needs an itms-services manifest with the app's bundle identifier,
-          which this controller does not record yet. Until then, install the .ipa with Apple Configurator or Finder on a Mac
-          (the device must be in the ad hoc provisioning profile).
-        </p>
-        <a class="button primary big" href={url} download={archive.name}>
+        {link?.manifestUrl && ota ? (
+          <>
+            <a class="button primary big" href={`itms-services://?action=download-manifest&url=${encodeURIComponent(link.manifestUrl)}`}>
+              Install {archive.app?.title ?? archive.name} on this iPhone
+            </a>
+            <p class="muted">
+              Open this page on the iPhone or iPad and tap the button (the device must be in the ad hoc profile, or trust the
+              enterprise developer). The link works without signing in until{' '}
+              {new Date(link.expiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}.
+            </p>
+          </>
+        ) : link?.manifestUrl ? (
+          <p class="callout warn" role="note" data-testid="https-note">
+            iOS installs apps over the air (itms-services) only from an HTTPS address, and{' '}
+            {https
+              ? 'the controller sees this request as plain HTTP: set BUILDMESH_TRUSTED_PROXIES to the TLS proxy in front of it'
+              : 'this dashboard is served over plain HTTP: put the controller behind TLS (README, "Dashboard")'}{' '}
+            to install from this page on an iPhone. Until then, install the .ipa with Apple Configurator or Finder on a Mac.
+          </p>
+        ) : (
+          <p class="callout info">
+            Over-the-air install needs the app's bundle identifier, version and name, which the worker could not read from this
+            .ipa's Info.plist (its build log says why). Install the .ipa with Apple Configurator or Finder on a Mac (the device
+            must be in the ad hoc provisioning profile).
+          </p>
+        )}
+        <a class={link?.manifestUrl && ota ? 'button' : 'button primary big'} href={url} download={archive.name}>
           Download {archive.name} ({size(archive.size)})
         </a>
       </>
