@@ -2,8 +2,10 @@
  * OIDC discovery and key-set fetches check the address at connect time, inside the connection's own
  * DNS lookup: a name that answered public when the rule was added and private when the controller
  * connects (DNS rebinding) is refused, and so is jose's later key-set refetch (an unknown kid). The
- * private answers include 0.0.0.0, which on Linux reaches this test's loopback server: a connection
- * there would be counted. Redirects are not followed; IP literals in any spelling are checked.
+ * private answers include 0.0.0.0 and 127.0.0.1, which reach this test's loopback server: a
+ * connection there would be counted (loopback is allowed only for a host named as loopback, never
+ * for a public name that resolves there). Redirects are not followed; IP literals in any spelling
+ * are checked.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +24,7 @@ import type { Resolver } from '../src/webhooks/target-guard.js';
 
 const AUD = 'buildmesh-test';
 const CLAIMS = { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', aud: AUD };
-const PRIVATE_ANSWERS = ['0.0.0.0', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1', '::ffff:a9fe:a9fe', '100.64.0.1', 'fd00::1'];
+const PRIVATE_ANSWERS = ['0.0.0.0', '127.0.0.1', '::ffff:127.0.0.1', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1', '::ffff:a9fe:a9fe', '100.64.0.1', 'fd00::1'];
 
 const family = (address: string) => (address.includes(':') ? 6 : 4);
 
@@ -92,7 +94,7 @@ test('a rebinding issuer name, public when the rule is added and private when th
         await addRule(issuer);
         const err = await refusal(new OidcExchanger(store, false, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', answer);
-        assert.match(err.message, new RegExp(`rebind\\.example resolves to ${answer.replace(/\./g, '\\.')}, which is a private address`), answer);
+        assert.match(err.message, new RegExp(`rebind\\.example resolves to ${answer.replace(/\./g, '\\.')}, which is a (private|loopback) address`), answer);
         assert.equal(dns.lookups('rebind.example'), 2, 'the connection did its own lookup');
         assert.equal(listener.connections(), 0, `never connected (${answer})`);
       }
@@ -140,6 +142,7 @@ test("jose's later key-set refetch goes through the guard; redirects are never f
       hits.jwks++;
       return send({ keys: [jwk] });
     }
+    if (req.url === '/public-keys/.well-known/openid-configuration') return send({ issuer: `${issuer}/public-keys`, jwks_uri: `https://keys.example:${port}/jwks` });
     if (req.url === '/redirecting/.well-known/openid-configuration') return res.writeHead(302, { location: `http://127.0.0.1:${port}/landed` }).end();
     if (req.url === '/landed') hits.landed++;
     res.writeHead(404).end();
@@ -176,6 +179,14 @@ test("jose's later key-set refetch goes through the guard; redirects are never f
       assert.match(err.message, /signature does not verify/);
       assert.equal(hits.jwks, 2, 'the unknown kid made jose refetch');
 
+      // A key set under a public name that resolves to loopback: refused, never connected.
+      const publicKeys = `${issuer}/public-keys`;
+      await addRule(publicKeys);
+      const connectionsBefore = hits.connections;
+      const onLoopback = await refusal(exchanger.exchange(await sign(publicKeys, privateKey, 'key-1')));
+      assert.match(onLoopback.message, /keys\.example resolves to 127\.0\.0\.1, which is a loopback address/);
+      assert.equal(hits.connections, connectionsBefore + 1, 'only the discovery document was fetched');
+
       // A discovery document answering with a redirect: refused, and the redirect is not followed.
       const redirecting = `${issuer}/redirecting`;
       await addRule(redirecting);
@@ -189,10 +200,7 @@ test("jose's later key-set refetch goes through the guard; redirects are never f
   }
 });
 
-test('a key set may be on loopback only for a loopback issuer or on the issuer\'s own host', () => {
-  assert.equal(keySetMayBeLoopback('http://127.0.0.1:4000', 'http://localhost:4000/jwks'), true);
-  assert.equal(keySetMayBeLoopback('http://localhost:4000', 'http://127.0.0.1:4000/jwks'), true);
-  assert.equal(keySetMayBeLoopback('https://idp.example.com', 'https://idp.example.com/keys'), true);
-  assert.equal(keySetMayBeLoopback('https://idp.example.com', 'https://127.0.0.1:6379/keys'), false);
-  assert.equal(keySetMayBeLoopback('https://idp.example.com', 'https://keys.example.com/jwks'), false);
+test('a key set may be on loopback only for an issuer named as loopback', () => {
+  for (const issuer of ['http://127.0.0.1:4000', 'http://localhost:4000', 'http://[::1]:4000', 'http://127.1:4000']) assert.equal(keySetMayBeLoopback(issuer), true, issuer);
+  for (const issuer of ['https://idp.example.com', 'https://localhost.example.com', 'https://10.0.0.1']) assert.equal(keySetMayBeLoopback(issuer), false, issuer);
 });

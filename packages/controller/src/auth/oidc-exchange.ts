@@ -10,7 +10,7 @@ import type { Store } from '../store/store.js';
 import { newId } from '../ids.js';
 import { mintCredential } from './tokens.js';
 import { conditionMatches, parseCondition } from './trust-condition.js';
-import { blockedAddressOf, guardedGet, isLoopbackAddress, type AddressPolicy, type Resolver } from '../webhooks/target-guard.js';
+import { blockedAddressOf, guardedGet, isLoopbackAddress, isLoopbackName, type AddressPolicy, type Resolver } from '../webhooks/target-guard.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Discovery documents are re-read after this; the key set refreshes itself on an unknown kid. */
@@ -119,7 +119,7 @@ export class OidcExchanger {
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.keys;
     const { resolve, keyCooldownMs } = this.testing;
     const keys = discoverJwksUri(issuer, oidcPolicy(this.allowPrivateIssuers, true, resolve)).then((uri) => {
-      const policy = oidcPolicy(this.allowPrivateIssuers, keySetMayBeLoopback(issuer, uri), resolve);
+      const policy = oidcPolicy(this.allowPrivateIssuers, keySetMayBeLoopback(issuer), resolve);
       return createRemoteJWKSet(new URL(uri), {
         timeoutDuration: FETCH_TIMEOUT_MS,
         ...(keyCooldownMs === undefined ? {} : { cooldownDuration: keyCooldownMs }),
@@ -134,41 +134,44 @@ export class OidcExchanger {
 
 /**
  * What the controller may connect to for an issuer: no private, link-local or CGNAT address unless
- * the operator allows them (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1); loopback when `allowLoopback`.
+ * the operator allows them (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1); loopback when `allowLoopback`, for
+ * a host named as loopback (127.0.0.1, [::1], localhost), never for a name that resolves there.
  */
 export function oidcPolicy(allowPrivate: boolean, allowLoopback: boolean, resolve?: Resolver): AddressPolicy {
   return {
     allowPrivate,
     allowLoopback,
     resolve,
-    refuse: (host, address) =>
-      new ExchangeRefused(
-        `${host === address ? host : `${host} resolves to ${address}, which`} is a private${allowLoopback ? '' : ' or loopback'} address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`,
-      ),
+    refuse: (host, address) => {
+      const who = host === address ? host : `${host} resolves to ${address}, which`;
+      return new ExchangeRefused(
+        isLoopbackAddress(address)
+          ? `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`
+          : `${who} is a private address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`,
+      );
+    },
   };
 }
 
-const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
-
 /**
- * A key set may be on loopback only when its issuer is (a loopback test issuer) or when it is on the
- * issuer's own host: a public issuer cannot send the controller to a loopback service elsewhere.
+ * A key set may be on loopback only when its issuer is (a local test issuer): a public issuer
+ * cannot send the controller to a loopback service.
  */
-export function keySetMayBeLoopback(issuer: string, jwksUri: string): boolean {
-  const issuerHost = hostOf(new URL(issuer));
-  return issuerHost === 'localhost' || isLoopbackAddress(issuerHost) || issuerHost === hostOf(new URL(jwksUri));
+export function keySetMayBeLoopback(issuer: string): boolean {
+  return isLoopbackName(new URL(issuer).hostname);
 }
 
 /**
  * The add-time check of an issuer URL (quick feedback when a rule is added): refused when its host
- * is or resolves to a private address, unless the operator allows it; loopback stays allowed.
- * Every later connection checks again, at connect time.
+ * is or resolves to a private address, unless the operator allows it; a loopback issuer named as
+ * such stays allowed. Every later connection checks again, at connect time.
  */
 export async function issuerAddressRefused(url: string, allowPrivate: boolean, resolve?: Resolver): Promise<string | null> {
   if (allowPrivate) return null;
   try {
-    const blocked = await blockedAddressOf(new URL(url), oidcPolicy(false, true, resolve));
-    return blocked ? `${new URL(url).hostname} resolves to ${blocked}, a private address (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows it)` : null;
+    const policy = oidcPolicy(false, true, resolve);
+    const blocked = await blockedAddressOf(new URL(url), policy);
+    return blocked ? policy.refuse(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'), blocked).message : null;
   } catch {
     return `${new URL(url).hostname} does not resolve`;
   }

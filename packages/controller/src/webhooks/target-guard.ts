@@ -1,8 +1,9 @@
 /**
  * The controller's one SSRF guard, for every request it makes to a URL a tenant named (webhook
  * targets, OIDC issuers and their key sets): a host that is, or resolves to, a private, link-local,
- * CGNAT, multicast or unspecified address is refused — loopback too unless the caller's policy
- * allows it (OIDC test issuers run on 127.0.0.1) — unless the operator allows private targets.
+ * CGNAT, multicast or unspecified address is refused — loopback too, unless the caller's policy
+ * allows it for hosts named as loopback (OIDC test issuers run on 127.0.0.1) — unless the operator
+ * allows private targets.
  * The check runs when the URL is added and again on every connection, inside the socket's own DNS
  * lookup (`guardedLookup`, used by `guardedGet`), so the address checked is the address connected
  * to: a name that re-resolves to 10.0.0.1 later (DNS rebinding) is refused. Every address a name
@@ -90,17 +91,27 @@ const systemResolver: Resolver = (hostname, options = {}) =>
 export interface AddressPolicy {
   /** The operator's override: private addresses are allowed too. */
   allowPrivate: boolean;
-  /** Loopback is allowed even when private addresses are not. */
+  /**
+   * Loopback is allowed even when private addresses are not — for a host named as loopback only (a
+   * loopback IP literal or `localhost`): a DNS name that resolves to loopback is refused like a
+   * private one, so rebinding a public name cannot reach the controller's own services.
+   */
   allowLoopback: boolean;
   /** The error for a refused address (its stable code is the caller's). */
   refuse(host: string, address: string): Error;
   resolve?: Resolver;
 }
 
-/** May a connection under `policy` go to `address`? */
-export function addressAllowed(address: string, policy: AddressPolicy): boolean {
+/** A host named as loopback: `localhost` or a loopback IP literal (brackets allowed). */
+export function isLoopbackName(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || isLoopbackAddress(bare);
+}
+
+/** May a connection under `policy` to `host` go to `address` (one `host` is or resolves to)? */
+export function addressAllowed(address: string, policy: AddressPolicy, host: string): boolean {
   if (policy.allowPrivate) return true;
-  if (policy.allowLoopback && isLoopbackAddress(address)) return true;
+  if (policy.allowLoopback && isLoopbackAddress(address) && isLoopbackName(host)) return true;
   return !isPrivateAddress(address);
 }
 
@@ -145,7 +156,7 @@ export async function checkWebhookTarget(raw: string, allowPrivate: boolean): Pr
 export async function blockedAddressOf(url: URL, policy: AddressPolicy): Promise<string | null> {
   const host = hostOf(url);
   const addresses = isIP(host) ? [host] : (await (policy.resolve ?? systemResolver)(host)).map((a) => a.address);
-  return addresses.find((a) => !addressAllowed(a, policy)) ?? null;
+  return addresses.find((a) => !addressAllowed(a, policy, host)) ?? null;
 }
 
 /** The connection-time check: a `lookup` for http.request that refuses a name with any address `policy` refuses. */
@@ -155,7 +166,7 @@ export function guardedLookup(policy: AddressPolicy): LookupFunction {
     resolve(hostname, { family: options.family, hints: options.hints }).then(
       (list) => {
         if (list.length === 0) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
-        const bad = list.find((a) => !addressAllowed(a.address, policy));
+        const bad = list.find((a) => !addressAllowed(a.address, policy, hostname));
         if (bad) return callback(policy.refuse(hostname, bad.address) as NodeJS.ErrnoException, '', 4);
         if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
         callback(null, list[0]!.address, list[0]!.family);
@@ -186,7 +197,7 @@ export function guardedGet(
   const url = new URL(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new TypeError(`${url.protocol} URLs are not fetched`));
   const host = hostOf(url);
-  if (isIP(host) && !addressAllowed(host, options.policy)) return Promise.reject(options.policy.refuse(host, host));
+  if (isIP(host) && !addressAllowed(host, options.policy, host)) return Promise.reject(options.policy.refuse(host, host));
   const maxBytes = options.maxBytes ?? GUARDED_GET_MAX_BYTES;
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
