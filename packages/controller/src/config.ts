@@ -173,7 +173,7 @@ const SETTINGS: readonly Setting[] = [
     value: 0,
     min: 0,
     default: '0',
-    description: '1 lets trust rules name OIDC issuers (and key sets) on private, link-local or CGNAT addresses, e.g. a GitLab inside your network; 0 refuses them when a rule is added and at connect time, in the DNS lookup of each connection (so DNS rebinding reaches nothing). Loopback is always allowed.',
+    description: '1 lets trust rules name OIDC issuers (and key sets) on private, link-local or CGNAT addresses, e.g. a GitLab inside your network; 0 refuses them when a rule is added and at connect time, in the DNS lookup of each connection (so DNS rebinding reaches nothing). Loopback is allowed for issuers named 127.0.0.1, [::1] or localhost (a local test issuer), never for a public name resolving there.',
   },
   {
     name: 'webhookRetryBaseMs',
