@@ -22,7 +22,7 @@ import { benchExpoWebWarm, benchNodeSwitch } from './warm-builds.js';
 import { benchQueueScale } from './queue-scale.js';
 import { benchLogScale } from './log-scale.js';
 import { benchFastStart } from './fast-start.js';
-import { benchSoak } from './soak.js';
+import { benchSoak, benchSoakPostgres } from './soak.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPgReplicas } from './pg-replicas.js';
 import { benchWebhookDelivery } from './webhook-delivery.js';
@@ -112,6 +112,12 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
     runs: 1,
     run: () => benchSoak(),
     targets: { soak_builds_failed_by_faults: '= 0', soak_lost: '= 0', soak_recovery_p50_s: '', soak_extra_attempts: '', soak_5xx: '= 0' },
+  },
+  {
+    name: 'soak-pg',
+    runs: 1,
+    run: () => benchSoakPostgres(),
+    targets: { soak_pg_builds_failed_by_faults: '= 0', soak_pg_lost: '= 0', soak_pg_recovery_p50_s: '', soak_pg_extra_attempts: '', soak_pg_5xx: '= 0' },
   },
   {
     name: 'expo-web',

@@ -1,11 +1,13 @@
 /**
- * `npm run soak -- [--seed N] [--duration 10m] [--builds 150] [--faults 12] [--short]`: the long
- * chaos soak (test/support/chaos.ts) against real processes on this machine. Prints the fault
+ * `npm run soak -- [--store sqlite|postgres] [--seed N] [--duration 10m] [--builds 150] [--faults 12] [--short]`:
+ * the long chaos soak (test/support/chaos.ts) against real processes on this machine — one
+ * controller on SQLite (default), or with `--store postgres` two replicas behind nginx on a
+ * private PostgreSQL instance, with replica kills and PostgreSQL restarts. Prints the fault
  * timeline as it happens, then the totals; exits 1 when an acknowledged build was lost, failed,
  * took an unexplained attempt, or a 5xx was seen (the processes' output is kept for that case).
  */
 import { parseArgs } from 'node:util';
-import { Cleanups, formatChaos, LONG_SOAK, runChaos, SHORT_SOAK } from '../test/support/chaos.js';
+import { Cleanups, formatChaos, LONG_PG_SOAK, LONG_SOAK, runChaos, SHORT_PG_SOAK, SHORT_SOAK } from '../test/support/chaos.js';
 
 function duration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
@@ -21,9 +23,12 @@ const { values } = parseArgs({
     builds: { type: 'string' },
     faults: { type: 'string' },
     short: { type: 'boolean', default: false },
+    store: { type: 'string', default: 'sqlite' },
   },
 });
-const base = values.short ? SHORT_SOAK : LONG_SOAK;
+if (values.store !== 'sqlite' && values.store !== 'postgres') throw new Error('--store must be sqlite or postgres');
+const postgres = values.store === 'postgres';
+const base = postgres ? (values.short ? SHORT_PG_SOAK : LONG_PG_SOAK) : values.short ? SHORT_SOAK : LONG_SOAK;
 const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
 if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
 const options = {
@@ -34,7 +39,7 @@ const options = {
   ...(values.faults ? { faults: Number(values.faults) } : {}),
   log: (line: string) => console.log(line),
 };
-console.log(`soak: seed ${seed}, ${options.builds} builds, ${options.faults} faults over ${options.durationMs / 1000} s, ${options.workers} workers`);
+console.log(`soak: ${postgres ? 'PostgreSQL, two replicas behind nginx' : 'SQLite'}, seed ${seed}, ${options.builds} builds, ${options.faults} faults over ${options.durationMs / 1000} s, ${options.workers} workers`);
 const cleanups = new Cleanups();
 let failed = true;
 try {

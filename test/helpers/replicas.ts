@@ -20,7 +20,7 @@ import { waitFor } from './wait.js';
 type T = { after(fn: () => void | Promise<void>): void };
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-const nginxSkip = skipUnless(NGINX !== undefined, 'nginx is not installed (apt-get install -y nginx)');
+export const nginxSkip = skipUnless(NGINX !== undefined, 'nginx is not installed (apt-get install -y nginx)');
 /** node:test `skip` for tests that need PostgreSQL and nginx: a reason outside CI, never under CI. */
 export const replicaSkip: string | false = pgSkip || nginxSkip;
 
@@ -49,10 +49,11 @@ export interface ReplicaSet {
 
 export async function startReplicaSet(
   t: T,
-  options: { count?: number; timing?: Partial<ControllerTiming>; env?: Record<string, string> } = {},
+  options: { count?: number; timing?: Partial<ControllerTiming>; env?: Record<string, string>; database?: TestDatabase } = {},
 ): Promise<ReplicaSet> {
-  const database = await createTestDatabase();
-  t.after(() => database.drop());
+  // A given database (e.g. on a private instance) is the caller's to drop.
+  const database = options.database ?? (await createTestDatabase());
+  if (!options.database) t.after(() => database.drop());
   const shared = mkdtempSync(join(tmpdir(), 'buildmesh-replicas-'));
   t.after(() => rmSync(shared, { recursive: true, force: true }));
   const adminToken = `admin-${randomBytes(12).toString('hex')}-replicas`;

@@ -1,36 +1,50 @@
 /**
- * The chaos soak, shared by the standing test (test/e2e/chaos-soak-…), `npm run soak` and the
- * `soak` benchmark: a real controller and real workers, builds with unique markers submitted
- * while faults are injected (kill -9 and SIGSTOP of the controller, kill -9 and SIGTERM of
- * workers, each restarted), all from one seed. At the end every acknowledged build must have
- * succeeded, with its markers exactly once in its final attempt's log, an artifact that verifies,
- * no more attempts than the faults explain, and no 5xx seen anywhere.
+ * The chaos soak, shared by the standing tests (test/e2e/chaos-soak-…), `npm run soak` and the
+ * `soak` benchmark: real controllers and real workers, builds with unique markers submitted
+ * while faults are injected, all from one seed. Two stores: SQLite (one controller: kill -9 and
+ * SIGSTOP of it) and PostgreSQL (two replicas behind nginx on a private PostgreSQL instance:
+ * kill -9 and SIGSTOP of one replica at a time, and restarts of PostgreSQL itself); worker kill -9
+ * and SIGTERM in both. At the end every acknowledged build must have succeeded, with its markers
+ * exactly once in its final attempt's log, an artifact that verifies, no more attempts than the
+ * faults explain, and no 5xx answered by a controller.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { retryTransient, type Build, type LogEntry } from '@buildmesh/protocol';
+import { retryTransient, type Build, type BuildMeshClient, type LogEntry } from '@buildmesh/protocol';
 import { startTestController, type ControllerTiming } from '../helpers/controller.js';
+import { startPrivatePostgres } from '../helpers/private-postgres.js';
+import type { TestProcess } from '../helpers/processes.js';
+import { startReplicaSet } from '../helpers/replicas.js';
 import { startTestWorker, waitForWorkerOnline, type TestWorker } from '../helpers/worker.js';
 import { makeFixtureProject, packProject, readAllLogs } from '../helpers/builds.js';
 import { delay, waitFor } from '../helpers/wait.js';
 
-export type FaultKind = 'controller-kill' | 'controller-stop' | 'worker-kill' | 'worker-term';
-export const FAULT_KINDS: readonly FaultKind[] = ['controller-kill', 'controller-stop', 'worker-kill', 'worker-term'];
+export type ChaosStore = 'sqlite' | 'postgres';
+export type FaultKind = 'controller-kill' | 'controller-stop' | 'replica-kill' | 'replica-stop' | 'postgres-restart' | 'worker-kill' | 'worker-term';
+/** The faults of each store, in the order they are dealt (each at least once when there are as many faults). */
+export const FAULT_KINDS: Record<ChaosStore, readonly FaultKind[]> = {
+  sqlite: ['controller-kill', 'controller-stop', 'worker-kill', 'worker-term'],
+  postgres: ['postgres-restart', 'replica-kill', 'replica-stop', 'worker-kill', 'worker-term'],
+};
 
 export interface ChaosOptions {
   seed: number;
+  /** sqlite (default): one controller. postgres: two replicas behind nginx on a private PostgreSQL. */
+  store?: ChaosStore;
   builds: number;
   faults: number;
   /** Submissions are spread over the first 60 % of this, faults over all of it. */
   durationMs: number;
   workers: number;
   timing: ControllerTiming;
-  /** How long the controller stays dead after kill -9, and frozen after SIGSTOP, and a killed worker stays down. */
+  /** How long the controller (a replica) stays dead after kill -9, and frozen after SIGSTOP, and a killed worker stays down. */
   controllerDownMs: [number, number];
   controllerStopMs: [number, number];
   workerDownMs: [number, number];
+  /** How long PostgreSQL stays down between its fast shutdown and its start (postgres store). */
+  postgresDownMs?: [number, number];
   /** Size of each build's artifact. */
   artifactBytes: number;
   /** Progress lines (the fault timeline as it happens). */
@@ -64,6 +78,28 @@ export const LONG_SOAK: Omit<ChaosOptions, 'seed'> = {
   artifactBytes: 1024 * 1024,
 };
 
+/**
+ * The PostgreSQL forms: two replicas, one down or frozen at a time, with replica outages of 1–5 s
+ * and a PostgreSQL restart with a few seconds down.
+ */
+export const SHORT_PG_SOAK: Omit<ChaosOptions, 'seed'> = {
+  ...SHORT_SOAK,
+  store: 'postgres',
+  builds: 48,
+  faults: 8,
+  controllerDownMs: [1000, 5000],
+  controllerStopMs: [3000, 6000],
+  postgresDownMs: [2000, 4000],
+};
+
+export const LONG_PG_SOAK: Omit<ChaosOptions, 'seed'> = {
+  ...LONG_SOAK,
+  store: 'postgres',
+  faults: 15,
+  controllerDownMs: [1000, 5000],
+  postgresDownMs: [2000, 5000],
+};
+
 export interface FaultEvent {
   kind: FaultKind;
   target: string;
@@ -84,6 +120,11 @@ export interface ChaosResult {
   failedByFaults: number;
   /** Acknowledged builds missing, never ending, or whose log or artifact lost something. */
   lost: number;
+  store: ChaosStore;
+  /** 502/504 answered by nginx itself while a replica was down or frozen (a transport failure: retried, not a controller's answer). */
+  gatewayErrors: number;
+  /** 503 DATABASE_UNAVAILABLE answered (or seen by a worker) while PostgreSQL restarted. */
+  databaseUnavailable: number;
   attempts: number;
   extraAttempts: number;
   fiveHundreds: number;
@@ -133,29 +174,44 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
   const startedAt = Date.now();
   const rel = (ms: number): string => `+${((ms - startedAt) / 1000).toFixed(1)}s`;
 
-  // Every 5xx any client of this process sees (the workers' own are found in their output).
+  const store = options.store ?? 'sqlite';
+
+  // Every 5xx any client of this process sees (the workers' own are found in their output). A 502
+  // or 504 that is not JSON is nginx's own page: the replica behind it died or froze mid-request.
   const fiveHundreds: string[] = [];
+  const gatewayErrors: Array<{ at: number; what: string }> = [];
+  // 503 DATABASE_UNAVAILABLE: the controller's answer while PostgreSQL is down (checked against the restarts below).
+  const databaseUnavailable: Array<{ at: number; what: string }> = [];
   const realFetch = globalThis.fetch;
   globalThis.fetch = async (input, init) => {
     const response = await realFetch(input, init);
-    if (response.status >= 500) fiveHundreds.push(`${init?.method ?? 'GET'} ${String(input)} → ${response.status}`);
+    if (response.status >= 500) {
+      const what = `${init?.method ?? 'GET'} ${String(input)} → ${response.status}`;
+      const json = (response.headers.get('content-type') ?? '').includes('application/json');
+      const code = json ? await response
+            .clone()
+            .json()
+            .then((b) => (b as { error?: { code?: string } }).error?.code, () => undefined) : undefined;
+      if (!json && (response.status === 502 || response.status === 504) && store === 'postgres') gatewayErrors.push({ at: Date.now(), what });
+      else if (code === 'DATABASE_UNAVAILABLE') databaseUnavailable.push({ at: Date.now(), what: `${what} ${code}` });
+      else fiveHundreds.push(`${what}${code ? ` ${code}` : ''}`);
+    }
     return response;
   };
   t.after(() => {
     globalThis.fetch = realFetch;
   });
 
-  const controller = await startTestController(t, { timing: options.timing, env: { BUILDMESH_LOG_LEVEL: 'warn' } });
-  const controllerOutputs: string[] = [];
-  const admin = controller.admin;
-  const token = await controller.enrollmentToken('chaos');
+  const server = store === 'postgres' ? await startPostgresServers(options, t, rng) : await startSqliteServer(options, t, rng);
+  const admin = server.admin;
+  const token = (await admin.createEnrollmentToken('chaos')).secret;
 
   // Workers keep their name, work dir and identity across restarts.
   const workers: TestWorker[] = [];
   const workerOutputs = new Map<string, string[]>();
   const startWorker = (name: string, dirs?: { workDir: string; configDir: string }): TestWorker =>
     startTestWorker(t, {
-      url: controller.url,
+      url: server.url,
       enrollmentToken: token,
       name,
       sandbox: 'none',
@@ -206,7 +262,7 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
   })();
 
   // ── faults: spread over the run, each kind at least once when there are enough ──
-  const kinds: FaultKind[] = Array.from({ length: options.faults }, (_, i) => FAULT_KINDS[i % FAULT_KINDS.length]!);
+  const kinds: FaultKind[] = Array.from({ length: options.faults }, (_, i) => FAULT_KINDS[store][i % FAULT_KINDS[store].length]!);
   for (let i = kinds.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
     [kinds[i], kinds[j]] = [kinds[j]!, kinds[i]!];
@@ -237,20 +293,9 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
 
   async function inject(kind: FaultKind): Promise<FaultEvent> {
     const at = Date.now();
-    if (kind === 'controller-kill') {
-      const downMs = between(rng, options.controllerDownMs);
-      await controller.crash();
-      controllerOutputs.push(controller.process.output());
-      await delay(downMs);
-      await controller.restart();
-      return { kind, target: 'controller', at, endedAt: Date.now(), detail: `kill -9, down ${downMs} ms, answering again after ${((Date.now() - at) / 1000).toFixed(1)} s` };
-    }
-    if (kind === 'controller-stop') {
-      const stopMs = between(rng, options.controllerStopMs);
-      controller.process.kill('SIGSTOP');
-      await delay(stopMs);
-      controller.process.kill('SIGCONT');
-      return { kind, target: 'controller', at, endedAt: Date.now(), detail: `SIGSTOP for ${stopMs} ms` };
+    if (!kind.startsWith('worker-')) {
+      const { target, detail } = await server.inject(kind);
+      return { kind, target, at, endedAt: Date.now(), detail };
     }
     const index = await pickWorker();
     const worker = workers[index]!;
@@ -264,7 +309,10 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
       detail = `kill -9, down ${downMs} ms`;
     } else {
       worker.kill('SIGTERM');
-      const drained = await Promise.race([worker.exited.then(() => true), delay(120_000).then(() => false)]);
+      // A cleared timer: a pending 120 s one kept the test process alive long after the soak ended.
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([worker.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 120_000)))]);
+      clearTimeout(timer);
       if (!drained) worker.kill('SIGKILL');
       await worker.exited;
       detail = drained ? `SIGTERM, drained in ${((Date.now() - at) / 1000).toFixed(1)} s` : 'SIGTERM, not drained in 120 s: killed';
@@ -329,7 +377,8 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
     for (const a of tries.slice(0, -1)) {
       const from = Date.parse(a.startedAt) - 1000;
       const to = (a.finishedAt ? Date.parse(a.finishedAt) : Date.now()) + 1000;
-      const cause = timeline.find((f) => f.at <= to && f.endedAt >= from && (f.target === 'controller' || f.target === a.workerName));
+      // Server faults (controller, replica, PostgreSQL) may touch any attempt; a worker's only its own.
+      const cause = timeline.find((f) => f.at <= to && f.endedAt >= from && (!f.kind.startsWith('worker-') || f.target === a.workerName));
       if (!cause) violations.push(`${build.id}: attempt ${a.number} on ${a.workerName} ended ${a.status} with no fault to explain it`);
     }
     const last = tries.at(-1)!;
@@ -360,14 +409,40 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
   }
 
   // 5xx: seen by this process, answered by any controller incarnation, or seen by a worker.
-  controllerOutputs.push(controller.process.output());
+  const controllerOutputs = server.outputs();
   for (const w of workers) workerOutputs.set(w.name, [...(workerOutputs.get(w.name) ?? []), w.output()]);
-  const controllerFailures = controllerOutputs.join('\n').split('\n').filter((l) => l.includes('"msg":"request failed"'));
-  const workerFiveHundreds = [...workerOutputs.values()].flat().join('\n').split('\n').filter((l) => /"err":"(INTERNAL|SHUTTING_DOWN):/.test(l));
+  const controllerLines = controllerOutputs.join('\n').split('\n');
+  const controllerFailures = controllerLines.filter((l) => l.includes('"msg":"request failed"'));
+  for (const l of controllerLines.filter((l) => l.includes('"msg":"database unavailable; answered 503"'))) databaseUnavailable.push({ at: lineTime(l) ?? Date.now(), what: l.slice(0, 300) });
+  const allWorkerLines = [...workerOutputs.values()].flat().join('\n').split('\n');
+  for (const l of allWorkerLines.filter((l) => l.includes('"err":"DATABASE_UNAVAILABLE:'))) databaseUnavailable.push({ at: lineTime(l) ?? Date.now(), what: l.slice(0, 300) });
+  const workerLines = allWorkerLines.filter((l) => /"err":"(INTERNAL|SHUTTING_DOWN):/.test(l));
+  // What nginx answered itself (not JSON: the client reads it as "INTERNAL: HTTP 502 Bad Gateway").
+  const isGateway = (l: string): boolean => store === 'postgres' && /"err":"INTERNAL: HTTP 50[24]( [^"]*)?"/.test(l);
+  for (const l of workerLines.filter(isGateway)) gatewayErrors.push({ at: lineTime(l) ?? Date.now(), what: l.slice(0, 300) });
+  const workerFiveHundreds = workerLines.filter((l) => !isGateway(l));
   const fiveHundredCount = fiveHundreds.length + controllerFailures.length + workerFiveHundreds.length;
   if (fiveHundredCount > 0) {
     violations.push(`${fiveHundredCount} 5xx: ${[...fiveHundreds, ...controllerFailures, ...workerFiveHundreds].slice(0, 5).join(' | ').slice(0, 2000)}`);
   }
+  // A gateway error is a transport failure only while a replica is down or frozen, or PostgreSQL
+  // restarts (both replicas answer 503 then): the documented nginx config skips a replica for 5 s
+  // after one failure, so it may outlast the fault by that. Any other is a violation.
+  const within = (at: number, kinds: FaultKind[], slackMs: number): boolean =>
+    timeline.some((f) => kinds.includes(f.kind) && at >= f.at - 1000 && at <= f.endedAt + slackMs);
+  const unexplainedGateway = gatewayErrors.filter((g) => !within(g.at, ['replica-kill', 'replica-stop', 'postgres-restart'], 6000));
+  if (unexplainedGateway.length > 0) {
+    violations.push(`${unexplainedGateway.length} gateway errors with no replica down or frozen: ${unexplainedGateway.slice(0, 5).map((g) => `${rel(g.at)} ${g.what}`).join(' | ').slice(0, 2000)}`);
+  }
+  // 503 DATABASE_UNAVAILABLE is the right answer while PostgreSQL is down, and only then (a pooled
+  // connection ended by the restart may fail one more request just after it).
+  const unexplainedUnavailable = databaseUnavailable.filter((d) => !within(d.at, ['postgres-restart'], 3000));
+  if (unexplainedUnavailable.length > 0) {
+    violations.push(`${unexplainedUnavailable.length} 503 DATABASE_UNAVAILABLE with PostgreSQL up: ${unexplainedUnavailable.slice(0, 5).map((d) => `${rel(d.at)} ${d.what}`).join(' | ').slice(0, 2000)}`);
+  }
+  // A server process that died without being killed is a crash, even if a later fault restarted it.
+  const crashes = server.unexpectedExits();
+  if (crashes.length > 0) violations.push(`${crashes.length} server processes exited on their own: ${crashes.join(' | ').slice(0, 2000)}`);
 
   const sortedClaims = claimTimes.sort((a, b) => a - b);
   const recoverySeconds = timeline
@@ -384,6 +459,9 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
     succeeded,
     failedByFaults,
     lost: lostIds.size,
+    store,
+    gatewayErrors: gatewayErrors.length,
+    databaseUnavailable: databaseUnavailable.length,
     attempts,
     extraAttempts,
     fiveHundreds: fiveHundredCount,
@@ -394,7 +472,7 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
   if (violations.length > 0) {
     // Keep the evidence: every process's output, for the post-mortem.
     const dir = mkdtempSync(join(tmpdir(), `buildmesh-chaos-${options.seed}-`));
-    writeFileSync(join(dir, 'controller.log'), controllerOutputs.join('\n--- restarted ---\n'));
+    for (const [name, outputs] of server.outputsByName()) writeFileSync(join(dir, `${name}.log`), outputs.join('\n--- restarted ---\n'));
     for (const [name, outputs] of workerOutputs) writeFileSync(join(dir, `${name}.log`), outputs.join('\n--- restarted ---\n'));
     writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));
     result.outputDir = dir;
@@ -405,9 +483,9 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
 /** The fault timeline and the totals, as `npm run soak` prints them. */
 export function formatChaos(result: ChaosResult): string {
   const rel = (ms: number): string => `+${((ms - result.startedAt) / 1000).toFixed(1)}s`.padStart(8);
-  const lines = [`seed ${result.seed}`, 'fault timeline:'];
+  const lines = [`seed ${result.seed}, ${result.store === 'postgres' ? 'PostgreSQL, two replicas behind nginx' : 'SQLite, one controller'}`, 'fault timeline:'];
   for (const f of result.timeline) lines.push(`  ${rel(f.at)}  ${f.kind.padEnd(16)} ${f.target.padEnd(10)} ${f.detail}`);
-  const byKind = FAULT_KINDS.map((k) => `${k} ${result.timeline.filter((f) => f.kind === k).length}`).join(', ');
+  const byKind = FAULT_KINDS[result.store].map((k) => `${k} ${result.timeline.filter((f) => f.kind === k).length}`).join(', ');
   const sorted = [...result.recoverySeconds].sort((a, b) => a - b);
   const p50 = sorted.length ? sorted[Math.ceil(sorted.length / 2) - 1]! : NaN;
   lines.push(
@@ -419,6 +497,12 @@ export function formatChaos(result: ChaosResult): string {
     `  attempts          ${result.attempts} (${result.extraAttempts} beyond the first, each explained by a fault)`,
     `  submit retries    ${result.submitRetries}`,
     `  5xx seen          ${result.fiveHundreds}`,
+    ...(result.store === 'postgres'
+      ? [
+          `  gateway errors    ${result.gatewayErrors} (nginx's own 502/504 while a replica was down or frozen or PostgreSQL restarted; retried)`,
+          `  db unavailable    ${result.databaseUnavailable} (503 DATABASE_UNAVAILABLE while PostgreSQL restarted; retried)`,
+        ]
+      : []),
     `  recovery p50      ${p50.toFixed(1)} s (fault over → next claim)`,
   );
   if (result.violations.length) {
@@ -433,3 +517,134 @@ export function removeOutput(result: ChaosResult): void {
   if (result.outputDir) rmSync(result.outputDir, { recursive: true, force: true });
 }
 
+
+/** The time of a JSON log line (pino's epoch-ms `time`), if it has one. */
+function lineTime(line: string): number | undefined {
+  const m = /"time":(\d{13})/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** What the soak needs of the server side: where clients go, the admin, its faults, its output. */
+interface ChaosServer {
+  /** The URL workers and the submitting client use (the controller, or nginx). */
+  url: string;
+  admin: BuildMeshClient;
+  /** Injects a server fault and returns once it is over (answering again, resumed, restarted). */
+  inject(kind: FaultKind): Promise<{ target: string; detail: string }>;
+  /** Every incarnation's output of every server process. */
+  outputs(): string[];
+  outputsByName(): Map<string, string[]>;
+  /** Server processes that exited without being killed by a fault (a crash). */
+  unexpectedExits(): string[];
+}
+
+/** Records when a process exits unless `expected()` says a fault killed it. */
+function watchExit(proc: TestProcess, name: string, expected: () => boolean, exits: string[]): void {
+  void proc.exited.then((code) => {
+    if (!expected()) exits.push(`${name} (pid ${proc.pid}) exited ${code}: ${proc.output().slice(-600)}`);
+  });
+}
+
+async function startSqliteServer(options: ChaosOptions, t: { after(fn: () => void | Promise<void>): void }, rng: () => number): Promise<ChaosServer> {
+  const controller = await startTestController(t, { timing: options.timing, env: { BUILDMESH_LOG_LEVEL: 'warn' } });
+  const earlier: string[] = [];
+  const exits: string[] = [];
+  let killing = false;
+  let ended = false;
+  t.after(() => {
+    ended = true;
+  });
+  watchExit(controller.process, 'controller', () => killing || ended, exits);
+  return {
+    url: controller.url,
+    admin: controller.admin,
+    async inject(kind) {
+      const at = Date.now();
+      if (kind === 'controller-kill') {
+        const downMs = between(rng, options.controllerDownMs);
+        killing = true;
+        await controller.crash();
+        killing = false;
+        earlier.push(controller.process.output());
+        await delay(downMs);
+        await controller.restart();
+        watchExit(controller.process, 'controller', () => killing || ended, exits);
+        return { target: 'controller', detail: `kill -9, down ${downMs} ms, answering again after ${((Date.now() - at) / 1000).toFixed(1)} s` };
+      }
+      if (kind === 'controller-stop') {
+        const stopMs = between(rng, options.controllerStopMs);
+        controller.process.kill('SIGSTOP');
+        await delay(stopMs);
+        controller.process.kill('SIGCONT');
+        return { target: 'controller', detail: `SIGSTOP for ${stopMs} ms` };
+      }
+      throw new Error(`${kind} is not a fault of the SQLite soak`);
+    },
+    outputs: () => [...earlier, controller.process.output()],
+    outputsByName: () => new Map([['controller', [...earlier, controller.process.output()]]]),
+    unexpectedExits: () => [...exits],
+  };
+}
+
+/**
+ * Two replicas behind nginx on a private PostgreSQL instance (test/helpers/private-postgres.ts):
+ * restarting it touches no other test. Faults come one at a time, so both replicas are never
+ * down together and PostgreSQL is never restarted while a replica is down.
+ */
+async function startPostgresServers(options: ChaosOptions, t: { after(fn: () => void | Promise<void>): void }, rng: () => number): Promise<ChaosServer> {
+  const postgres = await startPrivatePostgres(t);
+  const set = await startReplicaSet(t, {
+    timing: options.timing,
+    env: { BUILDMESH_LOG_LEVEL: 'warn' },
+    database: { url: postgres.adminUrl, name: 'buildmesh', drop: async () => undefined },
+  });
+  const earlier = new Map<string, string[]>(set.replicas.map((r) => [r.id, []]));
+  const exits: string[] = [];
+  let killing: string | undefined;
+  let ended = false;
+  t.after(() => {
+    ended = true;
+  });
+  for (const r of set.replicas) watchExit(r.process, r.id, () => killing === r.id || ended, exits);
+  const byName = (): Map<string, string[]> => {
+    const all = new Map<string, string[]>();
+    for (const r of set.replicas) all.set(r.id, [...earlier.get(r.id)!, r.process.output()]);
+    all.set('postgres', [postgres.log()]);
+    return all;
+  };
+  return {
+    url: set.balancerUrl,
+    admin: set.admin,
+    async inject(kind) {
+      const at = Date.now();
+      if (kind === 'postgres-restart') {
+        const downMs = between(rng, options.postgresDownMs ?? [2000, 4000]);
+        await postgres.restart(downMs);
+        return { target: 'postgres', detail: `fast shutdown, down ${downMs} ms, accepting connections again after ${((Date.now() - at) / 1000).toFixed(1)} s` };
+      }
+      const replica = set.replicas[Math.floor(rng() * set.replicas.length)]!;
+      if (kind === 'replica-kill') {
+        const downMs = between(rng, options.controllerDownMs);
+        killing = replica.id;
+        await replica.crash();
+        killing = undefined;
+        earlier.get(replica.id)!.push(replica.process.output());
+        await delay(downMs);
+        await replica.restart();
+        watchExit(replica.process, replica.id, () => killing === replica.id || ended, exits);
+        return { target: replica.id, detail: `kill -9, down ${downMs} ms, answering again after ${((Date.now() - at) / 1000).toFixed(1)} s` };
+      }
+      if (kind === 'replica-stop') {
+        const stopMs = between(rng, options.controllerStopMs);
+        replica.process.kill('SIGSTOP');
+        await delay(stopMs);
+        replica.process.kill('SIGCONT');
+        return { target: replica.id, detail: `SIGSTOP for ${stopMs} ms` };
+      }
+      throw new Error(`${kind} is not a fault of the PostgreSQL soak`);
+    },
+    outputs: () => [...byName().entries()].filter(([name]) => name !== 'postgres').flatMap(([, outputs]) => outputs),
+    outputsByName: byName,
+    unexpectedExits: () => [...exits],
+  };
+}
