@@ -2,8 +2,9 @@
  * The iOS pipeline's own steps (the worker's code, outside any sandbox on a macOS worker) never
  * write through a symlink the build planted: not at project.pbxproj, ios/build, the Xcode settings
  * file, ExportOptions.plist, the Gymfile, the simulator archive, the credentials folder, the p12 or
- * the installed provisioning profile (nor in a folder above them), and they do not read the decoded
- * profile through one. Each step is run directly (the plan is made for macOS; no Xcode needed).
+ * the installed provisioning profile (nor in a folder above them), they do not read the decoded
+ * profile through one, and the simulator archive packs no linked host folder. Each step is run
+ * directly (the plan is made for macOS; no Xcode needed).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -168,6 +169,26 @@ void test('ExportOptions.plist, the Gymfile and the simulator archive are never 
     symlinkSync(s.victim, join(s.projectDir, 'ios', 'build', 'App-simulator.tar.gz'));
     await assert.rejects(s.task(...PACK), /symlink/);
     untouched(s);
+  }
+  {
+    // A products folder linked to a host folder holding an .app: not packed into the artifact.
+    const s = await setup(t, { simulator: true });
+    await s.task(...CONFIGURE);
+    mkdirSync(join(s.victimDir, 'Release-iphonesimulator', 'App.app'), { recursive: true });
+    mkdirSync(join(s.projectDir, 'ios', 'build', 'Build'), { recursive: true });
+    symlinkSync(s.victimDir, join(s.projectDir, 'ios', 'build', 'Build', 'Products'));
+    await assert.rejects(s.task(...PACK), /symlink/);
+    assert.equal(existsSync(join(s.projectDir, 'ios', 'build', 'App-simulator.tar.gz')), false);
+  }
+  {
+    // The control: a real .app is packed.
+    const s = await setup(t, { simulator: true });
+    await s.task(...CONFIGURE);
+    const app = join(s.projectDir, 'ios', 'build', 'Build', 'Products', 'Release-iphonesimulator', 'App.app');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'App'), 'app');
+    await s.task(...PACK);
+    assert.ok(statSync(join(s.projectDir, 'ios', 'build', 'App-simulator.tar.gz')).size > 0);
   }
 });
 

@@ -32,7 +32,7 @@ import {
   type XcodeProjectSettings,
 } from './ios-xcode.js';
 import { PipelineError } from './pipeline-error.js';
-import { mkdirInside, openWriteInside, readFileInside, writeFileInside } from '../workspace/inside.js';
+import { assertRealDirInside, mkdirInside, openWriteInside, readFileInside, writeFileInside } from '../workspace/inside.js';
 
 export const DEFAULT_IOS_ARCHIVE_GLOB = 'ios/build/*.ipa';
 export const DEFAULT_IOS_SIMULATOR_ARCHIVE_GLOB = 'ios/build/*-simulator.tar.gz';
@@ -182,9 +182,13 @@ function simulatorBuildSteps(ctx: PlanContext, xcode: XcodeState): Step[] {
       describe: 'pack ios/build/Build/Products/*-{iphone,appletv}simulator/*.app into ios/build/<app>-simulator.tar.gz',
       run: async ({ log }) => {
         const apps: string[] = [];
-        for (const dir of existsSync(productsDir) ? await readdir(productsDir) : []) {
-          if (!dir.endsWith('iphonesimulator') && !dir.endsWith('appletvsimulator')) continue;
-          for (const entry of await readdir(join(productsDir, dir))) if (entry.endsWith('.app')) apps.push(join(productsDir, dir, entry));
+        // Real folders only: a linked products folder or .app would pack a host folder into the artifact.
+        if (existsSync(productsDir)) await assertRealDirInside(ctx.projectDir, productsDir);
+        for (const dir of existsSync(productsDir) ? await readdir(productsDir, { withFileTypes: true }) : []) {
+          if (!dir.isDirectory() || (!dir.name.endsWith('iphonesimulator') && !dir.name.endsWith('appletvsimulator'))) continue;
+          for (const entry of await readdir(join(productsDir, dir.name), { withFileTypes: true })) {
+            if (entry.isDirectory() && entry.name.endsWith('.app')) apps.push(join(productsDir, dir.name, entry.name));
+          }
         }
         const scheme = need(xcode).scheme;
         const app = apps.find((a) => a.endsWith(`/${scheme}.app`)) ?? apps[0];
