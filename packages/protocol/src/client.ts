@@ -1,7 +1,9 @@
 /**
  * The typed client of the /v1 API, used by the worker, the CLI and the dashboard.
  * Every path the controller serves is named here once; the controller's routes
- * validate with the same schemas this file's types come from.
+ * validate with the same schemas this file's types come from. Small JSON calls go
+ * through a JsonTransport when one is set (in Node: undici's request, set by the
+ * package's Node entry; see node-transport.ts); streams, and browsers, use fetch.
  */
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
@@ -59,6 +61,20 @@ export interface ClientOptions {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** Sends one request with an optional JSON text body and reads its (small) answer whole. */
+export interface JsonTransport {
+  send(request: { method: string; url: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal | undefined }): Promise<{
+    status: number;
+    text: string;
+  }>;
+}
+
+let defaultTransport: JsonTransport | undefined;
+/** The transport every client uses for JSON calls (the Node entry sets undici's; unset: fetch). */
+export function setDefaultJsonTransport(transport: JsonTransport | undefined): void {
+  defaultTransport = transport;
+}
+
 interface RequestOptions {
   query?: Query;
   json?: unknown;
@@ -94,43 +110,69 @@ export class BuildMeshClient {
 
   /** Sends a request and returns the raw response; non-2xx answers become ApiError. */
   async raw(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
-    const url = new URL(this.url + path);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...this.headers, ...options.headers };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let body: RequestInit['body'];
-    if (options.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.json);
-    } else if (options.body) {
-      body = options.body as unknown as RequestInit['body'];
-    }
-    const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs;
-    const signals = [options.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
+    const { url, headers, text, signal } = this.prepare(path, options);
     let response: Response;
     try {
       response = await fetch(url, {
         method,
         headers,
-        body,
-        signal: signals.length ? AbortSignal.any(signals) : undefined,
+        body: text ?? (options.body as unknown as RequestInit['body']),
+        signal,
         // Streams go up as they are read, never buffered (Node's fetch needs this for a stream body).
         ...(options.body ? { duplex: 'half' } : {}),
       } as RequestInit);
     } catch (err) {
-      if (options.signal?.aborted) throw err;
-      throw new NetworkError(`cannot reach ${this.url}: ${(err as Error).cause ?? (err as Error).message}`, err);
+      throw this.networkError(err, options);
     }
-    if (!response.ok) throw await toApiError(response);
+    if (!response.ok) {
+      throw apiErrorFrom(response.status, await response.text().catch(() => ''), response.statusText);
+    }
     return response;
   }
 
   async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const transport = defaultTransport;
+    if (!transport || options.body) return this.jsonViaFetch(method, path, options);
+    const { url, headers, text, signal } = this.prepare(path, options);
+    let answer: { status: number; text: string };
+    try {
+      answer = await transport.send({ method, url: url.href, headers, body: text, signal });
+    } catch (err) {
+      throw this.networkError(err, options);
+    }
+    // A redirect (a proxy sending http to https, say) is fetch's to follow, as every other call does.
+    if (answer.status >= 300 && answer.status < 400) return this.jsonViaFetch(method, path, options);
+    if (answer.status < 200 || answer.status >= 300) throw apiErrorFrom(answer.status, answer.text);
+    if (answer.status === 204 || answer.text === '') return undefined as T;
+    return JSON.parse(answer.text) as T;
+  }
+
+  private async jsonViaFetch<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const response = await this.raw(method, path, options);
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
+  }
+
+  /** The URL, headers, JSON text and abort signal (the caller's and the timeout) of a request. */
+  private prepare(path: string, options: RequestOptions): { url: URL; headers: Record<string, string>; text: string | undefined; signal: AbortSignal | undefined } {
+    const url = new URL(this.url + path);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...this.headers, ...options.headers };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let text: string | undefined;
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      text = JSON.stringify(options.json);
+    }
+    const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : options.timeoutMs;
+    const signals = [options.signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => s !== undefined);
+    return { url, headers, text, signal: signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals) };
+  }
+
+  /** A failure to get any answer: the caller's own abort as it is, anything else a NetworkError. */
+  private networkError(err: unknown, options: RequestOptions): unknown {
+    if (options.signal?.aborted) return err;
+    return new NetworkError(`cannot reach ${this.url}: ${(err as Error).cause ?? (err as Error).message}`, err);
   }
 
   // ── instance ────────────────────────────────────────────────────────────────
@@ -549,15 +591,15 @@ export class BuildMeshClient {
   }
 }
 
-async function toApiError(response: Response): Promise<ApiError> {
+function apiErrorFrom(status: number, text: string, statusText = ''): ApiError {
   let body: Partial<ApiErrorBody> | undefined;
   try {
-    body = (await response.json()) as Partial<ApiErrorBody>;
+    body = JSON.parse(text) as Partial<ApiErrorBody>;
   } catch {
     body = undefined;
   }
   const code = body?.error?.code;
   if (isApiErrorCode(code)) return new ApiError(code, body?.error?.message);
-  const fallback = response.status >= 500 ? 'INTERNAL' : response.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
-  return new ApiError(fallback, `HTTP ${response.status} ${response.statusText}`);
+  const fallback = status >= 500 ? 'INTERNAL' : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+  return new ApiError(fallback, `HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
 }

@@ -20,3 +20,8 @@ export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';
 export * from './sse.js';
+
+// Node: the client's JSON calls go through undici's request (browser.ts does not load this).
+import { setDefaultJsonTransport } from './client.js';
+import { undiciJsonTransport } from './node-transport.js';
+setDefaultJsonTransport(undiciJsonTransport);

@@ -7,6 +7,8 @@ import { sql, type Kysely } from 'kysely';
 import { migrate, migrationStatus } from './migrate.js';
 import type { Database } from './schema.js';
 import type { FinishOutcome, NewBuild, Store } from './store.js';
+import { GroupCommit } from './group-commit.js';
+import type { Db } from './rows.js';
 import * as addArtifact from './queries/add-artifact.js';
 import * as appendLogs from './queries/append-logs.js';
 import * as appVersions from './queries/app-versions.js';
@@ -59,10 +61,20 @@ export class KyselyStore implements Store {
     return result;
   };
 
+  /** SQLite: the queue's writes (submit, claim, finish) share commits (group-commit.ts). */
+  private readonly group: GroupCommit | undefined;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
-  ) {}
+  ) {
+    this.group = dialect === 'sqlite' ? new GroupCommit(db) : undefined;
+  }
+
+  /** A write the group commit may batch (SQLite), else on its own. */
+  private write<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    return this.group ? this.group.run(work) : work(this.db);
+  }
 
   migrate = () => migrate(this.db as Kysely<unknown>, this.dialect);
   close = () => this.db.destroy();
@@ -151,12 +163,12 @@ export class KyselyStore implements Store {
   revokeWorker = (orgId: string, id: string, includeShared: boolean) => workers.revokeWorker(this.db, orgId, id, includeShared);
 
   // The spec names the project whose id the caller resolved in the same org: no lookup on the submit path.
-  createBuild = (b: NewBuild) => createBuild.createBuild(this.db, b, b.spec.project, this.limits).then(this.outbox);
+  createBuild = (b: NewBuild) => this.write((db) => createBuild.createBuild(db, b, b.spec.project, this.limits)).then(this.outbox);
   getBuild = (orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }) => getBuild.getBuild(this.db, orgId, id, options);
   listBuilds = (orgId: string, q: Parameters<Store['listBuilds']>[1]) => listBuilds.listBuilds(this.db, orgId, q);
   getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);
   cancelBuild = (orgId: string, id: string) => this.db.transaction().execute((trx) => cancelBuild.cancelBuild(trx, orgId, id)).then(this.outbox);
-  claim = (c: Parameters<Store['claim']>[0]) => claim.claim(this.db, this.dialect, c, this.limits).then((job) => (job ? this.outbox(job) : job));
+  claim = (c: Parameters<Store['claim']>[0]) => this.write((db) => claim.claim(db, this.dialect, c, this.limits)).then((job) => (job ? this.outbox(job) : job));
   setOrgLimits = (limits: OrgLimits) => {
     this.limits = limits;
   };
@@ -177,7 +189,7 @@ export class KyselyStore implements Store {
     error: { code: string; message: string; phase?: string } | null,
     phases?: Parameters<Store['finishAttempt']>[4],
   ) => {
-    const result = await finishAttempt.finishAttempt(this.db, workerId, attemptId, outcome, error, phases).then(this.outbox);
+    const result = await this.write((db) => finishAttempt.finishAttempt(db, workerId, attemptId, outcome, error, phases)).then(this.outbox);
     // The attempt is ended either way (committed above); a result the build can no longer take is refused.
     if (result.refused) throw new ApiError('CONFLICT', result.refused);
     return { buildStatus: result.buildStatus, buildId: result.buildId };

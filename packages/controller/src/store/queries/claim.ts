@@ -1,11 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { ResolvedProfile } from '@buildmesh/protocol';
 import { newId } from '../../ids.js';
 import { isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
 import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
-import type { Database } from '../schema.js';
 import type { Claimant, ClaimedJob } from '../store.js';
-import { emitBuildEvent } from './webhook-events.js';
+import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedLanesPerOrg, type OrgLimits } from './fair-share.js';
 
 /**
@@ -17,9 +15,9 @@ import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedLanesPerOrg, type Org
  * plus the transaction (and on PostgreSQL `FOR UPDATE SKIP LOCKED`) make a
  * double hand-out impossible.
  */
-export async function claim(db: Kysely<Database>, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
+export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     // PostgreSQL: claims of one worker through several replicas queue up on its row, so the slot count below is exact.
     if (dialect === 'postgres') await trx.selectFrom('workers').select('id').where('id', '=', c.workerId).forUpdate().execute();
     const busy = await trx

@@ -1,11 +1,9 @@
-import type { Kysely, Transaction } from 'kysely';
 import type { BuildStatus, PhaseSummary } from '@buildmesh/protocol';
 import type { Static } from 'typebox';
-import { nowIso } from '../rows.js';
-import type { Database } from '../schema.js';
+import { nowIso, type Db } from '../rows.js';
 import type { FinishOutcome } from '../store.js';
 import { requireLiveAttempt } from './attempt-for-worker.js';
-import { emitBuildEvent } from './webhook-events.js';
+import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { recordFinish } from './build-stats.js';
 
 export interface FinishResult {
@@ -21,14 +19,14 @@ export interface FinishResult {
  * canceled without a user cancel, e.g. on shutdown) requeues it while attempts remain.
  */
 export async function finishAttempt(
-  db: Kysely<Database>,
+  db: Db,
   workerId: string,
   attemptId: string,
   outcome: FinishOutcome,
   error: { code: string; message: string; phase?: string } | null,
   phases: Static<typeof PhaseSummary>[] = [],
 ): Promise<FinishResult> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const result = await decide(trx, workerId, attemptId, outcome, error);
     // The reported phases and the duration histograms, in the same transaction (build-stats.ts).
     const ended = result.refused === undefined && result.buildStatus !== 'queued' && result.buildStatus !== 'running' ? result.buildStatus : null;
@@ -38,7 +36,7 @@ export async function finishAttempt(
 }
 
 async function decide(
-  trx: Transaction<Database>,
+  trx: Db,
   workerId: string,
   attemptId: string,
   outcome: FinishOutcome,

@@ -1,0 +1,19 @@
+/**
+ * The Node JSON transport: undici's `request`, loaded on the first call. For the small JSON calls
+ * that make up the API (submits, claims, heartbeats, log batches) it costs a third of `fetch`'s
+ * time on the client (fetch builds WHATWG Headers, Request and Response streams for each call).
+ * The package's Node entry installs it; browsers keep fetch. See docs/performance.md.
+ */
+import type { request as Request } from 'undici';
+import type { JsonTransport } from './client.js';
+
+let loading: Promise<typeof Request> | undefined;
+
+export const undiciJsonTransport: JsonTransport = {
+  async send({ method, url, headers, body, signal }) {
+    // (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
+    const request = await (loading ??= import('undici').then((m) => m.request ?? (m as unknown as { default: typeof m }).default.request));
+    const response = await request(url, { method: method as 'GET', headers, body, signal });
+    return { status: response.statusCode, text: await response.body.text() };
+  },
+};
