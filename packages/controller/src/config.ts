@@ -109,10 +109,11 @@ const SETTINGS: readonly Setting[] = [
     // normal by default: a WAL commit then reaches the OS before the request is acknowledged (survives kill -9),
     // without an fsync per commit. On this class of disk an fsync costs 0.3–2+ ms and the event loop waits for
     // it, which capped submits near 350/s; normal runs them at thousands per second. `full` is the choice when
-    // an acknowledged build must also survive a power loss or kernel crash.
+    // an acknowledged build must also survive a power loss or kernel crash; group commit (store/group-commit.ts)
+    // makes the writes that arrive during one fsync share the next.
     value: 'normal',
     default: 'normal',
-    description: 'normal: every acknowledged write survives a crash of the controller process (kill -9); the last commits before a power loss or OS crash may be lost. full: it also survives a power loss (one fsync per commit, about 5x slower writes).',
+    description: 'normal: every acknowledged write survives a crash of the controller process (kill -9); the last commits before a power loss or OS crash may be lost. full: it also survives a power loss (an fsync per commit; writes that arrive together share one commit, so concurrent submits stay within 2x of normal).',
   },
   {
     name: 'databaseUrl',
