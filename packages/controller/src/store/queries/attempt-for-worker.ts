@@ -1,10 +1,10 @@
 import { ApiError, type BuildStatus } from '@buildmesh/protocol';
 import { isPostgres, nowIso, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 import type { AttemptRecord } from '../store.js';
 
-/** The attempt with the build facts the worker routes check; undefined unless it belongs to this worker. */
-export async function getAttemptForWorker(db: Db, workerId: string, attemptId: string, options: { lock?: boolean } = {}): Promise<AttemptRecord | undefined> {
-  let query = db
+function attemptQuery(db: Db, attemptId: string, workerId: string, lock: boolean) {
+  const query = db
     .selectFrom('attempts')
     .innerJoin('builds', 'builds.id', 'attempts.build_id')
     .select([
@@ -26,8 +26,16 @@ export async function getAttemptForWorker(db: Db, workerId: string, attemptId: s
   // PostgreSQL (READ COMMITTED): lock the attempt and its build for the rest of the transaction, so a
   // finish, a log batch and the sweeper on different replicas take turns instead of deciding on stale reads.
   // SQLite has one writer at a time and no FOR UPDATE.
-  if (options.lock && isPostgres(db)) query = query.forUpdate();
-  const row = await query.executeTakeFirst();
+  return lock && isPostgres(db) ? query.forUpdate() : query;
+}
+
+/** Every worker call's attempt check: prepared (prepared.ts), with and without the lock. */
+const attemptOf = prepared(2, (db, attemptId: string, workerId: string) => attemptQuery(db, attemptId, workerId, false));
+const lockedAttemptOf = prepared(2, (db, attemptId: string, workerId: string) => attemptQuery(db, attemptId, workerId, true));
+
+/** The attempt with the build facts the worker routes check; undefined unless it belongs to this worker. */
+export async function getAttemptForWorker(db: Db, workerId: string, attemptId: string, options: { lock?: boolean } = {}): Promise<AttemptRecord | undefined> {
+  const [row] = (await (options.lock ? lockedAttemptOf : attemptOf)(db, attemptId, workerId)).rows;
   if (!row) return undefined;
   return {
     id: row.id,

@@ -1,6 +1,7 @@
 import type { ResolvedProfile } from '@buildmesh/protocol';
 import { newId } from '../../ids.js';
 import { isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
@@ -15,18 +16,18 @@ import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedLanesPerOrg, type Org
  * plus the transaction (and on PostgreSQL `FOR UPDATE SKIP LOCKED`) make a
  * double hand-out impossible.
  */
+/** The worker's running attempts, checked by every claim: prepared (prepared.ts). */
+const runningOf = prepared(1, (db, workerId: string) =>
+  db.selectFrom('attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('worker_id', '=', workerId).where('status', '=', 'running'),
+);
+
 export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
   return inTransaction(db, async (trx) => {
     // PostgreSQL: claims of one worker through several replicas queue up on its row, so the slot count below is exact.
     if (dialect === 'postgres') await trx.selectFrom('workers').select('id').where('id', '=', c.workerId).forUpdate().execute();
-    const busy = await trx
-      .selectFrom('attempts')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('worker_id', '=', c.workerId)
-      .where('status', '=', 'running')
-      .executeTakeFirstOrThrow();
-    if (Number(busy.n) >= c.concurrency) return undefined;
+    const [busy] = (await runningOf(trx, c.workerId)).rows;
+    if (Number(busy!.n) >= c.concurrency) return undefined;
 
     // The shared pool shares fairly: priority, then the org with the fewest running builds in the pool, then age.
     if (c.orgId === null) return claimFair(trx, dialect, c, limits);

@@ -7,6 +7,7 @@
  */
 import type { Platform } from '@buildmesh/protocol';
 import { labelsMatch, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 
 export interface Lane {
   orgId: string;
@@ -16,14 +17,12 @@ export interface Lane {
 }
 
 /** Records the build's lane before the build is inserted, so a queued build always has one. */
+const laneExists = prepared(3, (db, orgId: string, platform: string, labelKey: string) =>
+  db.selectFrom('queue_lanes').select('label_key').where('org_id', '=', orgId).where('platform', '=', platform).where('label_key', '=', labelKey),
+);
+
 export async function ensureLane(db: Db, orgId: string, platform: string, labelKey: string, labels: Record<string, string>): Promise<void> {
-  const known = await db
-    .selectFrom('queue_lanes')
-    .select('label_key')
-    .where('org_id', '=', orgId)
-    .where('platform', '=', platform)
-    .where('label_key', '=', labelKey)
-    .executeTakeFirst();
+  const [known] = (await laneExists(db, orgId, platform, labelKey)).rows;
   if (known) return;
   await db
     .insertInto('queue_lanes')

@@ -1,5 +1,6 @@
 import type { Role, TokenInfo } from '@buildmesh/protocol';
 import { nowIso, toToken, toTokenRecord, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 import type { TokenRecord } from '../store.js';
 
 export async function insertToken(
@@ -23,8 +24,11 @@ export async function insertToken(
   return toToken(row);
 }
 
+/** Every API request's token lookup: prepared (prepared.ts). */
+const tokenById = prepared(1, (db, id: string) => db.selectFrom('tokens').selectAll().where('id', '=', id));
+
 export async function findToken(db: Db, id: string): Promise<TokenRecord | undefined> {
-  const row = await db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = (await tokenById(db, id)).rows;
   return row && toTokenRecord(row);
 }
 

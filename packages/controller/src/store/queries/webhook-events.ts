@@ -1,6 +1,7 @@
 import type { WebhookEventName, WebhookPayload } from '@buildmesh/protocol';
 import { newId } from '../../ids.js';
 import { nowIso, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 
 /** Runs `fn` in the caller's transaction, or in a new one (so a change and its outbox rows commit together). */
 export function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
@@ -13,15 +14,19 @@ export function inTransaction<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T
  * crash right after the commit still delivers (the deliverer finds the rows).
  * With no subscribed webhook this is one indexed read that finds nothing.
  */
-export async function emitBuildEvent(db: Db, buildId: string, event: WebhookEventName): Promise<number> {
-  const hooks = await db
+/** Run with every state change of every build: prepared (prepared.ts). */
+const subscribedHooks = prepared(2, (db, buildId: string, eventPattern: string) =>
+  db
     .selectFrom('webhooks')
     .innerJoin('builds', 'builds.org_id', 'webhooks.org_id')
     .select(['webhooks.id'])
     .where('builds.id', '=', buildId)
     .where((eb) => eb.or([eb('webhooks.project_id', 'is', null), eb('webhooks.project_id', '=', eb.ref('builds.project_id'))]))
-    .where('webhooks.events', 'like', `%"${event}"%`)
-    .execute();
+    .where('webhooks.events', 'like', eventPattern),
+);
+
+export async function emitBuildEvent(db: Db, buildId: string, event: WebhookEventName): Promise<number> {
+  const hooks = (await subscribedHooks(db, buildId, `%"${event}"%`)).rows;
   if (hooks.length === 0) return 0;
   const b = await db
     .selectFrom('builds')

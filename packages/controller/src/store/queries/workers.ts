@@ -1,5 +1,6 @@
 import type { Capabilities, WorkerInfo, WorkerPool } from '@buildmesh/protocol';
 import { nowIso, toWorkerRecord, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 import type { WorkerRecord } from '../store.js';
 
 /** The columns a worker's (re)reported capabilities fill, at enrollment and at every hello. */
@@ -33,8 +34,11 @@ export async function insertWorker(
   return toWorkerRecord(row);
 }
 
+/** Every worker request's credential lookup: prepared (prepared.ts). */
+const workerById = prepared(1, (db, id: string) => db.selectFrom('workers').selectAll().where('id', '=', id));
+
 export async function findWorker(db: Db, id: string): Promise<WorkerRecord | undefined> {
-  const row = await db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = (await workerById(db, id)).rows;
   return row && toWorkerRecord(row);
 }
 
