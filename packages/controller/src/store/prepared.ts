@@ -6,6 +6,7 @@
  */
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import type { Db } from './rows.js';
+import type { Database } from './schema.js';
 
 const STAND_IN = /^\u0000buildmesh-parameter-(\d+)\u0000$/;
 const standIn = (i: number) => `\u0000buildmesh-parameter-${i}\u0000`;
@@ -35,5 +36,20 @@ export function prepared<A extends unknown[], O>(arity: A['length'], build: (db:
     const { query, slots } = compiled;
     const parameters = query.parameters.map((p, i) => (slots[i] === null ? p : args[slots[i]!]));
     return db.executeQuery<O>({ ...query, parameters });
+  };
+}
+
+/** An insert of one row, prepared per table and set of columns: each call passes its row. */
+export function preparedInsert<T extends keyof Database & string>(table: T): (db: Db, row: Record<string, unknown>) => Promise<QueryResult<unknown>> {
+  const byColumns = new Map<string, (db: Db, ...values: unknown[]) => Promise<QueryResult<unknown>>>();
+  return (db, row) => {
+    const columns = Object.keys(row);
+    const key = columns.join(',');
+    let insert = byColumns.get(key);
+    if (!insert) {
+      insert = prepared(columns.length, (d, ...values: unknown[]) => d.insertInto(table).values(Object.fromEntries(columns.map((c, i) => [c, values[i]])) as never));
+      byColumns.set(key, insert);
+    }
+    return insert(db, ...columns.map((c) => row[c]));
   };
 }

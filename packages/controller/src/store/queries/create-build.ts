@@ -1,5 +1,6 @@
 import { ApiError, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_MAX_ATTEMPTS, type Build } from '@buildmesh/protocol';
 import { nowIso, toBuild, type Db } from '../rows.js';
+import { preparedInsert } from '../prepared.js';
 import type { NewBuild } from '../store.js';
 import { buildByIdempotencyKey } from './build-by-idempotency-key.js';
 import { isUniqueViolation } from './unique-violation.js';
@@ -7,6 +8,8 @@ import { labelKey } from '../label-key.js';
 import { ensureLane } from './queue-lanes.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { NO_LIMITS, queuedAtLeast, type OrgLimits } from './fair-share.js';
+
+const insertBuildRow = preparedInsert('builds');
 
 /**
  * Enqueues a build. The source blob is already stored; once this commits, the build is acknowledged.
@@ -60,7 +63,7 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
   }
   try {
     await inTransaction(db, async (trx) => {
-      await trx.insertInto('builds').values(row).execute();
+      await insertBuildRow(trx, row);
       await emitBuildEvent(trx, row.id, 'build.queued');
     });
   } catch (err) {
