@@ -188,10 +188,8 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
     if (response.status >= 500) {
       const what = `${init?.method ?? 'GET'} ${String(input)} → ${response.status}`;
       const json = (response.headers.get('content-type') ?? '').includes('application/json');
-      const code = json ? await response
-            .clone()
-            .json()
-            .then((b) => (b as { error?: { code?: string } }).error?.code, () => undefined) : undefined;
+      const body = json ? ((await response.clone().json().catch(() => undefined)) as { error?: { code?: string } } | undefined) : undefined;
+      const code = body?.error?.code;
       if (!json && (response.status === 502 || response.status === 504) && store === 'postgres') gatewayErrors.push({ at: Date.now(), what });
       else if (code === 'DATABASE_UNAVAILABLE') databaseUnavailable.push({ at: Date.now(), what: `${what} ${code}` });
       else fiveHundreds.push(`${what}${code ? ` ${code}` : ''}`);
