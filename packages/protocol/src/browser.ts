@@ -10,7 +10,7 @@ export * from './sse.js';
 export { isTerminal, TERMINAL_BUILD_STATUSES, type Build, type BuildList, type BuildStatus, type Attempt, type QueueInfo, type ListBuildsQuery } from './builds.js';
 export type { Artifact, ArtifactList, InstallLink, IosAppInfo } from './artifacts.js';
 export type { ArtifactProvenance } from './provenance.js';
-export type { LogEntry, LogLine, LogPage, PhaseResult } from './logs.js';
+export type { LogBatchPage, LogEntry, LogLine, LogPage, PhaseResult } from './logs.js';
 export type { WorkerInfo } from './workers.js';
 export type { TokenInfo, EnrollmentTokenInfo, CreatedToken, CreatedEnrollmentToken, Project, WhoAmI, Org } from './tenancy.js';
 export type { SecretInfo, CredentialsSummary } from './credentials.js';

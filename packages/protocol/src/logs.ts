@@ -73,6 +73,8 @@ export const LogQuery = Type.Object({
   attempt: Type.Optional(Type.Integer({ minimum: 1 })),
   /** Follow as Server-Sent Events (also chosen by `Accept: text/event-stream`). */
   follow: Type.Optional(Type.Boolean()),
+  /** `entries` (default): a LogPage; `batches`: a LogBatchPage (not with follow). */
+  format: Type.Optional(Type.Union([Type.Literal('entries'), Type.Literal('batches')])),
 });
 export type LogQuery = Static<typeof LogQuery>;
 
@@ -84,6 +86,21 @@ export const LogPage = Type.Object({
   complete: Type.Boolean(),
 });
 export type LogPage = Static<typeof LogPage>;
+
+/**
+ * GET /v1/builds/:id/logs?format=batches: the stored batches as the worker sent them, each with its
+ * attempt (the attempt of every line in it) — for a reader of a whole log (the dashboard): the
+ * controller copies stored text, it neither cuts it into lines nor encodes them again. A page holds
+ * whole batches (the first starts at the cursor's line) while they fit `limit` lines and `maxBytes`,
+ * and always at least one batch (up to 20,000 lines, LOG_BATCH_MAX_BYTES). nextCursor and complete
+ * as in LogPage; cursors of both formats are the same.
+ */
+export const LogBatchPage = Type.Object({
+  batches: Type.Array(Type.Object({ attempt: Type.Integer(), lines: Type.Array(LogLine) })),
+  nextCursor: Type.String(),
+  complete: Type.Boolean(),
+});
+export type LogBatchPage = Static<typeof LogBatchPage>;
 
 /**
  * SSE events on GET /v1/builds/:id/logs?follow=true:

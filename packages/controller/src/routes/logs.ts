@@ -7,13 +7,15 @@
  * they are read (logs/log-lines.ts), so a long log never sits in memory.
  */
 import { Readable } from 'node:stream';
-import { ApiError, BuildIdParams, LogPage, LogQuery, SSE_EVENTS, isTerminal, type BuildStatus } from '@buildmesh/protocol';
+import { Type } from 'typebox';
+import { ApiError, BuildIdParams, LOG_PAGE_MAX_BYTES, LogBatchPage, LogPage, LogQuery, SSE_EVENTS, isTerminal, type BuildStatus } from '@buildmesh/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { userOf } from '../auth/roles.js';
 import { formatCursor, parseCursor } from '../http/log-cursor.js';
 import { readLogLines, tailPosition, type LogPosition } from '../logs/log-lines.js';
+import { readLogBatches, type StoredBatch } from '../logs/log-batches.js';
 
 /** One SSE `lines` event holds at most this much. */
 const EVENT_LINES = 1000;
@@ -106,6 +108,20 @@ async function* pageJson(lines: AsyncGenerator<string, { next: LogPosition; atEn
   yield `${chunk}],"nextCursor":${JSON.stringify(formatCursor(r.value.next))},"complete":${ended && r.value.atEnd}}`;
 }
 
+/** A LogBatchPage, written while it is read: the stored batches' bytes go to the socket as they are. */
+async function* batchPageJson(batches: AsyncGenerator<StoredBatch, { next: LogPosition; atEnd: boolean }>, ended: boolean): AsyncGenerator<string | Buffer> {
+  let separator = '';
+  let r = await batches.next();
+  yield '{"batches":[';
+  for (; !r.done; r = await batches.next()) {
+    yield `${separator}{"attempt":${r.value.attempt},"lines":`;
+    yield r.value.lines;
+    yield '}';
+    separator = ',';
+  }
+  yield `],"nextCursor":${JSON.stringify(formatCursor(r.value.next))},"complete":${ended && r.value.atEnd}}`;
+}
+
 export function registerLogRoutes(app: App, ctx: ControllerContext): void {
   app.get(
     '/v1/builds/:id/logs',
@@ -115,9 +131,9 @@ export function registerLogRoutes(app: App, ctx: ControllerContext): void {
         tags: ['builds'],
         params: BuildIdParams,
         querystring: LogQuery,
-        response: { 200: LogPage },
+        response: { 200: Type.Union([LogPage, LogBatchPage]) },
         description:
-          'A page of log lines (at most `limit` lines and about 1 MiB), or the last `tail` lines; with follow=true / Accept: text/event-stream a live SSE stream (events: lines, status, end).',
+          'A page of log lines (at most `limit` lines and about 1 MiB), or the last `tail` lines; with format=batches the stored batches (LogBatchPage); with follow=true / Accept: text/event-stream a live SSE stream (events: lines, status, end).',
       },
     },
     async (request, reply) => {
@@ -133,7 +149,13 @@ export function registerLogRoutes(app: App, ctx: ControllerContext): void {
       if (!build) throw new ApiError('NOT_FOUND', 'no such build');
       // An EventSource reconnects to the same URL with Last-Event-ID: that resumes, the tail was only the start.
       if (tail !== undefined && !resumeFrom) from = await tailPosition(ctx.store, orgId, buildId, tail, attempt);
+      if (streaming && request.query.format === 'batches') throw new ApiError('BAD_REQUEST', 'format=batches reads pages; a live stream sends entries');
       if (streaming) return follow(ctx, request, reply, orgId, buildId, from, attempt);
+      if (request.query.format === 'batches') {
+        const maxLines = tail ?? request.query.limit ?? 1000;
+        const batches = readLogBatches(ctx.store, orgId, buildId, from, { attempt, maxLines, maxBytes: request.query.maxBytes ?? LOG_PAGE_MAX_BYTES });
+        return reply.type('application/json; charset=utf-8').send(Readable.from(batchPageJson(batches, isTerminal(build.status)), { objectMode: false, highWaterMark: CHUNK_BYTES }) as never);
+      }
 
       const lines = readLogLines(ctx.store, orgId, buildId, from, { attempt, maxLines: tail ?? request.query.limit ?? 1000, maxBytes: request.query.maxBytes });
       // A stream skips the response serializer: the text is a LogPage by construction (pageJson).

@@ -12,6 +12,7 @@ import type { Db } from './rows.js';
 import * as addArtifact from './queries/add-artifact.js';
 import * as appendLogs from './queries/append-logs.js';
 import * as appVersions from './queries/app-versions.js';
+import * as logBatchBytes from './queries/log-batch-bytes.js';
 import * as artifacts from './queries/artifacts.js';
 import * as attempts from './queries/attempt-for-worker.js';
 import * as cancelBuild from './queries/cancel-build.js';
@@ -197,6 +198,7 @@ export class KyselyStore implements Store {
 
   logBatchIndex = (orgId: string, buildId: string, options: Parameters<Store['logBatchIndex']>[2]) => readLogs.logBatchIndex(this.db, orgId, buildId, options);
   logBatchLines = (orgId: string, buildId: string, options: Parameters<Store['logBatchLines']>[2]) => readLogs.logBatchLines(this.db, orgId, buildId, options);
+  logBatchBytes = (orgId: string, buildId: string, options: Parameters<Store['logBatchBytes']>[2]) => logBatchBytes.logBatchBytes(this.db, this.dialect, orgId, buildId, options);
   listArtifacts = (orgId: string, buildId: string) => artifacts.listArtifacts(this.db, orgId, buildId);
   getArtifact = (orgId: string, buildId: string, artifactId: string) => artifacts.getArtifact(this.db, orgId, buildId, artifactId);
 

@@ -329,6 +329,12 @@ export interface Store {
     buildId: string,
     options: { first: { attempt: number; seq: number }; last: { attempt: number; seq: number }; attempt?: number },
   ): Promise<Array<{ attempt: number; seq: number; lines: string }>>;
+  /** The same as UTF-8 bytes (a page of stored batches sends them as they are). */
+  logBatchBytes(
+    orgId: string,
+    buildId: string,
+    options: { first: { attempt: number; seq: number }; last: { attempt: number; seq: number }; attempt?: number },
+  ): Promise<Array<{ attempt: number; seq: number; lines: Buffer }>>;
   listArtifacts(orgId: string, buildId: string): Promise<Artifact[] | undefined>;
   getArtifact(orgId: string, buildId: string, artifactId: string): Promise<Artifact | undefined>;
 

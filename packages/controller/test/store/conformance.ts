@@ -242,6 +242,25 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
     });
 
+    test('log batches read as bytes are the stored UTF-8 text, through the build\'s org only', async () => {
+      const b = await enqueue(orgA, projectA, spec('web'));
+      const w = await worker(orgA, ['web']);
+      const job = (await store.claim(w))!;
+      const line = (text: string) => ({ t: 1, stream: 'stdout' as const, text });
+      await store.appendLogs(w.workerId, job.attempt.id, 1, [line('a — ü 🚀 "q" \\ \u0000'), line('b')]);
+      await store.appendLogs(w.workerId, job.attempt.id, 2, [line('c 店')]);
+      const range = { first: { attempt: 1, seq: 1 }, last: { attempt: 1, seq: 2 } };
+      const texts = await store.logBatchLines(orgA, b.id, range);
+      const bytes = await store.logBatchBytes(orgA, b.id, range);
+      assert.deepEqual(bytes.map((x) => [x.attempt, x.seq]), [[1, 1], [1, 2]]);
+      assert.ok(bytes.every((x) => Buffer.isBuffer(x.lines)));
+      assert.deepEqual(bytes.map((x) => x.lines.toString('utf8')), texts.map((x) => x.lines));
+      assert.equal((JSON.parse(bytes[0]!.lines.toString('utf8')) as Array<{ text: string }>)[0]!.text, 'a — ü 🚀 "q" \\ \u0000');
+      assert.deepEqual(await store.logBatchBytes(orgA, b.id, { ...range, attempt: 2 }), []);
+      assert.deepEqual(await store.logBatchBytes(orgB, b.id, range), [], "another org's build has no log");
+      await store.finishAttempt(w.workerId, job.attempt.id, 'succeeded', null);
+    });
+
     test('artifacts: same name and bytes is idempotent, other bytes conflict', async () => {
       const b = await enqueue(orgA, projectA, spec('web'));
       const w = await worker(orgA, ['web']);

@@ -1,6 +1,6 @@
 /** One build: what it is, where it stands (queue, attempts, phases), its artifacts and its live log. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { isTerminal, type Artifact, type ArtifactProvenance, type Build, type LogEntry, type LogPage } from '@buildmesh/protocol/browser';
+import { isTerminal, type Artifact, type ArtifactProvenance, type Build, type LogBatchPage, type LogEntry } from '@buildmesh/protocol/browser';
 import { api, artifactUrl, errorText } from '../api.js';
 import { Link, navigate } from '../router.js';
 import { buildDuration, duration, fullTime, shortSha, since, size } from '../format.js';
@@ -8,15 +8,18 @@ import { groupLines, LogView, type Phase } from '../log-view.js';
 import { useCan } from '../session.js';
 import { Copyable, PlatformTag, StatusBadge, useTick } from '../widgets.js';
 
-/** Page size while reading what is stored: the API's largest pages (few round trips, each stored batch read once). */
-const LOG_PAGE = { limit: 50_000, maxBytes: 8 * 1024 * 1024 };
+/**
+ * Reading what is stored: the API's largest pages, as the stored batches (format=batches: the
+ * controller copies stored text instead of cutting and re-encoding lines; each batch is read once).
+ */
+const LOG_PAGE = { limit: 50_000, maxBytes: 8 * 1024 * 1024, format: 'batches' };
 
 /**
  * The stored log, page after page until a page is empty or complete. A full page's nextCursor is read
  * from the end of its text before the text is parsed, so the controller prepares the next page while
  * this one is parsed and drawn.
  */
-async function* storedLogPages(id: string, signal: AbortSignal): AsyncGenerator<LogPage> {
+async function* storedLogPages(id: string, signal: AbortSignal): AsyncGenerator<LogBatchPage> {
   const fetchText = async (cursor: string | undefined): Promise<string> => {
     const query = { ...LOG_PAGE, ...(cursor ? { cursor } : {}) };
     return (await api().raw('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { query, signal })).text();
@@ -30,9 +33,9 @@ async function* storedLogPages(id: string, signal: AbortSignal): AsyncGenerator<
       pending = fetchText(JSON.parse(end[1]!) as string);
       pending.catch(() => undefined); // left unread if the page is closed meanwhile
     }
-    const page = JSON.parse(text) as LogPage;
+    const page = JSON.parse(text) as LogBatchPage;
     yield page;
-    if (page.complete || page.entries.length === 0) return;
+    if (page.complete || page.batches.length === 0) return;
     if (!prefetched) pending = fetchText(page.nextCursor);
   }
 }
@@ -82,7 +85,14 @@ export function BuildPage({ id }: { id: string }) {
       // What is stored already comes in pages (large, fast); then the live tail follows by SSE from there.
       let cursor: string | undefined;
       for await (const page of storedLogPages(id, abort.signal)) {
-        for (const entry of page.entries) log.current.lines.push(entry);
+        for (const batch of page.batches) {
+          // Every line of a batch is of its attempt: the entry gets it here, as the API's entries carry it.
+          for (const line of batch.lines) {
+            const entry = line as LogEntry;
+            entry.attempt = batch.attempt;
+            log.current.lines.push(entry);
+          }
+        }
         if (!frame) frame = requestAnimationFrame(flush);
         cursor = page.nextCursor;
         if (page.complete) return;
