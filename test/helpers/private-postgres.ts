@@ -25,9 +25,12 @@ export interface PrivatePostgres {
   /** postgres://buildmesh@127.0.0.1:<port>/buildmesh — a superuser on its own instance. */
   adminUrl: string;
   port: number;
-  /** Fast shutdown (open sessions are ended), `downMs` with nothing listening, started again. */
-  restart(downMs: number): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Shut down — `fast` ends open sessions cleanly, `immediate` is a crash (sessions cut, crash
+   * recovery on start) — then `downMs` with nothing listening, then started again.
+   */
+  restart(downMs: number, mode?: 'fast' | 'immediate'): Promise<void>;
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
   /** The server's own log, for a post-mortem. */
   log(): string;
@@ -67,8 +70,8 @@ export async function startPrivatePostgres(t: T): Promise<PrivatePostgres> {
     running = true;
     await run('pg_ctl', ['-D', data, '-o', options, '-l', logFile, '-w', '-t', '60', 'start']);
   };
-  const stop = async (): Promise<void> => {
-    await run('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
+  const stop = async (mode: 'fast' | 'immediate' = 'fast'): Promise<void> => {
+    await run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
     running = false;
   };
   await start();
@@ -78,8 +81,8 @@ export async function startPrivatePostgres(t: T): Promise<PrivatePostgres> {
     port,
     stop,
     start,
-    async restart(downMs: number) {
-      await stop();
+    async restart(downMs: number, mode: 'fast' | 'immediate' = 'fast') {
+      await stop(mode);
       await new Promise((resolve) => setTimeout(resolve, downMs));
       await start();
     },

@@ -598,6 +598,7 @@ async function startPostgresServers(options: ChaosOptions, t: { after(fn: () => 
   });
   const earlier = new Map<string, string[]>(set.replicas.map((r) => [r.id, []]));
   const exits: string[] = [];
+  let restarts = 0;
   let killing: string | undefined;
   let ended = false;
   t.after(() => {
@@ -617,8 +618,10 @@ async function startPostgresServers(options: ChaosOptions, t: { after(fn: () => 
       const at = Date.now();
       if (kind === 'postgres-restart') {
         const downMs = between(rng, options.postgresDownMs ?? [2000, 4000]);
-        await postgres.restart(downMs);
-        return { target: 'postgres', detail: `fast shutdown, down ${downMs} ms, accepting connections again after ${((Date.now() - at) / 1000).toFixed(1)} s` };
+        // Every other restart is a crash (immediate shutdown: sessions cut without a word, crash recovery on start).
+        const mode = restarts++ % 2 === 0 ? 'fast' : 'immediate';
+        await postgres.restart(downMs, mode);
+        return { target: 'postgres', detail: `${mode} shutdown, down ${downMs} ms, accepting connections again after ${((Date.now() - at) / 1000).toFixed(1)} s` };
       }
       const replica = set.replicas[Math.floor(rng() * set.replicas.length)]!;
       if (kind === 'replica-kill') {
