@@ -207,6 +207,7 @@ function apiHint(code: string, env: NodeJS.ProcessEnv = process.env): string | n
     NAME_TAKEN: 'choose another name',
     PAYLOAD_TOO_LARGE: 'make the project smaller (add large files to .easignore) and retry',
     SHUTTING_DOWN: 'the controller is restarting; retry in a few seconds',
+    DATABASE_UNAVAILABLE: "the controller's database is restarting or unreachable; retry in a few seconds",
     INTERNAL: 'retry; if it persists, check the controller log',
     VALIDATION_FAILED: `check the values given; \`${bm} <command> --help\` shows the accepted forms`,
   };

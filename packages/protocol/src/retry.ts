@@ -49,7 +49,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * The request may be repeated as it is: the controller could not be reached, broke the
- * connection off mid-body, answered 5xx (500 INTERNAL, 503 SHUTTING_DOWN) or cut a stalled body (408).
+ * connection off mid-body, answered 5xx (500 INTERNAL, 503 SHUTTING_DOWN or DATABASE_UNAVAILABLE) or cut
+ * a stalled body (408).
  */
 export function isTransient(err: unknown): boolean {
   if (err instanceof NetworkError) return true;
