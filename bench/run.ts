@@ -102,6 +102,7 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
       dashboard_builds_1k_fcp_ms: '',
       dashboard_log_500k_ms: '≤ 2000',
       dashboard_log_500k_fetch_ms: '',
+      dashboard_log_500k_inflight_ms: '',
       dashboard_log_500k_heap_mb: '≤ 300',
       dashboard_live_lag_ms: '≤ 250',
       dashboard_live_lag_max_ms: '',
