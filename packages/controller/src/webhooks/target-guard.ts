@@ -192,7 +192,7 @@ const GUARDED_GET_MAX_BYTES = 1024 * 1024;
  */
 export function guardedGet(
   raw: string,
-  options: { policy: AddressPolicy; signal?: AbortSignal; headers?: HeadersInit; maxBytes?: number },
+  options: { policy: AddressPolicy; signal?: AbortSignal; headers?: ConstructorParameters<typeof Headers>[0]; maxBytes?: number },
 ): Promise<Response> {
   const url = new URL(raw);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new TypeError(`${url.protocol} URLs are not fetched`));
