@@ -2,7 +2,8 @@
  * iOS over-the-air install: an .ipa uploaded with its Info.plist facts gets an itms-services manifest
  * behind the install link's grant — no token or session, every value XML-escaped, the .ipa it names
  * downloads those bytes; the grant expires and opens nothing of another artifact, build or org. App
- * info in a bad form is refused with VALIDATION_FAILED before a byte is stored.
+ * info in a bad form is refused with VALIDATION_FAILED before a byte is stored. The direct upload to an
+ * S3 bucket (s3rver) records it the same way.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { startControllerProcess } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, keepLeased, streamOf, tinyTarGz } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
 import { blobState } from './helpers/data-dir.js';
+import { startS3 } from '../../../test/helpers/s3.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const HOSTILE_TITLE = `Shop</string><key>url</key><string>https://evil.example/x.ipa</string> & "quotes" 'apos' ✓`;
@@ -42,6 +44,7 @@ void test('the manifest escapes every value, including characters XML cannot car
 
 void test('an .ipa with app info gets a signed manifest link that works without credentials, expires and names only its artifact', async () => {
   const controller = await startControllerProcess();
+  let stop = (): void => {};
   try {
     const acme = await createTenant(controller, 'acme');
     const other = await createTenant(controller, 'other');
@@ -50,7 +53,7 @@ void test('an .ipa with app info gets a signed manifest link that works without 
     const job = await worker.client.claim(2000);
     assert.equal(job?.build.id, build.id);
     const attemptId = job!.attempt.id;
-    const stop = keepLeased(worker, attemptId);
+    stop = keepLeased(worker, attemptId);
     const ipa = randomBytes(300_000);
     const app: IosAppInfo = { bundleId: 'com.example.shop', version: '2.3.0', build: '45', title: HOSTILE_TITLE };
     const upload = (name: string, bytes: Buffer, a: IosAppInfo | undefined, kind: 'application-archive' | 'other' = 'application-archive') =>
@@ -124,6 +127,36 @@ void test('an .ipa with app info gets a signed manifest link that works without 
     const altered = link.manifestUrl!.replace(/\/v1\/install\/(.)/, (_m, c: string) => `/v1/install/${c === 'A' ? 'B' : 'A'}`);
     assert.equal((await fetch(altered)).status, 404, 'altered');
   } finally {
+    stop();
     await controller.dispose();
+  }
+});
+
+void test('with an S3 blob store the direct (presigned) upload records the same app info, and the manifest names it', async () => {
+  const s3 = await startS3();
+  const controller = await startControllerProcess({ env: { ...s3.env, BUILDMESH_BLOB_URL: s3.blobUrl('mesh') } });
+  let stop = (): void => {};
+  try {
+    const acme = await createTenant(controller, 'acme');
+    const worker = await enrollWorker(acme.admin, { platforms: ['ios'] });
+    const build = await acme.member.createBuild(buildSpec({ platform: 'ios' }), streamOf(await tinyTarGz()));
+    const job = await worker.client.claim(2000);
+    assert.equal(job?.build.id, build.id);
+    stop = keepLeased(worker, job!.attempt.id);
+    const ipa = randomBytes(50_000);
+    const app: IosAppInfo = { bundleId: 'com.example.direct', version: '1.0', build: '1', title: 'Direct & <Co>' };
+    // The ticket says direct: the bytes go to the bucket, the app info with the complete call.
+    assert.equal((await worker.client.json<{ mode: string }>('POST', `/v1/attempts/${job!.attempt.id}/artifacts/App.ipa/uploads`, { json: { sha256: sha(ipa), size: ipa.length } })).mode, 'direct');
+    const stored = await worker.client.uploadArtifact(job!.attempt.id, { name: 'App.ipa', kind: 'application-archive', size: ipa.length, sha256: sha(ipa), stream: streamOf(ipa), app });
+    assert.deepEqual(stored.app, app);
+    await worker.client.finish(job!.attempt.id, { outcome: 'succeeded' });
+    const link = await acme.reader.installLink(build.id, stored.id);
+    const xml = await (await fetch(link.manifestUrl!)).text();
+    assert.equal(manifestValue(xml, 'title'), 'Direct & <Co>');
+    assert.equal(manifestValue(xml, 'bundle-identifier'), 'com.example.direct');
+  } finally {
+    stop();
+    await controller.dispose();
+    await s3.close();
   }
 });
