@@ -40,6 +40,12 @@ void test('the manifest escapes every value, including characters XML cannot car
   assert.equal(manifestValue(xml, 'bundle-version'), '1.0');
   assert.equal(manifestValue(xml, 'kind'), 'software-package');
   assert.equal(xmlEscape('a\u0000b\u0008c\ud800d\ufffee\u{1f600}'), 'a\ufffdb\ufffdc\ufffdd\ufffde\u{1f600}');
+  // The protocol refuses such a bundle id or version on upload; the manifest would escape them anyway.
+  const hostileId = 'com.x</string><key>url</key><string>https://evil.example/y.ipa';
+  const escaped = renderInstallManifest('https://mesh.example/i', { ...app, bundleId: hostileId, version: '1"&<' });
+  assert.equal((escaped.match(/<key>url<\/key>/g) ?? []).length, 1);
+  assert.equal(manifestValue(escaped, 'bundle-identifier'), hostileId);
+  assert.equal(manifestValue(escaped, 'bundle-version'), '1"&<');
 });
 
 void test('an .ipa with app info gets a signed manifest link that works without credentials, expires and names only its artifact', async () => {
