@@ -1,6 +1,6 @@
-import type { ResolvedProfile } from '@buildmesh/protocol';
+import type { Platform, ResolvedProfile } from '@buildmesh/protocol';
 import { newId } from '../../ids.js';
-import { isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
+import { isPostgres, isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
 import { prepared } from '../prepared.js';
 import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Claimant, ClaimedJob } from '../store.js';
@@ -21,6 +21,16 @@ const runningOf = prepared(1, (db, workerId: string) =>
   db.selectFrom('attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('worker_id', '=', workerId).where('status', '=', 'running'),
 );
 
+/**
+ * A lane's next build in claim order. PostgreSQL: the first one no concurrent claimer holds, locked
+ * until commit (the heads of the lanes not taken are released then): one round trip per lane, and
+ * never a head another claim has. Prepared (prepared.ts): read for every lane of every claim.
+ */
+const laneHead = prepared(3, (db, orgId: string, platform: string, labelKey: string) => {
+  const head = laneQueue(db, { orgId, platform: platform as Platform, labelKey }).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
+  return isPostgres(db) ? head.forUpdate().skipLocked() : head;
+});
+
 export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
   return inTransaction(db, async (trx) => {
@@ -30,14 +40,10 @@ export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant,
     if (Number(busy!.n) >= c.concurrency) return undefined;
 
     // The shared pool shares fairly: priority, then the org with the fewest running builds in the pool, then age.
-    if (c.orgId === null) return claimFair(trx, dialect, c, limits);
+    if (c.orgId === null) return claimFair(trx, c, limits);
     let best: { id: string; priority: number; lane: Lane } | undefined;
     for (const lane of await lanesMatching(trx, c.orgId, c.platforms, c.labels)) {
-      let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
-      // PostgreSQL: each lane's first build no concurrent claimer holds, locked until commit (the heads of
-      // the lanes not taken are released then). One round trip per lane, and never a head another claim has.
-      if (dialect === 'postgres') head = head.forUpdate().skipLocked();
-      const row = await head.executeTakeFirst();
+      const [row] = (await laneHead(trx, lane.orgId, lane.platform, lane.labelKey)).rows;
       if (row && (!best || row.priority > best.priority || (row.priority === best.priority && row.id < best.id))) best = { ...row, lane };
     }
     if (!best) return undefined;
@@ -51,7 +57,7 @@ export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant,
  * Still one transaction: the running counts are read inside it (on PostgreSQL the heads are locked
  * SKIP LOCKED as before; two concurrent claims may both see an org one below its limit).
  */
-async function claimFair(trx: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits): Promise<ClaimedJob | undefined> {
+async function claimFair(trx: Db, c: Claimant, limits: OrgLimits): Promise<ClaimedJob | undefined> {
   const lanes = await sharedLanesPerOrg(trx, c.platforms, c.labels);
   if (lanes.length === 0) return undefined;
   // Only with a limit: the orgs already at it are skipped before their heads are read.
@@ -59,9 +65,7 @@ async function claimFair(trx: Db, dialect: 'sqlite' | 'postgres', c: Claimant, l
   const heads: Array<{ id: string; priority: number; orgId: string }> = [];
   for (const lane of lanes) {
     if (atLimit.has(lane.orgId)) continue;
-    let head = laneQueue(trx, lane).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
-    if (dialect === 'postgres') head = head.forUpdate().skipLocked();
-    const row = await head.executeTakeFirst();
+    const [row] = (await laneHead(trx, lane.orgId, lane.platform, lane.labelKey)).rows;
     if (row) heads.push({ ...row, orgId: lane.orgId });
   }
   if (heads.length === 0) return undefined;
