@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { skipUnless } from '../../../test/helpers/system-services.js';
 import { readIpaInfo } from '../src/runner/ipa-info.js';
 import { collectArtifacts } from '../src/runner/artifacts.js';
-import { buildPlist, parseBinaryPlist, PlistError } from '../src/pipelines/plist.js';
+import { buildPlist, parseBinaryPlist, parsePlist, PlistError } from '../src/pipelines/plist.js';
 import { tempDir } from './support/runner-fixtures.js';
 
 const has = (cmd: string) => spawnSync(cmd, ['-v'], { stdio: 'ignore' }).status === 0;
@@ -129,4 +129,13 @@ void test('an .ipa without a usable Info.plist gives no app info and says why', 
   writeFileSync(notZip, 'not a zip at all');
   assert.equal((await readIpaInfo(notZip)).app, undefined);
   assert.match((await readIpaInfo(notZip, { unzip: join(dir, 'no-such-unzip') }) as { problem: string }).problem, /no .*no-such-unzip/);
+});
+
+void test('a __proto__ key in a plist is data: it never becomes the parsed object\'s prototype', () => {
+  const xml = '<?xml version="1.0"?><plist version="1.0"><dict><key>__proto__</key><dict><key>polluted</key><true/></dict><key>CFBundleIdentifier</key><string>a.b</string></dict></plist>';
+  const parsed = parsePlist(xml) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(parsed), Object.prototype);
+  assert.equal((parsed as { polluted?: unknown }).polluted, undefined);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value, { polluted: true });
+  assert.equal(parsed.CFBundleIdentifier, 'a.b');
 });

@@ -86,7 +86,8 @@ export function parsePlist(xml: string): PlistValue {
         for (let t = nextTag(); t !== '</dict>'; t = nextTag()) {
           if (t !== '<key>') throw new PlistError(`expected <key> in <dict>, got ${t}`);
           const key = readText('</key>');
-          dict[key] = readValue(nextTag());
+          // Defined, not assigned: a `__proto__` key is the project's data, never the object's prototype.
+          Object.defineProperty(dict, key, { value: readValue(nextTag()), enumerable: true, writable: true, configurable: true });
         }
         return dict;
       }
