@@ -16,7 +16,7 @@ import { buildPlist, parseBinaryPlist, parsePlist, PlistError } from '../src/pip
 import { tempDir } from './support/runner-fixtures.js';
 
 const has = (cmd: string) => spawnSync(cmd, ['-v'], { stdio: 'ignore' }).status === 0;
-const skip = skipUnless(has('zip') && has('unzip'), 'zip and unzip are not installed (Debian: apt-get install zip unzip)');
+const skip = skipUnless(has('zip'), 'zip is not installed (Debian: apt-get install zip)');
 
 /**
  * A binary Info.plist as Python's plistlib (FMT_BINARY, Apple's layout) writes it: CFBundleIdentifier
@@ -116,7 +116,6 @@ void test('an .ipa without a usable Info.plist gives no app info and says why', 
     ['bad-id.ipa', { 'Payload/A.app/Info.plist': xmlInfo({ CFBundleIdentifier: 'com.x"><script>', CFBundleVersion: '1', CFBundleName: 'A' }) }, /CFBundleIdentifier/],
     ['no-title.ipa', { 'Payload/A.app/Info.plist': xmlInfo({ CFBundleIdentifier: 'com.x', CFBundleVersion: '1', CFBundleName: 'bell\u0007' }) }, /CFBundleDisplayName or CFBundleName/],
     ['garbage.ipa', { 'Payload/A.app/Info.plist': 'not a plist' }, /cannot be read/],
-    ['wild.ipa', { 'Payload/[A]*.app/Info.plist': xmlInfo({ CFBundleIdentifier: 'com.x', CFBundleVersion: '1', CFBundleName: 'A' }) }, /wildcard/],
     // 2 MiB of zeros compress to a few KB: the reader stops at 1 MiB.
     ['bomb.ipa', { 'Payload/A.app/Info.plist': Buffer.alloc(2 * 1024 * 1024) }, /larger than/],
   ];
@@ -127,8 +126,7 @@ void test('an .ipa without a usable Info.plist gives no app info and says why', 
   }
   const notZip = join(dir, 'plain.ipa');
   writeFileSync(notZip, 'not a zip at all');
-  assert.equal((await readIpaInfo(notZip)).app, undefined);
-  assert.match((await readIpaInfo(notZip, { unzip: join(dir, 'no-such-unzip') }) as { problem: string }).problem, /no .*no-such-unzip/);
+  assert.match((await readIpaInfo(notZip) as { problem: string }).problem, /not a zip/);
 });
 
 void test('a __proto__ key in a plist is data: it never becomes the parsed object\'s prototype', () => {
