@@ -57,6 +57,8 @@ export const LOG_PAGE_MAX_LINES = 10000;
  */
 export const LOG_PAGE_LARGE_LINES = 50_000;
 export const LOG_PAGE_LARGE_BYTES = 8 * 1024 * 1024;
+/** The largest attempt or batch number a store holds (32-bit integer columns): a larger one in a request is refused 400. */
+export const MAX_INT32 = 2_147_483_647;
 
 export const LogQuery = Type.Object({
   /** Opaque; from a previous page's nextCursor or an SSE event id. It may point inside a batch. */
@@ -70,7 +72,7 @@ export const LogQuery = Type.Object({
    * continues after them). With follow, the stream starts there. Not with cursor.
    */
   tail: Type.Optional(Type.Integer({ minimum: 1, maximum: LOG_PAGE_MAX_LINES })),
-  attempt: Type.Optional(Type.Integer({ minimum: 1 })),
+  attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INT32 })),
   /** Follow as Server-Sent Events (also chosen by `Accept: text/event-stream`). */
   follow: Type.Optional(Type.Boolean()),
   /** `entries` (default): a LogPage; `batches`: a LogBatchPage (not with follow). */
