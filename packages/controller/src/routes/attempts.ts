@@ -191,9 +191,10 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
       if (declaredSize === undefined) throw new ApiError('VALIDATION_FAILED', 'headers/content-length: required for an artifact');
       const kind = request.query.kind ?? 'other';
       const app = appInfoFromQuery(request.query);
-      checkAppInfoTarget(request.params.name, kind, app);
-      // Checked before a byte is read: nothing is stored for an attempt that may not write.
+      // Checked before a byte is read: nothing is stored for an attempt that may not write (and
+      // another org's worker learns nothing of this one's rules before it is refused).
       await liveAttempt(ctx, worker.id, request.params.id);
+      checkAppInfoTarget(request.params.name, kind, app);
       // The body guard's socket timeout cuts a stalled upload (one timer for every body).
       const stored = await ctx.blobs.put(request.raw, {
         maxBytes: ctx.options.maxArtifactBytes,
@@ -233,8 +234,8 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
     async (request, reply) => {
       const worker = workerOf(request);
       const { kind = 'other', app } = request.body;
-      checkAppInfoTarget(request.params.name, kind, app);
       await liveAttempt(ctx, worker.id, request.params.id);
+      checkAppInfoTarget(request.params.name, kind, app);
       const direct = ctx.options.blobProxy ? undefined : ctx.blobs.direct;
       let grant: ArtifactUploadGrant | undefined;
       try {
