@@ -33,9 +33,9 @@ test('on PostgreSQL an out-of-range attempt or cursor is 400, never 500', { skip
       ['cursor=l1.1.2147483647', 'INVALID_CURSOR'],
     ]) {
       const res = await get(`format=${format}&${query}`);
-      const body = (await res.json()) as { code?: string };
+      const body = (await res.json()) as { error?: { code?: string } };
       assert.equal(res.status, 400, `${format} ${query}: ${JSON.stringify(body)}`);
-      assert.equal(body.code, code, `${format} ${query}`);
+      assert.equal(body.error?.code, code, `${format} ${query}`);
     }
     // The largest values are read (nothing there), not refused.
     for (const query of ['attempt=2147483647', 'cursor=l2.999999.2147483647.999999']) {
