@@ -187,7 +187,8 @@ async function discoverJwksUri(issuer: string, policy: AddressPolicy): Promise<s
     doc = (await response.json()) as typeof doc;
   } catch (err) {
     if (err instanceof ApiError) throw err;
-    throw new ExchangeRefused(`cannot read the issuer's discovery document ${url}: ${(err as Error).message}`);
+    // Never a byte of the answer in the message (a JSON parse error quotes it): the caller may not own the issuer.
+    throw new ExchangeRefused(`cannot read the issuer's discovery document ${url}: ${err instanceof SyntaxError ? 'the answer is not JSON' : (err as Error).message}`);
   }
   if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string' || !issuerUrlAllowed(doc.jwks_uri, true)) {
     throw new ExchangeRefused(`the discovery document at ${url} does not name this issuer and an https jwks_uri`);
