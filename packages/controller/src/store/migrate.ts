@@ -24,6 +24,7 @@ import * as m0016 from './migrations/0016_build_app_dir.js';
 import * as m0017 from './migrations/0017_queue_lanes_by_platform.js';
 import * as m0018 from './migrations/0018_secret_environments.js';
 import * as m0019 from './migrations/0019_artifact_app_info.js';
+import * as m0020 from './migrations/0020_attempts_running_by_org.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -46,6 +47,7 @@ const STEPS: Record<string, Step> = {
   '0017_queue_lanes_by_platform': m0017,
   '0018_secret_environments': m0018,
   '0019_artifact_app_info': m0019,
+  '0020_attempts_running_by_org': m0020,
 };
 
 const TABLE = 'buildmesh_migrations';

@@ -1,6 +1,6 @@
 import type { Platform } from '@buildmesh/protocol';
 import { labelsMatch, type Db } from '../rows.js';
-import type { Lane } from './queue-lanes.js';
+import { parsedLabels, type Lane } from './queue-lanes.js';
 
 /** Limits that apply to every org (config: BUILDMESH_ORG_MAX_QUEUED, BUILDMESH_ORG_MAX_SHARED_RUNNING); 0 = none. */
 export interface OrgLimits {
@@ -15,7 +15,7 @@ export async function sharedLanesPerOrg(db: Db, platforms: Platform[], offered: 
   const rows = await db.selectFrom('queue_lanes').select(['org_id', 'platform', 'label_key', 'labels']).where('platform', 'in', platforms).execute();
   const lanes: Lane[] = [];
   for (const r of rows) {
-    const labels = JSON.parse(r.labels) as Record<string, string>;
+    const labels = parsedLabels(r.labels);
     if (labelsMatch(labels, offered)) lanes.push({ orgId: r.org_id, platform: r.platform as Platform, labelKey: r.label_key, labels });
   }
   return lanes;

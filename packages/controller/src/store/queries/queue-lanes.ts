@@ -31,12 +31,27 @@ export async function ensureLane(db: Db, orgId: string, platform: string, labelK
     .execute();
 }
 
+/**
+ * A lane's labels, parsed once per distinct text: every claim reads the lanes it may serve (every org's, in the
+ * shared pool). (A pure function of the text, memoised; nothing of the queue is kept.)
+ */
+const labelsByText = new Map<string, Record<string, string>>();
+export function parsedLabels(text: string): Record<string, string> {
+  let labels = labelsByText.get(text);
+  if (!labels) {
+    labels = Object.freeze(JSON.parse(text) as Record<string, string>);
+    if (labelsByText.size >= 10_000) labelsByText.clear();
+    labelsByText.set(text, labels);
+  }
+  return labels;
+}
+
 /** The org's lanes on these platforms whose labels `offered` satisfies (the shared pool's: fair-share.ts). */
 export async function lanesMatching(db: Db, orgId: string, platforms: Platform[], offered: Record<string, string>): Promise<Lane[]> {
   const rows = await db.selectFrom('queue_lanes').select(['platform', 'label_key', 'labels']).where('org_id', '=', orgId).where('platform', 'in', platforms).execute();
   const lanes: Lane[] = [];
   for (const r of rows) {
-    const labels = JSON.parse(r.labels) as Record<string, string>;
+    const labels = parsedLabels(r.labels);
     if (labelsMatch(labels, offered)) lanes.push({ orgId, platform: r.platform as Platform, labelKey: r.label_key, labels });
   }
   return lanes;
