@@ -84,6 +84,15 @@ interface RequestOptions {
   timeoutMs?: number | null;
 }
 
+/**
+ * How long completing a direct upload may take: the controller reads the object back whole to check
+ * its sha256 (and copies it into place), so the wait grows with the size — a minute plus a second per
+ * 5 MiB (2 GiB: about 8 minutes), where a fixed 30 s cut a 2 GiB source's completion short.
+ */
+export function verificationTimeoutMs(size: number): number {
+  return 60_000 + Math.ceil(size / (5 * 1024 * 1024)) * 1000;
+}
+
 /** A secret's environment scope as a query string ('' when unscoped). */
 const scopeQuery = (environment?: string) => (environment ? `?environment=${encodeURIComponent(environment)}` : '');
 
@@ -375,9 +384,12 @@ export class BuildMeshClient {
   startBlobUpload(blob: BlobRef): Promise<BlobUploadTicket> {
     return this.json('POST', '/v1/blobs/uploads', { json: blob });
   }
-  /** After a direct upload: the controller verifies the bytes (size and sha256) and records the blob. */
-  completeBlobUpload(uploadId: string): Promise<BlobRef> {
-    return this.json('POST', '/v1/blobs/uploads/complete', { json: { uploadId } });
+  /**
+   * After a direct upload: the controller verifies the bytes (size and sha256) and records the blob.
+   * Given the blob's size, the wait allows for the controller reading the whole object back.
+   */
+  completeBlobUpload(uploadId: string, size?: number): Promise<BlobRef> {
+    return this.json('POST', '/v1/blobs/uploads/complete', { json: { uploadId }, ...(size === undefined ? {} : { timeoutMs: verificationTimeoutMs(size) }) });
   }
   /**
    * Sends one blob the way the controller says: straight to the object store (presigned PUT, then the
@@ -387,7 +399,7 @@ export class BuildMeshClient {
     const ticket = await this.startBlobUpload(blob);
     if (ticket.mode === 'proxy') return this.uploadBlob(blob, open(), options);
     await this.putToObjectStore(ticket.url, blob.size, open(), options.signal);
-    return this.completeBlobUpload(ticket.uploadId);
+    return this.completeBlobUpload(ticket.uploadId, blob.size);
   }
   /** A presigned PUT: exactly `size` bytes, no credentials of ours (the URL carries its own signature). */
   private async putToObjectStore(url: string, size: number, body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
@@ -571,7 +583,11 @@ export class BuildMeshClient {
     const ticket = await this.json<BlobUploadTicket>('POST', `${base}/uploads`, { json: { sha256: file.sha256, size: file.size }, signal });
     if (ticket.mode === 'direct') {
       await this.putToObjectStore(ticket.url, file.size, file.stream, signal);
-      return this.json('POST', `${base}/uploads/complete`, { json: { uploadId: ticket.uploadId, kind: file.kind, ...(file.app ? { app: file.app } : {}) }, signal });
+      return this.json('POST', `${base}/uploads/complete`, {
+        json: { uploadId: ticket.uploadId, kind: file.kind, ...(file.app ? { app: file.app } : {}) },
+        signal,
+        timeoutMs: verificationTimeoutMs(file.size),
+      });
     }
     return this.json('PUT', base, {
       // An .ipa's IosAppInfo travels flat in the query (UploadArtifactQuery).
