@@ -1,5 +1,6 @@
 import type { Platform } from '@buildmesh/protocol';
 import { labelsMatch, type Db } from '../rows.js';
+import { prepared } from '../prepared.js';
 import { parsedLabels, type Lane } from './queue-lanes.js';
 
 /** Limits that apply to every org (config: BUILDMESH_ORG_MAX_QUEUED, BUILDMESH_ORG_MAX_SHARED_RUNNING); 0 = none. */
@@ -11,8 +12,12 @@ export interface OrgLimits {
 export const NO_LIMITS: OrgLimits = { maxQueued: 0, maxSharedRunning: 0 };
 
 /** The shared pool's lanes one per org (fair share compares the orgs' heads), on these platforms, that `offered` satisfies. */
+/** Every org's lanes of one platform, read by every shared-pool claim: prepared. */
+const lanesOfPlatform = prepared(1, (db, platform: string) => db.selectFrom('queue_lanes').select(['org_id', 'platform', 'label_key', 'labels']).where('platform', '=', platform));
+
 export async function sharedLanesPerOrg(db: Db, platforms: Platform[], offered: Record<string, string>): Promise<Lane[]> {
-  const rows = await db.selectFrom('queue_lanes').select(['org_id', 'platform', 'label_key', 'labels']).where('platform', 'in', platforms).execute();
+  const rows = [];
+  for (const platform of platforms) rows.push(...(await lanesOfPlatform(db, platform)).rows);
   const lanes: Lane[] = [];
   for (const r of rows) {
     const labels = parsedLabels(r.labels);
@@ -23,15 +28,15 @@ export async function sharedLanesPerOrg(db: Db, platforms: Platform[], offered: 
 
 /** Running builds of these orgs (in any pool): the fair-share order's second key. */
 export async function runningByOrg(db: Db, orgIds: string[]): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('attempts')
-    .select(['org_id', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('status', '=', 'running')
-    .where('org_id', 'in', orgIds)
-    .groupBy('org_id')
-    .execute();
-  return new Map(rows.map((r) => [r.org_id, Number(r.n)]));
+  const counts = new Map<string, number>();
+  // One prepared count per org (the tied orgs are few): an index range each (attempts_running_org).
+  for (const orgId of orgIds) counts.set(orgId, Number((await runningOfOrg(db, orgId)).rows[0]!.n));
+  return counts;
 }
+
+const runningOfOrg = prepared(1, (db, orgId: string) =>
+  db.selectFrom('attempts').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'running').where('org_id', '=', orgId),
+);
 
 /** Orgs running `limit` or more builds on shared-pool workers (bounded by the shared pool's slots). */
 export async function orgsAtSharedLimit(db: Db, limit: number): Promise<Set<string>> {
