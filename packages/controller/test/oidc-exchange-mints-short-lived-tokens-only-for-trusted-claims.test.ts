@@ -5,18 +5,10 @@ import { ApiError, BuildMeshClient } from '@buildmesh/protocol';
 import { startLoopbackIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, eventually, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { refusal } from './helpers/expect.js';
 
 const AUD = 'buildmesh-test';
 const MAIN = { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main', aud: AUD };
-
-async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  const err = await promise.then(
-    () => assert.fail('expected a refusal'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ApiError, String(err));
-  return err;
-}
 
 test('a CI OIDC token matching a trust rule becomes a short-lived, project-scoped token that builds; anything else is refused', { timeout: 120_000 }, async () => {
   const issuer = await startLoopbackIssuer();

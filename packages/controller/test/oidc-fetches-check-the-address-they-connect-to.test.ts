@@ -16,11 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LookupAddress } from 'node:dns';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { ApiError, type TrustRule } from '@buildmesh/protocol';
+import type { TrustRule } from '@buildmesh/protocol';
 import { issuerAddressRefused, keySetMayBeLoopback, OidcExchanger } from '../src/auth/oidc-exchange.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import type { Resolver } from '../src/webhooks/target-guard.js';
+import { refusal } from './helpers/expect.js';
 
 const AUD = 'buildmesh-test';
 const CLAIMS = { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', aud: AUD };
@@ -60,15 +61,6 @@ async function withStore<T>(run: (store: Store, addRule: (issuer: string) => Pro
 async function sign(issuer: string, key: CryptoKey, kid: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ ...CLAIMS, iss: issuer, iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).sign(key);
-}
-
-async function refusal(promise: Promise<unknown>): Promise<ApiError> {
-  const err = await promise.then(
-    () => assert.fail('expected a refusal'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ApiError, String(err));
-  return err;
 }
 
 /** A TCP listener on 127.0.0.1 that counts connections (and drops them). */

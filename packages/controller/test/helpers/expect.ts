@@ -9,3 +9,13 @@ export async function rejectsWith(promise: Promise<unknown>, code: ApiErrorCode,
     return true;
   });
 }
+
+/** Awaits the promise and returns the ApiError it rejected with (for assertions on its code, status or message). */
+export async function refusal(promise: Promise<unknown>): Promise<ApiError> {
+  const err = await promise.then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ApiError, String(err));
+  return err;
+}
