@@ -13,7 +13,9 @@ export const undiciJsonTransport: JsonTransport = {
   async send({ method, url, headers, body, signal }) {
     // (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
     const request = await (loading ??= import('undici').then((m) => m.request ?? (m as unknown as { default: typeof m }).default.request));
-    const response = await request(url, { method: method as 'GET', headers, body, signal });
+    // The caller's signal carries every deadline (long polls, a large upload's verification): undici's own
+    // 300 s header and body timeouts are turned off.
+    const response = await request(url, { method: method as 'GET', headers, body, signal, headersTimeout: 0, bodyTimeout: 0 });
     return { status: response.statusCode, text: await response.body.text() };
   },
 };
