@@ -239,6 +239,7 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
 
   async adoptUpload(key: string, expected: { sha256: string; size: number }): Promise<void> {
     if (!key.startsWith(`${this.location.prefix}incoming/`)) throw new ApiError('NOT_FOUND', 'no such upload');
+    let snapshot: string | undefined;
     try {
       const stat = await this.statKey(key);
       if (!stat) throw new ApiError('BODY_INCOMPLETE', 'nothing was uploaded to the URL');
@@ -248,13 +249,20 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
         await this.verifyKey(key, expected);
         return;
       }
-      await this.verifyKey(key, expected);
       if (expected.size > MAX_COPY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `blobs over ${MAX_COPY_BYTES} bytes are not supported on S3`);
+      // The presigned URL stays writable until it expires: verify and publish a private copy, never the
+      // incoming key itself (bytes written to it after the verification read would take the sha256's name).
+      snapshot = this.tempKey();
+      await this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: snapshot, CopySource: `${this.location.bucket}/${encodeURI(key)}` }));
+      const copied = await this.statKey(snapshot);
+      if (copied?.size !== expected.size) throw new ApiError('SIZE_MISMATCH', `declared ${expected.size} bytes, the upload holds ${copied?.size ?? 0}`);
+      await this.verifyKey(snapshot, expected);
       await this.client.send(
-        new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(expected.sha256), CopySource: `${this.location.bucket}/${encodeURI(key)}` }),
+        new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(expected.sha256), CopySource: `${this.location.bucket}/${encodeURI(snapshot)}` }),
       );
     } finally {
       await this.deleteKey(key).catch(() => undefined);
+      if (snapshot) await this.deleteKey(snapshot).catch(() => undefined);
     }
   }
 
