@@ -71,14 +71,21 @@ async function recordArtifact(
   workerId: string,
   attemptId: string,
   a: { name: string; kind: ArtifactKind; size: number; sha256: string; app?: IosAppInfo },
+  storeBytes: () => Promise<unknown>,
 ): Promise<Artifact> {
+  // Pinned before the bytes are stored: neither retention nor another request's cleanup may delete
+  // the blob (it may exist already, for another build or org) between its storing and its record.
   const release = ctx.pins.pin(a.sha256);
   try {
-    return await ctx.store.addArtifact(workerId, attemptId, { id: newId('art'), ...a });
-  } catch (err) {
-    release();
-    if (!ctx.pins.isPinned(a.sha256) && !(await ctx.store.blobReferenced(a.sha256))) await ctx.blobs.delete(a.sha256);
-    throw err;
+    // A refused upload stored nothing under the declared sha256: nothing of it is deleted.
+    await storeBytes();
+    try {
+      return await ctx.store.addArtifact(workerId, attemptId, { id: newId('art'), ...a });
+    } catch (err) {
+      release();
+      if (!ctx.pins.isPinned(a.sha256) && !(await ctx.store.blobReferenced(a.sha256))) await ctx.blobs.delete(a.sha256);
+      throw err;
+    }
   } finally {
     release();
   }
@@ -196,12 +203,10 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
       await liveAttempt(ctx, worker.id, request.params.id);
       checkAppInfoTarget(request.params.name, kind, app);
       // The body guard's socket timeout cuts a stalled upload (one timer for every body).
-      const stored = await ctx.blobs.put(request.raw, {
-        maxBytes: ctx.options.maxArtifactBytes,
-        expectedSha256: declaredSha,
-        expectedSize: Number(declaredSize),
-      });
-      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind, size: stored.size, sha256: stored.sha256, ...(app ? { app } : {}) });
+      // put refuses bytes whose size or sha256 differ from the declared ones.
+      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind, size: Number(declaredSize), sha256: declaredSha, ...(app ? { app } : {}) }, () =>
+        ctx.blobs.put(request.raw, { maxBytes: ctx.options.maxArtifactBytes, expectedSha256: declaredSha, expectedSize: Number(declaredSize) }),
+      );
       return reply.code(201).send(artifact);
     },
   );
@@ -246,8 +251,8 @@ export function registerAttemptRoutes(app: App, ctx: ControllerContext): void {
       if (!direct || !grant || grant.w !== worker.id || grant.a !== request.params.id || grant.n !== request.params.name) {
         throw new ApiError('NOT_FOUND', 'no such upload');
       }
-      await direct.adoptUpload(grant.k, { sha256: grant.s, size: grant.z });
-      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind, size: grant.z, sha256: grant.s, ...(app ? { app } : {}) });
+      const upload = { sha256: grant.s, size: grant.z };
+      const artifact = await recordArtifact(ctx, worker.id, request.params.id, { name: request.params.name, kind, ...upload, ...(app ? { app } : {}) }, () => direct.adoptUpload(grant.k, upload));
       return reply.code(201).send(artifact);
     },
   );
