@@ -41,6 +41,73 @@ function cliVersion() {
 
 if (process.argv.includes('--if-stale') && bundleIsFresh()) process.exit(0);
 
+/**
+ * npm nests a package wherever its version cannot be hoisted, so one version may sit in several
+ * node_modules folders (ajv 8 three times: under fastify's compiler, fast-json-stringify and ajv-formats).
+ * esbuild would bundle each copy, and the controller would parse all of them at start-up: every
+ * package file is resolved to the first copy seen of the same name and version instead.
+ */
+function oneCopyPerVersion() {
+  const firstRoot = new Map();
+  const versions = new Map();
+  const versionOf = (root) => {
+    if (!versions.has(root)) {
+      try {
+        versions.set(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+      } catch {
+        versions.set(root, undefined);
+      }
+    }
+    return versions.get(root);
+  };
+  const packageRoot = (path) => {
+    const at = path.lastIndexOf('/node_modules/');
+    if (at < 0) return undefined;
+    const rest = path.slice(at + '/node_modules/'.length).split('/');
+    const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+    return { root: path.slice(0, at + '/node_modules/'.length) + name, name };
+  };
+  return {
+    name: 'one-copy-per-version',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.pluginData === 'one-copy' || external.test(args.path)) return undefined;
+        const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'one-copy' });
+        if (resolved.errors.length > 0 || resolved.external || !resolved.path) return resolved;
+        const pkg = packageRoot(resolved.path);
+        if (!pkg) return resolved;
+        const version = versionOf(pkg.root);
+        if (!version) return resolved;
+        const key = `${pkg.name}@${version}`;
+        const first = firstRoot.get(key) ?? pkg.root;
+        firstRoot.set(key, first);
+        return { ...resolved, path: first + resolved.path.slice(pkg.root.length) };
+      });
+    },
+  };
+}
+
+/**
+ * @fastify/static requires `glob` when it loads but calls it only for `wildcard: false`, which the
+ * controller does not use: its `glob` is bundled as a function that imports the real one on first
+ * call, so a controller start does not parse it (docs/fast-start.md).
+ */
+function globOnFirstCall() {
+  return {
+    name: 'glob-on-first-call',
+    setup(b) {
+      b.onResolve({ filter: /^glob$/ }, (args) =>
+        args.importer.includes('/node_modules/@fastify/static/') ? { path: 'glob', namespace: 'glob-on-first-call' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'glob-on-first-call' }, () => ({
+        contents: "export const glob = async (...args) => (await import('glob')).glob(...args);",
+        resolveDir: join(root, 'node_modules/@fastify/static'),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 rmSync(outdir, { recursive: true, force: true });
 /** Loaded from node_modules at run time: native modules, and what only the server commands use. */
 const external = /^(better-sqlite3|pg|pg-native|tsx|esbuild|@aws-sdk\/.*)(\/.*)?$/;
@@ -57,6 +124,8 @@ await build({
   // Bundled CommonJS dependencies (commander, tar's helpers…) may call require().
   banner: { js: "import { createRequire as __buildmeshRequire } from 'node:module'; const require = __buildmeshRequire(import.meta.url);" },
   plugins: [
+    globOnFirstCall(),
+    oneCopyPerVersion(),
     {
       name: 'external-server-packages',
       setup(b) {

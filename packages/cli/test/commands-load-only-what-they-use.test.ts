@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { runCli } from './helpers/cli.js';
+import { runCli, spawnCli, waitForExit, waitForOutput } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'buildmesh-load-trace-'));
 const hooks = join(dir, 'hooks.mjs');
@@ -56,6 +56,40 @@ void test('status loads no server code: no fastify, no store, no worker', async 
   for (const file of bundled(files)) {
     const code = readFileSync(file, 'utf8');
     for (const marker of serverMarkers) assert.ok(!code.includes(marker), `${file} carries server code (${marker})`);
+  }
+});
+
+/**
+ * What only some requests use loads with the first of them (docs/fast-start.md): the OpenAPI
+ * generator and its YAML parser, glob (@fastify/static's, unused with its wildcard routes), tar
+ * (backup and restore), the SSO and OIDC-exchange libraries.
+ */
+const loadedOnFirstUse = ['@fastify/swagger', 'yaml', 'glob', 'tar', 'openid-client', 'jose'];
+
+void test('a controller start loads none of what only some requests use', async () => {
+  const log = join(dir, 'load-controller.log');
+  writeFileSync(log, '');
+  const dataDir = mkdtempSync(join(tmpdir(), 'buildmesh-load-controller-'));
+  const child = spawnCli(['controller', '--data-dir', dataDir, '--port', '0'], {
+    env: { NODE_OPTIONS: `--import ${register}`, BUILDMESH_TEST_LOAD_LOG: log, BUILDMESH_ADMIN_TOKEN: 'load-trace-admin-token-0123456789ab' },
+  });
+  try {
+    await waitForOutput(child, /listening on (http:\/\/\S+)/);
+    const url = /listening on (http:\/\/\S+)/.exec(child.output.stdout)![1]!;
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+    const files = bundled([...new Set(readFileSync(log, 'utf8').split('\n'))].filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)));
+    assert.ok(files.some((f) => readFileSync(f, 'utf8').includes('FST_ERR_')), 'the server was loaded');
+    for (const file of files) {
+      const code = readFileSync(file, 'utf8');
+      for (const pkg of loadedOnFirstUse) assert.ok(!code.includes(`// node_modules/${pkg}/`), `${file} carries ${pkg}, which a start does not use`);
+    }
+    // ...and the first request that needs one still gets it.
+    const openapi = (await (await fetch(`${url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok(Object.keys(openapi.paths).length > 50, 'the OpenAPI document lists the routes');
+  } finally {
+    child.kill('SIGTERM');
+    await waitForExit(child);
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
 

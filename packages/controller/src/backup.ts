@@ -11,7 +11,6 @@ import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { create, extract } from 'tar';
 import { KEY_FILE_NAME } from './crypto/keyring.js';
 
 export const DATABASE_FILE = 'controller.db';
@@ -41,6 +40,7 @@ export async function backupDataDir(dataDir: string, outFile: string, options: {
     const blobs = listFiles(join(dataDir, BLOB_DIR)).map((f) => relative(dataDir, f));
     const includesKey = (options.includeKey ?? true) && existsSync(join(dataDir, KEY_FILE_NAME));
     const entries = [join(SNAPSHOT_DIR, DATABASE_FILE), ...blobs, ...(includesKey ? [KEY_FILE_NAME] : [])];
+    const { create } = await import('tar'); // on call: a controller start does not load it
     await pipeline(create({ gzip: true, cwd: dataDir, portable: true, noDirRecurse: true }, entries), createWriteStream(outFile, { mode: 0o600 }));
     return { file: outFile, blobs: blobs.length, bytes: statSync(outFile).size, includesKey };
   } finally {
@@ -64,6 +64,7 @@ export async function restoreDataDir(archive: string, dataDir: string): Promise<
       path === `${SNAPSHOT_DIR}/${DATABASE_FILE}` || path === KEY_FILE_NAME || /^blobs\/sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(path);
     const refused: string[] = [];
     let blobs = 0;
+    const { extract } = await import('tar');
     await extract({
       file: archive,
       cwd: staging,

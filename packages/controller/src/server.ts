@@ -3,7 +3,6 @@
  * guard), the one error handler, the OpenAPI document, and every route module.
  */
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import swagger from '@fastify/swagger';
 import cookie from '@fastify/cookie';
 import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -31,6 +30,7 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerInstallLinkRoutes } from './routes/install-links.js';
 import { registerBuildEventRoutes } from './routes/build-events.js';
 import { registerDashboard } from './http/dashboard.js';
+import { registerOpenApi } from './http/openapi.js';
 import { registerCliPackageRoutes } from './routes/cli-package.js';
 import { registerWorkerRoutes } from './routes/workers.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
@@ -104,20 +104,19 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   });
   app.addHook('onResponse', async (request) => lingerIfBodyUnread(request));
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'BuildMesh controller API',
-        version: ctx.version,
-        description: 'Errors are `{ error: { code, message } }` with a code from the catalogue in @buildmesh/protocol errors.ts.',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token, worker credential or enrollment token' } },
-        schemas: { Error: ERROR_RESPONSE_SCHEMA as never },
-      },
-      security: [{ bearer: [] }],
+  // Before the routes: it records them as they are declared.
+  registerOpenApi(app, {
+    openapi: '3.1.0',
+    info: {
+      title: 'BuildMesh controller API',
+      version: ctx.version,
+      description: 'Errors are `{ error: { code, message } }` with a code from the catalogue in @buildmesh/protocol errors.ts.',
     },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token, worker credential or enrollment token' } },
+      schemas: { Error: ERROR_RESPONSE_SCHEMA as never },
+    },
+    security: [{ bearer: [] }],
   });
 
   registerHealthRoutes(app, ctx);
@@ -144,8 +143,6 @@ export async function buildServer(ctx: ControllerContext, logger: FastifyBaseLog
   registerStatsRoutes(app, ctx);
   registerCliPackageRoutes(app);
   await registerDashboard(app);
-
-  app.get('/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();
   return app;

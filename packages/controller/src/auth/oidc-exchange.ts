@@ -4,13 +4,17 @@
  * issuer, audience and expiry, then matched against the org admins' trust rules for that issuer;
  * the first matching rule (oldest first) mints a short-lived API token stored hashed with its expiry.
  */
-import { createRemoteJWKSet, customFetch, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { ApiError, type TrustRule } from '@buildmesh/protocol';
 import type { Store } from '../store/store.js';
 import { newId } from '../ids.js';
 import { mintCredential } from './tokens.js';
 import { conditionMatches, parseCondition } from './trust-condition.js';
 import { blockedAddressOf, guardedGet, isLoopbackAddress, isLoopbackName, type AddressPolicy, type Resolver } from '../webhooks/target-guard.js';
+
+/** Loaded with the first exchange, not at start-up (docs/fast-start.md). */
+const joseModule = (): Promise<typeof Jose> => import('jose');
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Discovery documents are re-read after this; the key set refreshes itself on an unknown kid. */
@@ -66,9 +70,10 @@ export class OidcExchanger {
   ) {}
 
   async exchange(idToken: string): Promise<Exchanged> {
+    const jose = await joseModule();
     let unverified: JWTPayload;
     try {
-      unverified = decodeJwt(idToken);
+      unverified = jose.decodeJwt(idToken);
     } catch {
       throw new ExchangeRefused('not a JWT');
     }
@@ -79,7 +84,7 @@ export class OidcExchanger {
     const audiences = [...new Set(rules.map((r) => r.audience))];
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(idToken, await this.keysOf(issuer), {
+      ({ payload } = await jose.jwtVerify(idToken, await this.keysOf(issuer), {
         issuer,
         audience: audiences,
         algorithms: ALGORITHMS,
@@ -88,7 +93,7 @@ export class OidcExchanger {
       }));
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      throw new ExchangeRefused(refusalOf(err));
+      throw new ExchangeRefused(refusalOf(err, jose.errors));
     }
     const tokenAudiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
     const subject = payload.sub!;
@@ -118,12 +123,12 @@ export class OidcExchanger {
     const cached = this.keySets.get(issuer);
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.keys;
     const { resolve, keyCooldownMs } = this.testing;
-    const keys = discoverJwksUri(issuer, oidcPolicy(this.allowPrivateIssuers, true, resolve)).then((uri) => {
+    const keys = Promise.all([discoverJwksUri(issuer, oidcPolicy(this.allowPrivateIssuers, true, resolve)), joseModule()]).then(([uri, jose]) => {
       const policy = oidcPolicy(this.allowPrivateIssuers, keySetMayBeLoopback(issuer), resolve);
-      return createRemoteJWKSet(new URL(uri), {
+      return jose.createRemoteJWKSet(new URL(uri), {
         timeoutDuration: FETCH_TIMEOUT_MS,
         ...(keyCooldownMs === undefined ? {} : { cooldownDuration: keyCooldownMs }),
-        [customFetch]: (url, init) => guardedGet(url, { policy, signal: init.signal, headers: init.headers }),
+        [jose.customFetch]: (url, init) => guardedGet(url, { policy, signal: init.signal, headers: init.headers }),
       });
     });
     this.keySets.set(issuer, { at: Date.now(), keys });
@@ -196,7 +201,7 @@ async function discoverJwksUri(issuer: string, policy: AddressPolicy): Promise<s
   return doc.jwks_uri;
 }
 
-function refusalOf(err: unknown): string {
+function refusalOf(err: unknown, joseErrors: typeof Jose.errors): string {
   if (err instanceof joseErrors.JWTExpired) return 'the ID token has expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     if (err.claim === 'aud') return 'the ID token\'s audience is not one a trust rule for this issuer expects';

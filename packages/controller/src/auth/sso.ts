@@ -7,7 +7,10 @@
  * `email == "*@acme.com" => acme:member`); the first rule whose condition the ID token's claims
  * match wins, and a user no rule matches is refused.
  */
-import * as oidc from 'openid-client';
+import type * as OpenIdClient from 'openid-client';
+
+/** Loaded with the first sign-in, not at start-up (docs/fast-start.md). */
+const openIdClient = (): Promise<typeof OpenIdClient> => import('openid-client');
 import { ApiError, type Role } from '@buildmesh/protocol';
 import type { Keyring } from '../crypto/keyring.js';
 import { conditionMatches, parseCondition, type Clause } from './trust-condition.js';
@@ -58,7 +61,7 @@ export interface PendingLogin {
 }
 
 export class Sso {
-  private configuration: Promise<oidc.Configuration> | undefined;
+  private configuration: Promise<OpenIdClient.Configuration> | undefined;
   readonly rules: RoleRule[];
 
   constructor(
@@ -75,6 +78,7 @@ export class Sso {
   /** The identity provider's URL to send the browser to, and the sealed cookie that finishes the login. */
   async start(redirectUri: string, cli?: CliReturn): Promise<{ url: string; cookie: string }> {
     const config = await this.config();
+    const oidc = await openIdClient();
     const verifier = oidc.randomPKCECodeVerifier();
     const pending: PendingLogin = {
       verifier,
@@ -105,6 +109,7 @@ export class Sso {
     }
     if (pending.expiresAt < Date.now()) throw new ApiError('UNAUTHENTICATED', 'the sign-in took too long: start again');
     const config = await this.config();
+    const oidc = await openIdClient();
     try {
       const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: pending.verifier,
@@ -126,14 +131,16 @@ export class Sso {
     return this.rules.find((r) => conditionMatches(r.clauses, claims));
   }
 
-  private config(): Promise<oidc.Configuration> {
+  private config(): Promise<OpenIdClient.Configuration> {
     if (!this.enabled) throw new ApiError('NOT_FOUND', 'single sign-on is not configured (BUILDMESH_OIDC_ISSUER)');
     const issuer = new URL(this.settings.issuer!);
-    this.configuration ??= oidc
-      .discovery(issuer, this.settings.clientId!, undefined, this.settings.clientSecret ? oidc.ClientSecretBasic(this.settings.clientSecret) : oidc.None(), {
-        // A plain-http issuer is accepted on loopback only (a local test provider).
-        execute: issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname) ? [oidc.allowInsecureRequests] : [],
-      })
+    this.configuration ??= openIdClient()
+      .then((oidc) =>
+        oidc.discovery(issuer, this.settings.clientId!, undefined, this.settings.clientSecret ? oidc.ClientSecretBasic(this.settings.clientSecret) : oidc.None(), {
+          // A plain-http issuer is accepted on loopback only (a local test provider).
+          execute: issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname) ? [oidc.allowInsecureRequests] : [],
+        }),
+      )
       .catch((err: unknown) => {
         this.configuration = undefined;
         throw new ApiError('INTERNAL', `cannot reach the identity provider ${issuer.href}: ${(err as Error).message}`);

@@ -26,10 +26,12 @@ export interface Checker<T extends TSchema> {
   check(value: unknown, where: string): Static<T>;
 }
 
+/** Compiled on its first check, not at start-up (docs/fast-start.md). */
 export function compileChecker<T extends TSchema>(schema: T): Checker<T> {
-  const compiled = Compile(schema);
+  let compiled: { Check(value: unknown): boolean; Errors(value: unknown): unknown } | undefined;
   return {
     check(value, where) {
+      compiled ??= Compile(schema);
       if (compiled.Check(value)) return value as Static<T>;
       throw new ApiError('VALIDATION_FAILED', describeIssues(where, compiled.Errors(value) as ValidationIssue[]));
     },

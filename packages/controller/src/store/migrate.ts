@@ -86,7 +86,10 @@ export function refuseNewerSchema(status: MigrationStatus): void {
  * `buildmesh migrate` starting together apply each migration exactly once.
  */
 export async function migrate(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<string[]> {
-  refuseNewerSchema(await migrationStatus(db));
+  const status = await migrationStatus(db);
+  refuseNewerSchema(status);
+  // Up to date (every start after the first): the Migrator, its lock and its sorting are not needed.
+  if (status.pending.length === 0) return [];
   const provider: MigrationProvider = {
     async getMigrations() {
       const migrations: Record<string, Migration> = {};
