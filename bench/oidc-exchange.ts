@@ -1,7 +1,7 @@
 /**
  * oidc_exchange_p50_ms: one POST /v1/oidc/exchange round trip (verify the ID token with the issuer's
  * cached keys, match the trust rules, store the short-lived token, audit) against a real controller,
- * with a loopback issuer. The first exchange fetches discovery and keys and is not counted; the
+ * with a loopback issuer (BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1). The first exchange fetches discovery and keys and is not counted; the
  * issuer's key fetches are reported so a cache miss would show.
  */
 import { BuildMeshClient } from '@buildmesh/protocol';
@@ -11,7 +11,7 @@ import { percentile } from './support/measure.js';
 
 export async function benchOidcExchange(rounds = 300): Promise<Record<string, number>> {
   const issuer = await startLoopbackIssuer();
-  const controller = await startController();
+  const controller = await startController({ BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' });
   try {
     await controller.admin.createTrustRule({
       name: 'bench',

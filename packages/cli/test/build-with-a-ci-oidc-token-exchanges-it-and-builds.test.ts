@@ -1,7 +1,8 @@
 /**
  * CI without a stored token: `admin trust add|list|rm` manage the org's trust rules, and
- * `build` with BUILDMESH_OIDC_TOKEN (or --oidc-token) exchanges a loopback issuer's ID token for a
- * short-lived token and builds through a real worker; a token outside the rule is refused by code.
+ * `build` with BUILDMESH_OIDC_TOKEN (or --oidc-token) exchanges a loopback issuer's ID token (the
+ * controller allows loopback issuers) for a short-lived token and builds through a real worker; a
+ * token outside the rule is refused by code.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { startLoopbackIssuer } from '../../../test/helpers/oidc-issuer.js';
 void test('build --oidc-token exchanges a CI ID token matching a trust rule and builds; admin trust add, list and rm', async (t) => {
   const issuer = await startLoopbackIssuer();
   t.after(() => issuer.close());
-  const mesh = await startMesh(t, { worker: true });
+  const mesh = await startMesh(t, { worker: true, controllerEnv: { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' } });
   const project = makeFixtureProject(t);
   const condition = 'repository == "acme/app" && ref == "refs/heads/*"';
 

@@ -47,8 +47,10 @@ export interface ControllerOptions {
   replicaId: string | null;
   /** 1 = webhooks may target loopback and private addresses; 0 = refused (SSRF guard). */
   webhookAllowPrivate: number;
-  /** 1 = trust rules may name OIDC issuers on private networks; 0 = refused (SSRF guard; loopback is always allowed). */
+  /** 1 = trust rules may name OIDC issuers on private networks or loopback; 0 = refused (SSRF guard). */
   oidcAllowPrivateIssuers: number;
+  /** 1 = trust rules may name a local test issuer named 127.0.0.1, [::1] or localhost; 0 = refused. */
+  oidcAllowLoopbackIssuers: number;
   /** The first webhook retry waits this long; each further one twice as long (at most 4 h), for about a day. */
   webhookRetryBaseMs: number;
   /** Queued builds one org may have (0 = no limit). */
@@ -174,7 +176,16 @@ const SETTINGS: readonly Setting[] = [
     value: 0,
     min: 0,
     default: '0',
-    description: '1 lets trust rules name OIDC issuers (and key sets) on private, link-local or CGNAT addresses, e.g. a GitLab inside your network; 0 refuses them when a rule is added and at connect time, in the DNS lookup of each connection (so DNS rebinding reaches nothing). Loopback is allowed for issuers named 127.0.0.1, [::1] or localhost (a local test issuer), never for a public name resolving there.',
+    description: '1 lets trust rules name OIDC issuers (and key sets) on private, link-local or CGNAT addresses, e.g. a GitLab inside your network, and loopback too (the controller host is reachable at its own network address anyway); 0 refuses them when a rule is added and at connect time, in the DNS lookup of each connection (so DNS rebinding reaches nothing).',
+  },
+  {
+    name: 'oidcAllowLoopbackIssuers',
+    env: 'BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS',
+    kind: 'count',
+    value: 0,
+    min: 0,
+    default: '0',
+    description: '1 lets trust rules name a local test issuer on the controller\'s own host: http or https on 127.0.0.1, [::1] or localhost, and key sets on loopback for such an issuer only, never a name resolving to loopback. 0 refuses loopback issuers when a rule is added and at connect time, so an org admin cannot make the controller probe its own host\'s ports. Leave it 0 when tenants are not all trusted.',
   },
   {
     name: 'webhookRetryBaseMs',

@@ -13,7 +13,7 @@ const MAIN = { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app',
 test('a CI OIDC token matching a trust rule becomes a short-lived, project-scoped token that builds; anything else is refused', { timeout: 120_000 }, async () => {
   const issuer = await startLoopbackIssuer();
   const stranger = await startLoopbackIssuer();
-  const controller = await startControllerProcess();
+  const controller = await startControllerProcess({ env: { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' } });
   try {
     const tenant = await createTenant(controller, 'acme');
     const anon = new BuildMeshClient({ url: controller.url, timeoutMs: 10_000 });

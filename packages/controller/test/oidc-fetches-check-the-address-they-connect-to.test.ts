@@ -3,9 +3,9 @@
  * DNS lookup: a name that answered public when the rule was added and private when the controller
  * connects (DNS rebinding) is refused, and so is jose's later key-set refetch (an unknown kid). The
  * private answers include 0.0.0.0 and 127.0.0.1, which reach this test's loopback server: a
- * connection there would be counted (loopback is allowed only for a host named as loopback, never
- * for a public name that resolves there). Redirects are not followed; IP literals in any spelling
- * are checked.
+ * connection there would be counted (loopback is allowed only when the operator allows loopback
+ * issuers, and then only for a host named as loopback, never for a public name that resolves there).
+ * Redirects are not followed; IP literals in any spelling are checked.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,9 +82,9 @@ test('a rebinding issuer name, public when the rule is added and private when th
       for (const answer of PRIVATE_ANSWERS) {
         const issuer = `https://rebind.example:${listener.port}`;
         const dns = scriptedResolver((_, n) => (n === 1 ? '93.184.216.34' : answer));
-        assert.equal(await issuerAddressRefused(issuer, false, dns.resolve), null, 'the add-time check saw the public answer');
+        assert.equal(await issuerAddressRefused(issuer, {}, dns.resolve), null, 'the add-time check saw the public answer');
         await addRule(issuer);
-        const err = await refusal(new OidcExchanger(store, false, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
+        const err = await refusal(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', answer);
         assert.match(err.message, new RegExp(`rebind\\.example resolves to ${answer.replace(/\./g, '\\.')}, which is a (private|loopback) address`), answer);
         assert.equal(dns.lookups('rebind.example'), 2, 'the connection did its own lookup');
@@ -102,7 +102,7 @@ test('a rebinding issuer name, public when the rule is added and private when th
         const parsed = new URL(issuer).href.replace(/\/$/, '');
         const dns = scriptedResolver(() => '93.184.216.34');
         await addRule(parsed);
-        const err = await refusal(new OidcExchanger(store, false, { resolve: dns.resolve }).exchange(await sign(parsed, privateKey, 'k1')));
+        const err = await refusal(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(parsed, privateKey, 'k1')));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', issuer);
         assert.match(err.message, new RegExp(`${address.replace(/\./g, '\\.')} is a private address`), issuer);
         assert.equal(listener.connections(), 0, `never connected (${issuer})`);
@@ -112,7 +112,7 @@ test('a rebinding issuer name, public when the rule is added and private when th
       const issuer = `https://allowed.example:${listener.port}`;
       await addRule(issuer);
       const dns = scriptedResolver(() => '0.0.0.0');
-      const err = await refusal(new OidcExchanger(store, true, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
+      const err = await refusal(new OidcExchanger(store, { private: true }, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
       assert.match(err.message, /cannot read the issuer's discovery document/);
       assert.equal(listener.connections(), 1, 'allowed: the connection went through');
     });
@@ -149,14 +149,19 @@ test("jose's later key-set refetch goes through the guard; redirects are never f
       // The key set lives on "localhost", a name whose answer the test changes after the first fetch.
       let answer = '127.0.0.1';
       const dns = scriptedResolver(() => answer);
-      const exchanger = new OidcExchanger(store, false, { resolve: dns.resolve, keyCooldownMs: 0 });
+      // Without the operator's BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS, the loopback issuer is refused before any connection.
+      const refusedHere = await refusal(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'key-1')));
+      assert.match(refusedHere.message, /127\.0\.0\.1 is a loopback address \(the controller's own host\), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1/);
+      assert.equal(hits.connections, 0, 'a loopback issuer is never connected to without the opt-in');
+
+      const exchanger = new OidcExchanger(store, { loopback: true }, { resolve: dns.resolve, keyCooldownMs: 0 });
       assert.equal((await exchanger.exchange(await sign(issuer, privateKey, 'key-1'))).rule.issuer, issuer);
       assert.equal(hits.jwks, 1);
 
       for (const privateAnswer of ['0.0.0.0', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1']) {
         answer = privateAnswer;
         const lookupsBefore = dns.lookups('localhost');
-        const connectionsBefore = hits.connections;
+        const connectionsBefore: number = hits.connections;
         const err = await refusal(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2')));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', privateAnswer);
         assert.match(err.message, /resolves to .*, which is a private address/, privateAnswer);

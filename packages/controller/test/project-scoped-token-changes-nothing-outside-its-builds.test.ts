@@ -22,7 +22,7 @@ async function code(promise: Promise<unknown>): Promise<string> {
 
 test('a project-scoped token submits, cancels and retries its own builds and changes nothing else', { timeout: 120_000 }, async () => {
   const issuer = await startLoopbackIssuer();
-  const controller = await startControllerProcess();
+  const controller = await startControllerProcess({ env: { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' } });
   try {
     const tenant = await createTenant(controller, 'scoped');
     await tenant.admin.createTrustRule({ name: 'app-ci', issuer: issuer.issuer, audience: AUD, condition: 'repository == "acme/app"', role: 'member', project: 'app', ttlSeconds: 600 });

@@ -41,7 +41,7 @@ export class ExchangeRefused extends ApiError {
   }
 }
 
-/** An issuer we fetch from: https, or http on a loopback host (a local test issuer). */
+/** An issuer URL's shape: https, or http on a loopback host (a local test issuer, if the operator allows loopback). */
 export function issuerUrlAllowed(issuer: string, allowQuery = false): boolean {
   let url: URL;
   try {
@@ -60,12 +60,23 @@ export interface ExchangerTesting {
   keyCooldownMs?: number;
 }
 
+/**
+ * Which addresses the operator lets tenants' issuers be on (both off by default):
+ * `private` (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1) allows every address, loopback and the
+ * controller host's own addresses included; `loopback` (BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1)
+ * allows only issuers named 127.0.0.1, [::1] or localhost (a local test issuer) and their key sets.
+ */
+export interface IssuerAllowance {
+  private?: boolean;
+  loopback?: boolean;
+}
+
 export class OidcExchanger {
   private readonly keySets = new Map<string, { at: number; keys: Promise<JWTVerifyGetKey> }>();
 
   constructor(
     private readonly store: Store,
-    private readonly allowPrivateIssuers = false,
+    private readonly allowed: IssuerAllowance = {},
     private readonly testing: ExchangerTesting = {},
   ) {}
 
@@ -123,8 +134,8 @@ export class OidcExchanger {
     const cached = this.keySets.get(issuer);
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.keys;
     const { resolve, keyCooldownMs } = this.testing;
-    const keys = Promise.all([discoverJwksUri(issuer, oidcPolicy(this.allowPrivateIssuers, true, resolve)), joseModule()]).then(([uri, jose]) => {
-      const policy = oidcPolicy(this.allowPrivateIssuers, keySetMayBeLoopback(issuer), resolve);
+    const keys = Promise.all([discoverJwksUri(issuer, oidcPolicy(this.allowed, true, resolve)), joseModule()]).then(([uri, jose]) => {
+      const policy = oidcPolicy(this.allowed, keySetMayBeLoopback(issuer), resolve);
       return jose.createRemoteJWKSet(new URL(uri), {
         timeoutDuration: FETCH_TIMEOUT_MS,
         ...(keyCooldownMs === undefined ? {} : { cooldownDuration: keyCooldownMs }),
@@ -139,20 +150,25 @@ export class OidcExchanger {
 
 /**
  * What the controller may connect to for an issuer: no private, link-local or CGNAT address unless
- * the operator allows them (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1); loopback when `allowLoopback`, for
- * a host named as loopback (127.0.0.1, [::1], localhost), never for a name that resolves there.
+ * the operator allows them (`allowed.private`); loopback only when the operator allows loopback
+ * issuers (`allowed.loopback`) and `loopbackHere` (the issuer's own host, or a key set of an issuer
+ * named as loopback), for a host named as loopback (127.0.0.1, [::1], localhost), never for a name
+ * that resolves there. The refusal says nothing about what listens at the address: it comes before
+ * any connection.
  */
-export function oidcPolicy(allowPrivate: boolean, allowLoopback: boolean, resolve?: Resolver): AddressPolicy {
+export function oidcPolicy(allowed: IssuerAllowance, loopbackHere: boolean, resolve?: Resolver): AddressPolicy {
   return {
-    allowPrivate,
-    allowLoopback,
+    allowPrivate: allowed.private === true,
+    allowLoopback: allowed.loopback === true && loopbackHere,
     resolve,
     refuse: (host, address) => {
       const who = host === address ? host : `${host} resolves to ${address}, which`;
       return new ExchangeRefused(
-        isLoopbackAddress(address)
-          ? `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`
-          : `${who} is a private address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`,
+        !isLoopbackAddress(address)
+          ? `${who} is a private address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`
+          : allowed.loopback === true
+            ? `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`
+            : `${who} is a loopback address (the controller's own host), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1 (a local test issuer)`,
       );
     },
   };
@@ -168,13 +184,13 @@ export function keySetMayBeLoopback(issuer: string): boolean {
 
 /**
  * The add-time check of an issuer URL (quick feedback when a rule is added): refused when its host
- * is or resolves to a private address, unless the operator allows it; a loopback issuer named as
- * such stays allowed. Every later connection checks again, at connect time.
+ * is or resolves to a private or loopback address, unless the operator allows it (a loopback issuer
+ * only when named as such). Every later connection checks again, at connect time.
  */
-export async function issuerAddressRefused(url: string, allowPrivate: boolean, resolve?: Resolver): Promise<string | null> {
-  if (allowPrivate) return null;
+export async function issuerAddressRefused(url: string, allowed: IssuerAllowance, resolve?: Resolver): Promise<string | null> {
+  if (allowed.private === true) return null;
   try {
-    const policy = oidcPolicy(false, true, resolve);
+    const policy = oidcPolicy(allowed, true, resolve);
     const blocked = await blockedAddressOf(new URL(url), policy);
     return blocked ? policy.refuse(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'), blocked).message : null;
   } catch {

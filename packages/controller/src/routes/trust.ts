@@ -19,7 +19,8 @@ const AUDITED_CLAIMS = ['sub', 'repository', 'ref', 'workflow', 'job_workflow_re
  * rule's org; a verified token that matches no rule is audited too (instance-wide, org null).
  */
 export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
-  const exchanger = new OidcExchanger(ctx.store, ctx.options.oidcAllowPrivateIssuers === 1);
+  const allowed = { private: ctx.options.oidcAllowPrivateIssuers === 1, loopback: ctx.options.oidcAllowLoopbackIssuers === 1 };
+  const exchanger = new OidcExchanger(ctx.store, allowed);
 
   app.post(
     '/v1/trust-rules',
@@ -33,7 +34,7 @@ export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
         orgId = body.orgId;
       }
       if (!issuerUrlAllowed(body.issuer)) throw new ApiError('VALIDATION_FAILED', 'issuer must be an https URL (or http on a loopback host) without credentials, query or fragment');
-      const unreachable = await issuerAddressRefused(body.issuer, ctx.options.oidcAllowPrivateIssuers === 1);
+      const unreachable = await issuerAddressRefused(body.issuer, allowed);
       if (unreachable) throw new ApiError('VALIDATION_FAILED', `issuer: ${unreachable}`);
       try {
         parseCondition(body.condition);

@@ -2,8 +2,8 @@
  * The controller's one SSRF guard, for every request it makes to a URL a tenant named (webhook
  * targets, OIDC issuers and their key sets): a host that is, or resolves to, a private, link-local,
  * CGNAT, multicast or unspecified address is refused — loopback too, unless the caller's policy
- * allows it for hosts named as loopback (OIDC test issuers run on 127.0.0.1) — unless the operator
- * allows private targets.
+ * allows it for hosts named as loopback (a local OIDC test issuer, when the operator sets
+ * BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1) — unless the operator allows private targets.
  * The check runs when the URL is added and again on every connection, inside the socket's own DNS
  * lookup (`guardedLookup`, used by `guardedGet`), so the address checked is the address connected
  * to: a name that re-resolves to 10.0.0.1 later (DNS rebinding) is refused. Every address a name
