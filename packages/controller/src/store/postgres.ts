@@ -9,6 +9,7 @@ import pg from 'pg';
 import { KyselyStore } from './kysely-store.js';
 import type { Database } from './schema.js';
 import { CONNECT_FAILED } from './unavailable.js';
+import { isStalePlan, statementName } from './pg-statements.js';
 
 /** Connections per replica (BUILDMESH_DATABASE_POOL_SIZE); LISTEN uses one more of its own. */
 export const DEFAULT_POOL_SIZE = 10;
@@ -35,7 +36,10 @@ export function createPgPool(url: string, options: PostgresStoreOptions = {}): p
   // pg-pool takes that listener off a client it hands out: a connection PostgreSQL ends while a
   // request holds it between queries (a restart, pg_terminate_backend) would emit an unhandled
   // 'error' and kill the process. The request's next query fails instead, and the pool drops it.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    runHotStatementsNamed(client);
+  });
   // A connection that cannot be opened (PostgreSQL down or restarting) is told apart from other
   // failures: the request is answered 503 DATABASE_UNAVAILABLE (store/unavailable.ts), not 500.
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient> | undefined;
@@ -47,6 +51,29 @@ export function createPgPool(url: string, options: PostgresStoreOptions = {}): p
     });
   };
   return pool;
+}
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+/**
+ * Kysely calls `client.query(text, values)`; a registered hot text (pg-statements.ts) is sent as a
+ * named statement instead, parsed and planned once per connection. A named statement PostgreSQL
+ * no longer accepts on this connection (its table changed under it) runs unnamed from then on.
+ */
+function runHotStatementsNamed(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as QueryFn;
+  const stale = new Set<string>();
+  (client as unknown as { query: QueryFn }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) ? statementName(text) : undefined;
+    if (name === undefined || stale.has(name)) return query(...args);
+    return (query({ name, text, values }) as Promise<unknown>).catch((err: unknown) => {
+      if (!isStalePlan(err)) throw err;
+      stale.add(name);
+      // Outside a transaction the statement runs again, unnamed; inside one the transaction has failed already.
+      return (query(text, values) as Promise<unknown>).catch(() => Promise.reject(err));
+    });
+  };
 }
 
 export class PostgresStore extends KyselyStore {

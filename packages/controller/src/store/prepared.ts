@@ -2,11 +2,14 @@
  * Hot statements built and compiled once per dialect. Kysely builds and compiles a query anew on
  * every call, which costs about as much as SQLite needs to run a small one; a prepared query is
  * built once with stand-in values, and each call swaps its own values in. The builder must use its
- * arguments as whole parameter values (no string concatenation, no `in` lists). docs/performance.md.
+ * arguments as whole parameter values (no string concatenation, no `in` lists). On PostgreSQL each is
+ * also a named statement (pg-statements.ts). docs/performance.md.
  */
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import type { Db } from './rows.js';
 import type { Database } from './schema.js';
+import { isPostgres } from './rows.js';
+import { nameStatement } from './pg-statements.js';
 
 const STAND_IN = /^\u0000buildmesh-parameter-(\d+)\u0000$/;
 const standIn = (i: number) => `\u0000buildmesh-parameter-${i}\u0000`;
@@ -32,6 +35,8 @@ export function prepared<A extends unknown[], O>(arity: A['length'], build: (db:
       if (new Set(slots.filter((s) => s !== null)).size !== arity) throw new Error(`a prepared query must use each of its ${arity} arguments as a parameter: ${query.sql}`);
       compiled = { query, slots };
       byDialect.set(dialect, compiled);
+      // PostgreSQL: a named statement, parsed once per connection (pg-statements.ts).
+      if (isPostgres(db)) nameStatement(query.sql);
     }
     const { query, slots } = compiled;
     const parameters = query.parameters.map((p, i) => (slots[i] === null ? p : args[slots[i]!]));
