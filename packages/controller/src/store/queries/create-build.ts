@@ -1,5 +1,5 @@
 import { ApiError, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_MAX_ATTEMPTS, type Build } from '@buildmesh/protocol';
-import { nowIso, toBuild, type Db } from '../rows.js';
+import { isPostgres, nowIso, toBuild, type Db } from '../rows.js';
 import { preparedInsert } from '../prepared.js';
 import type { NewBuild } from '../store.js';
 import { buildByIdempotencyKey } from './build-by-idempotency-key.js';
@@ -8,6 +8,7 @@ import { labelKey } from '../label-key.js';
 import { ensureLane } from './queue-lanes.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { NO_LIMITS, queuedAtLeast, type OrgLimits } from './fair-share.js';
+import { insertQueuedBuildAlone } from './insert-queued-build-pg.js';
 
 const insertBuildRow = preparedInsert('builds');
 
@@ -52,8 +53,18 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
     submitted_by: b.submittedBy ?? null,
     app_dir: b.spec.appDir ?? null,
   };
-  await ensureLane(db, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
   const key = b.idempotencyKey;
+  // PostgreSQL, no queue limit: one statement, unless a webhook or a used idempotency key needs the path below.
+  if (isPostgres(db) && limits.maxQueued === 0) {
+    try {
+      if (await insertQueuedBuildAlone(db, row)) return toBuild({ ...row, project_name: projectName });
+    } catch (err) {
+      const first = key && isUniqueViolation(err) ? await buildByIdempotencyKey(db, b.orgId, key) : undefined;
+      if (!first) throw err;
+      return first;
+    }
+  }
+  await ensureLane(db, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
   if (key) {
     const first = await buildByIdempotencyKey(db, b.orgId, key);
     if (first) return first;
