@@ -1,10 +1,11 @@
 import type { BuildStatus, PhaseSummary } from '@buildmesh/protocol';
 import type { Static } from 'typebox';
-import { nowIso, type Db } from '../rows.js';
+import { isPostgres, nowIso, type Db } from '../rows.js';
 import type { FinishOutcome } from '../store.js';
 import { requireLiveAttempt } from './attempt-for-worker.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { recordFinish } from './build-stats.js';
+import { finishRunningBuild } from './finish-running-pg.js';
 
 export interface FinishResult {
   buildStatus: BuildStatus;
@@ -26,6 +27,11 @@ export async function finishAttempt(
   error: { code: string; message: string; phase?: string } | null,
   phases: Static<typeof PhaseSummary>[] = [],
 ): Promise<FinishResult> {
+  // PostgreSQL, a running build's own result and no webhook to tell: one statement (finish-running-pg.ts).
+  if (isPostgres(db) && !db.isTransaction && outcome !== 'canceled') {
+    const buildId = await finishRunningBuild(db, workerId, attemptId, outcome, finishError(outcome, error), phases);
+    if (buildId !== undefined) return { buildStatus: outcome, buildId };
+  }
   return inTransaction(db, async (trx) => {
     const result = await decide(trx, workerId, attemptId, outcome, error);
     // The reported phases and the duration histograms, in the same transaction (build-stats.ts).
@@ -33,6 +39,11 @@ export async function finishAttempt(
     await recordFinish(trx, attemptId, result.buildId, phases, ended);
     return result;
   });
+}
+
+/** The error a result is recorded with: none for a success, the worker's, else a generic one. */
+function finishError(outcome: 'succeeded' | 'failed' | 'timed_out', error: { code: string; message: string; phase?: string } | null) {
+  return outcome === 'succeeded' ? null : (error ?? { code: outcome === 'timed_out' ? 'BUILD_TIMED_OUT' : 'UNKNOWN_ERROR', message: `the build ${outcome === 'timed_out' ? 'timed out' : 'failed'}` });
 }
 
 async function decide(
@@ -82,7 +93,7 @@ async function decide(
     return { buildStatus: status, buildId: attempt.buildId };
   }
 
-  const err = outcome === 'succeeded' ? null : (error ?? { code: outcome === 'timed_out' ? 'BUILD_TIMED_OUT' : 'UNKNOWN_ERROR', message: `the build ${outcome === 'timed_out' ? 'timed out' : 'failed'}` });
+  const err = finishError(outcome, error);
   await endAttempt(outcome, err);
   await trx
     .updateTable('builds')
