@@ -5,7 +5,8 @@ import { prepared } from '../prepared.js';
 import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
-import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedLanesPerOrg, type OrgLimits } from './fair-share.js';
+import { claimOrgLane } from './claim-org-pg.js';
+import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedHeads, sharedLanesPerOrg, type OrgLimits } from './fair-share.js';
 
 /**
  * The queue's one hand-out, as a single transaction: free slot check, best
@@ -31,11 +32,24 @@ const laneHead = prepared(3, (db, orgId: string, platform: string, labelKey: str
   return isPostgres(db) ? head.forUpdate().skipLocked() : head;
 });
 
+/** One-statement claims of one org worker that lose a race to another claim of the same worker, before it waits its turn. */
+const ORG_CLAIM_TRIES = 3;
+
 export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
+  // PostgreSQL, an org's worker: one statement (claim-org-pg.ts); one that lost a race to a claim of the same worker is retried
+  // a few times, then waited for below. A webhook hearing of build.started also takes the path below.
+  if (dialect === 'postgres' && c.orgId !== null && !db.isTransaction) {
+    for (let i = 0; i < ORG_CLAIM_TRIES; i++) {
+      const r = await claimOrgLane(db, { ...c, orgId: c.orgId });
+      if ('job' in r) return r.job;
+      if ('hooked' in r) break;
+    }
+  }
   return inTransaction(db, async (trx) => {
     // PostgreSQL: claims of one worker through several replicas queue up on its row, so the slot count below is exact.
-    if (dialect === 'postgres') await trx.selectFrom('workers').select('id').where('id', '=', c.workerId).forUpdate().execute();
+    // An update, not a lock only: it gives the row a new version, which the one-statement claim checks for (claim-org-pg.ts).
+    if (dialect === 'postgres') await trx.updateTable('workers').set((eb) => ({ id: eb.ref('id') })).where('id', '=', c.workerId).execute();
     const [busy] = (await runningOf(trx, c.workerId)).rows;
     if (Number(busy!.n) >= c.concurrency) return undefined;
 
@@ -58,9 +72,26 @@ export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant,
  * SKIP LOCKED as before; two concurrent claims may both see an org one below its limit).
  */
 async function claimFair(trx: Db, c: Claimant, limits: OrgLimits): Promise<ClaimedJob | undefined> {
+  const heads = isPostgres(trx) ? await lockedSharedHeads(trx, c, limits) : await sharedHeads(trx, c.platforms, c.labels);
+  if (heads.length === 0) return undefined;
+  // Only with a limit: the orgs already at it are skipped.
+  const atLimit = limits.maxSharedRunning > 0 && !isPostgres(trx) ? await orgsAtSharedLimit(trx, limits.maxSharedRunning) : new Set<string>();
+  const open = atLimit.size > 0 ? heads.filter((h) => !atLimit.has(h.orgId)) : heads;
+  if (open.length === 0) return undefined;
+  const top = Math.max(...open.map((h) => h.priority));
+  const tied = open.filter((h) => h.priority === top);
+  // PostgreSQL reads the running counts only when orgs tie at the top priority; SQLite has them with the heads.
+  const orgs = [...new Set(tied.map((h) => h.orgId))];
+  const running = orgs.length > 1 && tied.some((h) => h.running === undefined) ? await runningByOrg(trx, orgs) : undefined;
+  const load = (h: { orgId: string; running?: number }) => h.running ?? running?.get(h.orgId) ?? 0;
+  tied.sort((x, y) => load(x) - load(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  return take(trx, c, tied[0]!.id);
+}
+
+/** PostgreSQL: each org's lane heads, each locked SKIP LOCKED (one probe per lane); orgs at the shared limit are not probed. */
+async function lockedSharedHeads(trx: Db, c: Claimant, limits: OrgLimits): Promise<Array<{ id: string; priority: number; orgId: string; running?: number }>> {
   const lanes = await sharedLanesPerOrg(trx, c.platforms, c.labels);
-  if (lanes.length === 0) return undefined;
-  // Only with a limit: the orgs already at it are skipped before their heads are read.
+  if (lanes.length === 0) return [];
   const atLimit = limits.maxSharedRunning > 0 ? await orgsAtSharedLimit(trx, limits.maxSharedRunning) : new Set<string>();
   const heads: Array<{ id: string; priority: number; orgId: string }> = [];
   for (const lane of lanes) {
@@ -68,15 +99,7 @@ async function claimFair(trx: Db, c: Claimant, limits: OrgLimits): Promise<Claim
     const [row] = (await laneHead(trx, lane.orgId, lane.platform, lane.labelKey)).rows;
     if (row) heads.push({ ...row, orgId: lane.orgId });
   }
-  if (heads.length === 0) return undefined;
-  const top = Math.max(...heads.map((h) => h.priority));
-  const tied = heads.filter((h) => h.priority === top);
-  // The running counts are read only when orgs tie at the top priority (the common case costs nothing more).
-  const orgs = [...new Set(tied.map((h) => h.orgId))];
-  const running = orgs.length > 1 ? await runningByOrg(trx, orgs) : new Map<string, number>();
-  const load = (h: { orgId: string }) => running.get(h.orgId) ?? 0;
-  tied.sort((x, y) => load(x) - load(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  return take(trx, c, tied[0]!.id);
+  return heads;
 }
 
 async function take(trx: Db, c: Claimant, buildId: string): Promise<ClaimedJob | undefined> {
