@@ -24,7 +24,7 @@ import { benchLogScale } from './log-scale.js';
 import { benchFastStart } from './fast-start.js';
 import { benchSoak, benchSoakPostgres } from './soak.js';
 import { benchDashboard } from './dashboard.js';
-import { benchPgReplicas } from './pg-replicas.js';
+import { benchPgClaimFinish, benchPgReplicas, benchPgSubmit } from './pg-replicas.js';
 import { benchWebhookDelivery } from './webhook-delivery.js';
 import { benchOidcExchange } from './oidc-exchange.js';
 import { benchProvenanceSign } from './provenance-sign.js';
@@ -92,6 +92,9 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
       replica_failover_s: '≤ 5',
     },
   },
+  // The two throughput halves of pg-replicas on their own (each starts its own replica set), for profiling runs.
+  { name: 'pg-submit', runs: 3, run: () => benchPgSubmit(), targets: { pg_submit_c20_per_s: '≥ 1000' } },
+  { name: 'pg-claim-finish', runs: 3, run: () => benchPgClaimFinish(), targets: { pg_claim_finish_per_s: '≥ 1000', pg_double_assignments: '= 0' } },
   {
     name: 'dashboard',
     runs: 1,
