@@ -26,6 +26,60 @@ export async function sharedLanesPerOrg(db: Db, platforms: Platform[], offered: 
   return lanes;
 }
 
+/** A lane's head as the fair order reads it: its org, labels, build and that org's running count. */
+export interface SharedHead {
+  orgId: string;
+  labels: Record<string, string>;
+  id: string;
+  priority: number;
+  running: number;
+}
+
+/**
+ * SQLite: every org's lane heads of one platform in one statement, each with its org's running count
+ * (prepared; a correlated probe of builds_lane per lane and of attempts_running_org per org). The
+ * shared-pool claim on SQLite reads this instead of the lanes, each head and each count apart
+ * (PostgreSQL locks each head SKIP LOCKED, which a join cannot do: it keeps the probes).
+ */
+const sharedHeadsOfPlatform = prepared(1, (db, platform: string) =>
+  db
+    .selectFrom('queue_lanes as l')
+    .innerJoin('builds as h', (join) =>
+      join.on((eb) =>
+        eb(
+          'h.id',
+          '=',
+          eb
+            .selectFrom('builds as b')
+            .select('b.id')
+            .where('b.status', '=', 'queued')
+            .whereRef('b.org_id', '=', 'l.org_id')
+            .whereRef('b.platform', '=', 'l.platform')
+            .whereRef('b.label_key', '=', 'l.label_key')
+            .orderBy('b.priority', 'desc')
+            .orderBy('b.id', 'asc')
+            .limit(1),
+        ),
+      ),
+    )
+    .select(['l.org_id', 'l.labels', 'h.id', 'h.priority'])
+    .select((eb) =>
+      eb.selectFrom('attempts as a').select((e) => e.fn.countAll<number>().as('n')).where('a.status', '=', 'running').whereRef('a.org_id', '=', 'l.org_id').as('running'),
+    )
+    .where('l.platform', '=', platform),
+);
+
+export async function sharedHeads(db: Db, platforms: Platform[], offered: Record<string, string>): Promise<SharedHead[]> {
+  const heads: SharedHead[] = [];
+  for (const platform of platforms) {
+    for (const r of (await sharedHeadsOfPlatform(db, platform)).rows) {
+      const labels = parsedLabels(r.labels);
+      if (labelsMatch(labels, offered)) heads.push({ orgId: r.org_id, labels, id: r.id, priority: r.priority, running: Number(r.running ?? 0) });
+    }
+  }
+  return heads;
+}
+
 /** Running builds of these orgs (in any pool): the fair-share order's second key. */
 export async function runningByOrg(db: Db, orgIds: string[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
