@@ -28,7 +28,9 @@ test('trust rules naming issuers on private networks or loopback are refused unl
   }
   // A public name resolving to loopback is never a loopback issuer (DNS rebinding).
   const toLoopback = async () => [{ address: '127.0.0.1', family: 4 }];
-  assert.match((await issuerAddressRefused('https://idp.example', { loopback: true }, toLoopback)) ?? '', /idp\.example resolves to 127\.0\.0\.1, which is a loopback address, allowed only for a loopback issuer named/);
+  for (const allowed of [{}, { loopback: true }]) {
+    assert.match((await issuerAddressRefused('https://idp.example', allowed, toLoopback)) ?? '', /idp\.example resolves to 127\.0\.0\.1, which is a loopback address, allowed only for a loopback issuer named/);
+  }
   assert.equal(await issuerAddressRefused('https://93.184.216.34', {}), null, 'a public address');
 
   const controller = await startControllerProcess();

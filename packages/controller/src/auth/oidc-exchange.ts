@@ -166,9 +166,9 @@ export function oidcPolicy(allowed: IssuerAllowance, loopbackHere: boolean, reso
       return new ExchangeRefused(
         !isLoopbackAddress(address)
           ? `${who} is a private address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`
-          : allowed.loopback === true
-            ? `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`
-            : `${who} is a loopback address (the controller's own host), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1 (a local test issuer)`,
+          : allowed.loopback !== true && loopbackHere && isLoopbackName(host)
+            ? `${who} is a loopback address (the controller's own host), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1 (a local test issuer)`
+            : `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`,
       );
     },
   };
