@@ -67,12 +67,18 @@ function send(d: DueDelivery, secret: string, options: WebhookDelivererOptions):
   if (literal) return Promise.resolve(done({ ok: false, statusCode: null, error: literal }));
   const body = Buffer.from(d.payload, 'utf8');
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (r: Omit<SendResult, 'latencyMs'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(done(r));
+    };
     const request = (url.protocol === 'https:' ? https : http).request(
       url,
       {
         method: 'POST',
         lookup: guardedLookup(webhookPolicy(options.allowPrivate)),
-        timeout: REQUEST_TIMEOUT_MS,
         headers: {
           'content-type': 'application/json',
           'content-length': body.length,
@@ -84,13 +90,15 @@ function send(d: DueDelivery, secret: string, options: WebhookDelivererOptions):
       },
       (response) => {
         const code = response.statusCode ?? 0;
-        response.resume(); // the answer's body is not kept
-        response.on('end', () => resolve(done({ ok: code >= 200 && code < 300, statusCode: code, error: code >= 200 && code < 300 ? null : `the receiver answered ${code}` })));
-        response.on('error', (err) => resolve(done({ ok: false, statusCode: code, error: err.message })));
+        // The status is the answer: the body is never read, so a receiver trickling one cannot hold the delivery.
+        response.destroy();
+        finish({ ok: code >= 200 && code < 300, statusCode: code, error: code >= 200 && code < 300 ? null : `the receiver answered ${code}` });
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    request.on('error', (err) => resolve(done({ ok: false, statusCode: null, error: err.message })));
+    // A deadline for the whole exchange (connect, send, the answer's status and headers), not an idle timeout:
+    // a receiver trickling bytes would reset one, and hold the delivery past its claim lease (a second sender).
+    const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)), REQUEST_TIMEOUT_MS);
+    request.on('error', (err) => finish({ ok: false, statusCode: null, error: err.message }));
     request.end(body);
   });
 }
