@@ -25,6 +25,7 @@ import * as m0017 from './migrations/0017_queue_lanes_by_platform.js';
 import * as m0018 from './migrations/0018_secret_environments.js';
 import * as m0019 from './migrations/0019_artifact_app_info.js';
 import * as m0020 from './migrations/0020_attempts_running_by_org.js';
+import * as m0021 from './migrations/0021_duration_bucket_shards.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -48,6 +49,7 @@ const STEPS: Record<string, Step> = {
   '0018_secret_environments': m0018,
   '0019_artifact_app_info': m0019,
   '0020_attempts_running_by_org': m0020,
+  '0021_duration_bucket_shards': m0021,
 };
 
 const TABLE = 'buildmesh_migrations';

@@ -272,6 +272,8 @@ export interface DurationBucketsTable {
   platform: string;
   label: string;
   bucket: number;
+  /** 0021: PostgreSQL spreads a bucket's counts over a few rows (racing finishes lock different ones); readers add them up. */
+  shard: number;
   n: number | string;
   total_ms: number | string;
 }

@@ -1,17 +1,21 @@
 import type { PhaseSummary } from '@buildmesh/protocol';
 import type { Static } from 'typebox';
-import type { Db } from '../rows.js';
+import { isPostgres, type Db } from '../rows.js';
 import { bucketOf, phaseLabel, type BucketRow, type DurationMetric } from '../../stats/histograms.js';
 
 type Phase = Static<typeof PhaseSummary>;
 
+/** Histogram rows per bucket on PostgreSQL (0021; SQLite has one writer and keeps shard 0). */
+export const BUCKET_SHARDS = 8;
+
 async function observe(db: Db, metric: DurationMetric, platform: string, label: string, ms: number): Promise<void> {
   const value = Math.max(0, Math.round(ms));
+  const shard = isPostgres(db) ? Math.floor(Math.random() * BUCKET_SHARDS) : 0;
   await db
     .insertInto('duration_buckets')
-    .values({ metric, platform, label, bucket: bucketOf(value), n: 1, total_ms: value })
+    .values({ metric, platform, label, bucket: bucketOf(value), shard, n: 1, total_ms: value })
     .onConflict((oc) =>
-      oc.columns(['metric', 'platform', 'label', 'bucket']).doUpdateSet((eb) => ({
+      oc.columns(['metric', 'platform', 'label', 'bucket', 'shard']).doUpdateSet((eb) => ({
         n: eb('duration_buckets.n', '+', 1),
         total_ms: eb('duration_buckets.total_ms', '+', value),
       })),
@@ -54,6 +58,7 @@ export async function recordFinish(db: Db, attemptId: string, buildId: string, p
 }
 
 export async function durationBuckets(db: Db): Promise<BucketRow[]> {
+  // A bucket's shards (0021) are rows of the same key: renderHistograms adds them up.
   const rows = await db.selectFrom('duration_buckets').selectAll().execute();
   return rows.map((r) => ({ metric: r.metric, platform: r.platform, label: r.label, bucket: r.bucket, n: Number(r.n), totalMs: Number(r.total_ms) }));
 }
