@@ -10,7 +10,7 @@
  * every listener looks again at once; besides, every `recheckMs` the first queued
  * builds are offered to parked claims again (one query), and every
  * FOLLOWER_RECHECK_EVERY re-checks each log follower looks again. Publishing is
- * coalesced per event loop turn into one `pg_notify` round trip.
+ * coalesced into one `pg_notify` round trip per event loop turn, and while one is out, into the next.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Platform } from '@buildmesh/protocol';
@@ -105,26 +105,29 @@ export class PgWakeups implements Wakeups {
     }
   }
 
+  /**
+   * One `pg_notify` round trip out at a time: the events published while it is out go together in
+   * the next one (under load, one round trip carries many requests' events; idle, none waits).
+   */
   private async flush(): Promise<void> {
-    this.flushing = false;
-    if (this.pending.size === 0) return;
-    const payloads = [...this.pending.values()];
-    this.pending.clear();
-    try {
-      await this.pool.query('select pg_notify($1, p) from unnest($2::text[]) as p', [WAKEUP_CHANNEL, payloads]);
-    } catch (err) {
-      this.log.warn({ err }, 'publishing wake-ups failed; retrying');
-      if (this.closed) return;
-      // Put them back (newer events for the same key win) and try again shortly.
-      const [keys, values] = [[...this.pending.keys()], [...this.pending.values()]];
+    while (this.pending.size > 0) {
+      const payloads = [...this.pending.values()];
       this.pending.clear();
-      for (const p of payloads) this.pending.set(`retry:${++this.retries}`, p);
-      keys.forEach((k, i) => this.pending.set(k, values[i]!));
-      if (!this.flushing) {
-        this.flushing = true;
-        setTimeout(() => void this.flush(), RECONNECT_MS).unref();
+      try {
+        await this.pool.query('select pg_notify($1, p) from unnest($2::text[]) as p', [WAKEUP_CHANNEL, payloads]);
+      } catch (err) {
+        this.log.warn({ err }, 'publishing wake-ups failed; retrying');
+        if (this.closed) break;
+        // Put them back (newer events for the same key win) and try again shortly.
+        const [keys, values] = [[...this.pending.keys()], [...this.pending.values()]];
+        this.pending.clear();
+        for (const p of payloads) this.pending.set(`retry:${++this.retries}`, p);
+        keys.forEach((k, i) => this.pending.set(k, values[i]!));
+        setTimeout(() => void this.flush(), RECONNECT_MS).unref(); // still flushing: publish() schedules nothing meanwhile
+        return;
       }
     }
+    this.flushing = false;
   }
 
   private deliver(payload: string | undefined): void {
