@@ -1,11 +1,10 @@
 /**
- * A hostile org admin points a webhook at a tarpit (accepts the connection, never answers) and queues
- * deliveries to it (`POST /v1/webhooks/:id/test` has no limit). The deliverer sends a claimed batch of 20
- * together and claims the next batch only when the slowest of them ends (10 s later), oldest first, with
- * no per-org share: every other org's deliveries wait behind the tarpit (measured: 60 tarpit pings held
- * another org's ping 28.6 s; one tarpit delivery in flight holds every delivery queued after it ~10 s).
- * What must hold: another org's delivery is sent while the tarpit still holds its connections.
- * TODO (security, found by review): fails today.
+ * A hostile org admin points webhooks at a tarpit (accepts the connection, never answers) and queues
+ * deliveries to them. Before the fix the deliverer sent claimed batches of 20 together, oldest first,
+ * and claimed more only when the slowest ended (10 s later): every other org's deliveries waited behind
+ * the tarpit (measured: 28.6 s). What must hold: another org's delivery is sent while the tarpit still
+ * holds its connections; one org holds at most 8 sends at once, a webhook one; testing a webhook again
+ * while its ping is pending queues nothing more.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +13,7 @@ import { startControllerProcess } from './helpers/controller-process.js';
 import { createTenant, eventually } from './helpers/fixtures.js';
 import { startWebhookReceiver } from './helpers/webhook-receiver.js';
 
-test("one org's tarpit receiver does not hold another org's webhook deliveries", { todo: 'webhook head-of-line blocking across orgs: not fixed yet', timeout: 120_000 }, async () => {
+test("one org's tarpit receiver does not hold another org's webhook deliveries", { timeout: 120_000 }, async () => {
   const held: Socket[] = [];
   let closedByController = 0;
   const tarpit = createServer((socket) => {
@@ -29,14 +28,21 @@ test("one org's tarpit receiver does not hold another org's webhook deliveries",
   try {
     const evil = await createTenant(controller, 'evil');
     const acme = await createTenant(controller, 'acme');
-    const { webhook: trap } = await evil.admin.createWebhook({ url: `http://127.0.0.1:${(tarpit.address() as AddressInfo).port}/hook`, events: ['build.queued'] });
+    const trapUrl = `http://127.0.0.1:${(tarpit.address() as AddressInfo).port}/hook`;
+    const traps = [];
+    for (let i = 0; i < 12; i++) traps.push((await evil.admin.createWebhook({ url: `${trapUrl}${i}`, events: ['build.queued'] })).webhook);
     const { webhook: hook } = await acme.admin.createWebhook({ url: honest.url, events: ['build.queued'] });
-    const pings = Array.from({ length: 25 }, () => evil.admin.testWebhook(trap.id).catch(() => undefined));
-    await eventually(async () => held.length >= 20, 20_000, 'the tarpit holds a batch of deliveries');
+    // Each trap tested twice: the second test of a webhook whose ping is pending queues nothing more.
+    const pings = traps.flatMap((trap) => [evil.admin.testWebhook(trap.id).catch(() => undefined), evil.admin.testWebhook(trap.id).catch(() => undefined)]);
+    await eventually(async () => held.length >= 8, 20_000, 'the tarpit holds the org\'s share of sends');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(held.length, 8, 'one org holds at most 8 sends at once');
     const acmePing = acme.admin.testWebhook(hook.id).catch(() => undefined);
     await eventually(async () => honest.received.length >= 1 || closedByController > 0, 30_000, "acme's delivery or the tarpit's first cut");
     assert.equal(honest.received.length, 1, `acme's delivery waited for the tarpit (${closedByController} tarpit connections cut first)`);
     await Promise.all([...pings, acmePing]);
+    const pending = await Promise.all(traps.map(async (trap) => (await evil.admin.webhookDeliveries(trap.id)).deliveries.length));
+    assert.deepEqual(pending, traps.map(() => 1), 'one ping per webhook, however often it was tested');
   } finally {
     for (const s of held) s.destroy();
     tarpit.close();

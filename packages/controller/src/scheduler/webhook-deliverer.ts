@@ -4,7 +4,9 @@
  * time, and one that a crashed replica held is sent again when its lease ends.
  * A commit that wrote deliveries pokes this replica's deliverer at once
  * (Store.onOutbox); a poll every second finds the rest (other replicas' rows,
- * retries, restarts). Retries back off exponentially (BUILDMESH_WEBHOOK_RETRY_BASE_MS,
+ * retries, restarts). Sends run as a pool: one at a time per webhook (in order),
+ * at most PER_ORG_IN_FLIGHT per org, MAX_IN_FLIGHT in all, each freed slot
+ * refilled at once. Retries back off exponentially (BUILDMESH_WEBHOOK_RETRY_BASE_MS,
  * doubling, at most 4 h apart) and stop about a day after the event.
  */
 import http from 'node:http';
@@ -18,7 +20,10 @@ import { signWebhook } from '../webhooks/signature.js';
 import { guardedLookup, literalRefused, webhookPolicy } from '../webhooks/target-guard.js';
 
 const POLL_MS = 1000;
-const BATCH = 20;
+/** Deliveries one replica sends at once; a slot that frees is filled at once (no batch waits for its slowest). */
+const MAX_IN_FLIGHT = 32;
+/** The most of them one org may hold: a receiver that never answers delays only its own org's deliveries. */
+const PER_ORG_IN_FLIGHT = 8;
 const REQUEST_TIMEOUT_MS = 10_000;
 /** A claimed delivery is offered again after this if its result is never recorded (the replica died mid-send). */
 const CLAIM_LEASE_MS = REQUEST_TIMEOUT_MS + 5_000;
@@ -122,15 +127,40 @@ export function startWebhookDeliverer(store: Store, keyring: Keyring, options: W
     if (!result.ok) log.info({ delivery: d.id, event: d.event, attempts: d.attempts, error: result.error, retryAt }, 'webhook delivery failed');
   };
 
-  const drain = async (): Promise<void> => {
+  const inFlight = new Set<Promise<void>>();
+  const busyWebhooks = new Set<string>();
+  const inFlightByOrg = new Map<string, number>();
+
+  const start = (d: DueDelivery): void => {
+    busyWebhooks.add(d.webhookId);
+    inFlightByOrg.set(d.orgId, (inFlightByOrg.get(d.orgId) ?? 0) + 1);
+    const sending: Promise<void> = deliver(d)
+      .catch((err: unknown) => log.error({ err, delivery: d.id }, 'webhook delivery could not be recorded'))
+      .finally(() => {
+        inFlight.delete(sending);
+        busyWebhooks.delete(d.webhookId);
+        const left = (inFlightByOrg.get(d.orgId) ?? 1) - 1;
+        if (left > 0) inFlightByOrg.set(d.orgId, left);
+        else inFlightByOrg.delete(d.orgId);
+        run(); // a slot is free
+      });
+    inFlight.add(sending);
+  };
+
+  const fill = async (): Promise<void> => {
     do {
       again = false;
-      for (;;) {
-        if (stopped) return;
-        const due = await store.claimDueDeliveries(BATCH, CLAIM_LEASE_MS);
-        if (due.length > 0) webhooksExist = true;
-        await Promise.all(due.map(deliver));
-        if (due.length < BATCH) break;
+      while (!stopped && inFlight.size < MAX_IN_FLIGHT) {
+        const due = await store.claimDueDeliveries({
+          limit: MAX_IN_FLIGHT - inFlight.size,
+          leaseMs: CLAIM_LEASE_MS,
+          busyWebhooks,
+          inFlightByOrg,
+          perOrg: PER_ORG_IN_FLIGHT,
+        });
+        if (due.length === 0) break;
+        webhooksExist = true;
+        for (const d of due) start(d);
       }
     } while (again && !stopped);
   };
@@ -141,7 +171,7 @@ export function startWebhookDeliverer(store: Store, keyring: Keyring, options: W
       again = true;
       return;
     }
-    running = drain()
+    running = fill()
       .catch((err: unknown) => log.error({ err }, 'webhook delivery pass failed'))
       .finally(() => {
         running = undefined;
@@ -172,6 +202,7 @@ export function startWebhookDeliverer(store: Store, keyring: Keyring, options: W
       stopped = true;
       clearInterval(timer);
       await running;
+      await Promise.all(inFlight);
     },
   };
 }

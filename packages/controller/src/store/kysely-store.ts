@@ -48,6 +48,7 @@ import * as buildStats from './queries/build-stats.js';
 import * as reseal_ from './queries/reseal.js';
 import { NO_LIMITS, type OrgLimits } from './queries/fair-share.js';
 import * as deliveries from './queries/webhook-deliveries.js';
+import type { DeliveryClaim } from './queries/webhook-deliveries.js';
 
 /** last_used_at / last_seen_at are written at most this often per row: the hot path stays read-only. */
 const TOUCH_EVERY_MS = 15_000;
@@ -216,7 +217,7 @@ export class KyselyStore implements Store {
   getWebhook = (orgId: string, id: string) => webhooks.getWebhook(this.db, orgId, id);
   deleteWebhook = (orgId: string, id: string) => this.db.transaction().execute((trx) => webhooks.deleteWebhook(trx, orgId, id));
   anyWebhook = () => webhooks.anyWebhook(this.db);
-  claimDueDeliveries = (limit: number, leaseMs: number) => deliveries.claimDueDeliveries(this.db, limit, leaseMs);
+  claimDueDeliveries = (claim: DeliveryClaim) => deliveries.claimDueDeliveries(this.db, claim);
   recordDeliveryAttempt = (id: string, result: Parameters<Store['recordDeliveryAttempt']>[1]) => deliveries.recordDeliveryAttempt(this.db, id, result);
   listDeliveries = (orgId: string, webhookId: string, limit: number) => deliveries.listDeliveries(this.db, orgId, webhookId, limit);
   getDelivery = (orgId: string, webhookId: string, id: string) => deliveries.getDelivery(this.db, orgId, webhookId, id);

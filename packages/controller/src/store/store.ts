@@ -36,7 +36,7 @@ import type {
   WorkerPool,
 } from '@buildmesh/protocol';
 import type { LogBatchInfo } from './queries/read-logs.js';
-import type { DueDelivery } from './queries/webhook-deliveries.js';
+import type { DeliveryClaim, DueDelivery } from './queries/webhook-deliveries.js';
 import type { BucketRow } from '../stats/histograms.js';
 
 export interface EndedBuilds {
@@ -366,8 +366,8 @@ export interface Store {
   /** The endpoint and its delivery log. */
   deleteWebhook(orgId: string, id: string): Promise<boolean>;
   anyWebhook(): Promise<boolean>;
-  /** Claims due outbox rows for `leaseMs` (SKIP LOCKED on PostgreSQL): each is sent by one replica at a time. */
-  claimDueDeliveries(limit: number, leaseMs: number): Promise<DueDelivery[]>;
+  /** Claims due outbox rows for a lease, one per webhook, fair between orgs (SKIP LOCKED on PostgreSQL): each is sent by one replica at a time. */
+  claimDueDeliveries(claim: DeliveryClaim): Promise<DueDelivery[]>;
   recordDeliveryAttempt(id: string, result: { ok: boolean; statusCode: number | null; error: string | null; latencyMs: number; retryAt: string | null }): Promise<void>;
   listDeliveries(orgId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
   getDelivery(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;

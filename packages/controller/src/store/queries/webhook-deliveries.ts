@@ -7,6 +7,8 @@ import { insertDeliveries, insertDeliveryRows } from './webhook-events.js';
 /** A delivery the deliverer holds: what to send, where, and the sealed secret to sign with. */
 export interface DueDelivery {
   id: string;
+  webhookId: string;
+  orgId: string;
   eventId: string;
   event: string;
   payload: string;
@@ -31,29 +33,64 @@ const toDelivery = (r: WebhookDeliveriesTable): WebhookDelivery => ({
   deliveredAt: r.delivered_at,
 });
 
+/** What one replica asks for: how many, for how long, and what it is already sending. */
+export interface DeliveryClaim {
+  limit: number;
+  leaseMs: number;
+  /** Webhooks this replica is sending to now: none of theirs is claimed (one at a time per webhook, in order). */
+  busyWebhooks: ReadonlySet<string>;
+  /** Deliveries this replica has in flight per org, and the most one org may have (a tarpit holds only its own). */
+  inFlightByOrg: ReadonlyMap<string, number>;
+  perOrg: number;
+}
+
+/** Webhooks with a due delivery read per claim (each counts once, however many it has due). */
+const DUE_WEBHOOKS_SCANNED = 500;
+
 /**
- * Claims up to `limit` due deliveries for `leaseMs`: their next attempt moves to
- * the end of the lease and the attempt is counted, so another replica (or this
- * one after a crash) sends it again only if this send is never recorded. On
- * PostgreSQL rows another replica is claiming are skipped, not waited for.
+ * Claims due deliveries, at most one per webhook and `perOrg` per org in flight, the longest-waiting
+ * webhook first: a receiver that never answers, or one org's backlog, delays only its own deliveries
+ * (docs/operations.md, "Webhooks"). Each claimed delivery's next attempt moves to the end of the lease and the attempt
+ * is counted, so another replica (or this one after a crash) sends it again only if this send is never
+ * recorded. On PostgreSQL a delivery another replica is claiming is skipped, not waited for.
  */
-export async function claimDueDeliveries(db: Kysely<Database>, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+export async function claimDueDeliveries(db: Kysely<Database>, c: DeliveryClaim): Promise<DueDelivery[]> {
   const now = nowIso();
   const run = async (trx: Db): Promise<DueDelivery[]> => {
-    let due = trx
+    const webhooks = await trx
       .selectFrom('webhook_deliveries')
-      .select(['id', 'attempts'])
+      .select(['webhook_id', 'org_id', (eb) => eb.fn.min<string>('next_attempt_at').as('due_at')])
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .limit(limit);
-    if (isPostgres(trx)) due = due.forUpdate().skipLocked();
-    const rows = await due.execute();
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
+      .groupBy(['webhook_id', 'org_id'])
+      .orderBy('due_at')
+      .limit(DUE_WEBHOOKS_SCANNED)
+      .execute();
+    const inFlight = new Map(c.inFlightByOrg);
+    const ids: string[] = [];
+    for (const w of webhooks) {
+      if (ids.length >= c.limit) break;
+      const orgCount = inFlight.get(w.org_id) ?? 0;
+      if (c.busyWebhooks.has(w.webhook_id) || orgCount >= c.perOrg) continue;
+      let oldest = trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .where('webhook_id', '=', w.webhook_id)
+        .orderBy('next_attempt_at')
+        .orderBy('id')
+        .limit(1);
+      if (isPostgres(trx)) oldest = oldest.forUpdate().skipLocked();
+      const row = await oldest.executeTakeFirst();
+      if (!row) continue;
+      ids.push(row.id);
+      inFlight.set(w.org_id, orgCount + 1);
+    }
+    if (ids.length === 0) return [];
     await trx
       .updateTable('webhook_deliveries')
-      .set((eb) => ({ next_attempt_at: isoAfter(leaseMs), attempts: eb('attempts', '+', 1) }))
+      .set((eb) => ({ next_attempt_at: isoAfter(c.leaseMs), attempts: eb('attempts', '+', 1) }))
       .where('id', 'in', ids)
       .execute();
     const full = await trx
@@ -61,6 +98,8 @@ export async function claimDueDeliveries(db: Kysely<Database>, limit: number, le
       .innerJoin('webhooks', 'webhooks.id', 'webhook_deliveries.webhook_id')
       .select([
         'webhook_deliveries.id',
+        'webhook_deliveries.webhook_id',
+        'webhook_deliveries.org_id',
         'webhook_deliveries.event_id',
         'webhook_deliveries.event',
         'webhook_deliveries.payload',
@@ -73,6 +112,8 @@ export async function claimDueDeliveries(db: Kysely<Database>, limit: number, le
       .execute();
     return full.map((r) => ({
       id: r.id,
+      webhookId: r.webhook_id,
+      orgId: r.org_id,
       eventId: r.event_id,
       event: r.event,
       payload: r.payload,
@@ -138,8 +179,21 @@ export async function redeliver(db: Db, orgId: string, webhookId: string, id: st
   return getDelivery(db, orgId, webhookId, copy!);
 }
 
-/** The test ping: a `ping` event for this one webhook, due now. */
+/**
+ * The test ping: a `ping` event for this one webhook, due now; while one is still pending, that one
+ * (a webhook has at most one ping waiting, however often it is tested).
+ */
 export async function enqueuePing(db: Db, orgId: string, webhookId: string): Promise<string> {
+  const pending = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('webhook_id', '=', webhookId)
+    .where('org_id', '=', orgId)
+    .where('event', '=', 'ping')
+    .where('status', '=', 'pending')
+    .limit(1)
+    .executeTakeFirst();
+  if (pending) return pending.id;
   const [id] = await insertDeliveries(db, orgId, [webhookId], 'ping', { webhookId, message: 'a test delivery from BuildMesh' });
   return id!;
 }
