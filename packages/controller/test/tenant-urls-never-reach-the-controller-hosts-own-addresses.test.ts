@@ -1,53 +1,82 @@
 /**
  * Loopback is refused for OIDC issuers and webhooks so an org admin cannot probe the controller host's
- * ports, but the host's own interface addresses are not in the blocklist: on a host with a public (or
- * TEST-NET) address on eth0, `https://<that address>:<port>` reaches every service bound to 0.0.0.0, and
- * Linux routes it over `lo`, past a firewall on eth0. The refusal text is a port oracle (ECONNREFUSED,
- * "wrong version number", a certificate error, or a 5 s timeout), and webhook deliveries show the same in
- * `lastError`. What must hold: with neither allowance set, the controller never connects to one of its
- * own host's addresses for a tenant's URL. Skips when the host has no non-loopback, non-private address
- * (nothing the blocklist would miss).
- * TODO (security, found by review): fails today on a host such as this one (192.0.2.2 on eth0).
+ * ports — and so are the host's own interface addresses: Linux delivers a connection to any of them over
+ * `lo`, past a firewall on eth0, to every service bound to 0.0.0.0, and the refusal text (ECONNREFUSED,
+ * "wrong version number", a timeout) or a webhook's `lastError` would tell which ports answer. What must
+ * hold: every address of this host is refused, and with neither private allowance set the controller never
+ * connects to one of them for a tenant's URL — not even with BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1.
+ * This host's addresses may all be in a special-purpose range anyway (10.x on CI, TEST-NET here), so the
+ * last test gives a fresh network namespace an ordinary public address (93.184.216.34, as on a VPS) and
+ * runs the same probe there; it needs `unshare -rn` and `ip` (skips with the reason elsewhere, not on CI).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import { isPrivateAddress } from '../src/webhooks/target-guard.js';
-import { startControllerProcess } from './helpers/controller-process.js';
-import { createTenant } from './helpers/fixtures.js';
+import { fileURLToPath } from 'node:url';
+import { addressAllowed, isLoopbackAddress, isPrivateAddress, webhookPolicy } from '../src/webhooks/target-guard.js';
+import { oidcPolicy } from '../src/auth/oidc-exchange.js';
+import { probeOwnHostAddress } from './helpers/own-host-probe.js';
+import { skipUnless } from '../../../test/helpers/system-services.js';
+import { recordSkip } from '../../../test/helpers/bwrap.js';
 
-const ownAddresses = Object.values(networkInterfaces())
+const hostAddresses = Object.values(networkInterfaces())
   .flat()
-  .filter((a) => a !== undefined && !a.internal && a.family === 'IPv4' && !isPrivateAddress(a.address))
-  .map((a) => a!.address);
+  .flatMap((a) => (a ? [a.address] : []));
+const external = hostAddresses.filter((a) => !isLoopbackAddress(a));
+const externalV4 = external.find((a) => !a.includes(':'));
 
-test("tenants' URLs never reach the controller host's own addresses", { todo: 'own-host addresses are not blocked: not fixed yet', skip: ownAddresses.length === 0 ? 'this host has no address the blocklist misses' : false, timeout: 60_000 }, async () => {
-  const address = ownAddresses[0]!;
-  const sockets: Socket[] = [];
-  const listener = createServer((socket) => {
-    sockets.push(socket);
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
-  const port = (listener.address() as AddressInfo).port;
-  const controller = await startControllerProcess();
-  try {
-    const evil = await createTenant(controller, 'evil');
-    const issuer = `https://${address}:${port}`;
-    const added = await evil.admin
-      .createTrustRule({ name: 'own-host', issuer, audience: 'buildmesh', condition: 'repository == "x"', role: 'member' })
-      .then(() => true, () => false);
-    if (added) {
-      const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      const token = `${b64({ alg: 'ES256', kid: 'k' })}.${b64({ iss: issuer, sub: 'x', aud: 'buildmesh', exp: Math.floor(Date.now() / 1000) + 300 })}.AAAA`;
-      await fetch(`${controller.url}/v1/oidc/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
-    }
-    const hook = await evil.admin.createWebhook({ url: `http://${address}:${port}/hook`, events: ['build.queued'] }).catch(() => undefined);
-    if (hook) await evil.admin.testWebhook(hook.webhook.id);
-    assert.equal(sockets.length, 0, `the controller connected to its own host at ${address}:${port} (issuer added: ${added}, webhook added: ${hook !== undefined})`);
-  } finally {
-    listener.close();
-    await controller.dispose();
+void test("every address of this host is refused, whatever the loopback allowance", () => {
+  assert.ok(hostAddresses.length > 0);
+  const loopbackAllowed = oidcPolicy({ loopback: true }, true);
+  for (const address of hostAddresses) {
+    assert.equal(isPrivateAddress(address), true, address);
+    assert.equal(addressAllowed(address, webhookPolicy(false), address), false, address);
+    // The loopback allowance opens only loopback itself, for a host named as loopback.
+    if (!isLoopbackAddress(address)) assert.equal(addressAllowed(address, loopbackAllowed, address), false, address);
   }
+  // The private allowance opens them all (a receiver on this host, e.g. in tests).
+  for (const address of hostAddresses) assert.equal(addressAllowed(address, webhookPolicy(true), address), true, address);
+});
+
+const noAddress = externalV4 === undefined ? 'this host has no IPv4 address besides loopback' : false;
+if (noAddress) recordSkip('a non-loopback address');
+
+void test("a tenant's issuer and webhook at this host's own address reach nothing", { skip: noAddress, timeout: 60_000 }, async () => {
+  const probe = await probeOwnHostAddress(externalV4!);
+  assert.equal(probe.connections, 0, `the controller connected to its own host at ${externalV4}: ${JSON.stringify(probe)}`);
+  assert.equal(probe.issuer.added, false, JSON.stringify(probe.issuer));
+  assert.equal(probe.webhook.added, false, JSON.stringify(probe.webhook));
+  assert.match(probe.webhook.refusal!, /controller host's own|private/);
+});
+
+const PUBLIC = '93.184.216.34';
+const PUBLIC_V6 = '2606:2800:220:1:248:1893:25c8:1946';
+/** Inside a new user and network namespace: a veth pair with ordinary public addresses, then the probe. */
+const namespaceScript = [
+  'set -e',
+  'ip link set lo up',
+  'ip link add bm0 type veth peer name bm1',
+  `ip addr add ${PUBLIC}/24 dev bm0`,
+  `ip -6 addr add ${PUBLIC_V6}/64 dev bm0 nodad`,
+  'ip link set bm0 up',
+  'ip link set bm1 up',
+].join('\n');
+const namespaceWorks = process.platform === 'linux' && spawnSync('unshare', ['-rn', 'sh', '-c', namespaceScript], { stdio: 'ignore' }).status === 0;
+const noNamespace = skipUnless(namespaceWorks, '`unshare -rn` with `ip link add … type veth` does not work here (user namespaces or iproute2 missing)');
+if (noNamespace) recordSkip('network namespaces (unshare, iproute2)');
+
+void test('on a host with a public address of its own, a tenant reaches nothing there, even with loopback issuers allowed', { skip: noNamespace, timeout: 90_000 }, () => {
+  const probeScript = fileURLToPath(new URL('./helpers/own-host-probe.ts', import.meta.url));
+  const settings = ['BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1', 'BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=0', 'BUILDMESH_WEBHOOK_ALLOW_PRIVATE=0'];
+  const run = spawnSync('unshare', ['-rn', 'sh', '-c', `${namespaceScript}\nexec "$@"`, 'sh', process.execPath, '--import', 'tsx', probeScript, PUBLIC, ...settings], {
+    encoding: 'utf8',
+    timeout: 80_000,
+  });
+  assert.equal(run.status, 0, `probe failed: ${run.stderr}`);
+  const probe = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Awaited<ReturnType<typeof probeOwnHostAddress>> & { allowedHostAddresses: string[] };
+  assert.equal(probe.connections, 0, `the controller connected to its own public address ${PUBLIC}: ${JSON.stringify(probe)}`);
+  assert.equal(probe.issuer.added, false, JSON.stringify(probe.issuer));
+  assert.equal(probe.webhook.added, false, JSON.stringify(probe.webhook));
+  assert.deepEqual(probe.allowedHostAddresses, [], 'addresses of the namespace the guard would let a tenant reach');
 });

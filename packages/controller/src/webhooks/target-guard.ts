@@ -1,9 +1,11 @@
 /**
  * The controller's one SSRF guard, for every request it makes to a URL a tenant named (webhook
  * targets, OIDC issuers and their key sets): a host that is, or resolves to, a private, link-local,
- * CGNAT, multicast or unspecified address is refused — loopback too, unless the caller's policy
- * allows it for hosts named as loopback (a local OIDC test issuer, when the operator sets
- * BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1) — unless the operator allows private targets.
+ * CGNAT, multicast, unspecified or other special-purpose address, or one of the controller host's
+ * own interface addresses (Linux delivers those over `lo`, to every service bound to 0.0.0.0), is
+ * refused — loopback too, unless the caller's policy allows it for hosts named as loopback (a local
+ * OIDC test issuer, when the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1) — unless the
+ * operator allows private targets.
  * The check runs when the URL is added and again on every connection, inside the socket's own DNS
  * lookup (`guardedLookup`, used by `guardedGet`), so the address checked is the address connected
  * to: a name that re-resolves to 10.0.0.1 later (DNS rebinding) is refused. Every address a name
@@ -13,6 +15,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import http from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import os from 'node:os';
 import { ApiError } from '@buildmesh/protocol';
 
 const blocked = new BlockList();
@@ -24,10 +27,14 @@ for (const [net, prefix] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  ['192.0.2.0', 24], // TEST-NET-1
+  ['192.88.99.0', 24], // 6to4 relay anycast
   ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
+  ['198.18.0.0', 15], // benchmarking
+  ['198.51.100.0', 24], // TEST-NET-2
+  ['203.0.113.0', 24], // TEST-NET-3
   ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
+  ['240.0.0.0', 4], // reserved, and 255.255.255.255
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv4');
 }
@@ -38,6 +45,9 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
   ['64:ff9b::', 96],
+  ['2001:db8::', 32], // documentation
+  ['3fff::', 20], // documentation (RFC 9637)
+  ['2001:2::', 48], // benchmarking
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
@@ -61,14 +71,35 @@ for (const [net, prefix] of [
   blockedV6Only.addSubnet(net, prefix, 'ipv6');
 }
 
-/** Is this address one a webhook may not reach? (IPv4-mapped IPv6 is checked as IPv4.) */
+/**
+ * Is this address one a tenant's URL may not reach? Special-purpose ranges and the controller
+ * host's own addresses (IPv4-mapped IPv6 is checked as IPv4; the other IPv6 forms embedding an
+ * IPv4 address are refused whole, above).
+ */
 export function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-  const family = isIP(address);
+  const bare = mapped ? mapped[1]! : address;
+  const family = isIP(bare);
   if (family === 0) return true;
-  if (family === 4) return blocked.check(address, 'ipv4');
-  return blocked.check(address, 'ipv6') || blockedV6Only.check(address, 'ipv6');
+  if (family === 4) return blocked.check(bare, 'ipv4') || isOwnHostAddress(bare);
+  return blocked.check(bare, 'ipv6') || blockedV6Only.check(bare, 'ipv6') || isOwnHostAddress(bare);
+}
+
+/**
+ * One of the addresses of this host's interfaces (all of them, IPv4 and IPv6, any IPv4-mapped
+ * form too)? Read afresh on every check — about 0.1 ms, nothing next to a connection — so an
+ * interface or address added after start counts at once. A connection to one of them goes over
+ * `lo` to whatever listens on 0.0.0.0 here, so it is the loopback refusal by another name.
+ */
+export function isOwnHostAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  const own = new BlockList();
+  for (const entry of Object.values(os.networkInterfaces()).flat()) {
+    if (!entry || isIP(entry.address) === 0) continue;
+    own.addAddress(entry.address, isIP(entry.address) === 4 ? 'ipv4' : 'ipv6');
+  }
+  return own.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 const loopbacks = new BlockList();
@@ -121,7 +152,7 @@ export function webhookPolicy(allowPrivate: boolean): AddressPolicy {
 }
 
 function refused(host: string, address: string): ApiError {
-  return new ApiError('WEBHOOK_TARGET_REFUSED', `${host} resolves to ${address}, a loopback, private or link-local address (BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1 allows it)`);
+  return new ApiError('WEBHOOK_TARGET_REFUSED', `${host} resolves to ${address}, a loopback, private or link-local address (or another special-purpose one, or one of the controller host's own; BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1 allows it)`);
 }
 
 const hostOf = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -179,7 +210,7 @@ export function guardedLookup(policy: AddressPolicy): LookupFunction {
 /** The delivery-time check for an IP-literal host (no lookup happens for those). */
 export function literalRefused(url: URL, allowPrivate: boolean): string | null {
   const host = hostOf(url);
-  return !allowPrivate && isIP(host) && isPrivateAddress(host) ? `${host} is a loopback, private or link-local address` : null;
+  return !allowPrivate && isIP(host) && isPrivateAddress(host) ? `${host} is a loopback, private or link-local address (or another special-purpose one, or one of the controller host's own)` : null;
 }
 
 /** The largest body `guardedGet` reads (discovery documents and key sets are a few kB). */
