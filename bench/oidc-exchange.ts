@@ -1,6 +1,6 @@
 /**
  * oidc_exchange_p50_ms: one POST /v1/oidc/exchange round trip (verify the ID token with the issuer's
- * cached keys, match the trust rules, store the short-lived token, audit) against a real controller,
+ * cached keys, match the named org's trust rules, store the short-lived token, audit) against a real controller,
  * with a loopback issuer (BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1). The first exchange fetches discovery and keys and is not counted; the
  * issuer's key fetches are reported so a cache miss would show.
  */
@@ -13,7 +13,7 @@ export async function benchOidcExchange(rounds = 300): Promise<Record<string, nu
   const issuer = await startLoopbackIssuer();
   const controller = await startController({ BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' });
   try {
-    await controller.admin.createTrustRule({
+    const rule = await controller.admin.createTrustRule({
       name: 'bench',
       issuer: issuer.issuer,
       audience: 'buildmesh',
@@ -26,7 +26,7 @@ export async function benchOidcExchange(rounds = 300): Promise<Record<string, nu
     const samples: number[] = [];
     for (const [i, token] of tokens.entries()) {
       const start = performance.now();
-      await anon.exchangeOidcToken(token);
+      await anon.exchangeOidcToken(token, rule.orgId);
       if (i >= 10) samples.push(performance.now() - start);
     }
     return { oidc_exchange_p50_ms: percentile(samples, 50), oidc_exchange_p99_ms: percentile(samples, 99), oidc_jwks_fetches: issuer.jwksFetches };

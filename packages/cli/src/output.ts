@@ -210,6 +210,7 @@ function apiHint(code: string, env: NodeJS.ProcessEnv = process.env): string | n
     DATABASE_UNAVAILABLE: "the controller's database is restarting or unreachable; retry in a few seconds",
     INTERNAL: 'retry; if it persists, check the controller log',
     VALIDATION_FAILED: `check the values given; \`${bm} <command> --help\` shows the accepted forms`,
+    OIDC_TOKEN_REFUSED: `check that BUILDMESH_ORG (or --org) names the org whose trust rule should accept this ID token and that the token's audience is the rule's; an admin of that org may see why in \`${bm} admin audit\` (\`${bm} admin trust list\` shows its rules)`,
   };
   return hints[code] ?? null;
 }

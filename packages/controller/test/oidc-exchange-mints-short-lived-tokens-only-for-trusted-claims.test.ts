@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from 'jose';
-import { ApiError, BuildMeshClient } from '@buildmesh/protocol';
+import { ApiError, ApiErrors, BuildMeshClient } from '@buildmesh/protocol';
 import { startLoopbackIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, eventually, streamOf, tinyTarGz } from './helpers/fixtures.js';
@@ -40,7 +40,7 @@ test('a CI OIDC token matching a trust rule becomes a short-lived, project-scope
     assert.equal(dup.code, 'NAME_TAKEN');
 
     // Matching claims: a member token of the org, for project app, living ttlSeconds.
-    const exchanged = await anon.exchangeOidcToken(await issuer.sign(MAIN));
+    const exchanged = await anon.exchangeOidcToken(await issuer.sign(MAIN), tenant.org.id);
     assert.equal(exchanged.orgId, tenant.org.id);
     assert.equal(exchanged.role, 'member');
     assert.equal(exchanged.project, 'app');
@@ -57,28 +57,44 @@ test('a CI OIDC token matching a trust rule becomes a short-lived, project-scope
     assert.equal((await refusal(ci.createBuild(buildSpec({ project: 'other' }), streamOf(await tinyTarGz('other'))))).code, 'FORBIDDEN');
     assert.equal((await refusal(ci.listTokens())).code, 'FORBIDDEN');
 
-    // Refusals: wrong audience, expired, claims outside the rule, unknown issuer, a forged signature, garbage.
-    const refused = async (token: string, why: RegExp) => {
-      const err = await refusal(anon.exchangeOidcToken(token));
+    // Refusals: wrong audience, expired, claims outside the rule, unknown issuer, a forged signature, garbage,
+    // an unknown org, an org without rules. The anonymous caller reads one answer for all of them (no oracle of
+    // which orgs exist or which issuers they trust); why goes to the org's audit log when the signature held
+    // (its claims are then the issuer's) and to the controller's log otherwise.
+    const refused = async (token: string, org = tenant.org.id) => {
+      const err = await refusal(anon.exchangeOidcToken(token, org));
       assert.equal(err.code, 'OIDC_TOKEN_REFUSED');
       assert.equal(err.status, 401);
-      assert.match(err.message, why);
+      assert.equal(err.message, ApiErrors.OIDC_TOKEN_REFUSED.message);
     };
-    await refused(await issuer.sign({ ...MAIN, aud: 'someone-else' }), /audience/);
+    await refused(await issuer.sign({ ...MAIN, aud: 'someone-else' }));
     const now = Math.floor(Date.now() / 1000);
-    await refused(await issuer.sign({ ...MAIN, iat: now - 600, exp: now - 120 }), /expired/);
-    await refused(await issuer.sign({ ...MAIN, ref: 'refs/heads/feature' }), /no trust rule matches/);
-    await refused(await issuer.sign({ ...MAIN, repository: 'acme/app-fork' }), /no trust rule matches/);
-    await refused(await issuer.sign({ sub: MAIN.sub, ref: MAIN.ref, aud: AUD }), /no trust rule matches/); // a missing claim never matches
-    await refused(await stranger.sign(MAIN), /unknown issuer/);
+    await refused(await issuer.sign({ ...MAIN, iat: now - 600, exp: now - 120 }));
+    await refused(await issuer.sign({ ...MAIN, ref: 'refs/heads/feature' }));
+    await refused(await issuer.sign({ ...MAIN, repository: 'acme/app-fork' }));
+    await refused(await issuer.sign({ sub: MAIN.sub, ref: MAIN.ref, aud: AUD })); // a missing claim never matches
+    await refused(await stranger.sign(MAIN));
     const forged = await generateKeyPair('ES256');
-    await refused(await issuer.sign(MAIN, { key: forged.privateKey }), /signature/);
-    await refused('not.a.jwt', /not a JWT/);
+    await refused(await issuer.sign(MAIN, { key: forged.privateKey }));
+    await refused('not.a.jwt');
+    await refused(await issuer.sign(MAIN), 'no-such-org');
+    await refused(await issuer.sign(MAIN), 'org_00000000000000000000000000');
+    const bare = await controller.admin.createOrg('bare');
+    await refused(await issuer.sign(MAIN), bare.id);
+    await refused(await issuer.sign(MAIN), bare.name);
+    await refused(await stranger.sign(MAIN), bare.id);
 
     // Keys were fetched once and cached across all of that.
     assert.equal(issuer.jwksFetches, 1);
 
-    // Audited: each exchange under the org; a verified token no rule matched, for the instance admin.
+    // The reasons the caller was not told: in the controller's log, for refusals that verified nothing.
+    await eventually(async () => /OIDC token exchange refused/.test(controller.output()) || undefined, 5000, 'the refusals to be logged');
+    const logged = controller.output();
+    for (const reason of ['not a JWT', "no trust rule of this org (or no such org) names the token's issuer", "signature does not verify with the issuer's keys"]) {
+      assert.ok(logged.includes(reason), `the controller's log holds "${reason}"`);
+    }
+
+    // Audited: each exchange under the org; a verified token the org's rules refused, under the org too.
     const entries = (await tenant.admin.audit()).entries;
     const exchange = entries.filter((e) => e.action === 'oidc.exchange');
     assert.equal(exchange.length, 1);
@@ -88,8 +104,21 @@ test('a CI OIDC token matching a trust rule becomes a short-lived, project-scope
     assert.equal(exchange[0]!.targetId, exchanged.tokenId);
     assert.deepEqual((exchange[0]!.details as { claims: unknown }).claims, { sub: MAIN.sub, repository: 'acme/app', ref: 'refs/heads/main' });
     assert.ok(!JSON.stringify(entries).includes(exchanged.token), 'the token never reaches the log');
-    const refusedEntries = (await controller.admin.audit()).entries.filter((e) => e.action === 'oidc.exchange_refused');
-    assert.equal(refusedEntries.length, 3);
+    const refusedEntries = entries.filter((e) => e.action === 'oidc.exchange_refused');
+    assert.deepEqual(
+      refusedEntries.map((e) => (e.details as { reason: string }).reason),
+      [
+        "the ID token's audience is not one a trust rule of the org for this issuer expects",
+        'the ID token has expired',
+        "no trust rule of the org matches the token's claims",
+        "no trust rule of the org matches the token's claims",
+        "no trust rule of the org matches the token's claims",
+      ],
+    );
+    assert.ok(refusedEntries.every((e) => e.orgId === tenant.org.id && e.actorKind === 'oidc' && e.actorId === MAIN.sub && e.actorName === issuer.issuer));
+    assert.deepEqual((refusedEntries[2]!.details as { claims: unknown }).claims, { sub: MAIN.sub, repository: 'acme/app', ref: 'refs/heads/feature' });
+    // Nothing that failed to verify (forged, garbage, another issuer, another org) reached any org's audit log.
+    assert.equal((await controller.admin.audit()).entries.filter((e) => e.action === 'oidc.exchange_refused').length, 5);
 
     // After its lifetime the token stops working (and the dashboard cannot be entered with it).
     await eventually(async () => (await ci.whoami().then(() => false, (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED')) || undefined, 15_000, 'the exchanged token to expire');
@@ -98,7 +127,7 @@ test('a CI OIDC token matching a trust rule becomes a short-lived, project-scope
 
     // A removed rule trusts no more.
     await tenant.admin.deleteTrustRule(rule.id);
-    await refused(await issuer.sign(MAIN), /unknown issuer/);
+    await refused(await issuer.sign(MAIN));
     assert.equal((await tenant.admin.audit()).entries.filter((e) => e.action.startsWith('trust_rule.')).length, 2);
   } finally {
     await controller.dispose();

@@ -16,12 +16,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LookupAddress } from 'node:dns';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import type { TrustRule } from '@buildmesh/protocol';
-import { issuerAddressRefused, keySetMayBeLoopback, OidcExchanger } from '../src/auth/oidc-exchange.js';
+import { ApiErrors, type TrustRule } from '@buildmesh/protocol';
+import { ExchangeRefused, issuerAddressRefused, keySetMayBeLoopback, OidcExchanger } from '../src/auth/oidc-exchange.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import type { Resolver } from '../src/webhooks/target-guard.js';
 import { refusal } from './helpers/expect.js';
+
+/** The refusal of an exchange: one generic message for the caller, and why (`reason`) for the logs. */
+async function refusedExchange(promise: Promise<unknown>): Promise<ExchangeRefused> {
+  const err = await refusal(promise);
+  assert.ok(err instanceof ExchangeRefused, String(err));
+  assert.equal(err.message, ApiErrors.OIDC_TOKEN_REFUSED.message, 'the caller is told nothing more');
+  return err;
+}
 
 const AUD = 'buildmesh-test';
 const CLAIMS = { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', aud: AUD };
@@ -84,9 +92,9 @@ test('a rebinding issuer name, public when the rule is added and private when th
         const dns = scriptedResolver((_, n) => (n === 1 ? '93.184.216.34' : answer));
         assert.equal(await issuerAddressRefused(issuer, {}, dns.resolve), null, 'the add-time check saw the public answer');
         await addRule(issuer);
-        const err = await refusal(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
+        const err = await refusedExchange(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1'), 'acme'));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', answer);
-        assert.match(err.message, new RegExp(`rebind\\.example resolves to ${answer.replace(/\./g, '\\.')}, which is a (private|loopback) address`), answer);
+        assert.match(err.reason, new RegExp(`rebind\\.example resolves to ${answer.replace(/\./g, '\\.')}, which is a (private|loopback) address`), answer);
         assert.equal(dns.lookups('rebind.example'), 2, 'the connection did its own lookup');
         assert.equal(listener.connections(), 0, `never connected (${answer})`);
       }
@@ -102,9 +110,9 @@ test('a rebinding issuer name, public when the rule is added and private when th
         const parsed = new URL(issuer).href.replace(/\/$/, '');
         const dns = scriptedResolver(() => '93.184.216.34');
         await addRule(parsed);
-        const err = await refusal(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(parsed, privateKey, 'k1')));
+        const err = await refusedExchange(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(parsed, privateKey, 'k1'), 'acme'));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', issuer);
-        assert.match(err.message, new RegExp(`${address.replace(/\./g, '\\.')} is a private address`), issuer);
+        assert.match(err.reason, new RegExp(`${address.replace(/\./g, '\\.')} is a private address`), issuer);
         assert.equal(listener.connections(), 0, `never connected (${issuer})`);
       }
 
@@ -112,8 +120,8 @@ test('a rebinding issuer name, public when the rule is added and private when th
       const issuer = `https://allowed.example:${listener.port}`;
       await addRule(issuer);
       const dns = scriptedResolver(() => '0.0.0.0');
-      const err = await refusal(new OidcExchanger(store, { private: true }, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1')));
-      assert.match(err.message, /cannot read the issuer's discovery document/);
+      const err = await refusedExchange(new OidcExchanger(store, { private: true }, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'k1'), 'acme'));
+      assert.match(err.reason, /cannot read the issuer's discovery document/);
       assert.equal(listener.connections(), 1, 'allowed: the connection went through');
     });
   } finally {
@@ -150,21 +158,21 @@ test("jose's later key-set refetch goes through the guard; redirects are never f
       let answer = '127.0.0.1';
       const dns = scriptedResolver(() => answer);
       // Without the operator's BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS, the loopback issuer is refused before any connection.
-      const refusedHere = await refusal(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'key-1')));
-      assert.match(refusedHere.message, /127\.0\.0\.1 is a loopback address \(the controller's own host\), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1/);
+      const refusedHere = await refusedExchange(new OidcExchanger(store, {}, { resolve: dns.resolve }).exchange(await sign(issuer, privateKey, 'key-1'), 'acme'));
+      assert.match(refusedHere.reason, /127\.0\.0\.1 is a loopback address \(the controller's own host\), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1/);
       assert.equal(hits.connections, 0, 'a loopback issuer is never connected to without the opt-in');
 
       const exchanger = new OidcExchanger(store, { loopback: true }, { resolve: dns.resolve, keyCooldownMs: 0 });
-      assert.equal((await exchanger.exchange(await sign(issuer, privateKey, 'key-1'))).rule.issuer, issuer);
+      assert.equal((await exchanger.exchange(await sign(issuer, privateKey, 'key-1'), 'acme')).rule.issuer, issuer);
       assert.equal(hits.jwks, 1);
 
       for (const privateAnswer of ['0.0.0.0', '10.0.0.1', '169.254.169.254', '::ffff:10.0.0.1']) {
         answer = privateAnswer;
         const lookupsBefore = dns.lookups('localhost');
         const connectionsBefore: number = hits.connections;
-        const err = await refusal(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2')));
+        const err = await refusedExchange(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2'), 'acme'));
         assert.equal(err.code, 'OIDC_TOKEN_REFUSED', privateAnswer);
-        assert.match(err.message, /resolves to .*, which is a private address/, privateAnswer);
+        assert.match(err.reason, /resolves to .*, which is a private address/, privateAnswer);
         assert.equal(dns.lookups('localhost'), lookupsBefore + 1, 'the refetch looked the name up through the guard');
         assert.equal(hits.connections, connectionsBefore, `the refetch never connected (${privateAnswer})`);
         assert.equal(hits.jwks, 1);
@@ -172,24 +180,24 @@ test("jose's later key-set refetch goes through the guard; redirects are never f
 
       // The control: answering loopback again, the unknown kid does refetch (and the new key is still unknown).
       answer = '127.0.0.1';
-      const err = await refusal(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2')));
-      assert.match(err.message, /signature does not verify/);
+      const err = await refusedExchange(exchanger.exchange(await sign(issuer, rotated.privateKey, 'key-2'), 'acme'));
+      assert.match(err.reason, /signature does not verify/);
       assert.equal(hits.jwks, 2, 'the unknown kid made jose refetch');
 
       // A key set under a public name that resolves to loopback: refused, never connected.
       const publicKeys = `${issuer}/public-keys`;
       await addRule(publicKeys);
       const connectionsBefore = hits.connections;
-      const onLoopback = await refusal(exchanger.exchange(await sign(publicKeys, privateKey, 'key-1')));
-      assert.match(onLoopback.message, /keys\.example resolves to 127\.0\.0\.1, which is a loopback address/);
+      const onLoopback = await refusedExchange(exchanger.exchange(await sign(publicKeys, privateKey, 'key-1'), 'acme'));
+      assert.match(onLoopback.reason, /keys\.example resolves to 127\.0\.0\.1, which is a loopback address/);
       assert.equal(hits.connections, connectionsBefore + 1, 'only the discovery document was fetched');
 
       // A discovery document answering with a redirect: refused, and the redirect is not followed.
       const redirecting = `${issuer}/redirecting`;
       await addRule(redirecting);
-      const redirected = await refusal(exchanger.exchange(await sign(redirecting, privateKey, 'key-1')));
+      const redirected = await refusedExchange(exchanger.exchange(await sign(redirecting, privateKey, 'key-1'), 'acme'));
       assert.equal(redirected.code, 'OIDC_TOKEN_REFUSED');
-      assert.match(redirected.message, /HTTP 302 \(redirects are not followed\)/);
+      assert.match(redirected.reason, /HTTP 302 \(redirects are not followed\)/);
       assert.equal(hits.landed, 0);
     });
   } finally {

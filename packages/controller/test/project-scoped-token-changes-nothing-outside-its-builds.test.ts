@@ -27,7 +27,7 @@ test('a project-scoped token submits, cancels and retries its own builds and cha
     const tenant = await createTenant(controller, 'scoped');
     await tenant.admin.createTrustRule({ name: 'app-ci', issuer: issuer.issuer, audience: AUD, condition: 'repository == "acme/app"', role: 'member', project: 'app', ttlSeconds: 600 });
     const anon = new BuildMeshClient({ url: controller.url, timeoutMs: 10_000 });
-    const ci = anon.withToken((await anon.exchangeOidcToken(await issuer.sign({ sub: 'repo:acme/app', repository: 'acme/app', aud: AUD }))).token);
+    const ci = anon.withToken((await anon.exchangeOidcToken(await issuer.sign({ sub: 'repo:acme/app', repository: 'acme/app', aud: AUD }), tenant.org.id)).token);
 
     const other = await tenant.member.createBuild(buildSpec({ project: 'prod' }), streamOf(await tinyTarGz('prod')));
     await tenant.member.setSecret('prod', 'API_URL', 'https://api.example');

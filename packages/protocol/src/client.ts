@@ -234,9 +234,9 @@ export class BuildMeshClient {
   rotateProvenanceKey(): Promise<ProvenanceKey> {
     return this.json('POST', '/v1/provenance-keys/rotate', { json: {} });
   }
-  /** CI: trades a platform's OIDC ID token for a short-lived API token (no bearer needed). */
-  exchangeOidcToken(token: string): Promise<OidcExchangeResponse> {
-    return this.json('POST', '/v1/oidc/exchange', { json: { token } });
+  /** CI: trades a platform's OIDC ID token for a short-lived API token of `org` (its id or name; no bearer needed). */
+  exchangeOidcToken(token: string, org: string): Promise<OidcExchangeResponse> {
+    return this.json('POST', '/v1/oidc/exchange', { json: { token, org } });
   }
   createTrustRule(request: CreateTrustRuleRequest): Promise<TrustRule> {
     return this.json('POST', '/v1/trust-rules', { json: request });

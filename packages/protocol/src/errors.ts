@@ -14,7 +14,7 @@ export const ApiErrors = {
   UNAUTHENTICATED: { status: 401, message: 'A valid token is required (Authorization: Bearer <token>).' },
   OIDC_TOKEN_REFUSED: {
     status: 401,
-    message: 'The OIDC ID token was refused: unknown issuer, bad signature, wrong audience, expired, or no trust rule matches its claims.',
+    message: 'The OIDC ID token was refused: no trust rule of this org accepts it, or it could not be verified.',
   },
   FORBIDDEN: { status: 403, message: "The token's role does not allow this." },
   SANDBOX_REQUIRED: {

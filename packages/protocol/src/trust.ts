@@ -45,7 +45,15 @@ export type CreateTrustRuleRequest = Static<typeof CreateTrustRuleRequest>;
 export const TrustRuleList = Type.Object({ rules: Type.Array(TrustRule) });
 export const TrustRuleParams = Type.Object({ id: Id('trr') });
 
-export const OidcExchangeRequest = Type.Object({ token: Type.String({ minLength: 1, maxLength: 16384 }) }, { additionalProperties: false });
+/**
+ * `org` names the org the token is wanted for, by its id (`org_…`) or its name: only that org's trust
+ * rules are considered, so another org's rule never decides whose token a CI identity gets. An id-shaped
+ * value is always read as an id. An unknown org is refused exactly like a token no rule accepts.
+ */
+export const OidcExchangeRequest = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: 16384 }), org: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
 export type OidcExchangeRequest = Static<typeof OidcExchangeRequest>;
 /** `token` is an API token (bmt_…) that stops working at `expiresAt`. */
 export const OidcExchangeResponse = Type.Object({

@@ -57,6 +57,7 @@ interface BuildOptions {
   wait: boolean;
   download: boolean;
   oidcToken?: string;
+  org?: string;
 }
 
 interface Planned {
@@ -93,6 +94,7 @@ export const buildCommand = action<BuildOptions>(
     .option('--no-wait', 'submit and exit without following the build')
     .option('--no-download', 'wait for the build but do not download its artifacts')
     .option('--oidc-token <jwt>', "CI: exchange this OIDC ID token for a short-lived token (trust rules: buildmesh admin trust); default: BUILDMESH_OIDC_TOKEN")
+    .option('--org <id|name>', 'CI: the org whose trust rules the OIDC ID token is exchanged under (required with an ID token); default: BUILDMESH_ORG')
     .addHelpText(
       'after',
       '\nExit status: 0 succeeded (or submitted with --no-wait), 1 failed, 3 canceled, 4 timed out, 130 interrupted (the build keeps running).\n' +
@@ -128,7 +130,7 @@ export const buildCommand = action<BuildOptions>(
     if (git.changes > 0) out.warn(`${git.changes} uncommitted change(s) are included: the working tree is packed, as it is`);
 
     // 2. The controller: a bad token is refused before packing, not after uploading.
-    const { client, connection } = await connectForCi(opts.oidcToken, out);
+    const { client, connection } = await connectForCi(opts.oidcToken, opts.org, out);
     await client.whoami(); // (the controller creates the project on its first build)
 
     // 3. Pack once, upload only if the org does not have these bytes yet, then one small request per platform.

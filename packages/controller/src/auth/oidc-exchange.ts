@@ -1,8 +1,10 @@
 /**
- * CI token exchange: a platform's OIDC ID token (GitHub Actions, GitLab, Buildkite…) is verified
- * against its issuer's JWKS (found by OIDC discovery; keys cached by jose's remote key set), its
- * issuer, audience and expiry, then matched against the org admins' trust rules for that issuer;
- * the first matching rule (oldest first) mints a short-lived API token stored hashed with its expiry.
+ * CI token exchange: a platform's OIDC ID token (GitHub Actions, GitLab, Buildkite…) and the org it is
+ * wanted for. The token is verified against its issuer's JWKS (found by OIDC discovery; keys cached by
+ * jose's remote key set), its issuer, audience and expiry, then matched against *that org's* trust rules
+ * for the issuer (never another org's: every org trusts the same public issuers and audience); the first
+ * matching rule (oldest first) mints a short-lived API token stored hashed with its expiry. Every refusal
+ * reads the same to the caller; why is kept for the org's audit log or the controller's log.
  */
 import type * as Jose from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -31,13 +33,29 @@ export interface Exchanged {
   claims: JWTPayload;
 }
 
-/** Why an ID token was refused: `verified` says whether its signature held (only those are audited). */
+/** What is known of a refused exchange besides why: the org whose rules were tried, and the claims once the signature held. */
+export interface RefusalContext {
+  orgId?: string;
+  verified?: { issuer: string; subject: string; claims: JWTPayload };
+}
+
+/**
+ * A refused ID token. The caller (anonymous: it holds only the ID token) always gets the catalogue's one
+ * OIDC_TOKEN_REFUSED message, whatever the cause: an unknown org, an issuer no rule of it names, a bad
+ * signature and an unreachable issuer read alike, so refusals tell nobody which orgs exist, which issuers
+ * an org trusts, or anything of the network the controller sees. `reason` says why, for the org's audit
+ * log (a token whose signature held) or the controller's log, never for the caller.
+ */
 export class ExchangeRefused extends ApiError {
   constructor(
-    message: string,
-    readonly verified?: { issuer: string; subject: string; claims: JWTPayload },
+    readonly reason: string,
+    readonly context: RefusalContext = {},
   ) {
-    super('OIDC_TOKEN_REFUSED', message);
+    super('OIDC_TOKEN_REFUSED');
+  }
+
+  get verified(): RefusalContext['verified'] {
+    return this.context.verified;
   }
 }
 
@@ -80,7 +98,11 @@ export class OidcExchanger {
     private readonly testing: ExchangerTesting = {},
   ) {}
 
-  async exchange(idToken: string): Promise<Exchanged> {
+  /**
+   * `org` is the org's id or name (the caller's choice): only its rules for the token's issuer are
+   * tried. An unknown org and an org with no rule for the issuer are one refusal, from one query.
+   */
+  async exchange(idToken: string, org: string): Promise<Exchanged> {
     const jose = await joseModule();
     let unverified: JWTPayload;
     try {
@@ -90,8 +112,9 @@ export class OidcExchanger {
     }
     const issuer = unverified.iss;
     if (typeof issuer !== 'string') throw new ExchangeRefused('the token has no issuer');
-    const rules = await this.store.trustRulesForIssuer(issuer);
-    if (rules.length === 0 || !issuerUrlAllowed(issuer)) throw new ExchangeRefused(`unknown issuer ${issuer.slice(0, 200)}: no trust rule names it`);
+    const rules = await this.store.orgTrustRulesForIssuer(org, issuer);
+    if (rules.length === 0 || !issuerUrlAllowed(issuer)) throw new ExchangeRefused('no trust rule of this org (or no such org) names the token\'s issuer');
+    const orgId = rules[0]!.orgId;
     const audiences = [...new Set(rules.map((r) => r.audience))];
     let payload: JWTPayload;
     try {
@@ -103,13 +126,17 @@ export class OidcExchanger {
         clockTolerance: CLOCK_TOLERANCE_S,
       }));
     } catch (err) {
+      if (err instanceof ExchangeRefused) throw new ExchangeRefused(err.reason, { ...err.context, orgId });
       if (err instanceof ApiError) throw err;
-      throw new ExchangeRefused(refusalOf(err, jose.errors));
+      // jose checks the claims only once the signature held: those refusals carry trustworthy claims.
+      const claims = err instanceof jose.errors.JWTClaimValidationFailed || err instanceof jose.errors.JWTExpired ? err.payload : undefined;
+      const verified = claims && typeof claims.sub === 'string' ? { issuer, subject: claims.sub, claims } : undefined;
+      throw new ExchangeRefused(refusalOf(err, jose.errors), { orgId, ...(verified ? { verified } : {}) });
     }
     const tokenAudiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
     const subject = payload.sub!;
     const rule = rules.find((r) => tokenAudiences.includes(r.audience) && conditionMatches(parseCondition(r.condition), payload));
-    if (!rule) throw new ExchangeRefused('no trust rule matches the token\'s claims', { issuer, subject, claims: payload });
+    if (!rule) throw new ExchangeRefused('no trust rule of the org matches the token\'s claims', { orgId, verified: { issuer, subject, claims: payload } });
     const tokenId = newId('tok');
     const { token, secretHash } = mintCredential('t', tokenId);
     const expiresAt = new Date(Date.now() + rule.ttlSeconds * 1000).toISOString();
@@ -161,17 +188,21 @@ export function oidcPolicy(allowed: IssuerAllowance, loopbackHere: boolean, reso
     allowPrivate: allowed.private === true,
     allowLoopback: allowed.loopback === true && loopbackHere,
     resolve,
-    refuse: (host, address) => {
-      const who = host === address ? host : `${host} resolves to ${address}, which`;
-      return new ExchangeRefused(
-        !isLoopbackAddress(address)
-          ? `${who} is a private address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`
-          : allowed.loopback !== true && loopbackHere && isLoopbackName(host)
-            ? `${who} is a loopback address (the controller's own host), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1 (a local test issuer)`
-            : `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`,
-      );
-    },
+    refuse: (host, address) => new ExchangeRefused(addressRefusal(allowed, loopbackHere, host, address, true)),
   };
+}
+
+/**
+ * Why an address is refused. `nameAddress`: say which address a name resolved to (the controller's log
+ * only; an org admin adding a rule learns the kind of address, not the answer of the controller's DNS).
+ */
+function addressRefusal(allowed: IssuerAllowance, loopbackHere: boolean, host: string, address: string, nameAddress: boolean): string {
+  const who = host === address ? host : nameAddress ? `${host} resolves to ${address}, which` : `${host} resolves to an address that`;
+  return !isLoopbackAddress(address)
+    ? `${who} is a private address the controller does not connect to (BUILDMESH_OIDC_ALLOW_PRIVATE_ISSUERS=1 allows private issuers)`
+    : allowed.loopback !== true && loopbackHere && isLoopbackName(host)
+      ? `${who} is a loopback address (the controller's own host), refused unless the operator sets BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS=1 (a local test issuer)`
+      : `${who} is a loopback address, allowed only for a loopback issuer named 127.0.0.1, [::1] or localhost`;
 }
 
 /**
@@ -183,18 +214,19 @@ export function keySetMayBeLoopback(issuer: string): boolean {
 }
 
 /**
- * The add-time check of an issuer URL (quick feedback when a rule is added): refused when its host
- * is or resolves to a private or loopback address, unless the operator allows it (a loopback issuer
- * only when named as such). Every later connection checks again, at connect time.
+ * The add-time check of an issuer URL (quick feedback to the org admin adding a rule): refused when
+ * its host is or resolves to a private or loopback address, unless the operator allows it (a loopback
+ * issuer only when named as such). The message names the kind of address, never the address a name
+ * resolved to nor a network error. Every later connection checks again, at connect time.
  */
 export async function issuerAddressRefused(url: string, allowed: IssuerAllowance, resolve?: Resolver): Promise<string | null> {
   if (allowed.private === true) return null;
+  const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
   try {
-    const policy = oidcPolicy(allowed, true, resolve);
-    const blocked = await blockedAddressOf(new URL(url), policy);
-    return blocked ? policy.refuse(new URL(url).hostname.replace(/^\[(.*)\]$/, '$1'), blocked).message : null;
+    const blocked = await blockedAddressOf(new URL(url), oidcPolicy(allowed, true, resolve));
+    return blocked ? addressRefusal(allowed, true, host, blocked, false) : null;
   } catch {
-    return `${new URL(url).hostname} does not resolve`;
+    return `${host} does not resolve`;
   }
 }
 
@@ -209,7 +241,8 @@ async function discoverJwksUri(issuer: string, policy: AddressPolicy): Promise<s
   } catch (err) {
     if (err instanceof ApiError) throw err;
     // Never a byte of the answer in the message (a JSON parse error quotes it): the caller may not own the issuer.
-    throw new ExchangeRefused(`cannot read the issuer's discovery document ${url}: ${err instanceof SyntaxError ? 'the answer is not JSON' : (err as Error).message}`);
+    // The network error (which goes to the controller's log only) may say what answers where: never the caller's.
+    throw new ExchangeRefused(`cannot read the issuer's discovery document ${url}: ${err instanceof SyntaxError ? 'the answer is not JSON' : networkError(err)}`);
   }
   if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string' || !issuerUrlAllowed(doc.jwks_uri, true)) {
     throw new ExchangeRefused(`the discovery document at ${url} does not name this issuer and an https jwks_uri`);
@@ -217,13 +250,19 @@ async function discoverJwksUri(issuer: string, policy: AddressPolicy): Promise<s
   return doc.jwks_uri;
 }
 
+/** A fetch error with its cause (undici's "fetch failed" says nothing without it). */
+function networkError(err: unknown): string {
+  const { message, cause } = err as Error & { cause?: unknown };
+  return cause instanceof Error && cause.message !== message ? `${message} (${cause.message})` : message;
+}
+
 function refusalOf(err: unknown, joseErrors: typeof Jose.errors): string {
   if (err instanceof joseErrors.JWTExpired) return 'the ID token has expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return 'the ID token\'s audience is not one a trust rule for this issuer expects';
+    if (err.claim === 'aud') return 'the ID token\'s audience is not one a trust rule of the org for this issuer expects';
     return `the ID token's ${err.claim} claim is not valid (${err.reason})`;
   }
   if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JWKSNoMatchingKey) return 'the ID token\'s signature does not verify with the issuer\'s keys';
-  if (err instanceof joseErrors.JOSEError) return `the ID token is not valid (${err.code})`;
-  return 'the ID token could not be verified';
+  if (err instanceof joseErrors.JOSEError) return `the ID token is not valid (${err.code}: ${err.message})`;
+  return `the ID token could not be verified (${networkError(err)})`;
 }

@@ -1,4 +1,5 @@
 import { ApiError, CreateTrustRuleRequest, OidcExchangeRequest, OidcExchangeResponse, TrustRule, TrustRuleList, TrustRuleParams } from '@buildmesh/protocol';
+import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
 import { audit } from '../audit/record.js';
@@ -15,8 +16,10 @@ const AUDITED_CLAIMS = ['sub', 'repository', 'ref', 'workflow', 'job_workflow_re
 
 /**
  * CI identity: org admins manage trust rules; anyone may present an OIDC ID token to
- * /v1/oidc/exchange (the token is the credential). Every successful exchange is audited under the
- * rule's org; a verified token that matches no rule is audited too (instance-wide, org null).
+ * /v1/oidc/exchange with the org it wants a token of (the ID token is the credential; only that org's
+ * rules are tried). Every successful exchange is audited under the org; a refusal answers one generic
+ * message, and its reason is audited under the org when the token's signature held (its claims are
+ * then the issuer's, not the caller's), else logged by the controller at warn level.
  */
 export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
   const allowed = { private: ctx.options.oidcAllowPrivateIssuers === 1, loopback: ctx.options.oidcAllowLoopbackIssuers === 1 };
@@ -84,12 +87,13 @@ export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
         tags: ['tenancy'],
         body: OidcExchangeRequest,
         response: { 201: OidcExchangeResponse },
-        description: "A CI job's OIDC ID token for a short-lived API token, when a trust rule matches its issuer, audience and claims.",
+        description: "A CI job's OIDC ID token for a short-lived API token of the org it names (id or name), when a trust rule of that org matches its issuer, audience and claims; any refusal is one 401 OIDC_TOKEN_REFUSED.",
       },
     },
     async (request, reply) => {
+      const { token, org } = request.body;
       try {
-        const done = await exchanger.exchange(request.body.token);
+        const done = await exchanger.exchange(token, org);
         const actor = { kind: 'oidc', id: String(done.claims.sub), name: String(done.claims.iss) };
         await audit(ctx, request, {
           action: 'oidc.exchange',
@@ -108,19 +112,32 @@ export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
           ruleId: done.rule.id,
         });
       } catch (err) {
-        if (err instanceof ExchangeRefused && err.verified) {
-          await audit(ctx, request, {
-            action: 'oidc.exchange_refused',
-            orgId: null,
-            actor: { kind: 'oidc', id: err.verified.subject, name: err.verified.issuer },
-            target: { type: 'issuer', id: err.verified.issuer },
-            details: { reason: err.message, claims: pick(err.verified.claims) },
-          });
-        }
+        if (err instanceof ExchangeRefused) await recordRefusal(ctx, request, err, org);
         throw err;
       }
     },
   );
+}
+
+/**
+ * Why an exchange was refused, never told to the anonymous caller: the org's audit log gets a token whose
+ * signature held (a genuine CI identity of an issuer the org trusts, e.g. a branch no rule admits); any
+ * other refusal (unknown org, issuer no rule names, bad signature, unreachable issuer) goes to the
+ * controller's log, so nobody can fill an org's audit log with claims of their own making.
+ */
+async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, err: ExchangeRefused, org: string): Promise<void> {
+  const { orgId, verified } = err.context;
+  if (orgId && verified) {
+    await audit(ctx, request, {
+      action: 'oidc.exchange_refused',
+      orgId,
+      actor: { kind: 'oidc', id: verified.subject, name: verified.issuer },
+      target: { type: 'issuer', id: verified.issuer },
+      details: { reason: err.reason, claims: pick(verified.claims) },
+    });
+  } else {
+    request.log.warn({ org, orgId: orgId ?? null, reason: err.reason }, 'OIDC token exchange refused');
+  }
 }
 
 function pick(claims: Record<string, unknown>): Record<string, unknown> {

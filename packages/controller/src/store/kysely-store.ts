@@ -109,7 +109,7 @@ export class KyselyStore implements Store {
   getProvenance = (orgId: string, artifactId: string) => provenance.getProvenance(this.db, orgId, artifactId);
   putProvenance = (p: Parameters<Store['putProvenance']>[0]) => provenance.putProvenance(this.db, p);
   listTrustRules = (orgId: string) => trustRules.listTrustRules(this.db, orgId);
-  trustRulesForIssuer = (issuer: string) => trustRules.trustRulesForIssuer(this.db, issuer);
+  orgTrustRulesForIssuer = (org: string, issuer: string) => trustRules.orgTrustRulesForIssuer(this.db, org, issuer);
   insertTrustRule = (rule: TrustRule) => trustRules.insertTrustRule(this.db, rule);
   deleteTrustRule = (orgId: string, id: string) => trustRules.deleteTrustRule(this.db, orgId, id);
   findToken = (id: string) => tokens.findToken(this.db, id);

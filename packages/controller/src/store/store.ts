@@ -199,7 +199,8 @@ export interface Store {
   putProvenance(p: { artifact_id: string; build_id: string; org_id: string; key_id: string; envelope: string; created_at: string }): Promise<StoredProvenance>;
   /** CI trust rules: an org's, all of an issuer's (for the exchange), insert, delete (undefined: not the org's). */
   listTrustRules(orgId: string): Promise<TrustRule[]>;
-  trustRulesForIssuer(issuer: string): Promise<TrustRule[]>;
+  /** One org's (named by id or name) rules for an issuer, oldest first; none for an unknown org. */
+  orgTrustRulesForIssuer(org: string, issuer: string): Promise<TrustRule[]>;
   insertTrustRule(rule: TrustRule): Promise<TrustRule>;
   deleteTrustRule(orgId: string, id: string): Promise<TrustRule | undefined>;
   findToken(id: string): Promise<TokenRecord | undefined>;

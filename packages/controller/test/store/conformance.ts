@@ -557,8 +557,15 @@ export function runStoreConformance(backend: string, open: () => Promise<Store>,
       const b = await store.insertTrustRule(rule(orgB, 'other'));
       await assert.rejects(store.insertTrustRule(rule(orgA, 'app-main')), (err: ApiError) => err.code === 'NAME_TAKEN');
       assert.deepEqual(await store.listTrustRules(orgA), [a]);
-      assert.deepEqual((await store.trustRulesForIssuer(issuer)).map((r) => r.id), [a.id, b.id]);
-      assert.deepEqual(await store.trustRulesForIssuer('https://elsewhere.example'), []);
+      // One org's rules only, named by id or by name; another org's rule for the same issuer is never among them.
+      const a2 = await store.insertTrustRule(rule(orgA, 'second'));
+      assert.deepEqual((await store.orgTrustRulesForIssuer(orgA, issuer)).map((r) => r.id), [a.id, a2.id]);
+      assert.deepEqual((await store.orgTrustRulesForIssuer((await store.getOrg(orgA))!.name, issuer)).map((r) => r.id), [a.id, a2.id]);
+      assert.deepEqual((await store.orgTrustRulesForIssuer(orgB, issuer)).map((r) => r.id), [b.id]);
+      assert.deepEqual(await store.orgTrustRulesForIssuer(orgA, 'https://elsewhere.example'), []);
+      assert.deepEqual(await store.orgTrustRulesForIssuer(newId('org'), issuer), [], 'an unknown org id has none');
+      assert.deepEqual(await store.orgTrustRulesForIssuer('no-such-org', issuer), [], 'an unknown org name has none');
+      await store.deleteTrustRule(orgA, a2.id);
       assert.equal(await store.deleteTrustRule(orgB, a.id), undefined, 'another org cannot');
       assert.deepEqual(await store.deleteTrustRule(orgA, a.id), a);
       assert.deepEqual(await store.listTrustRules(orgA), []);

@@ -51,7 +51,7 @@ const add = action<AddOptions>(
     const rule = await client.createTrustRule(request);
     if (out.json) return out.printJson(rule);
     out.info(`${out.c.green('✔')} Trust rule ${out.c.bold(rule.name)} (${rule.id}) added: ${rule.issuer} tokens for ${rule.audience} where ${rule.condition}`);
-    out.info(`In CI, request an ID token with audience ${rule.audience} and run: buildmesh build --oidc-token "$TOKEN" (or set BUILDMESH_OIDC_TOKEN)`);
+    out.info(`In CI, request an ID token with audience ${rule.audience} and run: buildmesh build --org ${rule.orgId} --oidc-token "$TOKEN" (or set BUILDMESH_ORG and BUILDMESH_OIDC_TOKEN)`);
   },
 );
 

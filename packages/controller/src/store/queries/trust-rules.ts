@@ -20,9 +20,19 @@ export async function listTrustRules(db: Db, orgId: string): Promise<TrustRule[]
   return (await db.selectFrom('trust_rules').selectAll().where('org_id', '=', orgId).orderBy('id').execute()).map(toRule);
 }
 
-/** Every org's rules for one issuer, oldest first (the exchange takes the first that matches). */
-export async function trustRulesForIssuer(db: Db, issuer: string): Promise<TrustRule[]> {
-  return (await db.selectFrom('trust_rules').selectAll().where('issuer', '=', issuer).orderBy('id').execute()).map(toRule);
+/** An org id's shape (`org_` and 26 base-32 characters): such a value always names an org by id, never by name. */
+const ORG_ID = /^org_[0-9a-z]{26}$/;
+
+/**
+ * One org's rules for one issuer, oldest first (the exchange takes the first that matches); the org is
+ * named by its id or its name, and an unknown org has none. Never another org's rules: which org a CI
+ * identity is exchanged for is the caller's choice, not whichever org trusted the issuer first.
+ */
+export async function orgTrustRulesForIssuer(db: Db, org: string, issuer: string): Promise<TrustRule[]> {
+  const query = ORG_ID.test(org)
+    ? db.selectFrom('trust_rules').selectAll('trust_rules').where('trust_rules.org_id', '=', org)
+    : db.selectFrom('trust_rules').innerJoin('orgs', 'orgs.id', 'trust_rules.org_id').selectAll('trust_rules').where('orgs.name', '=', org);
+  return (await query.where('trust_rules.issuer', '=', issuer).orderBy('trust_rules.id').execute()).map(toRule);
 }
 
 export async function insertTrustRule(db: Db, rule: TrustRule): Promise<TrustRule> {
