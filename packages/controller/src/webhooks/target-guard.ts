@@ -89,13 +89,20 @@ export function isPrivateAddress(address: string): boolean {
  * One of the addresses of this host's interfaces (all of them, IPv4 and IPv6, any IPv4-mapped
  * form too)? Read afresh on every check — about 0.1 ms, nothing next to a connection — so an
  * interface or address added after start counts at once. A connection to one of them goes over
- * `lo` to whatever listens on 0.0.0.0 here, so it is the loopback refusal by another name.
+ * `lo` to whatever listens on 0.0.0.0 here, so it is the loopback refusal by another name. When
+ * the interfaces cannot be read, every address counts as the host's own.
  */
 export function isOwnHostAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
+  let interfaces: ReturnType<typeof os.networkInterfaces>;
+  try {
+    interfaces = os.networkInterfaces();
+  } catch {
+    return true; // the host's addresses are unknown (a restricted sandbox): refuse rather than guess
+  }
   const own = new BlockList();
-  for (const entry of Object.values(os.networkInterfaces()).flat()) {
+  for (const entry of Object.values(interfaces).flat()) {
     if (!entry || isIP(entry.address) === 0) continue;
     own.addAddress(entry.address, isIP(entry.address) === 4 ? 'ipv4' : 'ipv6');
   }
