@@ -113,7 +113,7 @@ export class OidcExchanger {
     const issuer = unverified.iss;
     if (typeof issuer !== 'string') throw new ExchangeRefused('the token has no issuer');
     const rules = await this.store.orgTrustRulesForIssuer(org, issuer);
-    if (rules.length === 0 || !issuerUrlAllowed(issuer)) throw new ExchangeRefused('no trust rule of this org (or no such org) names the token\'s issuer');
+    if (rules.length === 0 || !issuerUrlAllowed(issuer)) throw new ExchangeRefused(`no trust rule of the org (or no such org) names the issuer ${issuer.slice(0, 200)}`);
     const orgId = rules[0]!.orgId;
     const audiences = [...new Set(rules.map((r) => r.audience))];
     let payload: JWTPayload;
