@@ -2,7 +2,8 @@
  * The scale-out store: PostgreSQL through a `pg` Pool and Kysely's PostgresDialect,
  * running the same query modules and numbered migrations as SQLite. Several
  * controller replicas share one database; the claim takes rows `FOR UPDATE SKIP
- * LOCKED` inside its transaction, so racing replicas never hand a build out twice.
+ * LOCKED`, so racing replicas never hand a build out twice. The hot statements run
+ * as named statements (pg-statements.ts).
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
