@@ -267,13 +267,16 @@ export interface AttemptPhasesTable {
 }
 
 /** Histogram bucket counts for /metrics (0012): one row per metric, platform, label and bucket. */
+/** 0021: PostgreSQL's histogram counts, a bucket spread over a few rows (racing finishes lock different ones). */
+export interface DurationBucketShardsTable extends DurationBucketsTable {
+  shard: number;
+}
+
 export interface DurationBucketsTable {
   metric: string;
   platform: string;
   label: string;
   bucket: number;
-  /** 0021: PostgreSQL spreads a bucket's counts over a few rows (racing finishes lock different ones); readers add them up. */
-  shard: number;
   n: number | string;
   total_ms: number | string;
 }
@@ -356,5 +359,6 @@ export interface Database {
   artifact_provenance: ArtifactProvenanceTable;
   attempt_phases: AttemptPhasesTable;
   duration_buckets: DurationBucketsTable;
+  duration_bucket_shards: DurationBucketShardsTable;
   app_versions: AppVersionsTable;
 }

@@ -5,17 +5,29 @@ import { bucketOf, phaseLabel, type BucketRow, type DurationMetric } from '../..
 
 type Phase = Static<typeof PhaseSummary>;
 
-/** Histogram rows per bucket on PostgreSQL (0021; SQLite has one writer and keeps shard 0). */
+/** Histogram rows per bucket on PostgreSQL (0021: duration_bucket_shards; SQLite has one writer and keeps duration_buckets). */
 export const BUCKET_SHARDS = 8;
 
 async function observe(db: Db, metric: DurationMetric, platform: string, label: string, ms: number): Promise<void> {
   const value = Math.max(0, Math.round(ms));
-  const shard = isPostgres(db) ? Math.floor(Math.random() * BUCKET_SHARDS) : 0;
+  if (isPostgres(db)) {
+    await db
+      .insertInto('duration_bucket_shards')
+      .values({ metric, platform, label, bucket: bucketOf(value), shard: Math.floor(Math.random() * BUCKET_SHARDS), n: 1, total_ms: value })
+      .onConflict((oc) =>
+        oc.columns(['metric', 'platform', 'label', 'bucket', 'shard']).doUpdateSet((eb) => ({
+          n: eb('duration_bucket_shards.n', '+', 1),
+          total_ms: eb('duration_bucket_shards.total_ms', '+', value),
+        })),
+      )
+      .execute();
+    return;
+  }
   await db
     .insertInto('duration_buckets')
-    .values({ metric, platform, label, bucket: bucketOf(value), shard, n: 1, total_ms: value })
+    .values({ metric, platform, label, bucket: bucketOf(value), n: 1, total_ms: value })
     .onConflict((oc) =>
-      oc.columns(['metric', 'platform', 'label', 'bucket', 'shard']).doUpdateSet((eb) => ({
+      oc.columns(['metric', 'platform', 'label', 'bucket']).doUpdateSet((eb) => ({
         n: eb('duration_buckets.n', '+', 1),
         total_ms: eb('duration_buckets.total_ms', '+', value),
       })),
@@ -58,8 +70,12 @@ export async function recordFinish(db: Db, attemptId: string, buildId: string, p
 }
 
 export async function durationBuckets(db: Db): Promise<BucketRow[]> {
-  // A bucket's shards (0021) are rows of the same key: renderHistograms adds them up.
-  const rows = await db.selectFrom('duration_buckets').selectAll().execute();
+  // Both tables (0021), a bucket's shards as rows of the same key: renderHistograms adds them up.
+  const rows = await db
+    .selectFrom('duration_buckets')
+    .select(['metric', 'platform', 'label', 'bucket', 'n', 'total_ms'])
+    .unionAll(db.selectFrom('duration_bucket_shards').select(['metric', 'platform', 'label', 'bucket', 'n', 'total_ms']))
+    .execute();
   return rows.map((r) => ({ metric: r.metric, platform: r.platform, label: r.label, bucket: r.bucket, n: Number(r.n), totalMs: Number(r.total_ms) }));
 }
 

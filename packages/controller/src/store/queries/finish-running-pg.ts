@@ -4,7 +4,7 @@
  * build, and no webhook hears of that result. The attempt and build rows are locked (FOR UPDATE,
  * as the transactional path locks them, so a log batch, a heartbeat or the sweeper on another
  * replica takes turns with it), then the attempt and the build are ended, the reported phases
- * stored, and the histograms counted (build-stats.ts' buckets, in a shard picked at random: 0021).
+ * stored, and the histograms counted (build-stats.ts' buckets, in a shard picked at random: duration_bucket_shards, 0021).
  * Every row lock, including the histogram rows finishes share, is released when PostgreSQL commits the statement,
  * without waiting for a round trip to Node: with a transaction around it, those hot rows were held
  * across the controller's event loop and finishes queued behind one another (docs/performance.md).
@@ -22,7 +22,7 @@ import { BUCKET_SHARDS } from './build-stats.js';
 
 // bucketOf(ms) (histograms.ts) in SQL: the number of bounds below ms.
 const bucket = (ms: string) => `(select count(*) from unnest($9::integer[]) s where ${ms} > s * 1000)`;
-const upsert = `on conflict (metric, platform, label, bucket, shard) do update set n = duration_buckets.n + excluded.n, total_ms = duration_buckets.total_ms + excluded.total_ms`;
+const upsert = `on conflict (metric, platform, label, bucket, shard) do update set n = duration_bucket_shards.n + excluded.n, total_ms = duration_bucket_shards.total_ms + excluded.total_ms`;
 
 // $1 attempt, $2 worker, $3 outcome, $4 now, $5-$7 error code, message, phase, $8 webhook event pattern, $9 bucket bounds (s),
 // $10-$14 the phases: name, result, duration ms, histogram label, histogram bucket; $15 the histogram rows' shard (0021).
@@ -40,13 +40,13 @@ phases as (select * from unnest($10::text[], $11::text[], $12::integer[], $13::t
 ph as (insert into attempt_phases (attempt_id, seq, build_id, org_id, platform, profile, phase, result, duration_ms, finished_at)
     select $1, p.seq - 1, eb.id, eb.org_id, eb.platform, eb.profile_name, p.phase, p.result, p.ms, $4 from eb, phases p
     on conflict (attempt_id, seq) do nothing),
-pd as (insert into duration_buckets (metric, platform, label, bucket, shard, n, total_ms)
+pd as (insert into duration_bucket_shards (metric, platform, label, bucket, shard, n, total_ms)
     -- one row per (label, bucket), in one order for every finish: two finishes never wait on each other's rows crosswise
     select 'phase_duration', eb.platform, p.label, p.bucket, $15::integer, count(*), sum(p.ms) from eb, phases p
     group by eb.platform, p.label, p.bucket order by p.label, p.bucket ${upsert}),
-qw as (insert into duration_buckets (metric, platform, label, bucket, shard, n, total_ms)
+qw as (insert into duration_bucket_shards (metric, platform, label, bucket, shard, n, total_ms)
     select 'queue_wait', platform, '', ${bucket('wait_ms')}, $15::integer, 1, wait_ms from eb where started_at is not null ${upsert}),
-bd as (insert into duration_buckets (metric, platform, label, bucket, shard, n, total_ms)
+bd as (insert into duration_bucket_shards (metric, platform, label, bucket, shard, n, total_ms)
     select 'build_duration', platform, '', ${bucket('run_ms')}, $15::integer, 1, run_ms from eb where started_at is not null and $3 in ('succeeded', 'failed') ${upsert})
 select eb.id as build_id from eb`;
 nameStatement(FINISH);
