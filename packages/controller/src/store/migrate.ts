@@ -26,6 +26,7 @@ import * as m0018 from './migrations/0018_secret_environments.js';
 import * as m0019 from './migrations/0019_artifact_app_info.js';
 import * as m0020 from './migrations/0020_attempts_running_by_org.js';
 import * as m0021 from './migrations/0021_duration_bucket_shards.js';
+import * as m0022 from './migrations/0022_running_attempts_function.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -50,6 +51,7 @@ const STEPS: Record<string, Step> = {
   '0019_artifact_app_info': m0019,
   '0020_attempts_running_by_org': m0020,
   '0021_duration_bucket_shards': m0021,
+  '0022_running_attempts_function': m0022,
 };
 
 const TABLE = 'buildmesh_migrations';

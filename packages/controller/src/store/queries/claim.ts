@@ -32,24 +32,16 @@ const laneHead = prepared(3, (db, orgId: string, platform: string, labelKey: str
   return isPostgres(db) ? head.forUpdate().skipLocked() : head;
 });
 
-/** One-statement claims of one org worker that lose a race to another claim of the same worker, before it waits its turn. */
-const ORG_CLAIM_TRIES = 3;
-
 export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;
-  // PostgreSQL, an org's worker: one statement (claim-org-pg.ts); one that lost a race to a claim of the same worker is retried
-  // a few times, then waited for below. A webhook hearing of build.started also takes the path below.
+  // PostgreSQL, an org's worker: one statement (claim-org-pg.ts), unless a webhook must hear of build.started.
   if (dialect === 'postgres' && c.orgId !== null && !db.isTransaction) {
-    for (let i = 0; i < ORG_CLAIM_TRIES; i++) {
-      const r = await claimOrgLane(db, { ...c, orgId: c.orgId });
-      if ('job' in r) return r.job;
-      if ('hooked' in r) break;
-    }
+    const r = await claimOrgLane(db, { ...c, orgId: c.orgId });
+    if ('job' in r) return r.job;
   }
   return inTransaction(db, async (trx) => {
     // PostgreSQL: claims of one worker through several replicas queue up on its row, so the slot count below is exact.
-    // An update, not a lock only: it gives the row a new version, which the one-statement claim checks for (claim-org-pg.ts).
-    if (dialect === 'postgres') await trx.updateTable('workers').set((eb) => ({ id: eb.ref('id') })).where('id', '=', c.workerId).execute();
+    if (dialect === 'postgres') await trx.selectFrom('workers').select('id').where('id', '=', c.workerId).forUpdate().execute();
     const [busy] = (await runningOf(trx, c.workerId)).rows;
     if (Number(busy!.n) >= c.concurrency) return undefined;
 
