@@ -13,7 +13,7 @@ import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
 
-test('a label value with a lone surrogate never stops the org’s claims on PostgreSQL', { todo: 'lone surrogates pass the label pattern and break the jsonb cast: not fixed yet', skip: pgSkip, timeout: 120_000 }, async (t) => {
+test('a label value with a lone surrogate never stops the org’s claims on PostgreSQL', { skip: pgSkip, timeout: 120_000 }, async (t) => {
   const database = await createTestDatabase();
   t.after(() => database.drop());
   const controller = await startControllerProcess({ env: { BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });

@@ -22,10 +22,11 @@ const KeyedRecord = <V extends TSchema>(pattern: string, value: V, maxProperties
   Type.Record(Type.String(), value, { propertyNames: { pattern }, maxProperties });
 
 /**
- * Worker labels and a build's required labels: `xcode=16.2`, `arch=arm64`. Values are printable: no
- * control character (PostgreSQL's jsonb, which the queue's lane matching reads them as, refuses U+0000).
+ * Worker labels and a build's required labels: `xcode=16.2`, `arch=arm64`. Values are printable,
+ * well-formed text: no control character and no lone surrogate (PostgreSQL's jsonb, which the queue's
+ * lane matching reads them as, refuses U+0000 and unpaired surrogates).
  */
-export const Labels = KeyedRecord('^[a-z0-9][a-z0-9._/-]{0,62}$', Type.String({ maxLength: 128, pattern: '^[^\\x00-\\x1f\\x7f]*$' }), 64);
+export const Labels = KeyedRecord('^[a-z0-9][a-z0-9._/-]{0,62}$', Type.String({ maxLength: 128, pattern: '^(?:[^\\x00-\\x1f\\x7f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$' }), 64);
 export type Labels = Static<typeof Labels>;
 
 /** Environment for a build: variable names without the dangerous ones (see env-names.ts), values without NUL. */
