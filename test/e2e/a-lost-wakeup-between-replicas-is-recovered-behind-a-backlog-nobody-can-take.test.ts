@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const BACKLOG = 40;
 
-test('a wake-up lost with a cut LISTEN connection is recovered within seconds behind a backlog nobody can take', { todo: 'the re-check offers the first 32 queued builds only: not fixed yet', skip: replicaSkip, timeout: 120_000 }, async (t) => {
+test('a wake-up lost with a cut LISTEN connection is recovered within seconds behind a backlog nobody can take', { skip: replicaSkip, timeout: 120_000 }, async (t) => {
   const set = await startReplicaSet(t, { timing: { claimWaitMs: 20_000 } });
   const [a, b] = set.replicas as [(typeof set.replicas)[0], (typeof set.replicas)[0]];
   const macs = await set.admin.createOrg('ios-shop');

@@ -7,8 +7,8 @@
  * Events are hints (every listener re-reads the store), so a lost notification
  * costs latency only, and that latency is bounded. Notifications are lost only
  * while a LISTEN connection is down (a failed publish is retried): on reconnect
- * every listener looks again at once; besides, every `recheckMs` the first queued
- * builds are offered to parked claims again (one query), and every
+ * every listener looks again at once; besides, every `recheckMs` the head of every
+ * queue lane is offered to parked claims again (one query), and every
  * FOLLOWER_RECHECK_EVERY re-checks each log follower looks again. Publishing is
  * coalesced into one `pg_notify` round trip per event loop turn, and while one is out, into the next.
  */
@@ -19,10 +19,11 @@ import type { Store } from '../store/store.js';
 import { InProcessWakeups, type BuildEvent, type BuildQueuedEvent, type Wakeups } from './wakeups.js';
 
 export const WAKEUP_CHANNEL = 'buildmesh_wakeups';
-/** PostgreSQL refuses payloads of 8000 bytes or more. */
-const MAX_PAYLOAD = 7900;
+/** PostgreSQL refuses payloads of 8000 bytes or more (bytes of UTF-8, not characters). */
+const MAX_PAYLOAD_BYTES = 7900;
 const RECONNECT_MS = 500;
-const RECHECK_BUILDS = 32;
+/** Queue lanes whose head the re-check offers (one correlated probe each). */
+const RECHECK_LANES = 1000;
 /** Followers re-read two queries each, so they are poked on every 5th re-check only (plus at once after a reconnect). */
 const FOLLOWER_RECHECK_EVERY = 5;
 
@@ -97,7 +98,7 @@ export class PgWakeups implements Wakeups {
     if (this.closed) return;
     let payload = JSON.stringify(message);
     // Oversized label sets travel without labels: any waiter of the platform may try (the claim decides).
-    if (payload.length > MAX_PAYLOAD && message.t === 'q') payload = JSON.stringify({ ...message, l: {} });
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES && message.t === 'q') payload = JSON.stringify({ ...message, l: {} });
     this.pending.set(key, payload);
     if (!this.flushing) {
       this.flushing = true;
@@ -114,20 +115,42 @@ export class PgWakeups implements Wakeups {
       const payloads = [...this.pending.values()];
       this.pending.clear();
       try {
-        await this.pool.query('select pg_notify($1, p) from unnest($2::text[]) as p', [WAKEUP_CHANNEL, payloads]);
+        await this.notify(payloads);
       } catch (err) {
-        this.log.warn({ err }, 'publishing wake-ups failed; retrying');
         if (this.closed) break;
+        // The server refused the batch itself (not the connection): one payload must not hold every later
+        // wake-up, so each is sent alone once and what is still refused is dropped (a hint: the re-check covers it).
+        const retry = isServerRefusal(err) ? await this.notifyEach(payloads) : payloads;
+        if (retry.length === 0) continue;
+        this.log.warn({ err }, 'publishing wake-ups failed; retrying');
         // Put them back (newer events for the same key win) and try again shortly.
         const [keys, values] = [[...this.pending.keys()], [...this.pending.values()]];
         this.pending.clear();
-        for (const p of payloads) this.pending.set(`retry:${++this.retries}`, p);
+        for (const p of retry) this.pending.set(`retry:${++this.retries}`, p);
         keys.forEach((k, i) => this.pending.set(k, values[i]!));
         setTimeout(() => void this.flush(), RECONNECT_MS).unref(); // still flushing: publish() schedules nothing meanwhile
         return;
       }
     }
     this.flushing = false;
+  }
+
+  private async notify(payloads: string[]): Promise<void> {
+    await this.pool.query('select pg_notify($1, p) from unnest($2::text[]) as p', [WAKEUP_CHANNEL, payloads]);
+  }
+
+  /** Sends each payload alone; answers those that failed for a reason other than the server refusing them. */
+  private async notifyEach(payloads: string[]): Promise<string[]> {
+    const retry: string[] = [];
+    for (const payload of payloads) {
+      try {
+        await this.notify([payload]);
+      } catch (err) {
+        if (isServerRefusal(err)) this.log.warn({ err, bytes: Buffer.byteLength(payload) }, 'a wake-up was refused by PostgreSQL and dropped');
+        else retry.push(payload);
+      }
+    }
+    return retry;
   }
 
   private deliver(payload: string | undefined): void {
@@ -177,17 +200,23 @@ export class PgWakeups implements Wakeups {
     }
   }
 
-  /** Offers the first queued builds to parked claims; now and then (or after a reconnect) pokes every log follower. */
+  /** Offers every queue lane's head to parked claims; now and then (or after a reconnect) pokes every log follower. */
   private async recheck(everything = false): Promise<void> {
     if (this.rechecking || this.closed) return;
     this.rechecking = true;
     try {
       if (everything || ++this.rechecks % FOLLOWER_RECHECK_EVERY === 0) this.local.pokeAll();
-      for (const hint of await this.store.queuedHints(RECHECK_BUILDS)) this.local.buildQueued(hint);
+      for (const hint of await this.store.queuedHints(RECHECK_LANES)) this.local.buildQueued(hint);
     } catch (err) {
       this.log.warn({ err }, 'wake-up re-check failed');
     } finally {
       this.rechecking = false;
     }
   }
+}
+
+/** An error the server answered about the statement (an SQLSTATE outside connection, resource and shutdown classes). */
+function isServerRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57)/.test(code);
 }
