@@ -100,10 +100,15 @@ export const HeartbeatResponse = Type.Object({
 });
 export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
 
+/** Text a store column takes as it is: no NUL (PostgreSQL's text refuses it). */
+const NO_NUL = '^[^\\u0000]*$';
+/** The longest phase a store records: 2^31 − 1 ms (about 24 days; builds time out long before). */
+export const MAX_PHASE_DURATION_MS = 2_147_483_647;
+
 export const PhaseSummary = Type.Object({
-  name: Type.String({ maxLength: 64 }),
-  result: Type.String({ maxLength: 16 }),
-  durationMs: Type.Number(),
+  name: Type.String({ maxLength: 64, pattern: NO_NUL }),
+  result: Type.String({ maxLength: 16, pattern: NO_NUL }),
+  durationMs: Type.Number({ minimum: 0, maximum: MAX_PHASE_DURATION_MS }),
 });
 
 /** POST /v1/attempts/:id/finish */
@@ -113,8 +118,8 @@ export const FinishRequest = Type.Object(
     error: Type.Optional(
       Type.Object({
         code: Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' }),
-        message: Type.String({ maxLength: 4096 }),
-        phase: Type.Optional(Type.String({ maxLength: 64 })),
+        message: Type.String({ maxLength: 4096, pattern: NO_NUL }),
+        phase: Type.Optional(Type.String({ maxLength: 64, pattern: NO_NUL })),
       }),
     ),
     phases: Type.Optional(Type.Array(PhaseSummary, { maxItems: 200 })),

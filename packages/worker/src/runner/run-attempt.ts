@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pipeline, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { isValidAppDir, type BuildJob, type BuildMeshClient } from '@buildmesh/protocol';
+import { isValidAppDir, MAX_PHASE_DURATION_MS, type BuildJob, type BuildMeshClient } from '@buildmesh/protocol';
 import type { WorkerLogger } from '../logger.js';
 import { startHeartbeatLoop } from '../loops/heartbeat-loop.js';
 import { LogShipper, type LogShipperOptions } from '../loops/log-shipper.js';
@@ -373,11 +373,18 @@ function artifactPhases(specs: ArtifactSpec[], stopped: boolean, upload: (spec: 
   return phases;
 }
 
+/** At most `max` characters, well-formed, without NUL (the wire contract refuses NUL: the store could not keep it). */
+function storable(text: string, max: number): string {
+  return text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd').slice(0, max);
+}
+
 async function report(client: BuildMeshClient, attemptId: string, result: PhasesResult, signal: AbortSignal, logger: WorkerLogger): Promise<boolean> {
+  // Phase names, messages and durations can come from a build (custom configs, tool output): made storable here,
+  // so the controller never refuses the report that ends the attempt.
   const request = {
     outcome: result.outcome,
-    ...(result.error ? { error: { ...result.error, message: result.error.message.slice(0, 4096) } } : {}),
-    phases: result.phases,
+    ...(result.error ? { error: { ...result.error, message: storable(result.error.message, 4096), ...(result.error.phase ? { phase: storable(result.error.phase, 64) } : {}) } } : {}),
+    phases: result.phases.map((p) => ({ name: storable(p.name, 64), result: storable(p.result, 16), durationMs: Math.min(Math.max(0, p.durationMs), MAX_PHASE_DURATION_MS) })),
   };
   try {
     const answer = await retryForAttempt(() => client.finish(attemptId, request), signal, {
