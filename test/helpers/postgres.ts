@@ -55,7 +55,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const c = new pg.Client({ connectionString: TEST_ADMIN_URL });
       await c.connect();
       try {
-        await c.query(`drop database if exists ${name} with (force)`);
+        // An autovacuum worker in the database (after heavy writes) cannot be terminated by a non-superuser
+        // (42501): it finishes within moments, so the drop is tried again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await c.query(`drop database if exists ${name} with (force)`);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '42501' || attempt >= 50) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        }
       } finally {
         await c.end();
       }
