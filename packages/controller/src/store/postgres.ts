@@ -71,8 +71,9 @@ function runHotStatementsNamed(client: pg.PoolClient): void {
     return (query({ name, text, values }) as Promise<unknown>).catch((err: unknown) => {
       if (!isStalePlan(err)) throw err;
       stale.add(name);
-      // Outside a transaction the statement runs again, unnamed; inside one the transaction has failed already.
-      return (query(text, values) as Promise<unknown>).catch(() => Promise.reject(err));
+      // Outside a transaction the statement runs again, unnamed; inside one the transaction has failed already
+      // (25P02: the stale plan is the cause). Any other failure of the second run is its own (a lost connection: 503).
+      return (query(text, values) as Promise<unknown>).catch((again: unknown) => Promise.reject((again as { code?: unknown }).code === '25P02' ? err : again));
     });
   };
 }
