@@ -29,7 +29,7 @@ import type {
   TokensTable,
   WorkersTable,
 } from './schema.js';
-import type { TokenRecord, EnrollmentTokenRecord, WorkerRecord } from './store.js';
+import type { ClaimedJob, TokenRecord, EnrollmentTokenRecord, WorkerRecord } from './store.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -144,6 +144,20 @@ export function toAttempt(r: AttemptsTable & { worker_name: string | null }): At
     finishedAt: r.finished_at,
     leaseExpiresAt: r.lease_expires_at,
     error: toBuildError(r.error_code, r.error_message, r.error_phase),
+  };
+}
+
+/** A claim's answer: the claimed build as the worker needs it (profile, env, when it was queued) and its new attempt. */
+export function toClaimedJob(claimed: BuildRow, attempt: AttemptsTable): ClaimedJob {
+  return {
+    build: {
+      ...toBuild(claimed, { withProfile: true }),
+      profile: JSON.parse(claimed.profile) as ResolvedProfile,
+      env: JSON.parse(claimed.env) as Record<string, string>,
+      queuedAt: claimed.queued_at,
+      orgId: claimed.org_id,
+    } as ClaimedJob['build'],
+    attempt: toAttempt({ ...attempt, worker_name: null }),
   };
 }
 

@@ -13,10 +13,9 @@
  *   transaction: then nothing is written (`hooked`) and the caller runs the transactional path.
  * Named statement (pg-statements.ts). The shared pool's fair claim stays in claim.ts.
  */
-import type { ResolvedProfile } from '@buildmesh/protocol';
 import { CompiledQuery } from 'kysely';
 import { newId } from '../../ids.js';
-import { isoAfter, nowIso, toAttempt, toBuild, type Db } from '../rows.js';
+import { isoAfter, nowIso, toClaimedJob, type Db } from '../rows.js';
 import type { BuildsTable } from '../schema.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 import { nameStatement } from '../pg-statements.js';
@@ -70,16 +69,5 @@ export async function claimOrgLane(db: Db, c: Claimant & { orgId: string }): Pro
     error_phase: null,
     last_log_seq: 0,
   };
-  return {
-    job: {
-      build: {
-        ...toBuild(build, { withProfile: true }),
-        profile: JSON.parse(build.profile) as ResolvedProfile,
-        env: JSON.parse(build.env) as Record<string, string>,
-        queuedAt: build.queued_at,
-        orgId: build.org_id,
-      } as ClaimedJob['build'],
-      attempt: toAttempt({ ...attempt, worker_name: null }),
-    },
-  };
+  return { job: toClaimedJob(build, attempt) };
 }

@@ -1,6 +1,6 @@
-import type { Platform, ResolvedProfile } from '@buildmesh/protocol';
+import type { Platform } from '@buildmesh/protocol';
 import { newId } from '../../ids.js';
-import { isPostgres, isoAfter, nowIso, selectBuilds, toAttempt, toBuild, type Db } from '../rows.js';
+import { isPostgres, isoAfter, nowIso, selectBuilds, toClaimedJob, type Db } from '../rows.js';
 import { prepared } from '../prepared.js';
 import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Claimant, ClaimedJob } from '../store.js';
@@ -123,15 +123,5 @@ async function take(trx: Db, c: Claimant, buildId: string): Promise<ClaimedJob |
   };
   await trx.insertInto('attempts').values(attempt).execute();
   await emitBuildEvent(trx, buildId, 'build.started');
-  const claimed = toBuild({ ...build, status: 'running', attempt_count: number, started_at: build.started_at ?? now }, { withProfile: true });
-  return {
-    build: {
-      ...claimed,
-      profile: JSON.parse(build.profile) as ResolvedProfile,
-      env: JSON.parse(build.env) as Record<string, string>,
-      queuedAt: build.queued_at,
-      orgId: build.org_id,
-    } as ClaimedJob['build'],
-    attempt: toAttempt({ ...attempt, worker_name: null }),
-  };
+  return toClaimedJob({ ...build, status: 'running', attempt_count: number, started_at: build.started_at ?? now }, attempt);
 }

@@ -1,7 +1,7 @@
 import type { Platform } from '@buildmesh/protocol';
 import { labelsMatch, type Db } from '../rows.js';
 import { prepared } from '../prepared.js';
-import { parsedLabels, type Lane } from './queue-lanes.js';
+import { lanesWithHeads, parsedLabels, type Lane } from './queue-lanes.js';
 
 /** Limits that apply to every org (config: BUILDMESH_ORG_MAX_QUEUED, BUILDMESH_ORG_MAX_SHARED_RUNNING); 0 = none. */
 export interface OrgLimits {
@@ -42,26 +42,7 @@ export interface SharedHead {
  * (PostgreSQL locks each head SKIP LOCKED, which a join cannot do: it keeps the probes).
  */
 const sharedHeadsOfPlatform = prepared(1, (db, platform: string) =>
-  db
-    .selectFrom('queue_lanes as l')
-    .innerJoin('builds as h', (join) =>
-      join.on((eb) =>
-        eb(
-          'h.id',
-          '=',
-          eb
-            .selectFrom('builds as b')
-            .select('b.id')
-            .where('b.status', '=', 'queued')
-            .whereRef('b.org_id', '=', 'l.org_id')
-            .whereRef('b.platform', '=', 'l.platform')
-            .whereRef('b.label_key', '=', 'l.label_key')
-            .orderBy('b.priority', 'desc')
-            .orderBy('b.id', 'asc')
-            .limit(1),
-        ),
-      ),
-    )
+  lanesWithHeads(db)
     .select(['l.org_id', 'l.labels', 'h.id', 'h.priority'])
     .select((eb) =>
       eb.selectFrom('attempts as a').select((e) => e.fn.countAll<number>().as('n')).where('a.status', '=', 'running').whereRef('a.org_id', '=', 'l.org_id').as('running'),

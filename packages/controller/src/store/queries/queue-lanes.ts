@@ -61,3 +61,28 @@ export async function lanesMatching(db: Db, orgId: string, platforms: Platform[]
 export function laneQueue(db: Db, lane: { orgId: string; platform: Platform; labelKey: string }) {
   return db.selectFrom('builds').where('status', '=', 'queued').where('org_id', '=', lane.orgId).where('platform', '=', lane.platform).where('label_key', '=', lane.labelKey);
 }
+
+/**
+ * Every queue lane (`l`) joined with its head (`h`): the lane's first queued build in claim order, found by
+ * a correlated probe of builds_lane. A lane with nothing queued drops out.
+ */
+export function lanesWithHeads(db: Db) {
+  return db.selectFrom('queue_lanes as l').innerJoin('builds as h', (join) =>
+    join.on((eb) =>
+      eb(
+        'h.id',
+        '=',
+        eb
+          .selectFrom('builds as b')
+          .select('b.id')
+          .where('b.status', '=', 'queued')
+          .whereRef('b.org_id', '=', 'l.org_id')
+          .whereRef('b.platform', '=', 'l.platform')
+          .whereRef('b.label_key', '=', 'l.label_key')
+          .orderBy('b.priority', 'desc')
+          .orderBy('b.id', 'asc')
+          .limit(1),
+      ),
+    ),
+  );
+}

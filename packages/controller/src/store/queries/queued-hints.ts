@@ -1,6 +1,7 @@
 import type { Platform } from '@buildmesh/protocol';
 import type { Db } from '../rows.js';
 import type { QueuedBuildHint } from '../store.js';
+import { lanesWithHeads } from './queue-lanes.js';
 
 /**
  * The head of every queue lane (org, platform, label set) that has a queued build, for the periodic
@@ -9,26 +10,7 @@ import type { QueuedBuildHint } from '../store.js';
  * One statement: a correlated probe of builds_lane per lane, at most `limit` lanes.
  */
 export async function queuedHints(db: Db, limit: number): Promise<QueuedBuildHint[]> {
-  const rows = await db
-    .selectFrom('queue_lanes as l')
-    .innerJoin('builds as h', (join) =>
-      join.on((eb) =>
-        eb(
-          'h.id',
-          '=',
-          eb
-            .selectFrom('builds as b')
-            .select('b.id')
-            .where('b.status', '=', 'queued')
-            .whereRef('b.org_id', '=', 'l.org_id')
-            .whereRef('b.platform', '=', 'l.platform')
-            .whereRef('b.label_key', '=', 'l.label_key')
-            .orderBy('b.priority', 'desc')
-            .orderBy('b.id', 'asc')
-            .limit(1),
-        ),
-      ),
-    )
+  const rows = await lanesWithHeads(db)
     .select(['h.id', 'l.org_id', 'l.platform', 'l.labels'])
     .orderBy('h.priority', 'desc')
     .orderBy('h.id', 'asc')
