@@ -23,7 +23,7 @@ export const ApiErrors = {
   },
   WEBHOOK_TARGET_REFUSED: {
     status: 400,
-    message: 'The webhook URL resolves to a loopback, private, link-local or other special-purpose address, or to one of the controller host's own; the operator may allow them with BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1.',
+    message: 'The webhook URL resolves to a loopback, private, link-local or other special-purpose address, or to one of the controller host\'s own; the operator may allow them with BUILDMESH_WEBHOOK_ALLOW_PRIVATE=1.',
   },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   BODY_TIMEOUT: { status: 408, message: 'The body stalled and was cut off.' },
