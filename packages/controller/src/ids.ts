@@ -13,6 +13,13 @@ let lastRandom = 0n;
  * random bits). Ids made in the same millisecond by this process increment the
  * random part (as monotonic ULIDs do), so their order is their creation order too.
  */
+/** The smallest id of `prefix` made at or after `time` (ms): a lower bound for an index range by creation time. */
+export function idAtTime(prefix: Parameters<typeof newId>[0], time: number): string {
+  let head = '';
+  for (let i = 0, t = time; i < 10; i++, t = Math.floor(t / 32)) head = ALPHABET[t % 32] + head;
+  return `${prefix}_${head}${'0'.repeat(RANDOM_CHARS)}`;
+}
+
 export function newId(prefix: 'org' | 'prj' | 'tok' | 'enr' | 'wrk' | 'bld' | 'att' | 'art' | 'ses' | 'whk' | 'dlv' | 'evt' | 'aud' | 'trr'): string {
   let time = Date.now();
   if (time <= lastTime && lastRandom + 1n < RANDOM_SPACE) {

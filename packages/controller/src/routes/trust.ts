@@ -119,15 +119,21 @@ export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
   );
 }
 
+/** Refused exchanges the org's audit log records per minute; more go to the controller's log only. */
+const REFUSALS_AUDITED_PER_MINUTE = 30;
+
 /**
  * Why an exchange was refused, never told to the anonymous caller: the org's audit log gets a token whose
  * signature held (a genuine CI identity of an issuer the org trusts, e.g. a branch no rule admits); any
  * other refusal (unknown org, issuer no rule names, bad signature, unreachable issuer) goes to the
- * controller's log, so nobody can fill an org's audit log with claims of their own making.
+ * controller's log, so nobody can fill an org's audit log with claims of their own making, and at most
+ * REFUSALS_AUDITED_PER_MINUTE a minute reach it (more are logged by the controller).
  */
 async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, err: ExchangeRefused, org: string): Promise<void> {
   const { orgId, verified } = err.context;
-  if (orgId && verified) {
+  // Anyone holding a genuine token of a trusted issuer can ask again and again: the org's log takes a bounded share.
+  const since = Date.now() - 60_000;
+  if (orgId && verified && (await ctx.store.recentAuditCount(orgId, 'oidc.exchange_refused', since, REFUSALS_AUDITED_PER_MINUTE)) < REFUSALS_AUDITED_PER_MINUTE) {
     await audit(ctx, request, {
       action: 'oidc.exchange_refused',
       orgId,

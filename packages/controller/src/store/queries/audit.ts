@@ -1,6 +1,7 @@
 import type { AuditEntry } from '@buildmesh/protocol';
 import type { Db } from '../rows.js';
 import type { AuditLogTable } from '../schema.js';
+import { idAtTime } from '../../ids.js';
 
 const toEntry = (r: AuditLogTable): AuditEntry => ({
   id: r.id,
@@ -33,6 +34,20 @@ export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
       created_at: e.createdAt,
     })
     .execute();
+}
+
+/**
+ * How many `action` entries the org has had since `since` (ms), counting no further than `cap`: a range of
+ * the (org_id, id) index from the first id of that millisecond (ids sort by creation time, ids.ts).
+ */
+export async function recentAuditCount(db: Db, orgId: string, action: string, since: number, cap: number): Promise<number> {
+  const r = await db
+    .selectFrom((eb) =>
+      eb.selectFrom('audit_log').select('id').where('org_id', '=', orgId).where('id', '>=', idAtTime('aud', since)).where('action', '=', action).limit(cap).as('recent'),
+    )
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }
 
 /** Oldest first from `since` / after `cursor`; `orgId` null = every org (the instance admin). */
