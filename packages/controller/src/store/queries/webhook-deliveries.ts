@@ -57,11 +57,17 @@ const DUE_WEBHOOKS_SCANNED = 500;
 export async function claimDueDeliveries(db: Kysely<Database>, c: DeliveryClaim): Promise<DueDelivery[]> {
   const now = nowIso();
   const run = async (trx: Db): Promise<DueDelivery[]> => {
-    const webhooks = await trx
+    // Webhooks already being sent to, and orgs at their share, are left out of the scan itself: an org with
+    // more due webhooks than the scan reads cannot hide another org's behind its own.
+    const atShare = [...c.inFlightByOrg].filter(([, n]) => n >= c.perOrg).map(([org]) => org);
+    let scan = trx
       .selectFrom('webhook_deliveries')
       .select(['webhook_id', 'org_id', (eb) => eb.fn.min<string>('next_attempt_at').as('due_at')])
       .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
+      .where('next_attempt_at', '<=', now);
+    if (atShare.length > 0) scan = scan.where('org_id', 'not in', atShare);
+    if (c.busyWebhooks.size > 0) scan = scan.where('webhook_id', 'not in', [...c.busyWebhooks]);
+    const webhooks = await scan
       .groupBy(['webhook_id', 'org_id'])
       .orderBy('due_at')
       .limit(DUE_WEBHOOKS_SCANNED)
