@@ -22,7 +22,7 @@ const ascii = (n: number): string => Array.from({ length: n }, () => 'abcdefghij
 for (const store of ['sqlite', 'postgres'] as const) {
   test(
     `${store}: a label set the contract allows is stored or refused 400, never 500`,
-    { skip: store === 'postgres' ? pgSkip : false, todo: store === 'postgres' ? "queue_lanes_platform indexes the lane's labels: PostgreSQL refuses index rows over 2704 bytes (500)" : false, timeout: 60_000 },
+    { skip: store === 'postgres' ? pgSkip : false, timeout: 60_000 },
     async (t) => {
       let env: Record<string, string> = {};
       if (store === 'postgres') {
