@@ -51,7 +51,7 @@ export const TrustRuleParams = Type.Object({ id: Id('trr') });
  * value is always read as an id. An unknown org is refused exactly like a token no rule accepts.
  */
 export const OidcExchangeRequest = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 16384 }), org: Type.String({ minLength: 1, maxLength: 64 }) },
+  { token: Type.String({ minLength: 1, maxLength: 16384 }), org: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: "the org's id (org_…) or name" }) },
   { additionalProperties: false },
 );
 export type OidcExchangeRequest = Static<typeof OidcExchangeRequest>;

@@ -15,6 +15,9 @@ import { mintCredential } from './tokens.js';
 import { conditionMatches, parseCondition } from './trust-condition.js';
 import { blockedAddressOf, guardedGet, isLoopbackAddress, isLoopbackName, type AddressPolicy, type Resolver } from '../webhooks/target-guard.js';
 
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 /** Loaded with the first exchange, not at start-up (docs/fast-start.md). */
 const joseModule = (): Promise<typeof Jose> => import('jose');
 
@@ -112,8 +115,10 @@ export class OidcExchanger {
     }
     const issuer = unverified.iss;
     if (typeof issuer !== 'string') throw new ExchangeRefused('the token has no issuer');
-    const rules = await this.store.orgTrustRulesForIssuer(org, issuer);
-    if (rules.length === 0 || !issuerUrlAllowed(issuer)) throw new ExchangeRefused(`no trust rule of the org (or no such org) names the issuer ${issuer.slice(0, 200)}`);
+    // Unverified text: an issuer no rule could name (a control character, not an issuer URL) is refused before any query.
+    const nameable = !CONTROL_CHARACTER.test(issuer) && issuerUrlAllowed(issuer);
+    const rules = nameable ? await this.store.orgTrustRulesForIssuer(org, issuer) : [];
+    if (rules.length === 0) throw new ExchangeRefused(`no trust rule of the org (or no such org) names the issuer ${issuer.slice(0, 200)}`);
     const orgId = rules[0]!.orgId;
     const audiences = [...new Set(rules.map((r) => r.audience))];
     let payload: JWTPayload;
@@ -130,11 +135,12 @@ export class OidcExchanger {
       if (err instanceof ApiError) throw err;
       // jose checks the claims only once the signature held: those refusals carry trustworthy claims.
       const claims = err instanceof jose.errors.JWTClaimValidationFailed || err instanceof jose.errors.JWTExpired ? err.payload : undefined;
-      const verified = claims && typeof claims.sub === 'string' ? { issuer, subject: claims.sub, claims } : undefined;
+      const verified = claims && typeof claims.sub === 'string' ? { issuer, subject: claims.sub.replace(CONTROL_CHARACTERS, '\ufffd'), claims } : undefined;
       throw new ExchangeRefused(refusalOf(err, jose.errors), { orgId, ...(verified ? { verified } : {}) });
     }
     const tokenAudiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
-    const subject = payload.sub!;
+    // Verified, but the issuer's text: made storable (it names the minted token and the audit entry's actor).
+    const subject = payload.sub!.replace(CONTROL_CHARACTERS, '\ufffd');
     const rule = rules.find((r) => tokenAudiences.includes(r.audience) && conditionMatches(parseCondition(r.condition), payload));
     if (!rule) throw new ExchangeRefused('no trust rule of the org matches the token\'s claims', { orgId, verified: { issuer, subject, claims: payload } });
     const tokenId = newId('tok');
