@@ -5,7 +5,9 @@ import { WorkerPool } from './workers.js';
 
 export const Org = Type.Object({ id: Id('org'), name: Type.String(), createdAt: Timestamp });
 export type Org = Static<typeof Org>;
-export const CreateOrgRequest = Type.Object({ name: Name }, { additionalProperties: false });
+/** An org's name: a Name that is not shaped like an org id (`org` in the OIDC exchange takes either, an id-shaped one as an id). */
+export const OrgName = Type.String({ pattern: '^(?!org_[0-9a-z]{26}$)[a-z0-9][a-z0-9._-]{0,63}$', description: "lower-case letters, digits, . _ -; not shaped like an org id" });
+export const CreateOrgRequest = Type.Object({ name: OrgName }, { additionalProperties: false });
 export const OrgList = Type.Object({ orgs: Type.Array(Org) });
 
 export const Project = Type.Object({ id: Id('prj'), name: Type.String(), createdAt: Timestamp });
