@@ -4,7 +4,7 @@
  * request.ip (the X-Forwarded-For client only behind BUILDMESH_TRUSTED_PROXIES). A route records
  * after its change committed and before it answers, so every acknowledged action has its entry.
  */
-import type { AuditAction } from '@buildmesh/protocol';
+import type { AuditAction, AuditEntry } from '@buildmesh/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { ControllerContext } from '../context.js';
 import { newId } from '../ids.js';
@@ -28,9 +28,9 @@ function actorOf(request: FastifyRequest): { kind: string; id: string; name: str
   return { kind: 'anonymous', id: '', name: '' };
 }
 
-export async function audit(ctx: ControllerContext, request: FastifyRequest, fact: AuditFact): Promise<void> {
+function entryOf(request: FastifyRequest, fact: AuditFact): AuditEntry {
   const actor = fact.actor ?? actorOf(request);
-  await ctx.store.appendAudit({
+  return {
     id: newId('aud'),
     orgId: fact.orgId,
     actorKind: actor.kind,
@@ -42,5 +42,14 @@ export async function audit(ctx: ControllerContext, request: FastifyRequest, fac
     details: fact.details ?? {},
     ip: request.ip,
     createdAt: nowIso(),
-  });
+  };
+}
+
+export async function audit(ctx: ControllerContext, request: FastifyRequest, fact: AuditFact): Promise<void> {
+  await ctx.store.appendAudit(entryOf(request, fact));
+}
+
+/** As audit(), unless the org has had `perMinute` entries of this action in the last minute; answers whether it wrote. */
+export async function auditAtMost(ctx: ControllerContext, request: FastifyRequest, fact: AuditFact & { orgId: string }, perMinute: number): Promise<boolean> {
+  return ctx.store.appendAuditCapped({ ...entryOf(request, fact), orgId: fact.orgId }, Date.now() - 60_000, perMinute);
 }

@@ -2,7 +2,7 @@ import { ApiError, CreateTrustRuleRequest, OidcExchangeRequest, OidcExchangeResp
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.js';
 import type { ControllerContext } from '../context.js';
-import { audit } from '../audit/record.js';
+import { audit, auditAtMost } from '../audit/record.js';
 import { userOf } from '../auth/roles.js';
 import { ExchangeRefused, issuerAddressRefused, issuerUrlAllowed, OidcExchanger } from '../auth/oidc-exchange.js';
 import { ConditionError, parseCondition } from '../auth/trust-condition.js';
@@ -132,16 +132,22 @@ const REFUSALS_AUDITED_PER_MINUTE = 30;
 async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, err: ExchangeRefused, org: string): Promise<void> {
   const { orgId, verified } = err.context;
   // Anyone holding a genuine token of a trusted issuer can ask again and again: the org's log takes a bounded share.
-  const since = Date.now() - 60_000;
-  if (orgId && verified && (await ctx.store.recentAuditCount(orgId, 'oidc.exchange_refused', since, REFUSALS_AUDITED_PER_MINUTE)) < REFUSALS_AUDITED_PER_MINUTE) {
-    await audit(ctx, request, {
-      action: 'oidc.exchange_refused',
-      orgId,
-      actor: { kind: 'oidc', id: verified.subject, name: verified.issuer },
-      target: { type: 'issuer', id: verified.issuer },
-      details: { reason: err.reason, claims: pick(verified.claims) },
-    });
-  } else {
+  const audited =
+    orgId && verified
+      ? await auditAtMost(
+          ctx,
+          request,
+          {
+            action: 'oidc.exchange_refused',
+            orgId,
+            actor: { kind: 'oidc', id: verified.subject, name: verified.issuer },
+            target: { type: 'issuer', id: verified.issuer },
+            details: { reason: err.reason, claims: pick(verified.claims) },
+          },
+          REFUSALS_AUDITED_PER_MINUTE,
+        )
+      : false;
+  if (!audited) {
     request.log.warn({ org, orgId: orgId ?? null, reason: err.reason }, 'OIDC token exchange refused');
   }
 }

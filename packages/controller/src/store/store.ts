@@ -388,8 +388,8 @@ export interface Store {
 
   // ── audit log (queries/audit.ts): append-only ───────────────────────────────
   appendAudit(entry: AuditEntry): Promise<void>;
-  /** `action` entries of the org since `since` (ms since the epoch), counted up to `cap`. */
-  recentAuditCount(orgId: string, action: string, since: number, cap: number): Promise<number>;
+  /** Appends unless the org has `cap` entries of the action since `since` (ms since the epoch), atomically; answers whether it did. */
+  appendAuditCapped(entry: AuditEntry & { orgId: string }, since: number, cap: number): Promise<boolean>;
   /** Oldest first; `orgId` null = every org (the instance admin). */
   listAudit(orgId: string | null, query: { since?: string; cursor?: string; limit: number }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }>;
 }

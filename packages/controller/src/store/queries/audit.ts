@@ -1,5 +1,7 @@
 import type { AuditEntry } from '@buildmesh/protocol';
-import type { Db } from '../rows.js';
+import { sql, type Kysely } from 'kysely';
+import { isPostgres, type Db } from '../rows.js';
+import type { Database } from '../schema.js';
 import type { AuditLogTable } from '../schema.js';
 import { idAtTime } from '../../ids.js';
 
@@ -40,7 +42,7 @@ export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
  * How many `action` entries the org has had since `since` (ms), counting no further than `cap`: a range of
  * the (org_id, id) index from the first id of that millisecond (ids sort by creation time, ids.ts).
  */
-export async function recentAuditCount(db: Db, orgId: string, action: string, since: number, cap: number): Promise<number> {
+async function recentAuditCount(db: Db, orgId: string, action: string, since: number, cap: number): Promise<number> {
   const r = await db
     .selectFrom((eb) =>
       eb.selectFrom('audit_log').select('id').where('org_id', '=', orgId).where('id', '>=', idAtTime('aud', since)).where('action', '=', action).limit(cap).as('recent'),
@@ -48,6 +50,23 @@ export async function recentAuditCount(db: Db, orgId: string, action: string, si
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(r.n);
+}
+
+/** The two-key advisory lock class of capped audit writes (apart from the sweeper's single-key lock). */
+const CAPPED_AUDIT_LOCK_CLASS = 0x62_6d_61_75; // "bmau"
+
+/**
+ * Appends the entry unless its org already has `cap` entries of its action since `since` (ms); answers
+ * whether it was written. The count and the write are one step: on PostgreSQL, under a transaction-scoped
+ * advisory lock of the org and action (concurrent requests, any replica); on SQLite the one writer.
+ */
+export async function appendAuditCapped(db: Kysely<Database>, e: AuditEntry & { orgId: string }, since: number, cap: number): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${CAPPED_AUDIT_LOCK_CLASS}::int, hashtext(${`${e.orgId} ${e.action}`}))`.execute(trx);
+    if ((await recentAuditCount(trx, e.orgId, e.action, since, cap)) >= cap) return false;
+    await appendAudit(trx, e);
+    return true;
+  });
 }
 
 /** Oldest first from `since` / after `cursor`; `orgId` null = every org (the instance admin). */
