@@ -6,22 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { ApiError } from '@buildmesh/protocol';
-import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerProcess } from './helpers/controller-process.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { startControllerOn } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
 
 for (const store of ['sqlite', 'postgres'] as const) {
   test(`${store}: a finish with NUL in its text or an impossible phase duration is refused 400, and a storable one is taken`, { skip: store === 'postgres' ? pgSkip : false, timeout: 60_000 }, async (t) => {
-    let env: Record<string, string> = {};
-    if (store === 'postgres') {
-      const database = await createTestDatabase();
-      t.after(() => database.drop());
-      env = { BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
-    }
-    const controller = await startControllerProcess({ env });
-    t.after(() => controller.dispose());
+    const controller = await startControllerOn(store, t);
     const tenant = await createTenant(controller, 'acme');
     const worker = await enrollWorker(tenant.admin, { platforms: ['android'] });
     const build = await tenant.member.createBuild(buildSpec(), streamOf(await tinyTarGz()));

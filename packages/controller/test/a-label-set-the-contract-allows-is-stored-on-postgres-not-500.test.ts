@@ -9,10 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { ApiError } from '@buildmesh/protocol';
-import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerProcess } from './helpers/controller-process.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { startControllerOn } from './helpers/controller-process.js';
 import { buildSpec, createTenant, streamOf, tinyTarGz } from './helpers/fixtures.js';
 
 /** Characters pglz cannot shrink much: random code points of the supplementary ideographic plane (4 UTF-8 bytes each). */
@@ -24,14 +24,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     `${store}: a label set the contract allows is stored or refused 400, never 500`,
     { skip: store === 'postgres' ? pgSkip : false, timeout: 60_000 },
     async (t) => {
-      let env: Record<string, string> = {};
-      if (store === 'postgres') {
-        const database = await createTestDatabase();
-        t.after(() => database.drop());
-        env = { BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
-      }
-      const controller = await startControllerProcess({ env });
-      t.after(() => controller.dispose());
+      const controller = await startControllerOn(store, t);
       const tenant = await createTenant(controller, 'acme');
       const sets = [
         Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, astral(128)])),

@@ -6,19 +6,15 @@
  * any string) made every claim of every org worker on that platform fail for as long as the lane existed.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ApiError } from '@buildmesh/protocol';
-import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerProcess } from './helpers/controller-process.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { startControllerOn } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
 
 for (const [what, value] of [['U+0000', 'x\u0000'], ['a lone surrogate', 'x\ud800']] as const) {
   test(`a label value with ${what} never stops the org’s claims on PostgreSQL`, { skip: pgSkip, timeout: 120_000 }, async (t) => {
-    const database = await createTestDatabase();
-    t.after(() => database.drop());
-    const controller = await startControllerProcess({ env: { BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') } });
-    t.after(() => controller.dispose());
+    const controller = await startControllerOn('postgres', t);
     const tenant = await createTenant(controller, 'acme');
     const worker = await enrollWorker(tenant.admin, { platforms: ['android'] });
     const ordinary = await tenant.member.createBuild(buildSpec(), streamOf(await tinyTarGz('ordinary')));

@@ -8,10 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { startLoopbackIssuer } from '../../../test/helpers/oidc-issuer.js';
-import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerProcess } from './helpers/controller-process.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { startControllerOn } from './helpers/controller-process.js';
 import { createTenant } from './helpers/fixtures.js';
 
 for (const store of ['sqlite', 'postgres'] as const) {
@@ -19,16 +18,9 @@ for (const store of ['sqlite', 'postgres'] as const) {
     `${store}: 200 concurrent refused exchanges put at most 30 entries in the org's audit log`,
     { skip: store === 'postgres' ? pgSkip : false, timeout: 90_000 },
     async (t) => {
-      let env: Record<string, string> = { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' };
-      if (store === 'postgres') {
-        const database = await createTestDatabase();
-        t.after(() => database.drop());
-        env = { ...env, BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
-      }
       const issuer = await startLoopbackIssuer();
       t.after(() => issuer.close());
-      const controller = await startControllerProcess({ env });
-      t.after(() => controller.dispose());
+      const controller = await startControllerOn(store, t, { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' });
       const acme = await createTenant(controller, 'acme');
       await acme.admin.createTrustRule({ name: 'main', issuer: issuer.issuer, audience: 'buildmesh', condition: 'ref == "refs/heads/main"', role: 'member' });
       const outsider = await issuer.sign({ sub: 'repo:someone/else:ref:refs/heads/x', ref: 'refs/heads/x', aud: 'buildmesh' });

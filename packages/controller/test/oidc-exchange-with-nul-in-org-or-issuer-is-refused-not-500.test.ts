@@ -9,9 +9,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerProcess } from './helpers/controller-process.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { startControllerOn } from './helpers/controller-process.js';
 import { createTenant } from './helpers/fixtures.js';
 
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -23,14 +22,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     `${store}: a NUL in the exchange's org or in the token's issuer is a 4xx, never a 500`,
     { skip: store === 'postgres' ? pgSkip : false, timeout: 60_000 },
     async (t) => {
-      let env: Record<string, string> = {};
-      if (store === 'postgres') {
-        const database = await createTestDatabase();
-        t.after(() => database.drop());
-        env = { BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
-      }
-      const controller = await startControllerProcess({ env });
-      t.after(() => controller.dispose());
+      const controller = await startControllerOn(store, t);
       const acme = await createTenant(controller, 'acme');
       const good = jwt({ iss: 'https://token.actions.githubusercontent.com', sub: 'x', aud: 'buildmesh', exp: 9e9 });
       const bodies = [

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildMeshClient } from '@buildmesh/protocol';
+import { createTestDatabase } from '../../../../test/helpers/postgres.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -122,4 +123,23 @@ export async function startControllerProcess(options: StartOptions = {}): Promis
     },
   };
   return handle;
+}
+
+/**
+ * A controller process on `store`, disposed (and on PostgreSQL its fresh database dropped) when the
+ * test ends: the per-store tests start theirs with this.
+ */
+export async function startControllerOn(
+  store: 'sqlite' | 'postgres',
+  t: { after(fn: () => unknown): void },
+  env: Record<string, string> = {},
+): Promise<ControllerProcess> {
+  if (store === 'postgres') {
+    const database = await createTestDatabase();
+    t.after(() => database.drop());
+    env = { ...env, BUILDMESH_DATABASE_URL: database.url, BUILDMESH_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+  }
+  const controller = await startControllerProcess({ env });
+  t.after(() => controller.dispose());
+  return controller;
 }
