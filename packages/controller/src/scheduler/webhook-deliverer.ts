@@ -127,34 +127,30 @@ export function startWebhookDeliverer(store: Store, keyring: Keyring, options: W
     if (!result.ok) log.info({ delivery: d.id, event: d.event, attempts: d.attempts, error: result.error, retryAt }, 'webhook delivery failed');
   };
 
-  const inFlight = new Set<Promise<void>>();
-  const busyWebhooks = new Set<string>();
-  const inFlightByOrg = new Map<string, number>();
+  /** The sends under way; what a claim must leave out (their webhooks, orgs at their share) is read from it. */
+  const inFlight = new Map<Promise<void>, DueDelivery>();
 
   const start = (d: DueDelivery): void => {
-    busyWebhooks.add(d.webhookId);
-    inFlightByOrg.set(d.orgId, (inFlightByOrg.get(d.orgId) ?? 0) + 1);
     const sending: Promise<void> = deliver(d)
       .catch((err: unknown) => log.error({ err, delivery: d.id }, 'webhook delivery could not be recorded'))
       .finally(() => {
         inFlight.delete(sending);
-        busyWebhooks.delete(d.webhookId);
-        const left = (inFlightByOrg.get(d.orgId) ?? 1) - 1;
-        if (left > 0) inFlightByOrg.set(d.orgId, left);
-        else inFlightByOrg.delete(d.orgId);
         run(); // a slot is free
       });
-    inFlight.add(sending);
+    inFlight.set(sending, d);
   };
 
   const fill = async (): Promise<void> => {
     do {
       again = false;
       while (!stopped && inFlight.size < MAX_IN_FLIGHT) {
+        const sent = [...inFlight.values()];
+        const inFlightByOrg = new Map<string, number>();
+        for (const d of sent) inFlightByOrg.set(d.orgId, (inFlightByOrg.get(d.orgId) ?? 0) + 1);
         const due = await store.claimDueDeliveries({
           limit: MAX_IN_FLIGHT - inFlight.size,
           leaseMs: CLAIM_LEASE_MS,
-          busyWebhooks,
+          busyWebhooks: new Set(sent.map((d) => d.webhookId)),
           inFlightByOrg,
           perOrg: PER_ORG_IN_FLIGHT,
         });
@@ -202,7 +198,7 @@ export function startWebhookDeliverer(store: Store, keyring: Keyring, options: W
       stopped = true;
       clearInterval(timer);
       await running;
-      await Promise.all(inFlight);
+      await Promise.all(inFlight.keys());
     },
   };
 }
