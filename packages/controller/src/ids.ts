@@ -15,9 +15,14 @@ let lastRandom = 0n;
  */
 /** The smallest id of `prefix` made at or after `time` (ms): a lower bound for an index range by creation time. */
 export function idAtTime(prefix: Parameters<typeof newId>[0], time: number): string {
+  return `${prefix}_${timePart(time)}${'0'.repeat(RANDOM_CHARS)}`;
+}
+
+/** 10 characters of milliseconds, most significant first. */
+function timePart(time: number): string {
   let head = '';
   for (let i = 0, t = time; i < 10; i++, t = Math.floor(t / 32)) head = ALPHABET[t % 32] + head;
-  return `${prefix}_${head}${'0'.repeat(RANDOM_CHARS)}`;
+  return head;
 }
 
 export function newId(prefix: 'org' | 'prj' | 'tok' | 'enr' | 'wrk' | 'bld' | 'att' | 'art' | 'ses' | 'whk' | 'dlv' | 'evt' | 'aud' | 'trr'): string {
@@ -29,9 +34,7 @@ export function newId(prefix: 'org' | 'prj' | 'tok' | 'enr' | 'wrk' | 'bld' | 'a
     lastTime = time;
     lastRandom = BigInt(`0x${randomBytes(10).toString('hex')}`);
   }
-  let head = '';
-  for (let i = 0, t = time; i < 10; i++, t = Math.floor(t / 32)) head = ALPHABET[t % 32] + head;
   let tail = '';
   for (let i = 0, r = lastRandom; i < RANDOM_CHARS; i++, r >>= 5n) tail = ALPHABET[Number(r & 31n)] + tail;
-  return `${prefix}_${head}${tail}`;
+  return `${prefix}_${timePart(time)}${tail}`;
 }

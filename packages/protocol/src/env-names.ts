@@ -35,9 +35,12 @@ export function envNameProblem(name: string, kind: 'env' | 'secret'): string | u
   return `${name} is reserved: it would change how the build's processes start or override what the worker sets`;
 }
 
-/** A variable's value: anything but NUL. */
-export const EnvValue = (maxLength: number, minLength = 0) =>
+/** Any text without NUL (neither a process's environment nor PostgreSQL's text can hold one). */
+export const NulFreeText = (maxLength: number, minLength = 0) =>
   Type.String({ minLength, maxLength, pattern: '^[^\\u0000]*$', description: 'any text without NUL' });
+
+/** A variable's value: anything but NUL. */
+export const EnvValue = NulFreeText;
 
 export const BuildEnvName = Type.String({ pattern: BUILD_ENV_NAME_PATTERN, description: 'a variable name; LD_*, DYLD_*, BUILDMESH_*, BASH_ENV, ENV, GCONV_PATH… are refused' });
 export const SecretName = Type.String({ pattern: SECRET_NAME_PATTERN, description: 'a variable name; PATH, HOME, NODE_OPTIONS, LD_*, BUILDMESH_*… are refused' });

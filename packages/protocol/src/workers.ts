@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { EnvVars, Id, Labels, Platform, Sha256, Timestamp } from './common.js';
 import { AppDir, BuildError } from './builds.js';
 import { ResolvedProfile } from './profiles.js';
+import { NulFreeText } from './env-names.js';
 
 export const WorkerPool = Type.Union([Type.Literal('org'), Type.Literal('shared')]);
 export type WorkerPool = Static<typeof WorkerPool>;
@@ -100,14 +101,12 @@ export const HeartbeatResponse = Type.Object({
 });
 export type HeartbeatResponse = Static<typeof HeartbeatResponse>;
 
-/** Text a store column takes as it is: no NUL (PostgreSQL's text refuses it). */
-const NO_NUL = '^[^\\u0000]*$';
 /** The longest phase a store records: 2^31 − 1 ms (about 24 days; builds time out long before). */
 export const MAX_PHASE_DURATION_MS = 2_147_483_647;
 
 export const PhaseSummary = Type.Object({
-  name: Type.String({ maxLength: 64, pattern: NO_NUL }),
-  result: Type.String({ maxLength: 16, pattern: NO_NUL }),
+  name: NulFreeText(64),
+  result: NulFreeText(16),
   durationMs: Type.Number({ minimum: 0, maximum: MAX_PHASE_DURATION_MS }),
 });
 
@@ -118,8 +117,8 @@ export const FinishRequest = Type.Object(
     error: Type.Optional(
       Type.Object({
         code: Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' }),
-        message: Type.String({ maxLength: 4096, pattern: NO_NUL }),
-        phase: Type.Optional(Type.String({ maxLength: 64, pattern: NO_NUL })),
+        message: NulFreeText(4096),
+        phase: Type.Optional(NulFreeText(64)),
       }),
     ),
     phases: Type.Optional(Type.Array(PhaseSummary, { maxItems: 200 })),
