@@ -49,7 +49,15 @@ export async function audit(ctx: ControllerContext, request: FastifyRequest, fac
   await ctx.store.appendAudit(entryOf(request, fact));
 }
 
-/** As audit(), unless the org has had `perMinute` entries of this action in the last minute; answers whether it wrote. */
-export async function auditAtMost(ctx: ControllerContext, request: FastifyRequest, fact: AuditFact & { orgId: string }, perMinute: number): Promise<boolean> {
-  return ctx.store.appendAuditCapped({ ...entryOf(request, fact), orgId: fact.orgId }, Date.now() - 60_000, perMinute);
+/**
+ * As audit(), unless the actor has had `perActorPerMinute` entries of this action in the last minute, or the
+ * org `perOrgPerMinute`; answers whether it wrote.
+ */
+export async function auditAtMost(
+  ctx: ControllerContext,
+  request: FastifyRequest,
+  fact: AuditFact & { orgId: string },
+  caps: { perActorPerMinute: number; perOrgPerMinute: number },
+): Promise<boolean> {
+  return ctx.store.appendAuditCapped({ ...entryOf(request, fact), orgId: fact.orgId }, { since: Date.now() - 60_000, perActor: caps.perActorPerMinute, perOrg: caps.perOrgPerMinute });
 }

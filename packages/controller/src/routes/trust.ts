@@ -119,15 +119,19 @@ export function registerTrustRoutes(app: App, ctx: ControllerContext): void {
   );
 }
 
-/** Refused exchanges the org's audit log records per minute; more go to the controller's log only. */
-const REFUSALS_AUDITED_PER_MINUTE = 30;
+/**
+ * Refused exchanges the org's audit log records per minute: per CI identity (issuer's subject), so an
+ * outsider's refusals cannot crowd out the org's own, and for the org in all (subjects are cheap to make
+ * up); more go to the controller's log only.
+ */
+const REFUSALS_AUDITED = { perActorPerMinute: 30, perOrgPerMinute: 300 };
 
 /**
  * Why an exchange was refused, never told to the anonymous caller: the org's audit log gets a token whose
  * signature held (a genuine CI identity of an issuer the org trusts, e.g. a branch no rule admits); any
  * other refusal (unknown org, issuer no rule names, bad signature, unreachable issuer) goes to the
  * controller's log, so nobody can fill an org's audit log with claims of their own making, and at most
- * REFUSALS_AUDITED_PER_MINUTE a minute reach it (more are logged by the controller).
+ * REFUSALS_AUDITED a minute reach it (more are logged by the controller).
  */
 async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, err: ExchangeRefused, org: string): Promise<void> {
   const { orgId, verified } = err.context;
@@ -144,7 +148,7 @@ async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, er
             target: { type: 'issuer', id: verified.issuer },
             details: { reason: err.reason, claims: pick(verified.claims) },
           },
-          REFUSALS_AUDITED_PER_MINUTE,
+          REFUSALS_AUDITED,
         )
       : false;
   if (!audited) {

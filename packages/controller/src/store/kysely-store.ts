@@ -227,7 +227,7 @@ export class KyselyStore implements Store {
   durationBuckets = () => buildStats.durationBuckets(this.db);
   endedBuilds = (orgId: string, since: string, limit: number) => buildStats.endedBuilds(this.db, orgId, since, limit);
   appendAudit = (entry: Parameters<Store['appendAudit']>[0]) => audit.appendAudit(this.db, entry);
-  appendAuditCapped = (entry: Parameters<Store['appendAuditCapped']>[0], since: number, cap: number) => audit.appendAuditCapped(this.db, entry, since, cap);
+  appendAuditCapped = (entry: Parameters<Store['appendAuditCapped']>[0], cap: Parameters<Store['appendAuditCapped']>[1]) => audit.appendAuditCapped(this.db, entry, cap);
   listAudit = (orgId: string | null, q: Parameters<Store['listAudit']>[1]) => audit.listAudit(this.db, orgId, q);
   onOutbox = (listener: () => void) => {
     this.outboxListener = listener;

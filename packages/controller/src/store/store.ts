@@ -37,6 +37,7 @@ import type {
 } from '@buildmesh/protocol';
 import type { LogBatchInfo } from './queries/read-logs.js';
 import type { DeliveryClaim, DueDelivery } from './queries/webhook-deliveries.js';
+import type { AuditCap } from './queries/audit.js';
 import type { BucketRow } from '../stats/histograms.js';
 
 export interface EndedBuilds {
@@ -388,8 +389,8 @@ export interface Store {
 
   // ── audit log (queries/audit.ts): append-only ───────────────────────────────
   appendAudit(entry: AuditEntry): Promise<void>;
-  /** Appends unless the org has `cap` entries of the action since `since` (ms since the epoch), atomically; answers whether it did. */
-  appendAuditCapped(entry: AuditEntry & { orgId: string }, since: number, cap: number): Promise<boolean>;
+  /** Appends unless the actor or the org is at its cap of the action's entries (queries/audit.ts), atomically; answers whether it did. */
+  appendAuditCapped(entry: AuditEntry & { orgId: string }, cap: AuditCap): Promise<boolean>;
   /** Oldest first; `orgId` null = every org (the instance admin). */
   listAudit(orgId: string | null, query: { since?: string; cursor?: string; limit: number }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }>;
 }

@@ -39,14 +39,17 @@ export async function appendAudit(db: Db, e: AuditEntry): Promise<void> {
 }
 
 /**
- * How many `action` entries the org has had since `since` (ms), counting no further than `cap`: a range of
- * the (org_id, id) index from the first id of that millisecond (ids sort by creation time, ids.ts).
+ * How many `action` entries the org has had since `since` (ms), of one actor when `actorId` is given,
+ * counting no further than `cap`: a range of the (org_id, id) index from the first id of that millisecond
+ * (ids sort by creation time, ids.ts).
  */
-async function recentAuditCount(db: Db, orgId: string, action: string, since: number, cap: number): Promise<number> {
+async function recentAuditCount(db: Db, orgId: string, action: string, since: number, cap: number, actorId?: string): Promise<number> {
   const r = await db
-    .selectFrom((eb) =>
-      eb.selectFrom('audit_log').select('id').where('org_id', '=', orgId).where('id', '>=', idAtTime('aud', since)).where('action', '=', action).limit(cap).as('recent'),
-    )
+    .selectFrom((eb) => {
+      let recent = eb.selectFrom('audit_log').select('id').where('org_id', '=', orgId).where('id', '>=', idAtTime('aud', since)).where('action', '=', action);
+      if (actorId !== undefined) recent = recent.where('actor_id', '=', actorId);
+      return recent.limit(cap).as('recent');
+    })
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(r.n);
@@ -55,15 +58,24 @@ async function recentAuditCount(db: Db, orgId: string, action: string, since: nu
 /** The two-key advisory lock class of capped audit writes (apart from the sweeper's single-key lock). */
 const CAPPED_AUDIT_LOCK_CLASS = 0x62_6d_61_75; // "bmau"
 
+/** At most `perActor` entries of one actor and `perOrg` of the org, of one action, since a time. */
+export interface AuditCap {
+  since: number;
+  perActor: number;
+  perOrg: number;
+}
+
 /**
- * Appends the entry unless its org already has `cap` entries of its action since `since` (ms); answers
- * whether it was written. The count and the write are one step: on PostgreSQL, under a transaction-scoped
- * advisory lock of the org and action (concurrent requests, any replica); on SQLite the one writer.
+ * Appends the entry unless its actor already has `perActor` entries of its action since `since` (ms), or
+ * the org `perOrg`: one noisy actor cannot crowd out the others' entries, and no number of actors can
+ * flood the log. Answers whether it was written. The counts and the write are one step: on PostgreSQL,
+ * under a transaction-scoped advisory lock of the org and action (any replica); on SQLite the one writer.
  */
-export async function appendAuditCapped(db: Kysely<Database>, e: AuditEntry & { orgId: string }, since: number, cap: number): Promise<boolean> {
+export async function appendAuditCapped(db: Kysely<Database>, e: AuditEntry & { orgId: string }, cap: AuditCap): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${CAPPED_AUDIT_LOCK_CLASS}::int, hashtext(${`${e.orgId} ${e.action}`}))`.execute(trx);
-    if ((await recentAuditCount(trx, e.orgId, e.action, since, cap)) >= cap) return false;
+    if ((await recentAuditCount(trx, e.orgId, e.action, cap.since, cap.perActor, e.actorId)) >= cap.perActor) return false;
+    if ((await recentAuditCount(trx, e.orgId, e.action, cap.since, cap.perOrg)) >= cap.perOrg) return false;
     await appendAudit(trx, e);
     return true;
   });
