@@ -23,7 +23,7 @@ async function sweeperHolder(url: string): Promise<string | undefined> {
   await client.connect();
   try {
     const r = await client.query<{ application_name: string }>(
-      "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and l.granted",
+      "select a.application_name from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' and l.granted and a.datname = current_database()",
     );
     return r.rows[0]?.application_name;
   } finally {

@@ -61,8 +61,10 @@ export async function startReplicaSet(
   const timing = { ...FAST_TIMING, ...options.timing };
 
   const replicas: Replica[] = [];
+  // Ids unique across sets: pg_stat_activity and pg_locks are cluster-wide, and other test files' replicas share the cluster.
+  const setTag = randomBytes(3).toString('hex');
   for (let i = 0; i < (options.count ?? 2); i++) {
-    const id = `replica-${String.fromCharCode(97 + i)}`;
+    const id = `replica-${String.fromCharCode(97 + i)}-${setTag}`;
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const admin = new BuildMeshClient({ url, token: adminToken, timeoutMs: 10_000 });
