@@ -26,6 +26,7 @@ import { benchSoak, benchSoakPostgres } from './soak.js';
 import { benchDashboard } from './dashboard.js';
 import { benchPgClaimFinish, benchPgReplicas, benchPgSubmit } from './pg-replicas.js';
 import { benchWebhookDelivery } from './webhook-delivery.js';
+import { benchWebhookClaim } from './webhook-claim.js';
 import { benchOidcExchange } from './oidc-exchange.js';
 import { benchProvenanceSign } from './provenance-sign.js';
 import { benchFairShare } from './fair-share.js';
@@ -43,6 +44,7 @@ const BENCHMARKS: Array<{ name: string; runs: number; run: (i: number) => Promis
   { name: 'provenance-sign', runs: 3, run: () => Promise.resolve(benchProvenanceSign()), targets: { provenance_sign_ms: '≤ 5' } },
   { name: 'oidc-exchange', runs: 3, run: () => benchOidcExchange(), targets: { oidc_exchange_p50_ms: '≤ 20', oidc_exchange_p99_ms: '', oidc_jwks_fetches: '= 1' } },
   { name: 'webhook-delivery', runs: 3, run: () => benchWebhookDelivery(), targets: { webhook_delivery_p50_ms: '≤ 100', webhook_delivery_p99_ms: '' } },
+  { name: 'webhook-claim', runs: 3, run: () => benchWebhookClaim(), targets: { webhook_claim_20k_waiting_ms: '', webhook_claim_200_waiting_ms: '', webhook_claim_20k_vs_200: '≤ 1.5' } },
   {
     name: 'fair-share',
     runs: 1,

@@ -30,6 +30,7 @@ export const ApiErrors = {
   TOO_MANY_STREAMS: { status: 429, message: 'The org holds as many live streams open as this controller allows (BUILDMESH_ORG_MAX_STREAMS); close one or read without following.' },
   ORG_QUEUE_FULL: { status: 429, message: 'The org has reached its limit of queued builds; wait for some to start (the operator sets it with BUILDMESH_ORG_MAX_QUEUED).' },
   CONFLICT: { status: 409, message: 'The resource is not in a state that allows this.' },
+  LIMIT_REACHED: { status: 409, message: 'This would go past a fixed limit of the controller; the message names it (docs/api.md, "Limits").' },
   NAME_TAKEN: { status: 409, message: 'That name is already in use.' },
   BUILD_NOT_CANCELABLE: { status: 409, message: 'The build has already ended.' },
   BUILD_NOT_RETRYABLE: { status: 409, message: 'Only a build that has ended can be retried.' },

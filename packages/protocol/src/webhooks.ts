@@ -34,6 +34,10 @@ export const WEBHOOK_EVENT_HEADER = 'buildmesh-event';
 export const WEBHOOK_DELIVERY_HEADER = 'buildmesh-delivery';
 /** Receivers should refuse a signature timestamp further than this from their clock (replay window). */
 export const WEBHOOK_REPLAY_WINDOW_S = 300;
+/** Webhooks one org may have. */
+export const MAX_WEBHOOKS_PER_ORG = 50;
+/** Deliveries one webhook may have waiting before a redelivery or test ping by hand is refused (events are never dropped). */
+export const MAX_PENDING_FOR_MANUAL_DELIVERY = 1000;
 
 export const Webhook = Type.Object({
   id: Id('whk'),

@@ -1,8 +1,8 @@
-import type { WebhookDelivery } from '@buildmesh/protocol';
+import { ApiError, MAX_PENDING_FOR_MANUAL_DELIVERY, type WebhookDelivery } from '@buildmesh/protocol';
 import { isoAfter, isPostgres, nowIso, type Db } from '../rows.js';
 import type { Kysely } from 'kysely';
 import type { Database, WebhookDeliveriesTable } from '../schema.js';
-import { insertDeliveries, insertDeliveryRows } from './webhook-events.js';
+import { inTransaction, insertDeliveries, insertDeliveryRows } from './webhook-events.js';
 
 /** A delivery the deliverer holds: what to send, where, and the sealed secret to sign with. */
 export interface DueDelivery {
@@ -60,16 +60,30 @@ export async function claimDueDeliveries(db: Kysely<Database>, c: DeliveryClaim)
     // Webhooks already being sent to, and orgs at their share, are left out of the scan itself: an org with
     // more due webhooks than the scan reads cannot hide another org's behind its own.
     const atShare = [...c.inFlightByOrg].filter(([, n]) => n >= c.perOrg).map(([org]) => org);
-    let scan = trx
-      .selectFrom('webhook_deliveries')
-      .select(['webhook_id', 'org_id', (eb) => eb.fn.min<string>('next_attempt_at').as('due_at')])
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now);
-    if (atShare.length > 0) scan = scan.where('org_id', 'not in', atShare);
-    if (c.busyWebhooks.size > 0) scan = scan.where('webhook_id', 'not in', [...c.busyWebhooks]);
-    const webhooks = await scan
-      .groupBy(['webhook_id', 'org_id'])
-      .orderBy('due_at')
+    // One index seek per webhook for its next due delivery (webhook_deliveries_webhook_due), never a pass over
+    // every pending delivery: a webhook with tens of thousands waiting costs a claim what one with one does.
+    let hooks = trx
+      .selectFrom('webhooks')
+      .select((eb) => [
+        'webhooks.id as webhook_id',
+        'webhooks.org_id as org_id',
+        eb
+          .selectFrom('webhook_deliveries')
+          .select('webhook_deliveries.next_attempt_at')
+          .whereRef('webhook_deliveries.webhook_id', '=', 'webhooks.id')
+          .where('webhook_deliveries.status', '=', 'pending')
+          .where('webhook_deliveries.next_attempt_at', 'is not', null)
+          .orderBy('webhook_deliveries.next_attempt_at')
+          .limit(1)
+          .as('due_at'),
+      ]);
+    if (atShare.length > 0) hooks = hooks.where('webhooks.org_id', 'not in', atShare);
+    if (c.busyWebhooks.size > 0) hooks = hooks.where('webhooks.id', 'not in', [...c.busyWebhooks]);
+    const webhooks = await trx
+      .selectFrom(hooks.as('h'))
+      .select(['h.webhook_id', 'h.org_id', 'h.due_at'])
+      .where('h.due_at', '<=', now)
+      .orderBy('h.due_at')
       .limit(DUE_WEBHOOKS_SCANNED)
       .execute();
     const inFlight = new Map(c.inFlightByOrg);
@@ -171,8 +185,28 @@ export async function getDelivery(db: Db, orgId: string, webhookId: string, id: 
   return r ? toDelivery(r) : undefined;
 }
 
+/**
+ * Refuses a delivery asked for by hand while the webhook already has MAX_PENDING_FOR_MANUAL_DELIVERY
+ * waiting: a script redelivering in a loop cannot grow the outbox without bound (events still queue).
+ */
+async function refuseWhenBacklogged(db: Db, webhookId: string): Promise<void> {
+  const waiting = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .offset(MAX_PENDING_FOR_MANUAL_DELIVERY - 1)
+    .limit(1)
+    .executeTakeFirst();
+  if (waiting) throw new ApiError('LIMIT_REACHED', `the webhook has ${MAX_PENDING_FOR_MANUAL_DELIVERY} deliveries waiting; wait for the receiver to take some`);
+}
+
 /** A new delivery of the same event (same body and event id, so receivers can tell a repeat), due now. */
 export async function redeliver(db: Db, orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
+  return inTransaction(db, (trx) => redeliverIn(trx, orgId, webhookId, id));
+}
+
+async function redeliverIn(db: Db, orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
   const r = await db
     .selectFrom('webhook_deliveries')
     .select(['event_id', 'event', 'payload'])
@@ -181,6 +215,7 @@ export async function redeliver(db: Db, orgId: string, webhookId: string, id: st
     .where('id', '=', id)
     .executeTakeFirst();
   if (!r) return undefined;
+  await refuseWhenBacklogged(db, webhookId);
   const [copy] = await insertDeliveryRows(db, orgId, [webhookId], r.event_id, r.event, r.payload);
   return getDelivery(db, orgId, webhookId, copy!);
 }
@@ -190,6 +225,10 @@ export async function redeliver(db: Db, orgId: string, webhookId: string, id: st
  * (a webhook has at most one ping waiting, however often it is tested).
  */
 export async function enqueuePing(db: Db, orgId: string, webhookId: string): Promise<string> {
+  return inTransaction(db, (trx) => enqueuePingIn(trx, orgId, webhookId));
+}
+
+async function enqueuePingIn(db: Db, orgId: string, webhookId: string): Promise<string> {
   const pending = await db
     .selectFrom('webhook_deliveries')
     .select('id')
@@ -200,6 +239,7 @@ export async function enqueuePing(db: Db, orgId: string, webhookId: string): Pro
     .limit(1)
     .executeTakeFirst();
   if (pending) return pending.id;
+  await refuseWhenBacklogged(db, webhookId);
   const [id] = await insertDeliveries(db, orgId, [webhookId], 'ping', { webhookId, message: 'a test delivery from BuildMesh' });
   return id!;
 }

@@ -1,5 +1,6 @@
-import type { Webhook, WebhookEventName } from '@buildmesh/protocol';
+import { ApiError, MAX_WEBHOOKS_PER_ORG, type Webhook, type WebhookEventName } from '@buildmesh/protocol';
 import { nowIso, type Db } from '../rows.js';
+import { inTransaction } from './webhook-events.js';
 import type { WebhooksTable } from '../schema.js';
 
 /** An org's webhook endpoints; the sealed secret is read only by the deliverer. */
@@ -20,8 +21,13 @@ export async function insertWebhook(
   w: { id: string; orgId: string; projectId: string | null; projectName: string | null; url: string; events: WebhookEventName[]; secretSealed: Buffer },
 ): Promise<Webhook> {
   const row = { id: w.id, org_id: w.orgId, project_id: w.projectId, url: w.url, events: JSON.stringify(w.events), secret_sealed: w.secretSealed, created_at: nowIso() };
-  await db.insertInto('webhooks').values(row).execute();
-  return toWebhook({ ...row, project_name: w.projectName });
+  return inTransaction(db, async (trx) => {
+    // Counted in the inserting transaction (exact on SQLite; on PostgreSQL two racing adds can pass it by one).
+    const { n } = await trx.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', w.orgId).executeTakeFirstOrThrow();
+    if (Number(n) >= MAX_WEBHOOKS_PER_ORG) throw new ApiError('LIMIT_REACHED', `an org may have ${MAX_WEBHOOKS_PER_ORG} webhooks; remove one first`);
+    await trx.insertInto('webhooks').values(row).execute();
+    return toWebhook({ ...row, project_name: w.projectName });
+  });
 }
 
 export async function listWebhooks(db: Db, orgId: string): Promise<Webhook[]> {
