@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Build, BuildMeshClient, BuildStatus, LogEntry } from '@buildmesh/protocol';
-import { formatDuration, type Colors } from './output.js';
+import { formatDuration, terminalText, type Colors } from './output.js';
 import { connectionNotice, retryWithNotice, type RetryNotice } from './reconnect.js';
 import pc from 'picocolors';
 
@@ -157,14 +157,14 @@ export class LogPrinter {
     const line = describeQueue(build);
     if (this.statusStream.isTTY) {
       if (this.paused) return;
-      this.statusStream.write(`\r\x1b[K${this.c.cyan('⏳')} ${line}`);
+      this.statusStream.write(`\r\x1b[K${this.c.cyan('⏳')} ${terminalText(line)}`);
       this.queueShown = true;
     } else {
       // Plain output: a line only when where it stands or why it waits changes.
       const key = `${build.queue?.position}|${build.queue?.reason}`;
       if (key === this.lastQueueKey) return;
       this.lastQueueKey = key;
-      this.statusStream.write(line + '\n');
+      this.statusStream.write(terminalText(line) + '\n');
     }
   }
 
@@ -182,7 +182,7 @@ export class LogPrinter {
     this.paused = false;
     const buffered = this.buffer;
     this.buffer = [];
-    for (const line of buffered) this.stream.write(line + '\n');
+    for (const line of buffered) this.stream.write(terminalText(line) + '\n');
   }
 
   clearQueueLine(): void {
@@ -194,6 +194,6 @@ export class LogPrinter {
 
   private write(line: string): void {
     if (this.paused) this.buffer.push(line);
-    else this.stream.write(line + '\n');
+    else this.stream.write(terminalText(line) + '\n');
   }
 }

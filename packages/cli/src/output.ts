@@ -27,6 +27,20 @@ export class CliError extends Error {
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
+/**
+ * Colour (SGR) sequences are kept; every other escape sequence (OSC: title, clipboard, hyperlinks;
+ * cursor moves and erases; DCS/APC/PM/SOS), C0 controls but tab and newline, DEL, C1 controls and the
+ * bidirectional overrides are dropped, so text from a build or a stored name cannot rewrite the
+ * terminal or reorder what it shows.
+ */
+const UNSAFE_FOR_TERMINAL =
+  /(\x1b\[[0-9;:]*m)|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[P^_X][^\x1b]*(?:\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text as printed for people: see UNSAFE_FOR_TERMINAL. */
+export function terminalText(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (_all, sgr: string | undefined) => sgr ?? '');
+}
+
 function colorEnabled(stream: NodeJS.WriteStream, json: boolean): boolean {
   return !json && stream.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
 }
@@ -59,10 +73,10 @@ export function createOutput(options: { json?: boolean } = {}): Output {
     ce,
     tty: !json && process.stdout.isTTY === true,
     info(line = '') {
-      (json ? process.stderr : process.stdout).write(line + '\n');
+      (json ? process.stderr : process.stdout).write(terminalText(line) + '\n');
     },
     warn(line) {
-      process.stderr.write(`${ce.yellow('warning')} ${line}\n`);
+      process.stderr.write(`${ce.yellow('warning')} ${terminalText(line)}\n`);
     },
     printJson(value) {
       process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -257,7 +271,7 @@ export function reportError(err: unknown, json: boolean): number {
   const [first, ...rest] = r.message.split('\n');
   let line = `${ce.red(ce.bold('error'))} ${ce.bold(r.code)}: ${first}`;
   if (r.hint) line += ` — ${r.hint}`;
-  process.stderr.write(line + '\n' + (rest.length ? rest.join('\n') + '\n' : ''));
+  process.stderr.write(terminalText(line + '\n' + (rest.length ? rest.join('\n') + '\n' : '')));
   if (json) process.stdout.write(JSON.stringify({ error: { code: r.code, message: r.message, hint: r.hint } }, null, 2) + '\n');
   return r.exitCode;
 }

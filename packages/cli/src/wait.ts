@@ -6,7 +6,7 @@
 import type { Build, BuildMeshClient } from '@buildmesh/protocol';
 import { downloadBuildArtifacts, type DownloadedArtifact } from './download.js';
 import { followBuild, LogPrinter } from './follow.js';
-import { ARTIFACT_FIELDS_HINT, buildErrorLine, EXIT, formatDuration, type Output } from './output.js';
+import { ARTIFACT_FIELDS_HINT, buildErrorLine, EXIT, formatDuration, terminalText, type Output } from './output.js';
 import { confirm, stdinIsTty } from './prompt.js';
 import { cli } from './invocation.js';
 
@@ -106,16 +106,18 @@ export async function waitForBuild(client: BuildMeshClient, build: Build, option
   if (ended.status === 'canceled' && ended.error?.code === 'BUILD_CANCELED') {
     // "canceled: canceled by a user — The build was canceled." said it three times; once is enough.
     out.info();
-    process.stderr.write(`${out.ce.yellow('✖')} build ${ended.id} ${/^canceled\b/.test(ended.error.message) ? ended.error.message : `canceled: ${ended.error.message}`}${took}\n`);
+    process.stderr.write(terminalText(`${out.ce.yellow('✖')} build ${ended.id} ${/^canceled\b/.test(ended.error.message) ? ended.error.message : `canceled: ${ended.error.message}`}${took}\n`));
     return { build: ended, artifacts: [], exitCode: exitCodeFor(ended), interrupted: false };
   }
   if (ended.status !== 'succeeded') {
     const line = buildErrorLine(ended.error);
     out.info();
     process.stderr.write(
-      `${out.ce.red(out.ce.bold('error'))} ${out.ce.bold(line.code)}: build ${ended.id} ${ended.status.replace('_', ' ')}${took}: ${line.message}` +
-        (line.hint ? ` — ${line.hint}` : '') +
-        '\n',
+      terminalText(
+        `${out.ce.red(out.ce.bold('error'))} ${out.ce.bold(line.code)}: build ${ended.id} ${ended.status.replace('_', ' ')}${took}: ${line.message}` +
+          (line.hint ? ` — ${line.hint}` : '') +
+          '\n',
+      ),
     );
     return { build: ended, artifacts: [], exitCode: exitCodeFor(ended), interrupted: false };
   }
