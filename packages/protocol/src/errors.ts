@@ -29,6 +29,7 @@ export const ApiErrors = {
   BODY_TIMEOUT: { status: 408, message: 'The body stalled and was cut off.' },
   TOO_MANY_STREAMS: { status: 429, message: 'The org holds as many live streams open as this controller allows (BUILDMESH_ORG_MAX_STREAMS); close one or read without following.' },
   ORG_QUEUE_FULL: { status: 429, message: 'The org has reached its limit of queued builds; wait for some to start (the operator sets it with BUILDMESH_ORG_MAX_QUEUED).' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests of this kind from this address; retry in a few seconds.' },
   CONFLICT: { status: 409, message: 'The resource is not in a state that allows this.' },
   LIMIT_REACHED: { status: 409, message: 'This would go past a fixed limit of the controller; the message names it (docs/api.md, "Limits").' },
   NAME_TAKEN: { status: 409, message: 'That name is already in use.' },
