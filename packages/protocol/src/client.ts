@@ -1,9 +1,10 @@
 /**
  * The typed client of the /v1 API, used by the worker, the CLI and the dashboard.
  * Every path the controller serves is named here once; the controller's routes
- * validate with the same schemas this file's types come from. Small JSON calls go
- * through a JsonTransport when one is set (in Node: undici's request, set by the
- * package's Node entry; see node-transport.ts); streams, and browsers, use fetch.
+ * validate with the same schemas this file's types come from. Requests answered
+ * with JSON (uploads included) go through a JsonTransport when one is set (in Node:
+ * undici's request, set by the package's Node entry; see node-transport.ts);
+ * streamed answers (downloads, logs, events), and browsers, use fetch.
  */
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
@@ -61,9 +62,9 @@ export interface ClientOptions {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
-/** Sends one request with an optional JSON text body and reads its (small) answer whole. */
+/** Sends one request with an optional body (JSON text, or a stream sent as it is read) and reads its (small) answer whole. */
 export interface JsonTransport {
-  send(request: { method: string; url: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal | undefined }): Promise<{
+  send(request: { method: string; url: string; headers: Record<string, string>; body: string | AsyncIterable<Uint8Array> | undefined; signal: AbortSignal | undefined }): Promise<{
     status: number;
     text: string;
   }>;
@@ -141,16 +142,20 @@ export class BuildMeshClient {
 
   async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const transport = defaultTransport;
-    if (!transport || options.body) return this.jsonViaFetch(method, path, options);
+    if (!transport) return this.jsonViaFetch(method, path, options);
     const { url, headers, text, signal } = this.prepare(path, options);
     let answer: { status: number; text: string };
     try {
-      answer = await transport.send({ method, url: url.href, headers, body: text, signal });
+      answer = await transport.send({ method, url: url.href, headers, body: text ?? options.body, signal });
     } catch (err) {
       throw this.networkError(err, options);
     }
-    // A redirect (a proxy sending http to https, say) is fetch's to follow, as every other call does.
-    if (answer.status >= 300 && answer.status < 400) return this.jsonViaFetch(method, path, options);
+    // A redirect (a proxy sending http to https, say) is fetch's to follow, as every other call does;
+    // a stream has been read and cannot be sent again (nor would fetch follow a redirect with one).
+    if (answer.status >= 300 && answer.status < 400) {
+      if (options.body) throw apiErrorFrom(answer.status, answer.text);
+      return this.jsonViaFetch(method, path, options);
+    }
     if (answer.status < 200 || answer.status >= 300) throw apiErrorFrom(answer.status, answer.text);
     if (answer.status === 204 || answer.text === '') return undefined as T;
     return JSON.parse(answer.text) as T;
@@ -403,21 +408,20 @@ export class BuildMeshClient {
   }
   /** A presigned PUT: exactly `size` bytes, no credentials of ours (the URL carries its own signature). */
   private async putToObjectStore(url: string, size: number, body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
-    let response: Response;
+    const headers = { 'content-length': String(size) };
+    let status: number;
     try {
-      response = await fetch(url, {
-        method: 'PUT',
-        headers: { 'content-length': String(size) },
-        body: body as unknown as RequestInit['body'],
-        duplex: 'half',
-        signal,
-      } as RequestInit);
+      if (defaultTransport) status = (await defaultTransport.send({ method: 'PUT', url, headers, body, signal })).status;
+      else {
+        const response = await fetch(url, { method: 'PUT', headers, body: body as unknown as RequestInit['body'], duplex: 'half', signal } as RequestInit);
+        await response.body?.cancel();
+        status = response.status;
+      }
     } catch (err) {
       if (signal?.aborted) throw err;
       throw new NetworkError(`cannot reach the object store: ${(err as Error).cause ?? (err as Error).message}`, err);
     }
-    await response.body?.cancel();
-    if (!response.ok) throw new NetworkError(`the object store refused the upload (HTTP ${response.status})`);
+    if (status < 200 || status >= 300) throw new NetworkError(`the object store refused the upload (HTTP ${status})`);
   }
   /**
    * Creates a build whose source is a blob the org has uploaded (a small JSON request). With `idempotencyKey`,
