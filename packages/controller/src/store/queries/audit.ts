@@ -1,9 +1,10 @@
 import type { AuditEntry } from '@buildmesh/protocol';
-import { sql, type Kysely } from 'kysely';
-import { isPostgres, type Db } from '../rows.js';
+import type { Kysely } from 'kysely';
+import type { Db } from '../rows.js';
 import type { Database } from '../schema.js';
 import type { AuditLogTable } from '../schema.js';
 import { idAtTime } from '../../ids.js';
+import { LOCK_CLASS, lockForTransaction } from '../advisory-locks.js';
 
 const toEntry = (r: AuditLogTable): AuditEntry => ({
   id: r.id,
@@ -55,9 +56,6 @@ async function recentAuditCount(db: Db, orgId: string, action: string, since: nu
   return Number(r.n);
 }
 
-/** The two-key advisory lock class of capped audit writes (apart from the sweeper's single-key lock). */
-const CAPPED_AUDIT_LOCK_CLASS = 0x62_6d_61_75; // "bmau"
-
 /** At most `perActor` entries of one actor and `perOrg` of the org, of one action, since a time. */
 export interface AuditCap {
   since: number;
@@ -73,7 +71,7 @@ export interface AuditCap {
  */
 export async function appendAuditCapped(db: Kysely<Database>, e: AuditEntry & { orgId: string }, cap: AuditCap): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    if (isPostgres(trx)) await sql`select pg_advisory_xact_lock(${CAPPED_AUDIT_LOCK_CLASS}::int, hashtext(${`${e.orgId} ${e.action}`}))`.execute(trx);
+    await lockForTransaction(trx, LOCK_CLASS.cappedAudit, `${e.orgId} ${e.action}`);
     if ((await recentAuditCount(trx, e.orgId, e.action, cap.since, cap.perActor, e.actorId)) >= cap.perActor) return false;
     if ((await recentAuditCount(trx, e.orgId, e.action, cap.since, cap.perOrg)) >= cap.perOrg) return false;
     await appendAudit(trx, e);

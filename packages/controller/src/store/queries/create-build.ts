@@ -9,6 +9,7 @@ import { ensureLane } from './queue-lanes.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { NO_LIMITS, queuedAtLeast, type OrgLimits } from './fair-share.js';
 import { insertQueuedBuildAlone } from './insert-queued-build-pg.js';
+import { LOCK_CLASS, lockForTransaction } from '../advisory-locks.js';
 
 const insertBuildRow = preparedInsert('builds');
 
@@ -69,11 +70,16 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
     const first = await buildByIdempotencyKey(db, b.orgId, key);
     if (first) return first;
   }
-  if (limits.maxQueued > 0 && (await queuedAtLeast(db, b.orgId, limits.maxQueued)) >= limits.maxQueued) {
-    throw new ApiError('ORG_QUEUE_FULL', `the org already has ${limits.maxQueued} builds queued (BUILDMESH_ORG_MAX_QUEUED); wait for some to start`);
-  }
   try {
     await inTransaction(db, async (trx) => {
+      if (limits.maxQueued > 0) {
+        // Counted and inserted as one step: on PostgreSQL under the org's queue lock (racing submits on any
+        // replica wait for each other; the count then sees the earlier one's build), on SQLite the one writer.
+        await lockForTransaction(trx, LOCK_CLASS.orgQueue, b.orgId);
+        if ((await queuedAtLeast(trx, b.orgId, limits.maxQueued)) >= limits.maxQueued) {
+          throw new ApiError('ORG_QUEUE_FULL', `the org already has ${limits.maxQueued} builds queued (BUILDMESH_ORG_MAX_QUEUED); wait for some to start`);
+        }
+      }
       await insertBuildRow(trx, row);
       await emitBuildEvent(trx, row.id, 'build.queued');
     });
