@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'trust_rule.delete',
   'oidc.exchange',
   'oidc.exchange_refused',
+  'oidc.exchange_refusals_dropped',
   'provenance_key.rotate',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

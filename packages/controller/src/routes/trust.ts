@@ -153,6 +153,21 @@ async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, er
       : false;
   if (!audited) {
     request.log.warn({ org, orgId: orgId ?? null, reason: err.reason }, 'OIDC token exchange refused');
+    // The org learns that refusals are being dropped, once a minute: filling its share cannot hide that it was filled.
+    if (orgId && verified) {
+      await auditAtMost(
+        ctx,
+        request,
+        {
+          action: 'oidc.exchange_refusals_dropped',
+          orgId,
+          actor: { kind: 'oidc', id: verified.subject, name: verified.issuer },
+          target: { type: 'issuer', id: verified.issuer },
+          details: { reason: `more than ${REFUSALS_AUDITED.perActorPerMinute} refused exchanges a minute of one CI identity, or ${REFUSALS_AUDITED.perOrgPerMinute} of the org: the rest of this minute's are in the controller's log` },
+        },
+        { perActorPerMinute: 1, perOrgPerMinute: 1 },
+      );
+    }
   }
 }
 
