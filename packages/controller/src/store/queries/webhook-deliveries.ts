@@ -3,6 +3,7 @@ import { isoAfter, isPostgres, nowIso, type Db } from '../rows.js';
 import type { Kysely } from 'kysely';
 import type { Database, WebhookDeliveriesTable } from '../schema.js';
 import { inTransaction, insertDeliveries, insertDeliveryRows } from './webhook-events.js';
+import { LOCK_CLASS, lockForTransaction } from '../advisory-locks.js';
 
 /** A delivery the deliverer holds: what to send, where, and the sealed secret to sign with. */
 export interface DueDelivery {
@@ -190,6 +191,8 @@ export async function getDelivery(db: Db, orgId: string, webhookId: string, id: 
  * waiting: a script redelivering in a loop cannot grow the outbox without bound (events still queue).
  */
 async function refuseWhenBacklogged(db: Db, webhookId: string): Promise<void> {
+  // Racing requests on PostgreSQL wait for each other here (the lock lasts until the insert commits).
+  await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId);
   const waiting = await db
     .selectFrom('webhook_deliveries')
     .select('id')
@@ -229,6 +232,7 @@ export async function enqueuePing(db: Db, orgId: string, webhookId: string): Pro
 }
 
 async function enqueuePingIn(db: Db, orgId: string, webhookId: string): Promise<string> {
+  await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId); // racing pings find the one pending
   const pending = await db
     .selectFrom('webhook_deliveries')
     .select('id')

@@ -2,6 +2,7 @@ import { ApiError, MAX_WEBHOOKS_PER_ORG, type Webhook, type WebhookEventName } f
 import { nowIso, type Db } from '../rows.js';
 import { inTransaction } from './webhook-events.js';
 import type { WebhooksTable } from '../schema.js';
+import { LOCK_CLASS, lockForTransaction } from '../advisory-locks.js';
 
 /** An org's webhook endpoints; the sealed secret is read only by the deliverer. */
 const toWebhook = (r: WebhooksTable & { project_name: string | null }): Webhook => ({
@@ -22,7 +23,9 @@ export async function insertWebhook(
 ): Promise<Webhook> {
   const row = { id: w.id, org_id: w.orgId, project_id: w.projectId, url: w.url, events: JSON.stringify(w.events), secret_sealed: w.secretSealed, created_at: nowIso() };
   return inTransaction(db, async (trx) => {
-    // Counted in the inserting transaction (exact on SQLite; on PostgreSQL two racing adds can pass it by one).
+    // Counted in the inserting transaction, on PostgreSQL under the org's lock (racing adds on any connection
+    // or replica would each see the org below the limit); on SQLite the one writer serialises them.
+    await lockForTransaction(trx, LOCK_CLASS.orgWebhooks, w.orgId);
     const { n } = await trx.selectFrom('webhooks').select((eb) => eb.fn.countAll<number>().as('n')).where('org_id', '=', w.orgId).executeTakeFirstOrThrow();
     if (Number(n) >= MAX_WEBHOOKS_PER_ORG) throw new ApiError('LIMIT_REACHED', `an org may have ${MAX_WEBHOOKS_PER_ORG} webhooks; remove one first`);
     await trx.insertInto('webhooks').values(row).execute();
