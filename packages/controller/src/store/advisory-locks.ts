@@ -15,6 +15,8 @@ export const LOCK_CLASS = {
   orgWebhooks: 0x62_6d_77_68, // "bmwh"
   /** Redeliveries and pings by hand of one webhook: the backlog count and the insert are one step. */
   manualDelivery: 0x62_6d_6d_64, // "bmmd"
+  /** Shared-pool claims of one org while BUILDMESH_ORG_MAX_SHARED_RUNNING is set: the count and the take are one step. */
+  orgShared: 0x62_6d_73_68, // "bmsh"
 } as const;
 
 /** Waits for the lock of `key` in `lockClass` until the transaction ends. */

@@ -6,7 +6,8 @@ import { laneQueue, lanesMatching, type Lane } from './queue-lanes.js';
 import type { Claimant, ClaimedJob } from '../store.js';
 import { emitBuildEvent, inTransaction } from './webhook-events.js';
 import { claimOrgLane } from './claim-org-pg.js';
-import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedHeads, sharedLanesPerOrg, type OrgLimits } from './fair-share.js';
+import { NO_LIMITS, orgsAtSharedLimit, runningByOrg, sharedHeads, sharedLanesPerOrg, sharedRunningOf, type OrgLimits } from './fair-share.js';
+import { LOCK_CLASS, lockForTransaction, tryLockForTransaction } from '../advisory-locks.js';
 
 /**
  * The queue's one hand-out, as a single transaction: free slot check, best
@@ -61,7 +62,7 @@ export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant,
  * A shared-pool claim: each org's lane heads are compared, so one org's backlog cannot hold every
  * shared worker while another org waits. Orgs at BUILDMESH_ORG_MAX_SHARED_RUNNING are skipped.
  * Still one transaction: the running counts are read inside it (on PostgreSQL the heads are locked
- * SKIP LOCKED as before; two concurrent claims may both see an org one below its limit).
+ * SKIP LOCKED as before, and the limit is checked again under the org's lock: takeWithinSharedLimit).
  */
 async function claimFair(trx: Db, c: Claimant, limits: OrgLimits): Promise<ClaimedJob | undefined> {
   const heads = isPostgres(trx) ? await lockedSharedHeads(trx, c, limits) : await sharedHeads(trx, c.platforms, c.labels);
@@ -77,7 +78,22 @@ async function claimFair(trx: Db, c: Claimant, limits: OrgLimits): Promise<Claim
   const running = orgs.length > 1 && tied.some((h) => h.running === undefined) ? await runningByOrg(trx, orgs) : undefined;
   const load = (h: { orgId: string; running?: number }) => h.running ?? running?.get(h.orgId) ?? 0;
   tied.sort((x, y) => load(x) - load(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  if (limits.maxSharedRunning > 0 && isPostgres(trx)) return takeWithinSharedLimit(trx, c, limits.maxSharedRunning, tied);
   return take(trx, c, tied[0]!.id);
+}
+
+/**
+ * PostgreSQL with BUILDMESH_ORG_MAX_SHARED_RUNNING: the org's running count and the take are one step under
+ * its shared-pool lock, so claims racing on any replica cannot together pass the limit. The first candidate's
+ * lock is waited for; the others' only taken if free (one wait per transaction: no lock cycle can form).
+ */
+async function takeWithinSharedLimit(trx: Db, c: Claimant, limit: number, candidates: Array<{ id: string; orgId: string }>): Promise<ClaimedJob | undefined> {
+  for (const [i, h] of candidates.entries()) {
+    if (i === 0) await lockForTransaction(trx, LOCK_CLASS.orgShared, h.orgId);
+    else if (!(await tryLockForTransaction(trx, LOCK_CLASS.orgShared, h.orgId))) continue;
+    if ((await sharedRunningOf(trx, h.orgId)) < limit) return take(trx, c, h.id);
+  }
+  return undefined;
 }
 
 /** PostgreSQL: each org's lane heads, each locked SKIP LOCKED (one probe per lane); orgs at the shared limit are not probed. */

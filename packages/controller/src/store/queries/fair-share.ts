@@ -86,6 +86,19 @@ export async function orgsAtSharedLimit(db: Db, limit: number): Promise<Set<stri
   return new Set(rows.filter((r) => Number(r.n) >= limit).map((r) => r.org_id));
 }
 
+/** Builds the org runs on shared-pool workers now. */
+export async function sharedRunningOf(db: Db, orgId: string): Promise<number> {
+  const r = await db
+    .selectFrom('attempts')
+    .innerJoin('workers', 'workers.id', 'attempts.worker_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('attempts.status', '=', 'running')
+    .where('attempts.org_id', '=', orgId)
+    .where('workers.pool', '=', 'shared')
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
 /** How many builds the org has queued, counting no further than `cap` (a bounded index range). */
 export async function queuedAtLeast(db: Db, orgId: string, cap: number): Promise<number> {
   const r = await db
