@@ -23,10 +23,15 @@ const KeyedRecord = <V extends TSchema>(pattern: string, value: V, maxProperties
 
 /**
  * Worker labels and a build's required labels: `xcode=16.2`, `arch=arm64`. Values are printable,
- * well-formed text: no control character and no lone surrogate (PostgreSQL's jsonb, which the queue's
- * lane matching reads them as, refuses U+0000 and unpaired surrogates).
+ * well-formed text: no C0 or C1 control character and no lone surrogate (PostgreSQL's jsonb, which the
+ * queue's lane matching reads them as, refuses U+0000 and unpaired surrogates), and no bidirectional
+ * override or isolate (a label shown in a list must read as what it is).
  */
-export const Labels = KeyedRecord('^[a-z0-9][a-z0-9._/-]{0,62}$', Type.String({ maxLength: 128, pattern: '^(?:[^\\x00-\\x1f\\x7f\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$' }), 64);
+export const Labels = KeyedRecord(
+  '^[a-z0-9][a-z0-9._/-]{0,62}$',
+  Type.String({ maxLength: 128, pattern: '^(?:[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$' }),
+  64,
+);
 export type Labels = Static<typeof Labels>;
 
 /** Environment for a build: variable names without the dangerous ones (see env-names.ts), values without NUL. */
