@@ -36,9 +36,19 @@ export type Colors = ReturnType<typeof pc.createColors>;
 const UNSAFE_FOR_TERMINAL =
   /(\x1b\[[0-9;:]*m)|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[P^_X][^\x1b]*(?:\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
-/** Text as printed for people: see UNSAFE_FOR_TERMINAL. */
+/**
+ * Text as printed for people: see UNSAFE_FOR_TERMINAL. Colours left on at the end (say concealed or
+ * black-on-black text) are reset before the last newline, so they cannot hide the lines printed after.
+ */
 export function terminalText(text: string): string {
-  return text.replace(UNSAFE_FOR_TERMINAL, (_all, sgr: string | undefined) => sgr ?? '');
+  let last: string | undefined;
+  const kept = text.replace(UNSAFE_FOR_TERMINAL, (_all, sgr: string | undefined) => (sgr === undefined ? '' : (last = sgr)));
+  return last === undefined || last === '\x1b[m' || last === '\x1b[0m' ? kept : kept.replace(/\n*$/, (newlines) => `\x1b[0m${newlines}`);
+}
+
+/** Stored text shown as data (a table cell): no escape sequence or control character at all, colours included. */
+export function plainText(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, '');
 }
 
 function colorEnabled(stream: NodeJS.WriteStream, json: boolean): boolean {
@@ -110,14 +120,15 @@ export function terminalWidth(stream: NodeJS.WriteStream = process.stdout, env: 
  * when unknown); on a wide terminal they get the room, up to the width.
  */
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], c: Colors, width: number | null = terminalWidth()): string {
-  const full = rows.map((row) => columns.map((col) => col.value(row).replace(/\s+/g, ' ')));
+  const value = (col: Column<T>, row: T) => plainText(col.value(row));
+  const full = rows.map((row) => columns.map((col) => value(col, row).replace(/\s+/g, ' ')));
   const naturalWidth = columns.reduce((sum, col, i) => sum + Math.max(col.header.length, ...full.map((r) => r[i]!.length)) + 2, -2);
   const room = width ?? 80;
   // Cut the capped columns only as much as needed: their caps grow by the spare room, shared.
   const capped = columns.filter((col) => col.max).length;
   const cappedWidth = columns.reduce((sum, col, i) => sum + Math.max(col.header.length, ...full.map((r) => Math.min(r[i]!.length, col.max ?? Infinity))) + 2, -2);
   const extra = naturalWidth <= room ? Infinity : capped ? Math.max(0, Math.floor((room - cappedWidth) / capped)) : 0;
-  const cells = rows.map((row) => columns.map((col) => truncate(col.value(row), col.max === undefined ? undefined : col.max + extra)));
+  const cells = rows.map((row) => columns.map((col) => truncate(value(col, row), col.max === undefined ? undefined : col.max + extra)));
   const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => r[i]!.length)));
   const lines = [columns.map((col, i) => c.bold(pad(col.header, widths[i]!, i === columns.length - 1))).join('  ')];
   rows.forEach((row, r) => {

@@ -5,7 +5,7 @@ import { checkBuildRef, resolveBuildRef } from '../build-ref.js';
 import { connect, buildUrl } from '../config.js';
 import { describeQueue } from '../follow.js';
 import { formatBytes } from '../pack/pack.js';
-import { buildErrorLine, colorStatus, formatAgo, formatDuration, formatLabels, renderFields, renderTable, type Output } from '../output.js';
+import { buildErrorLine, colorStatus, formatAgo, formatDuration, formatLabels, plainText, renderFields, renderTable, type Output } from '../output.js';
 import { cli } from '../invocation.js';
 
 export const statusCommand = action<{ json?: boolean }>(
@@ -40,7 +40,7 @@ export function printBuild(out: Output, build: Build, artifacts: readonly Artifa
     ['project', build.project],
     ['platform', build.platform],
     ['profile', build.profileName],
-    ['message', build.message],
+    ['message', build.message === null ? null : plainText(build.message)],
     ['commit', build.gitCommit],
     ['labels', Object.keys(build.labels).length ? formatLabels(build.labels) : null],
     ['priority', build.priority !== 0 ? String(build.priority) : null],
