@@ -1,0 +1,106 @@
+/**
+ * Streamed uploads (a source, an artifact, a presigned PUT) go through undici's request in Node. Against
+ * a hostile or broken server the upload must end and stop reading its source: an answer before the body
+ * is sent (413, say), a redirect (never followed: the stream cannot be sent twice), the caller's abort,
+ * and a server that stops reading. Each case offers a 2 GiB source made as it is read, so what the
+ * client read (and would have held) is measured, never buffered whole.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { ApiError, BuildMeshClient, NetworkError, type ClientOptions } from '../src/index.js';
+
+const CHUNK = 64 * 1024;
+const TWO_GIB = 2 * 1024 ** 3;
+/** Far below 2 GiB: socket buffers and undici's queue, nothing more. */
+const READ_BOUND = 64 * 1024 ** 2;
+
+function source(): { body: AsyncIterable<Uint8Array>; read: () => number; closed: () => boolean } {
+  let read = 0;
+  let closed = false;
+  async function* generate() {
+    try {
+      const chunk = new Uint8Array(CHUNK);
+      for (let sent = 0; sent < TWO_GIB; sent += CHUNK) {
+        read += CHUNK;
+        yield chunk;
+      }
+    } finally {
+      closed = true;
+    }
+  }
+  return { body: generate(), read: () => read, closed: () => closed };
+}
+
+async function serve(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const blob = { sha256: 'a'.repeat(64), size: TWO_GIB };
+const settled = async (closed: () => boolean) => {
+  for (let i = 0; i < 100 && !closed(); i++) await new Promise((r) => setTimeout(r, 20));
+};
+
+test('an answer before the body is sent ends the upload with its code and stops reading the source', async (t) => {
+  const url = await serve(t, (_req, res) => {
+    res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'PAYLOAD_TOO_LARGE', message: 'too big' } }));
+  });
+  const src = source();
+  await assert.rejects(new BuildMeshClient({ url, token: 't' }).uploadBlob(blob, src.body), (err: unknown) => err instanceof ApiError && err.code === 'PAYLOAD_TOO_LARGE');
+  await settled(src.closed);
+  assert.ok(src.closed(), 'the source is closed');
+  assert.ok(src.read() < READ_BOUND, `read ${src.read()} bytes`);
+});
+
+test('a redirect answering a streamed upload is an error and is not followed', async (t) => {
+  let followed = 0;
+  const target = await serve(t, (req, res) => {
+    followed++;
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(blob));
+  });
+  const url = await serve(t, (_req, res) => res.writeHead(307, { location: `${target}/v1/blobs/${blob.sha256}` }).end());
+  const src = source();
+  await assert.rejects(new BuildMeshClient({ url, token: 't' }).uploadBlob(blob, src.body));
+  await settled(src.closed);
+  assert.equal(followed, 0, 'the redirect target got nothing');
+  assert.ok(src.closed(), 'the source is closed');
+  assert.ok(src.read() < READ_BOUND, `read ${src.read()} bytes`);
+});
+
+test('the caller’s abort ends an upload the server is not reading', async (t) => {
+  const url = await serve(t, (req) => req.pause());
+  const src = source();
+  const abort = new AbortController();
+  const upload = new BuildMeshClient({ url, token: 't' }).uploadBlob(blob, src.body, { signal: abort.signal });
+  setTimeout(() => abort.abort(new Error('stopped by the caller')), 300);
+  await assert.rejects(upload, /stopped by the caller/);
+  await settled(src.closed);
+  assert.ok(src.closed(), 'the source is closed');
+  assert.ok(src.read() < READ_BOUND, `read ${src.read()} bytes while the server read nothing`);
+});
+
+test(
+  'an upload the server stops reading fails after an idle time, without a caller signal',
+  {
+    todo: 'node-transport.ts turns undici’s headersTimeout/bodyTimeout off, and nothing else watches an upload’s progress: a server (or presigned object store) that stops reading leaves `buildmesh build` waiting forever (a worker’s artifact upload until its build’s timeout). (undici’s headersTimeout cannot be it: it counts from the request’s start, not from the last byte sent, so it cut slow healthy uploads; measured with undici 6.24.1.) Wanted: an idle timeout on the body being read (no chunk taken for N s → NetworkError), N a client option; this test asks for it as `uploadIdleTimeoutMs`.',
+    timeout: 30_000,
+  },
+  async (t) => {
+    const url = await serve(t, (req) => req.pause());
+    const src = source();
+    const safety = new AbortController();
+    const timer = setTimeout(() => safety.abort(new Error('still waiting after 10 s')), 10_000);
+    t.after(() => clearTimeout(timer));
+    const client = new BuildMeshClient({ url, token: 't', uploadIdleTimeoutMs: 1000 } as ClientOptions);
+    await assert.rejects(client.uploadBlob(blob, src.body, { signal: safety.signal }), NetworkError);
+    assert.ok(src.read() < READ_BOUND);
+  },
+);
