@@ -97,7 +97,7 @@ test(
     const url = await serve(t, (req) => req.pause());
     const src = source();
     const safety = new AbortController();
-    const timer = setTimeout(() => safety.abort(new Error('still waiting after 10 s')), 10_000);
+    const timer = setTimeout(() => safety.abort(new Error('still waiting after 5 s')), 5_000);
     t.after(() => clearTimeout(timer));
     const client = new BuildMeshClient({ url, token: 't', uploadIdleTimeoutMs: 1000 } as ClientOptions);
     await assert.rejects(client.uploadBlob(blob, src.body, { signal: safety.signal }), NetworkError);
