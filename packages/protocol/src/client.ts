@@ -58,6 +58,38 @@ export interface ClientOptions {
   userAgent?: string;
   /** Sent with every request (the dashboard: its session's CSRF token). */
   headers?: Record<string, string>;
+  /**
+   * A streamed upload (a source, an artifact, a presigned PUT) whose receiver takes no bytes for this long
+   * fails with a NetworkError, its source closed; the wait for the answer once every byte is sent is not
+   * counted (the controller verifies before answering). Bytes are taken as the socket's send buffer drains
+   * (a few MB at a time), so this also bounds how slow a link may be: 300 s allows ~10 KB/s. Default 300,000 ms.
+   */
+  uploadIdleTimeoutMs?: number;
+}
+
+/**
+ * A stream body watched for progress: `signal` aborts with a NetworkError when the receiver has taken no
+ * chunk for `idleMs` while bytes remain. Ends with the body (or when the request gives the body up).
+ */
+function watchUpload(body: AsyncIterable<Uint8Array>, idleMs: number): { body: AsyncIterable<Uint8Array>; signal: AbortSignal } {
+  const stalled = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stalled.abort(new NetworkError(`the receiver took no bytes of the upload for ${idleMs / 1000} s`)), idleMs);
+  };
+  async function* watched(): AsyncIterable<Uint8Array> {
+    arm();
+    try {
+      for await (const chunk of body) {
+        yield chunk;
+        arm(); // the chunk was taken
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { body: watched(), signal: stalled.signal };
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -103,6 +135,7 @@ export class BuildMeshClient {
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly headers: Record<string, string>;
+  private readonly uploadIdleTimeoutMs: number;
 
   constructor(options: ClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
@@ -110,10 +143,11 @@ export class BuildMeshClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.userAgent = options.userAgent ?? 'buildmesh-client';
     this.headers = options.headers ?? {};
+    this.uploadIdleTimeoutMs = options.uploadIdleTimeoutMs ?? 300_000;
   }
 
   withToken(token: string): BuildMeshClient {
-    return new BuildMeshClient({ url: this.url, token, timeoutMs: this.timeoutMs, userAgent: this.userAgent, headers: this.headers });
+    return new BuildMeshClient({ url: this.url, token, timeoutMs: this.timeoutMs, userAgent: this.userAgent, headers: this.headers, uploadIdleTimeoutMs: this.uploadIdleTimeoutMs });
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────
@@ -141,6 +175,10 @@ export class BuildMeshClient {
   }
 
   async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    if (options.body) {
+      const watched = watchUpload(options.body, this.uploadIdleTimeoutMs);
+      options = { ...options, body: watched.body, signal: options.signal ? AbortSignal.any([options.signal, watched.signal]) : watched.signal };
+    }
     const transport = defaultTransport;
     if (!transport) return this.jsonViaFetch(method, path, options);
     const { url, headers, text, signal } = this.prepare(path, options);
@@ -185,7 +223,8 @@ export class BuildMeshClient {
 
   /** A failure to get any answer: the caller's own abort as it is, anything else a NetworkError. */
   private networkError(err: unknown, options: RequestOptions): unknown {
-    if (options.signal?.aborted) return err;
+    // An upload whose receiver stopped taking bytes (watchUpload) says so; the caller's own abort is passed on as it is.
+    if (options.signal?.aborted) return options.signal.reason instanceof NetworkError ? options.signal.reason : err;
     return new NetworkError(`cannot reach ${this.url}: ${(err as Error).cause ?? (err as Error).message}`, err);
   }
 
@@ -407,8 +446,11 @@ export class BuildMeshClient {
     return this.completeBlobUpload(ticket.uploadId, blob.size);
   }
   /** A presigned PUT: exactly `size` bytes, no credentials of ours (the URL carries its own signature). */
-  private async putToObjectStore(url: string, size: number, body: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+  private async putToObjectStore(url: string, size: number, source: AsyncIterable<Uint8Array>, callerSignal?: AbortSignal): Promise<void> {
     const headers = { 'content-length': String(size) };
+    const watched = watchUpload(source, this.uploadIdleTimeoutMs);
+    const body = watched.body;
+    const signal = callerSignal ? AbortSignal.any([callerSignal, watched.signal]) : watched.signal;
     let status: number;
     try {
       if (defaultTransport) status = (await defaultTransport.send({ method: 'PUT', url, headers, body, signal })).status;
@@ -418,7 +460,8 @@ export class BuildMeshClient {
         status = response.status;
       }
     } catch (err) {
-      if (signal?.aborted) throw err;
+      if (callerSignal?.aborted) throw err;
+      if (watched.signal.aborted) throw watched.signal.reason;
       throw new NetworkError(`cannot reach the object store: ${(err as Error).cause ?? (err as Error).message}`, err);
     }
     if (status < 200 || status >= 300) throw new NetworkError(`the object store refused the upload (HTTP ${status})`);
