@@ -101,7 +101,7 @@ const SETTINGS: readonly Setting[] = [
   { name: 'bodyIdleTimeoutMs', env: 'BUILDMESH_BODY_IDLE_TIMEOUT_MS', kind: 'duration', value: 30000, min: 100, default: '30000', description: 'An upload that sends nothing for this long is cut off (408).' },
   { name: 'maxSourceBytes', env: 'BUILDMESH_MAX_SOURCE_BYTES', kind: 'bytes', value: 2 * GiB, min: 1, default: '2GiB', description: 'Largest source archive a build may upload.' },
   { name: 'maxArtifactBytes', env: 'BUILDMESH_MAX_ARTIFACT_BYTES', kind: 'bytes', value: 4 * GiB, min: 1, default: '4GiB', description: 'Largest artifact a worker may upload.' },
-  { name: 'retentionDays', env: 'BUILDMESH_RETENTION_DAYS', kind: 'count', value: 30, min: 0, default: '30', description: 'Ended builds older than this lose their logs and artifacts (0 = keep forever).' },
+  { name: 'retentionDays', env: 'BUILDMESH_RETENTION_DAYS', kind: 'count', value: 30, min: 0, default: '30', description: 'Ended builds older than this lose their logs and artifacts, and ended webhook deliveries older than this are deleted (0 = keep forever).' },
   { name: 'retentionIntervalMs', env: 'BUILDMESH_RETENTION_INTERVAL_MS', kind: 'duration', value: 3_600_000, min: 1000, default: '3600000', description: 'How often retention runs.' },
   { name: 'logLevel', env: 'BUILDMESH_LOG_LEVEL', kind: 'logLevel', value: 'info', default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
   {

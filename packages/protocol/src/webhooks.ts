@@ -38,6 +38,8 @@ export const WEBHOOK_REPLAY_WINDOW_S = 300;
 export const MAX_WEBHOOKS_PER_ORG = 50;
 /** Deliveries one webhook may have waiting before a redelivery or test ping by hand is refused (events are never dropped). */
 export const MAX_PENDING_FOR_MANUAL_DELIVERY = 1000;
+/** Ended (delivered or failed) deliveries one webhook's log keeps; older ones go as new ones are asked for by hand, and with retention. */
+export const MAX_ENDED_DELIVERIES_KEPT = 1000;
 
 export const Webhook = Type.Object({
   id: Id('whk'),

@@ -1,6 +1,7 @@
 /**
  * Retention: ended builds older than retentionDays lose their logs and
- * artifacts; blobs nothing references any more are deleted, and so are stored
+ * artifacts, ended webhook deliveries older than that are deleted; blobs
+ * nothing references any more are deleted, and so are stored
  * blobs no row has referenced for a day (left by a process that died between
  * storing a blob and committing its row). Runs shortly after
  * start and then every retentionIntervalMs, on the replica holding the singleton role.
@@ -33,8 +34,10 @@ export async function runRetention(store: Store, blobs: BlobStore, pins: BlobPin
     }
     if (result.builds < BATCH) break;
   }
+  let deliveries = 0;
+  for (let n = BATCH; n === BATCH; deliveries += n) n = await store.expireDeliveries(cutoff.getTime(), BATCH);
   deleted += await sweepOrphans(store, blobs, pins);
-  if (builds > 0 || deleted > 0) log.info({ builds, blobsDeleted: deleted }, 'retention expired old builds');
+  if (builds > 0 || deleted > 0 || deliveries > 0) log.info({ builds, blobsDeleted: deleted, webhookDeliveries: deliveries }, 'retention expired old builds');
 }
 
 /** Deletes stored blobs that no row references and that are old enough not to belong to a request in progress. */

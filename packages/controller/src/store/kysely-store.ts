@@ -223,6 +223,7 @@ export class KyselyStore implements Store {
   getDelivery = (orgId: string, webhookId: string, id: string) => deliveries.getDelivery(this.db, orgId, webhookId, id);
   redeliver = (orgId: string, webhookId: string, id: string) => deliveries.redeliver(this.db, orgId, webhookId, id).then(this.outbox);
   enqueuePing = (orgId: string, webhookId: string) => deliveries.enqueuePing(this.db, orgId, webhookId).then(this.outbox);
+  expireDeliveries = (cutoff: number, limit: number) => deliveries.expireDeliveries(this.db, cutoff, limit);
   resealAll = (version: number, reseal: (sealed: Buffer) => Buffer) => reseal_.resealAll(this.db, version, reseal);
   durationBuckets = () => buildStats.durationBuckets(this.db);
   endedBuilds = (orgId: string, since: string, limit: number) => buildStats.endedBuilds(this.db, orgId, since, limit);

@@ -375,6 +375,8 @@ export interface Store {
   getDelivery(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;
   redeliver(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;
   enqueuePing(orgId: string, webhookId: string): Promise<string>;
+  /** Retention: deletes up to `limit` ended deliveries made before `cutoff` (ms since the epoch); answers how many. */
+  expireDeliveries(cutoff: number, limit: number): Promise<number>;
   /** `listener` runs after every commit that may have written outbox rows (the deliverer then looks at once). */
   onOutbox(listener: () => void): void;
 

@@ -1,9 +1,10 @@
-import { ApiError, MAX_PENDING_FOR_MANUAL_DELIVERY, type WebhookDelivery } from '@buildmesh/protocol';
+import { ApiError, MAX_ENDED_DELIVERIES_KEPT, MAX_PENDING_FOR_MANUAL_DELIVERY, type WebhookDelivery } from '@buildmesh/protocol';
 import { isoAfter, isPostgres, nowIso, type Db } from '../rows.js';
 import type { Kysely } from 'kysely';
 import type { Database, WebhookDeliveriesTable } from '../schema.js';
 import { inTransaction, insertDeliveries, insertDeliveryRows } from './webhook-events.js';
 import { LOCK_CLASS, lockForTransaction } from '../advisory-locks.js';
+import { idAtTime } from '../../ids.js';
 
 /** A delivery the deliverer holds: what to send, where, and the sealed secret to sign with. */
 export interface DueDelivery {
@@ -187,10 +188,12 @@ export async function getDelivery(db: Db, orgId: string, webhookId: string, id: 
 }
 
 /**
- * Refuses a delivery asked for by hand while the webhook already has MAX_PENDING_FOR_MANUAL_DELIVERY
- * waiting: a script redelivering in a loop cannot grow the outbox without bound (events still queue).
+ * Before a delivery asked for by hand: refuses it while the webhook has MAX_PENDING_FOR_MANUAL_DELIVERY
+ * waiting, and drops the webhook's ended deliveries beyond the newest MAX_ENDED_DELIVERIES_KEPT. A script
+ * redelivering in a loop can neither grow the outbox's pending rows nor its history without bound (a
+ * build's events are never refused; retention removes their ended rows with age).
  */
-async function refuseWhenBacklogged(db: Db, webhookId: string): Promise<void> {
+async function makeRoomForManualDelivery(db: Db, webhookId: string): Promise<void> {
   // Racing requests on PostgreSQL wait for each other here (the lock lasts until the insert commits).
   await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId);
   const waiting = await db
@@ -202,6 +205,25 @@ async function refuseWhenBacklogged(db: Db, webhookId: string): Promise<void> {
     .limit(1)
     .executeTakeFirst();
   if (waiting) throw new ApiError('LIMIT_REACHED', `the webhook has ${MAX_PENDING_FOR_MANUAL_DELIVERY} deliveries waiting; wait for the receiver to take some`);
+  const oldestKept = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('webhook_id', '=', webhookId)
+    .where('status', '!=', 'pending')
+    .orderBy('id', 'desc')
+    .offset(MAX_ENDED_DELIVERIES_KEPT - 1)
+    .limit(1)
+    .executeTakeFirst();
+  if (oldestKept) {
+    await db.deleteFrom('webhook_deliveries').where('webhook_id', '=', webhookId).where('status', '!=', 'pending').where('id', '<', oldestKept.id).execute();
+  }
+}
+
+/** Retention: deletes up to `limit` ended deliveries made before `cutoff` (ms); answers how many. */
+export async function expireDeliveries(db: Db, cutoff: number, limit: number): Promise<number> {
+  const old = db.selectFrom('webhook_deliveries').select('id').where('id', '<', idAtTime('dlv', cutoff)).where('status', '!=', 'pending').limit(limit);
+  const r = await db.deleteFrom('webhook_deliveries').where('id', 'in', old).executeTakeFirst();
+  return Number(r.numDeletedRows);
 }
 
 /** A new delivery of the same event (same body and event id, so receivers can tell a repeat), due now. */
@@ -218,7 +240,7 @@ async function redeliverIn(db: Db, orgId: string, webhookId: string, id: string)
     .where('id', '=', id)
     .executeTakeFirst();
   if (!r) return undefined;
-  await refuseWhenBacklogged(db, webhookId);
+  await makeRoomForManualDelivery(db, webhookId);
   const [copy] = await insertDeliveryRows(db, orgId, [webhookId], r.event_id, r.event, r.payload);
   return getDelivery(db, orgId, webhookId, copy!);
 }
@@ -243,7 +265,7 @@ async function enqueuePingIn(db: Db, orgId: string, webhookId: string): Promise<
     .limit(1)
     .executeTakeFirst();
   if (pending) return pending.id;
-  await refuseWhenBacklogged(db, webhookId);
+  await makeRoomForManualDelivery(db, webhookId);
   const [id] = await insertDeliveries(db, orgId, [webhookId], 'ping', { webhookId, message: 'a test delivery from BuildMesh' });
   return id!;
 }
