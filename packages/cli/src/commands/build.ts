@@ -34,7 +34,7 @@ import { connectForCi } from '../oidc.js';
 import { readCredentialsJson } from '../credentials-json.js';
 import { checkCustomConfig } from '../custom-config-check.js';
 import type { DownloadedArtifact } from '../download.js';
-import { CliError, EXIT, type Output } from '../output.js';
+import { CliError, EXIT, terminalText, type Output } from '../output.js';
 import { shallowGitClone } from '../pack/shallow-git.js';
 import { inSource, listSourceFiles, type SourceFiles } from '../pack/source-root.js';
 import { formatBytes, packProject, SOURCE_MAX_BYTES, SOURCE_WARN_BYTES, summarizeFiles } from '../pack/pack.js';
@@ -123,7 +123,7 @@ export const buildCommand = action<BuildOptions>(
     }
     if (summary.bytes > SOURCE_WARN_BYTES) {
       out.warn(`the project is ${formatBytes(summary.bytes)}; largest files (add to .easignore if the build does not need them):`);
-      for (const f of summary.largest.slice(0, 5)) process.stderr.write(`  ${formatBytes(f.size).padStart(10)}  ${f.path}\n`);
+      for (const f of summary.largest.slice(0, 5)) process.stderr.write(`  ${formatBytes(f.size).padStart(10)}  ${terminalText(f.path)}\n`);
     }
     // What is packed is the repository root for a monorepo: its uncommitted changes count.
     const git = await gitState(tree.root);
