@@ -135,40 +135,18 @@ const REFUSALS_AUDITED = { perActorPerMinute: 30, perOrgPerMinute: 300 };
  */
 async function recordRefusal(ctx: ControllerContext, request: FastifyRequest, err: ExchangeRefused, org: string): Promise<void> {
   const { orgId, verified } = err.context;
-  // Anyone holding a genuine token of a trusted issuer can ask again and again: the org's log takes a bounded share.
-  const audited =
-    orgId && verified
-      ? await auditAtMost(
-          ctx,
-          request,
-          {
-            action: 'oidc.exchange_refused',
-            orgId,
-            actor: { kind: 'oidc', id: verified.subject, name: verified.issuer },
-            target: { type: 'issuer', id: verified.issuer },
-            details: { reason: err.reason, claims: pick(verified.claims) },
-          },
-          REFUSALS_AUDITED,
-        )
-      : false;
-  if (!audited) {
+  if (!orgId || !verified) {
     request.log.warn({ org, orgId: orgId ?? null, reason: err.reason }, 'OIDC token exchange refused');
-    // The org learns that refusals are being dropped, once a minute: filling its share cannot hide that it was filled.
-    if (orgId && verified) {
-      await auditAtMost(
-        ctx,
-        request,
-        {
-          action: 'oidc.exchange_refusals_dropped',
-          orgId,
-          actor: { kind: 'oidc', id: verified.subject, name: verified.issuer },
-          target: { type: 'issuer', id: verified.issuer },
-          details: { reason: `more than ${REFUSALS_AUDITED.perActorPerMinute} refused exchanges a minute of one CI identity, or ${REFUSALS_AUDITED.perOrgPerMinute} of the org: the rest of this minute's are in the controller's log` },
-        },
-        { perActorPerMinute: 1, perOrgPerMinute: 1 },
-      );
-    }
+    return;
   }
+  const about = { orgId, actor: { kind: 'oidc' as const, id: verified.subject, name: verified.issuer }, target: { type: 'issuer', id: verified.issuer } };
+  // Anyone holding a genuine token of a trusted issuer can ask again and again: the org's log takes a bounded share.
+  if (await auditAtMost(ctx, request, { ...about, action: 'oidc.exchange_refused', details: { reason: err.reason, claims: pick(verified.claims) } }, REFUSALS_AUDITED)) return;
+  request.log.warn({ org, orgId, reason: err.reason }, 'OIDC token exchange refused');
+  // The org learns that refusals are being dropped, once a minute: filling its share cannot hide that it was filled.
+  const { perActorPerMinute, perOrgPerMinute } = REFUSALS_AUDITED;
+  const reason = `more than ${perActorPerMinute} refused exchanges a minute of one CI identity, or ${perOrgPerMinute} of the org: the rest of this minute's are in the controller's log`;
+  await auditAtMost(ctx, request, { ...about, action: 'oidc.exchange_refusals_dropped', details: { reason } }, { perActorPerMinute: 1, perOrgPerMinute: 1 });
 }
 
 function pick(claims: Record<string, unknown>): Record<string, unknown> {
