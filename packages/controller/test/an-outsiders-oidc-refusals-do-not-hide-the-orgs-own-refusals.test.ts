@@ -8,23 +8,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLoopbackIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerOn } from './helpers/controller-process.js';
-import { createTenant } from './helpers/fixtures.js';
+import { orgTrustingALoopbackIssuer } from './helpers/oidc-org.js';
 
 for (const store of ['sqlite', 'postgres'] as const) {
   test(
     `${store}: an outsider's refused exchanges do not keep the org's own refused exchange out of its audit log`,
     { skip: store === 'postgres' ? pgSkip : false, timeout: 90_000 },
     async (t) => {
-      const issuer = await startLoopbackIssuer();
-      t.after(() => issuer.close());
-      const controller = await startControllerOn(store, t, { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' });
-      const acme = await createTenant(controller, 'acme');
-      await acme.admin.createTrustRule({ name: 'main', issuer: issuer.issuer, audience: 'buildmesh', condition: 'ref == "refs/heads/main"', role: 'member' });
-      const exchange = async (token: string): Promise<number> =>
-        (await fetch(`${controller.url}/v1/oidc/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, org: 'acme' }) })).status;
+      const { issuer, acme, exchange } = await orgTrustingALoopbackIssuer(store, t);
       const outsider = await issuer.sign({ sub: 'repo:someone/else:ref:refs/heads/x', ref: 'refs/heads/x', aud: 'buildmesh' });
       assert.equal(await exchange(outsider), 401);
       const statuses = await Promise.all(Array.from({ length: 200 }, () => exchange(outsider)));

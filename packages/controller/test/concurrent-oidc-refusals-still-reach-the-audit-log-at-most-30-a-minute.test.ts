@@ -8,24 +8,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLoopbackIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { pgSkip } from '../../../test/helpers/postgres.js';
-import { startControllerOn } from './helpers/controller-process.js';
-import { createTenant } from './helpers/fixtures.js';
+import { orgTrustingALoopbackIssuer } from './helpers/oidc-org.js';
 
 for (const store of ['sqlite', 'postgres'] as const) {
   test(
     `${store}: 200 concurrent refused exchanges put at most 30 entries in the org's audit log`,
     { skip: store === 'postgres' ? pgSkip : false, timeout: 90_000 },
     async (t) => {
-      const issuer = await startLoopbackIssuer();
-      t.after(() => issuer.close());
-      const controller = await startControllerOn(store, t, { BUILDMESH_OIDC_ALLOW_LOOPBACK_ISSUERS: '1' });
-      const acme = await createTenant(controller, 'acme');
-      await acme.admin.createTrustRule({ name: 'main', issuer: issuer.issuer, audience: 'buildmesh', condition: 'ref == "refs/heads/main"', role: 'member' });
+      const { issuer, acme, exchange: exchangeOf } = await orgTrustingALoopbackIssuer(store, t);
       const outsider = await issuer.sign({ sub: 'repo:someone/else:ref:refs/heads/x', ref: 'refs/heads/x', aud: 'buildmesh' });
-      const exchange = async (): Promise<number> =>
-        (await fetch(`${controller.url}/v1/oidc/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: outsider, org: acme.org.id }) })).status;
+      const exchange = () => exchangeOf(outsider);
       assert.equal(await exchange(), 401); // the issuer's keys are read once
       const statuses = await Promise.all(Array.from({ length: 200 }, exchange));
       assert.deepEqual([...new Set(statuses)], [401]);
