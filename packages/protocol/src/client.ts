@@ -77,6 +77,8 @@ function watchUpload(body: AsyncIterable<Uint8Array>, idleMs: number): { body: A
   const arm = (): void => {
     clearTimeout(timer);
     timer = setTimeout(() => stalled.abort(new NetworkError(`the receiver took no bytes of the upload for ${idleMs / 1000} s`)), idleMs);
+    // Never what keeps a process alive (an upload given up without closing its body leaves the timer armed).
+    (timer as { unref?: () => void }).unref?.();
   };
   async function* watched(): AsyncIterable<Uint8Array> {
     arm();
