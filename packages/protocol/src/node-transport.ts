@@ -21,6 +21,25 @@ export const undiciJsonTransport: JsonTransport = {
     // undici sends any (async) iterable as the body, as it is read; its types name only Readable.
     const sent = body as string | Readable | undefined;
     const response = await request(url, { method: method as 'GET', headers, body: sent, signal, headersTimeout: 0, bodyTimeout: 0 });
-    return { status: response.statusCode, text: await response.body.text() };
+    return { status: response.statusCode, text: await boundedText(response.body) };
   },
 };
+
+/** The largest answer read whole: far above any the API gives (a page of 1,000 audit entries is ~1 MB). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/** Reads an answer whole, refusing one past MAX_ANSWER_BYTES (a broken or hostile server cannot fill memory). */
+async function boundedText(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) {
+      const err = new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+      body.destroy(err);
+      throw err;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
