@@ -78,7 +78,12 @@ async function claimFair(trx: Db, c: Claimant, limits: OrgLimits): Promise<Claim
   const running = orgs.length > 1 && tied.some((h) => h.running === undefined) ? await runningByOrg(trx, orgs) : undefined;
   const load = (h: { orgId: string; running?: number }) => h.running ?? running?.get(h.orgId) ?? 0;
   tied.sort((x, y) => load(x) - load(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-  if (limits.maxSharedRunning > 0 && isPostgres(trx)) return takeWithinSharedLimit(trx, c, limits.maxSharedRunning, tied);
+  if (limits.maxSharedRunning > 0 && isPostgres(trx)) {
+    // Behind the tied heads, the lower-priority ones: if the first choice reached the limit while this claim
+    // waited for its lock, another org's build is taken now instead of the worker parking until a re-check.
+    const rest = open.filter((h) => h.priority < top).sort((x, y) => y.priority - x.priority || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    return takeWithinSharedLimit(trx, c, limits.maxSharedRunning, [...tied, ...rest]);
+  }
   return take(trx, c, tied[0]!.id);
 }
 
