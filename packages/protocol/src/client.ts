@@ -68,10 +68,15 @@ export interface ClientOptions {
 }
 
 /**
- * A stream body watched for progress: `signal` aborts with a NetworkError when the receiver has taken no
- * chunk for `idleMs` while bytes remain. Ends with the body (or when the request gives the body up).
+ * A stream body watched for progress: `stalled` aborts with a NetworkError when the receiver has taken no
+ * chunk for `idleMs` while bytes remain; `signal` is that and the caller's signal, for the request. Ends
+ * with the body (or when the request gives the body up).
  */
-function watchUpload(body: AsyncIterable<Uint8Array>, idleMs: number): { body: AsyncIterable<Uint8Array>; signal: AbortSignal } {
+function watchUpload(
+  body: AsyncIterable<Uint8Array>,
+  idleMs: number,
+  callerSignal: AbortSignal | undefined,
+): { body: AsyncIterable<Uint8Array>; signal: AbortSignal; stalled: AbortSignal } {
   const stalled = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = (): void => {
@@ -91,7 +96,7 @@ function watchUpload(body: AsyncIterable<Uint8Array>, idleMs: number): { body: A
       clearTimeout(timer);
     }
   }
-  return { body: watched(), signal: stalled.signal };
+  return { body: watched(), signal: callerSignal ? AbortSignal.any([callerSignal, stalled.signal]) : stalled.signal, stalled: stalled.signal };
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -178,8 +183,8 @@ export class BuildMeshClient {
 
   async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     if (options.body) {
-      const watched = watchUpload(options.body, this.uploadIdleTimeoutMs);
-      options = { ...options, body: watched.body, signal: options.signal ? AbortSignal.any([options.signal, watched.signal]) : watched.signal };
+      const watched = watchUpload(options.body, this.uploadIdleTimeoutMs, options.signal);
+      options = { ...options, body: watched.body, signal: watched.signal };
     }
     const transport = defaultTransport;
     if (!transport) return this.jsonViaFetch(method, path, options);
@@ -450,9 +455,7 @@ export class BuildMeshClient {
   /** A presigned PUT: exactly `size` bytes, no credentials of ours (the URL carries its own signature). */
   private async putToObjectStore(url: string, size: number, source: AsyncIterable<Uint8Array>, callerSignal?: AbortSignal): Promise<void> {
     const headers = { 'content-length': String(size) };
-    const watched = watchUpload(source, this.uploadIdleTimeoutMs);
-    const body = watched.body;
-    const signal = callerSignal ? AbortSignal.any([callerSignal, watched.signal]) : watched.signal;
+    const { body, signal, stalled } = watchUpload(source, this.uploadIdleTimeoutMs, callerSignal);
     let status: number;
     try {
       if (defaultTransport) status = (await defaultTransport.send({ method: 'PUT', url, headers, body, signal })).status;
@@ -463,7 +466,7 @@ export class BuildMeshClient {
       }
     } catch (err) {
       if (callerSignal?.aborted) throw err;
-      if (watched.signal.aborted) throw watched.signal.reason;
+      if (stalled.aborted) throw stalled.reason;
       throw new NetworkError(`cannot reach the object store: ${(err as Error).cause ?? (err as Error).message}`, err);
     }
     if (status < 200 || status >= 300) throw new NetworkError(`the object store refused the upload (HTTP ${status})`);
