@@ -7,11 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startControllerProcess } from './helpers/controller-process.js';
-import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { buildSpec, createTenant, enrollWorker, uploadedTinySource } from './helpers/fixtures.js';
 import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
 
 const ORG_SHARED = 0x62_6d_73_68; // LOCK_CLASS.orgShared
@@ -25,10 +25,7 @@ test('postgres: a claim whose first choice reached its running limit takes a low
   t.after(() => controller.dispose());
   const alpha = await createTenant(controller, 'alpha');
   const beta = await createTenant(controller, 'beta');
-  const source = await tinyTarGz();
-  const blob = { sha256: createHash('sha256').update(source).digest('hex'), size: source.length };
-  await alpha.member.uploadBlob(blob, streamOf(source));
-  await beta.member.uploadBlob(blob, streamOf(source));
+  const blob = await uploadedTinySource(alpha, beta);
   for (let i = 0; i < 5; i++) await alpha.member.createBuildFromBlob({ spec: buildSpec({ message: `a${i}`, priority: 10 }), source: blob });
   for (let i = 0; i < 2; i++) await beta.member.createBuildFromBlob({ spec: buildSpec({ message: `b${i}` }), source: blob });
   const [first, w1, w2] = await Promise.all(Array.from({ length: 3 }, () => enrollWorker(controller.admin, { pool: 'shared', platforms: ['android'] })));

@@ -6,9 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { startControllerOn } from './helpers/controller-process.js';
-import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { buildSpec, createTenant, enrollWorker, uploadedTinySource } from './helpers/fixtures.js';
 import { pgSkip } from '../../../test/helpers/postgres.js';
 
 for (const store of ['sqlite', 'postgres'] as const) {
@@ -16,10 +15,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     const controller = await startControllerOn(store, t, { BUILDMESH_ORG_MAX_SHARED_RUNNING: '2' });
     const alpha = await createTenant(controller, 'alpha');
     const beta = await createTenant(controller, 'beta');
-    const source = await tinyTarGz();
-    const blob = { sha256: createHash('sha256').update(source).digest('hex'), size: source.length };
-    await alpha.member.uploadBlob(blob, streamOf(source));
-    await beta.member.uploadBlob(blob, streamOf(source));
+    const blob = await uploadedTinySource(alpha, beta);
     for (let i = 0; i < 30; i++) await alpha.member.createBuildFromBlob({ spec: buildSpec({ message: `a${i}` }), source: blob });
     const theirs = await beta.member.createBuildFromBlob({ spec: buildSpec({ message: 'b' }), source: blob });
     const workers = await Promise.all(Array.from({ length: 20 }, () => enrollWorker(controller.admin, { pool: 'shared', platforms: ['android'] })));

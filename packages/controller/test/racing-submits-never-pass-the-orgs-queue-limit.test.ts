@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ApiError } from '@buildmesh/protocol';
 import { startControllerProcess } from './helpers/controller-process.js';
-import { buildSpec, createTenant, streamOf, tinyTarGz } from './helpers/fixtures.js';
+import { buildSpec, createTenant, uploadedTinySource } from './helpers/fixtures.js';
 import { createTestDatabase, pgSkip } from '../../../test/helpers/postgres.js';
 
 for (const store of ['sqlite', 'postgres'] as const) {
@@ -18,9 +18,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     const controller = await startControllerProcess({ env: { ...pg, BUILDMESH_ORG_MAX_QUEUED: '5' } });
     try {
       const alpha = await createTenant(controller, 'alpha');
-      const source = await tinyTarGz();
-      const blob = { sha256: createHash('sha256').update(source).digest('hex'), size: source.length };
-      await alpha.member.uploadBlob(blob, streamOf(source)); // one upload, then JSON submits only
+      const blob = await uploadedTinySource(alpha); // one upload, then JSON submits only
       const outcomes = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
           alpha.member.createBuildFromBlob({ spec: buildSpec({ message: `r${i}` }), source: blob }).then(

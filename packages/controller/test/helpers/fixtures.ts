@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
  * Test fixtures through the real protocol client: orgs with tokens of each role,
  * enrolled workers, build specs and tiny tar.gz sources.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { create as createTar } from 'tar';
-import type { BuildMeshClient, Capabilities, CreateBuildSpec, Org, Platform, SandboxExecutor, WorkerPool } from '@buildmesh/protocol';
+import type { BlobRef, BuildMeshClient, Capabilities, CreateBuildSpec, Org, Platform, SandboxExecutor, WorkerPool } from '@buildmesh/protocol';
 import type { ControllerProcess } from './controller-process.js';
 
 export interface Tenant {
@@ -100,6 +101,14 @@ export async function tinyTarGz(salt?: string): Promise<Buffer> {
 }
 
 export const streamOf = (buffer: Buffer): Readable => Readable.from([buffer]);
+
+/** The tiny source uploaded once for each of these tenants: the blob their JSON submits name. */
+export async function uploadedTinySource(...tenants: Tenant[]): Promise<BlobRef> {
+  const source = await tinyTarGz();
+  const blob = { sha256: createHash('sha256').update(source).digest('hex'), size: source.length };
+  for (const tenant of tenants) await tenant.member.uploadBlob(blob, streamOf(source));
+  return blob;
+}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
