@@ -374,6 +374,7 @@ export interface Store {
   listDeliveries(orgId: string, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
   getDelivery(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;
   redeliver(orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined>;
+  /** NOT_FOUND when the webhook is not the org's (nothing written). */
   enqueuePing(orgId: string, webhookId: string): Promise<string>;
   /** Retention: deletes up to `limit` ended deliveries made before `cutoff` (ms since the epoch); answers how many. */
   expireDeliveries(cutoff: number, limit: number): Promise<number>;

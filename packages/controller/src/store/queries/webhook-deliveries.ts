@@ -253,7 +253,10 @@ export async function enqueuePing(db: Db, orgId: string, webhookId: string): Pro
   return inTransaction(db, (trx) => enqueuePingIn(trx, orgId, webhookId));
 }
 
+/** NOT_FOUND when the webhook is not the org's: another org's webhook gets no ping (signed with its secret) and loses no history. */
 async function enqueuePingIn(db: Db, orgId: string, webhookId: string): Promise<string> {
+  const own = await db.selectFrom('webhooks').select('id').where('id', '=', webhookId).where('org_id', '=', orgId).executeTakeFirst();
+  if (!own) throw new ApiError('NOT_FOUND', 'no such webhook');
   await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId); // racing pings find the one pending
   const pending = await db
     .selectFrom('webhook_deliveries')
