@@ -14,11 +14,11 @@ export type SandboxExecutor = Static<typeof SandboxExecutor>;
 /** What a worker can build, detected from its toolchains (never declared by hand). */
 export const Capabilities = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 128 }),
+    name: NulFreeText(128, 1),
     platforms: Type.Array(Platform, { maxItems: 3 }),
     labels: Labels,
     concurrency: Type.Integer({ minimum: 1, maximum: 64 }),
-    version: Type.String({ maxLength: 64 }),
+    version: NulFreeText(64),
     /** Free-form toolchain facts for `buildmesh workers` (node, java, xcode versions…). */
     toolchains: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 256 }))),
     /**
