@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { EnvVars, Id, Labels, Name, Page, Platform, Sha256, Timestamp } from './common.js';
 import { ResolvedProfile } from './profiles.js';
+import { NulFreeText } from './env-names.js';
 
 /**
  * Where the Expo app is inside the uploaded source, relative to its root (a monorepo: the git
@@ -129,7 +130,7 @@ export const CreateBuildSpec = Type.Object(
     profile: ResolvedProfile,
     env: Type.Optional(EnvVars),
     priority: Type.Optional(Type.Integer({ minimum: -MAX_PRIORITY, maximum: MAX_PRIORITY, default: 0 })),
-    message: Type.Optional(Type.String({ maxLength: 4096 })),
+    message: Type.Optional(NulFreeText(4096)),
     gitCommit: Type.Optional(Type.String({ pattern: '^[0-9a-f]{7,64}$' })),
     /** The app's folder inside the uploaded source, when the CLI packed a monorepo from its git root. */
     appDir: Type.Optional(AppDir),

@@ -7,11 +7,13 @@
  */
 import { Type, type Static } from 'typebox';
 import { EnvVars } from './common.js';
+import { NulFreeText } from './env-names.js';
 
 /** The project file build profiles come from (the worker names it in logs). */
 export const EAS_JSON_FILE = 'eas.json';
 
-const Str = (max = 1024) => Type.String({ maxLength: max });
+/** Profile text: anything but NUL (PostgreSQL text cannot hold it). */
+const Str = (max = 1024) => NulFreeText(max);
 
 /**
  * An EAS environment name (eas.json `environment`): `development`, `preview`, `production` or a
