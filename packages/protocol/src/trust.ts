@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { Id, Name, Role, Timestamp } from './common.js';
+import { NulFreeText } from './env-names.js';
 
 /** Longest ttl a rule may give its tokens (the exchange is meant for one CI job). */
 export const MAX_EXCHANGED_TOKEN_TTL_SECONDS = 3600;
@@ -30,9 +31,9 @@ export type TrustRule = Static<typeof TrustRule>;
 export const CreateTrustRuleRequest = Type.Object(
   {
     name: Name,
-    issuer: Type.String({ minLength: 8, maxLength: 512 }),
-    audience: Type.String({ minLength: 1, maxLength: 256 }),
-    condition: Type.String({ minLength: 1, maxLength: 2000 }),
+    issuer: NulFreeText(512, 8),
+    audience: NulFreeText(256, 1),
+    condition: NulFreeText(2000, 1),
     role: Type.Union([Type.Literal('member'), Type.Literal('read-only')]),
     project: Type.Optional(Name),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: MAX_EXCHANGED_TOKEN_TTL_SECONDS })),
