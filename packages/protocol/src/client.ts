@@ -109,6 +109,37 @@ export interface JsonTransport {
   }>;
 }
 
+/** The largest answer read whole: far above any the API gives (a page of 1,000 audit entries is ~1 MB). */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A fetch answer's text (a redirected JSON call, an error's body), refusing one past MAX_ANSWER_BYTES as
+ * the Node transport does: a broken or hostile server (or the one a redirect names) cannot fill memory.
+ */
+async function boundedText(response: Response): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(whole);
+}
+
 let defaultTransport: JsonTransport | undefined;
 /** The transport every client uses for JSON calls (the Node entry sets undici's; unset: fetch). */
 export function setDefaultJsonTransport(transport: JsonTransport | undefined): void {
@@ -176,7 +207,7 @@ export class BuildMeshClient {
       throw this.networkError(err, options);
     }
     if (!response.ok) {
-      throw apiErrorFrom(response.status, await response.text().catch(() => ''), response.statusText);
+      throw apiErrorFrom(response.status, await boundedText(response).catch(() => ''), response.statusText);
     }
     return response;
   }
@@ -209,7 +240,13 @@ export class BuildMeshClient {
   private async jsonViaFetch<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const response = await this.raw(method, path, options);
     if (response.status === 204) return undefined as T;
-    return (await response.json()) as T;
+    let text: string;
+    try {
+      text = await boundedText(response);
+    } catch (err) {
+      throw this.networkError(err, options);
+    }
+    return JSON.parse(text) as T;
   }
 
   /** The URL, headers, JSON text and abort signal (the caller's and the timeout) of a request. */

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { request as Request } from 'undici';
-import type { JsonTransport } from './client.js';
+import { MAX_ANSWER_BYTES, type JsonTransport } from './client.js';
 
 let loading: Promise<typeof Request> | undefined;
 
@@ -24,9 +24,6 @@ export const undiciJsonTransport: JsonTransport = {
     return { status: response.statusCode, text: await boundedText(response.body) };
   },
 };
-
-/** The largest answer read whole: far above any the API gives (a page of 1,000 audit entries is ~1 MB). */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** Reads an answer whole, refusing one past MAX_ANSWER_BYTES (a broken or hostile server cannot fill memory). */
 async function boundedText(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<string> {
