@@ -219,6 +219,16 @@ async function makeRoomForManualDelivery(db: Db, webhookId: string): Promise<voi
   }
 }
 
+/**
+ * Takes the webhook's manual-delivery lock, then answers whether the webhook is the org's. A delete holds
+ * the same lock (queries/webhooks.ts), so once this answers true the webhook stays until the commit: a
+ * delivery by hand never outlives its webhook as a pending row nothing claims or expires.
+ */
+async function ownWebhookLocked(db: Db, orgId: string, webhookId: string): Promise<boolean> {
+  await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId);
+  return (await db.selectFrom('webhooks').select('id').where('id', '=', webhookId).where('org_id', '=', orgId).executeTakeFirst()) !== undefined;
+}
+
 /** Retention: deletes up to `limit` ended deliveries made before `cutoff` (ms); answers how many. */
 export async function expireDeliveries(db: Db, cutoff: number, limit: number): Promise<number> {
   const old = db.selectFrom('webhook_deliveries').select('id').where('id', '<', idAtTime('dlv', cutoff)).where('status', '!=', 'pending').limit(limit);
@@ -232,6 +242,7 @@ export async function redeliver(db: Db, orgId: string, webhookId: string, id: st
 }
 
 async function redeliverIn(db: Db, orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
+  if (!(await ownWebhookLocked(db, orgId, webhookId))) return undefined;
   const r = await db
     .selectFrom('webhook_deliveries')
     .select(['event_id', 'event', 'payload'])
@@ -255,9 +266,8 @@ export async function enqueuePing(db: Db, orgId: string, webhookId: string): Pro
 
 /** NOT_FOUND when the webhook is not the org's: another org's webhook gets no ping (signed with its secret) and loses no history. */
 async function enqueuePingIn(db: Db, orgId: string, webhookId: string): Promise<string> {
-  const own = await db.selectFrom('webhooks').select('id').where('id', '=', webhookId).where('org_id', '=', orgId).executeTakeFirst();
-  if (!own) throw new ApiError('NOT_FOUND', 'no such webhook');
-  await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId); // racing pings find the one pending
+  // Racing pings find the one pending.
+  if (!(await ownWebhookLocked(db, orgId, webhookId))) throw new ApiError('NOT_FOUND', 'no such webhook');
   const pending = await db
     .selectFrom('webhook_deliveries')
     .select('id')

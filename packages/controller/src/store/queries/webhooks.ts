@@ -42,12 +42,19 @@ export async function getWebhook(db: Db, orgId: string, id: string): Promise<Web
   return r ? toWebhook(r) : undefined;
 }
 
-/** Removes the endpoint and its delivery log (pending deliveries are never sent). */
+/**
+ * Removes the endpoint and its delivery log (pending deliveries are never sent), in one transaction under
+ * the webhook's manual-delivery lock: a redelivery or ping racing the delete either lands before it (and is
+ * deleted with the rest) or finds no webhook, never leaving a pending row no claim or retention reaches.
+ */
 export async function deleteWebhook(db: Db, orgId: string, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('webhooks').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
-  if (Number(r.numDeletedRows) === 0) return false;
-  await db.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
-  return true;
+  return inTransaction(db, async (trx) => {
+    await lockForTransaction(trx, LOCK_CLASS.manualDelivery, id);
+    const r = await trx.deleteFrom('webhooks').where('org_id', '=', orgId).where('id', '=', id).executeTakeFirst();
+    if (Number(r.numDeletedRows) === 0) return false;
+    await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+    return true;
+  });
 }
 
 export async function anyWebhook(db: Db): Promise<boolean> {
