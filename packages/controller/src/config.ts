@@ -213,7 +213,7 @@ const SETTINGS: readonly Setting[] = [
     value: 0,
     min: 0,
     default: '0',
-    description: "Builds each org may run at once on shared-pool workers; the pool's claims skip an org at its limit (0 = no limit). Org-pool workers are not limited.",
+    description: "Builds each org may run at once on shared-pool workers; the pool's claims skip an org at its limit (0 = no limit). Org-pool workers are not limited. Set it when the shared pool serves orgs that do not trust each other: priority is compared across orgs before fairness.",
   },
   {
     name: 'oidcIssuer',
