@@ -1,6 +1,7 @@
 /**
  * Retention: ended builds older than retentionDays lose their logs and
- * artifacts, ended webhook deliveries older than that are deleted; blobs
+ * artifacts, ended webhook deliveries older than that are deleted (and, whatever
+ * the retention, deliveries of deleted webhooks); blobs
  * nothing references any more are deleted, and so are stored
  * blobs no row has referenced for a day (left by a process that died between
  * storing a blob and committing its row). Runs shortly after
@@ -19,6 +20,10 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const ORPHAN_AGE_MS = DAY_MS;
 
 export async function runRetention(store: Store, blobs: BlobStore, pins: BlobPins, retentionDays: number, log: FastifyBaseLogger): Promise<void> {
+  // Garbage whatever the retention: deliveries of deleted webhooks (store.deleteOrphanDeliveries).
+  let orphanDeliveries = 0;
+  for (let n = BATCH; n === BATCH; orphanDeliveries += n) n = await store.deleteOrphanDeliveries(BATCH);
+  if (orphanDeliveries > 0) log.info({ webhookDeliveries: orphanDeliveries }, 'retention deleted deliveries of deleted webhooks');
   if (retentionDays <= 0) return;
   const cutoff = new Date(Date.now() - retentionDays * DAY_MS);
   let builds = 0;

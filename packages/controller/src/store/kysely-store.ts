@@ -224,6 +224,7 @@ export class KyselyStore implements Store {
   redeliver = (orgId: string, webhookId: string, id: string) => deliveries.redeliver(this.db, orgId, webhookId, id).then(this.outbox);
   enqueuePing = (orgId: string, webhookId: string) => deliveries.enqueuePing(this.db, orgId, webhookId).then(this.outbox);
   expireDeliveries = (cutoff: number, limit: number) => deliveries.expireDeliveries(this.db, cutoff, limit);
+  deleteOrphanDeliveries = (limit: number) => deliveries.deleteOrphanDeliveries(this.db, limit);
   resealAll = (version: number, reseal: (sealed: Buffer) => Buffer) => reseal_.resealAll(this.db, version, reseal);
   durationBuckets = () => buildStats.durationBuckets(this.db);
   endedBuilds = (orgId: string, since: string, limit: number) => buildStats.endedBuilds(this.db, orgId, since, limit);

@@ -378,6 +378,8 @@ export interface Store {
   enqueuePing(orgId: string, webhookId: string): Promise<string>;
   /** Retention: deletes up to `limit` ended deliveries made before `cutoff` (ms since the epoch); answers how many. */
   expireDeliveries(cutoff: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` deliveries of webhooks that no longer exist (left by a build event racing a delete); answers how many. */
+  deleteOrphanDeliveries(limit: number): Promise<number>;
   /** `listener` runs after every commit that may have written outbox rows (the deliverer then looks at once). */
   onOutbox(listener: () => void): void;
 

@@ -236,6 +236,21 @@ export async function expireDeliveries(db: Db, cutoff: number, limit: number): P
   return Number(r.numDeletedRows);
 }
 
+/**
+ * Deletes up to `limit` deliveries of webhooks that no longer exist; answers how many. On PostgreSQL a build
+ * event that read its webhooks before a racing delete committed inserts rows the delete could not see: no
+ * claim reaches them (claims start from the webhooks), so they are only garbage, swept with retention.
+ */
+export async function deleteOrphanDeliveries(db: Db, limit: number): Promise<number> {
+  const orphans = db
+    .selectFrom('webhook_deliveries as d')
+    .select('d.id')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('webhooks as w').select('w.id').whereRef('w.id', '=', 'd.webhook_id'))))
+    .limit(limit);
+  const r = await db.deleteFrom('webhook_deliveries').where('id', 'in', orphans).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 /** A new delivery of the same event (same body and event id, so receivers can tell a repeat), due now. */
 export async function redeliver(db: Db, orgId: string, webhookId: string, id: string): Promise<WebhookDelivery | undefined> {
   return inTransaction(db, (trx) => redeliverIn(trx, orgId, webhookId, id));
