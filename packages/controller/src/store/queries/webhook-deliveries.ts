@@ -188,14 +188,13 @@ export async function getDelivery(db: Db, orgId: string, webhookId: string, id: 
 }
 
 /**
- * Before a delivery asked for by hand: refuses it while the webhook has MAX_PENDING_FOR_MANUAL_DELIVERY
- * waiting, and drops the webhook's ended deliveries beyond the newest MAX_ENDED_DELIVERIES_KEPT. A script
- * redelivering in a loop can neither grow the outbox's pending rows nor its history without bound (a
- * build's events are never refused; retention removes their ended rows with age).
+ * Before a delivery asked for by hand, under the webhook's lock (ownWebhookLocked: racing requests on
+ * PostgreSQL wait for each other until the insert commits): refuses it while the webhook has
+ * MAX_PENDING_FOR_MANUAL_DELIVERY waiting, and drops the webhook's ended deliveries beyond the newest
+ * MAX_ENDED_DELIVERIES_KEPT. A script redelivering in a loop can neither grow the outbox's pending rows nor
+ * its history without bound (a build's events are never refused; retention removes their ended rows with age).
  */
 async function makeRoomForManualDelivery(db: Db, webhookId: string): Promise<void> {
-  // Racing requests on PostgreSQL wait for each other here (the lock lasts until the insert commits).
-  await lockForTransaction(db, LOCK_CLASS.manualDelivery, webhookId);
   const waiting = await db
     .selectFrom('webhook_deliveries')
     .select('id')
