@@ -13,8 +13,6 @@ import { open } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import { enrollWorkers, startController } from './support/processes.js';
 import { rssMb, sampleRss } from './support/measure.js';
@@ -79,9 +77,10 @@ export async function benchTransfer(): Promise<Record<string, number>> {
     const baseDown = rssMb(controller.pid);
     sampler = sampleRss(controller.pid);
     t0 = performance.now();
-    const response = await controller.admin.downloadArtifact(build.id, artifact.id);
+    // As the CLI downloads (a streamed answer through undici).
+    const response = await controller.admin.downloadArtifactStream(build.id, artifact.id);
     const out = join(dir, 'download.bin');
-    await pipeline(Readable.fromWeb(response.body! as WebReadableStream), createWriteStream(out));
+    await pipeline(response.body, createWriteStream(out));
     const fh = await open(out, 'r+');
     await fh.sync();
     await fh.close();

@@ -10,10 +10,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { SHA256_HEADER, type Artifact, type BuildMeshClient } from '@buildmesh/protocol';
+import { SHA256_HEADER, type Artifact, type BuildMeshClient, type StreamedAnswer } from '@buildmesh/protocol';
 import { CliError } from './output.js';
 import { createProgress } from './progress.js';
 import { retryWithNotice, type RetryNotice } from './reconnect.js';
@@ -121,28 +120,27 @@ export async function downloadArtifact(
   const partSize = await existingSize(partPath);
   if (partSize !== null && partSize > 0 && partSize < artifact.size) offset = await hashFile(partPath, hash);
 
-  const response = await client.downloadArtifact(artifact.buildId, artifact.id, {
+  const response = await client.downloadArtifactStream(artifact.buildId, artifact.id, {
     ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
     signal: options.signal,
   });
   if (offset > 0 && response.status !== 206) {
     // The server ignored the range and sent the whole file: start over from byte 0.
-    await response.body?.cancel();
+    await response.cancel();
     return restart();
   }
   return write(response, hash, offset);
 
   async function restart(): Promise<DownloadedArtifact> {
     await rm(partPath, { force: true });
-    const full = await client.downloadArtifact(artifact.buildId, artifact.id, { signal: options.signal });
+    const full = await client.downloadArtifactStream(artifact.buildId, artifact.id, { signal: options.signal });
     return write(full, createHash('sha256'), 0);
   }
 
-  async function write(res: Response, digest: Hash, start: number): Promise<DownloadedArtifact> {
-    if (!res.body) throw new CliError('DOWNLOAD_FAILED', `${artifact.name}: empty response`, 'retry the download');
-    const declared = res.headers.get(SHA256_HEADER);
+  async function write(res: StreamedAnswer, digest: Hash, start: number): Promise<DownloadedArtifact> {
+    const declared = res.header(SHA256_HEADER);
     if (declared && declared !== artifact.sha256) {
-      await res.body.cancel();
+      await res.cancel();
       throw new CliError('CHECKSUM_MISMATCH', `${artifact.name}: the download's sha256 header differs from the artifact record`, 'retry the download; if it persists, check the controller');
     }
     const progress = options.progress ? createProgress(`downloading ${artifact.name}`, artifact.size) : null;
@@ -161,7 +159,7 @@ export async function downloadArtifact(
     });
     try {
       await pipeline(
-        Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+        res.body,
         meter,
         createWriteStream(partPath, { flags: start > 0 ? 'a' : 'w', mode: 0o644 }),
         { signal: options.signal },

@@ -24,6 +24,11 @@ import { rejectsWith } from './helpers/expect.js';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;
 const rssMiB = (c: ControllerProcess): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${c.process.pid}/status`, 'utf8'))![1]) / 1024;
+const bytesOf = async (body: AsyncIterable<Uint8Array>) => {
+  const parts: Buffer[] = [];
+  for await (const part of body) parts.push(Buffer.from(part));
+  return Buffer.concat(parts);
+};
 const chunks = (b: Buffer) => Readable.from((function* () { for (let i = 0; i < b.length; i += MiB) yield b.subarray(i, i + MiB); })());
 
 test('with S3, sources and artifacts travel straight between clients and the bucket, verified by the controller', async () => {
@@ -98,6 +103,7 @@ test('with S3, sources and artifacts travel straight between clients and the buc
     assert.equal(location.pathname, `/${s3.bucket}/mesh/sha256/${ref.sha256.slice(0, 2)}/${ref.sha256}`);
     assert.equal(location.searchParams.get('X-Amz-Expires'), '300');
     assert.equal(sha(Buffer.from(await (await worker.client.source(attemptId)).arrayBuffer())), ref.sha256);
+    assert.equal(sha(await bytesOf((await worker.client.sourceStream(attemptId)).body)), ref.sha256, 'the worker’s streamed download');
 
     // An artifact goes up straight to the bucket too (then verified), and comes back the same way, whole and by range.
     const data = randomBytes(3 * MiB);
@@ -123,6 +129,11 @@ test('with S3, sources and artifacts travel straight between clients and the buc
     const part = await alpha.reader.downloadArtifact(build.id, artifact.id, { range: 'bytes=100-199' });
     assert.equal(part.status, 206);
     assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(100, 200)));
+    // The CLI's streamed download (undici, redirects followed by hand) through the same presigned GET.
+    const streamedPart = await alpha.reader.downloadArtifactStream(build.id, artifact.id, { range: 'bytes=100-199' });
+    assert.equal(streamedPart.status, 206);
+    assert.ok((await bytesOf(streamedPart.body)).equals(data.subarray(100, 200)));
+    assert.ok((await bytesOf((await alpha.reader.downloadArtifactStream(build.id, artifact.id)).body)).equals(data));
     assert.doesNotMatch(controller.output(), /NodeVersionSupportWarning/);
 
     // Proxy mode: the same bucket, every byte through the controller.

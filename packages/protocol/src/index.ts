@@ -21,7 +21,8 @@ export * from './retry.js';
 export * from './multipart.js';
 export * from './sse.js';
 
-// Node: the client's JSON calls go through undici's request (browser.ts does not load this).
-import { setDefaultJsonTransport } from './client.js';
-import { undiciJsonTransport } from './node-transport.js';
+// Node: the client's JSON calls and downloads go through undici's request (browser.ts does not load this).
+import { setDefaultJsonTransport, setDefaultStreamTransport } from './client.js';
+import { undiciJsonTransport, undiciStreamTransport } from './node-transport.js';
 setDefaultJsonTransport(undiciJsonTransport);
+setDefaultStreamTransport(undiciStreamTransport);

@@ -3,25 +3,66 @@
  * that make up the API (submits, claims, heartbeats, log batches) it costs a third of `fetch`'s
  * time on the client (fetch builds WHATWG Headers, Request and Response streams for each call);
  * a streamed upload (a source, an artifact, a presigned PUT) costs the client less than half of
- * fetch's CPU (no WHATWG stream between the file and the socket).
+ * fetch's CPU (no WHATWG stream between the file and the socket), and so does a streamed download.
  * The package's Node entry installs it; browsers keep fetch. See docs/performance.md.
  */
 import type { Readable } from 'node:stream';
 import type { request as Request } from 'undici';
-import { MAX_ANSWER_BYTES, type JsonTransport } from './client.js';
+import { MAX_ANSWER_BYTES, type JsonTransport, type StreamTransport } from './client.js';
 
 let loading: Promise<typeof Request> | undefined;
+// (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
+const undiciRequest = () => (loading ??= import('undici').then((m) => m.request ?? (m as unknown as { default: typeof m }).default.request));
+
+/** Redirects a download follows (a presigned GET is one). */
+const MAX_REDIRECTS = 5;
+/** Headers never sent to an origin other than the controller's. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 export const undiciJsonTransport: JsonTransport = {
   async send({ method, url, headers, body, signal }) {
-    // (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
-    const request = await (loading ??= import('undici').then((m) => m.request ?? (m as unknown as { default: typeof m }).default.request));
+    const request = await undiciRequest();
     // The caller's signal carries every deadline (long polls, a large upload's verification): undici's own
     // 300 s header and body timeouts are turned off.
     // undici sends any (async) iterable as the body, as it is read; its types name only Readable.
     const sent = body as string | Readable | undefined;
     const response = await request(url, { method: method as 'GET', headers, body: sent, signal, headersTimeout: 0, bodyTimeout: 0 });
     return { status: response.statusCode, text: await boundedText(response.body) };
+  },
+};
+
+/**
+ * Downloads: the body is undici's Node stream, with no WHATWG stream between the socket and the caller.
+ * A redirect is followed by hand (undici's request does not); one to another origin drops the credentials.
+ */
+export const undiciStreamTransport: StreamTransport = {
+  async get({ url, headers, signal }) {
+    const request = await undiciRequest();
+    let target = new URL(url);
+    const origin = target.origin;
+    for (let hop = 0; ; hop++) {
+      const sent = target.origin === origin ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.includes(k.toLowerCase())));
+      const response = await request(target, { method: 'GET', headers: sent, signal, headersTimeout: 0, bodyTimeout: 0 });
+      const location = response.headers.location;
+      if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
+        await response.body.dump();
+        if (hop === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+        target = new URL(location, target);
+        continue;
+      }
+      const body = response.body;
+      return {
+        status: response.statusCode,
+        header: (name) => {
+          const value = response.headers[name.toLowerCase()];
+          return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+        },
+        body,
+        cancel: async () => {
+          body.destroy();
+        },
+      };
+    }
   },
 };
 

@@ -47,3 +47,9 @@ test('a failed download whose error body never ends fails after 64 MiB', { timeo
   await assert.rejects(new BuildMeshClient({ url, token: 'x' }).source('att_00000000000000000000000000'), (err: unknown) => err instanceof ApiError && err.status === 500);
   assert.ok(sent.bytes < 256 * 1024 ** 2, `the server got to send ${sent.bytes} bytes`);
 });
+
+test('a failed streamed download (undici) whose error body never ends fails after 64 MiB', { timeout: 60_000 }, async (t) => {
+  const { url, sent } = await endlessServer(t);
+  await assert.rejects(new BuildMeshClient({ url, token: 'x' }).sourceStream('att_00000000000000000000000000'), (err: unknown) => err instanceof ApiError && err.status === 500);
+  assert.ok(sent.bytes < 256 * 1024 ** 2, `the server got to send ${sent.bytes} bytes`);
+});

@@ -26,8 +26,7 @@ import { createHash } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pipeline, Readable, Transform } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { pipeline, Transform } from 'node:stream';
 import { isValidAppDir, MAX_PHASE_DURATION_MS, type BuildJob, type BuildMeshClient } from '@buildmesh/protocol';
 import type { WorkerLogger } from '../logger.js';
 import { startHeartbeatLoop } from '../loops/heartbeat-loop.js';
@@ -316,8 +315,7 @@ async function downloadSource(
     const hash = createHash('sha256');
     let received = 0;
     try {
-      const response = await client.source(job.attempt.id, ctx.signal);
-      const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+      const body = (await client.sourceStream(job.attempt.id, ctx.signal)).body;
       const hashing = new Transform({
         transform(chunk: Buffer, _enc, callback) {
           hash.update(chunk);

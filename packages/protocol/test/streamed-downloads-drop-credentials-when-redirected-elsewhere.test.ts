@@ -1,0 +1,74 @@
+/**
+ * Downloads (artifacts, sources) go through undici's request under Node, which follows no redirect by
+ * itself: the client follows them (an S3 presigned GET is one), keeps the range, and never sends the
+ * controller's token to another origin. Error answers become ApiError with the server's code.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { ApiError, BuildMeshClient, NetworkError } from '../src/index.js';
+
+async function serve(t: { after(fn: () => unknown): void }, handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function read(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+test('a redirected download reaches the other origin with its range and without the token', async (t) => {
+  const seen: IncomingHttpHeaders[] = [];
+  const store = await serve(t, (req, res) => {
+    seen.push(req.headers);
+    res.writeHead(206, { 'content-type': 'application/octet-stream', 'x-object': 'yes' }).end('bytes 5-9');
+  });
+  const controller = await serve(t, (req, res) => {
+    assert.equal(req.headers.authorization, 'Bearer secret-token');
+    res.writeHead(302, { location: `${store}/bucket/key?X-Amz-Signature=abc` }).end('moved');
+  });
+  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifactStream('bld_1', 'art_1', { range: 'bytes=5-9' });
+  assert.equal(answer.status, 206);
+  assert.equal(answer.header('X-Object'), 'yes');
+  assert.equal((await read(answer.body)).toString(), 'bytes 5-9');
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]!.authorization, undefined, 'the token went to the object store');
+  assert.equal(seen[0]!.range, 'bytes=5-9');
+});
+
+test('a redirect within the controller keeps the token', async (t) => {
+  let authorized = 0;
+  const controller = await serve(t, (req, res) => {
+    if (req.headers.authorization === 'Bearer secret-token') authorized++;
+    if (req.url!.startsWith('/v1/')) return void res.writeHead(307, { location: '/moved/source' }).end();
+    res.writeHead(200).end('tarball');
+  });
+  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).sourceStream('att_1');
+  assert.equal((await read(answer.body)).toString(), 'tarball');
+  assert.equal(authorized, 2);
+});
+
+test('a download refused by the controller is an ApiError with its code', async (t) => {
+  const controller = await serve(t, (_req, res) => {
+    res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'LEASE_LOST', message: 'the lease is gone' } }));
+  });
+  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).sourceStream('att_1'), (err: unknown) => err instanceof ApiError && err.status === 409 && err.code === 'LEASE_LOST');
+});
+
+test('a download that keeps redirecting stops after five hops', async (t) => {
+  let hops = 0;
+  const controller = await serve(t, (_req, res) => {
+    hops++;
+    res.writeHead(302, { location: `/again/${hops}` }).end();
+  });
+  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).sourceStream('att_1'), (err: unknown) => err instanceof NetworkError && /more than 5 redirects/.test(err.message));
+  assert.equal(hops, 6);
+});
