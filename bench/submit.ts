@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { startController, type BenchController } from './support/processes.js';
 import { benchSpec, streamOf, tinySource } from './support/sources.js';
+import { WARM_UP_OPERATIONS } from './support/measure.js';
 
 /** Builds acknowledged per second with 20 submits in flight against `controller`. */
 async function concurrentSubmits(admin: BenchController['admin'], ref: { sha256: string; size: number }, count: number): Promise<number> {
@@ -32,7 +33,7 @@ async function fullSynchronousSubmits(count: number): Promise<number> {
     const source = await tinySource();
     const ref = { sha256: createHash('sha256').update(source).digest('hex'), size: source.length };
     await controller.admin.uploadBlob(ref, streamOf(source));
-    await concurrentSubmits(controller.admin, ref, 100); // warm-up
+    await concurrentSubmits(controller.admin, ref, WARM_UP_OPERATIONS);
     return await concurrentSubmits(controller.admin, ref, count);
   } finally {
     await controller.stop();
@@ -60,7 +61,7 @@ export async function benchSubmit(count = 1000): Promise<Record<string, number>>
     const resubmitBytes = (await uploadedBytes()) - before;
 
     const submit = () => controller.admin.createBuildFromBlob({ spec: benchSpec(), source: ref });
-    for (let i = 0; i < 50; i++) await submit(); // warm-up
+    await concurrentSubmits(controller.admin, ref, WARM_UP_OPERATIONS);
 
     let t0 = performance.now();
     for (let i = 0; i < count; i++) await submit();
@@ -69,7 +70,7 @@ export async function benchSubmit(count = 1000): Promise<Record<string, number>>
     const c20 = await concurrentSubmits(controller.admin, ref, count);
 
     const multipart = () => controller.admin.createBuild(benchSpec(), streamOf(source));
-    for (let i = 0; i < 50; i++) await multipart();
+    for (let i = 0; i < WARM_UP_OPERATIONS / 4; i++) await multipart(); // the JSON submits warmed most of its path
     t0 = performance.now();
     for (let i = 0; i < count; i++) await multipart();
     const multipartSeq = count / ((performance.now() - t0) / 1000);

@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
 
+/**
+ * Operations a throughput benchmark runs before it measures. V8 moves a hot path to its optimizing
+ * compiler only after thousands of calls: on this machine a controller's first ~3,500 submits cost
+ * 1.6x the CPU of later ones (0.55 vs 0.34 ms at 20 in flight), so a benchmark that measured from
+ * the 50th call reported the start-up of a process that then runs for months. docs/performance.md.
+ */
+export const WARM_UP_OPERATIONS = 4000;
+
 export const median = (xs: number[]): number => percentile(xs, 50);
 
 export function percentile(xs: number[], p: number): number {
