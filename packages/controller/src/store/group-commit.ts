@@ -4,7 +4,7 @@
  * every caller is answered only after that shared commit. With synchronous=FULL each commit is an
  * fsync the event loop waits for; one per group instead of one per request. See docs/performance.md.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 import type { Db } from './rows.js';
 
@@ -16,6 +16,10 @@ interface Pending {
 
 /** A group never grows past this many writes: later ones wait for the next commit. */
 const MAX_GROUP = 128;
+
+const SAVEPOINT = CompiledQuery.raw('savepoint group_item');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint group_item');
+const RELEASE = CompiledQuery.raw('release savepoint group_item');
 
 export class GroupCommit {
   private pending: Pending[] = [];
@@ -38,18 +42,28 @@ export class GroupCommit {
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const group = this.pending.splice(0, MAX_GROUP);
+      if (group.length === 1) {
+        // Alone in its group (one request at a time): its own transaction, no savepoint needed.
+        const item = group[0]!;
+        try {
+          item.resolve(await this.db.transaction().execute((trx) => item.work(trx)));
+        } catch (error) {
+          item.reject(error);
+        }
+        continue;
+      }
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
         await this.db.transaction().execute(async (trx) => {
           for (const item of group) {
-            await sql`savepoint group_item`.execute(trx);
+            await trx.executeQuery(SAVEPOINT);
             try {
               outcomes.push({ ok: true, value: await item.work(trx) });
             } catch (error) {
-              await sql`rollback to savepoint group_item`.execute(trx);
+              await trx.executeQuery(ROLLBACK_TO);
               outcomes.push({ ok: false, error });
             }
-            await sql`release savepoint group_item`.execute(trx);
+            await trx.executeQuery(RELEASE);
           }
         });
       } catch (error) {
