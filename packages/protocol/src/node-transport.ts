@@ -14,8 +14,9 @@ let loading: Promise<typeof Request> | undefined;
 // (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
 const undiciRequest = () => (loading ??= import('undici').then((m) => m.request ?? (m as unknown as { default: typeof m }).default.request));
 
-/** Redirects a download follows (a presigned GET is one). */
+/** Redirects a download follows (a presigned GET is one), and the statuses that are one (as fetch). */
 const MAX_REDIRECTS = 5;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers never sent to an origin other than the controller's. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
@@ -33,18 +34,23 @@ export const undiciJsonTransport: JsonTransport = {
 
 /**
  * Downloads: the body is undici's Node stream, with no WHATWG stream between the socket and the caller.
- * A redirect is followed by hand (undici's request does not); one to another origin drops the credentials.
+ * A redirect is followed by hand (undici's request does not), as fetch follows one: once a hop has left
+ * the controller's origin the credentials are gone for good (a store cannot bounce the client back to a
+ * controller path of its choosing with the token). undici's idle timeouts stay on (300 s for the headers
+ * and between chunks, as fetch had them): the CLI's downloads carry no deadline of their own.
  */
 export const undiciStreamTransport: StreamTransport = {
   async get({ url, headers, signal }) {
     const request = await undiciRequest();
     let target = new URL(url);
     const origin = target.origin;
+    let sent = headers;
     for (let hop = 0; ; hop++) {
-      const sent = target.origin === origin ? headers : Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.includes(k.toLowerCase())));
-      const response = await request(target, { method: 'GET', headers: sent, signal, headersTimeout: 0, bodyTimeout: 0 });
+      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`a redirect to ${target.protocol} is not followed`);
+      if (target.origin !== origin) sent = Object.fromEntries(Object.entries(sent).filter(([k]) => !CREDENTIAL_HEADERS.includes(k.toLowerCase())));
+      const response = await request(target, { method: 'GET', headers: sent, signal });
       const location = response.headers.location;
-      if (response.statusCode >= 300 && response.statusCode < 400 && typeof location === 'string') {
+      if (REDIRECTS.has(response.statusCode) && typeof location === 'string') {
         await response.body.dump();
         if (hop === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
         target = new URL(location, target);

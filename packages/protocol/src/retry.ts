@@ -58,7 +58,8 @@ export function isTransient(err: unknown): boolean {
   // A response body that broke off mid-way surfaces from fetch as a plain TypeError ("terminated").
   if (err instanceof TypeError && /terminated|fetch failed|socket|other side closed/i.test(err.message)) return true;
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code);
+  // undici's own (a streamed download through its request): a socket that broke, or went quiet past the idle timeout.
+  return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'].includes(code);
 }
 
 export interface RetryOptions extends BackoffOptions {

@@ -72,3 +72,13 @@ test('a download that keeps redirecting stops after five hops', async (t) => {
   await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).sourceStream('att_1'), (err: unknown) => err instanceof NetworkError && /more than 5 redirects/.test(err.message));
   assert.equal(hops, 6);
 });
+
+test('only redirect statuses are followed, and only to http or https', async (t) => {
+  const controller = await serve(t, (req, res) => {
+    if (req.url!.endsWith('/source')) return void res.writeHead(300, { location: '/elsewhere' }).end();
+    res.writeHead(302, { location: `blob:${'http://127.0.0.1:1'}/x` }).end();
+  });
+  const client = new BuildMeshClient({ url: controller, token: 'x' });
+  await assert.rejects(client.sourceStream('att_1'), (err: unknown) => err instanceof ApiError);
+  await assert.rejects(client.downloadArtifactStream('bld_1', 'art_1'), (err: unknown) => err instanceof NetworkError && /redirect to blob: is not followed/.test(err.message));
+});
