@@ -8,28 +8,12 @@
  *   bounce the client back to a controller path of its choosing with the token.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
-import { BuildMeshClient, isTransient, setDefaultStreamTransport } from '../src/index.js';
+import { BuildMeshClient, isTransient, setDefaultStreamTransport, type StreamTransport } from '../src/index.js';
 import { undiciStreamTransport } from '../src/node-transport.js';
-
-async function serve(t: { after(fn: () => unknown): void }, handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function read(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
+import { readAll, serve } from './helpers/http.js';
 
 /** Settles with what `work` did, or 'still waiting' after `ms` (never rejects). */
 async function within(ms: number, work: () => Promise<unknown>): Promise<string> {
@@ -46,6 +30,19 @@ async function within(ms: number, work: () => Promise<unknown>): Promise<string>
   }
 }
 
+/** The dispatcher's idle timeouts (300 s by default, as every fetch had them) made short to test, and `transport` in use. */
+function withShortIdleTimeouts(t: { after(fn: () => unknown): void }, transport: StreamTransport | undefined): void {
+  const previous = getGlobalDispatcher();
+  const agent = new Agent({ headersTimeout: 500, bodyTimeout: 500 });
+  setGlobalDispatcher(agent);
+  setDefaultStreamTransport(transport);
+  t.after(async () => {
+    setGlobalDispatcher(previous);
+    setDefaultStreamTransport(undiciStreamTransport);
+    await agent.destroy().catch(() => undefined);
+  });
+}
+
 const transports = [
   ['fetch (the browser’s path)', undefined],
   ['undici stream transport', undiciStreamTransport],
@@ -53,16 +50,7 @@ const transports = [
 
 for (const [name, transport] of transports) {
   test(`a download whose server stops sending fails by itself, as with fetch: ${name}`, async (t) => {
-    const previous = getGlobalDispatcher();
-    // The dispatcher's idle timeouts, as every fetch had them (300 s by default), made short to test.
-    const agent = new Agent({ headersTimeout: 500, bodyTimeout: 500 });
-    setGlobalDispatcher(agent);
-    setDefaultStreamTransport(transport);
-    t.after(async () => {
-      setGlobalDispatcher(previous);
-      setDefaultStreamTransport(undiciStreamTransport);
-      await agent.destroy().catch(() => undefined);
-    });
+    withShortIdleTimeouts(t, transport);
     // A half-sent artifact, then silence (a dead link, a hostile store): no close, no more bytes.
     const controller = await serve(t, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000' });
@@ -71,28 +59,20 @@ for (const [name, transport] of transports) {
     const client = new BuildMeshClient({ url: controller, token: 'secret-token' });
     // As the CLI's download does it: no signal of its own.
     let failure: unknown;
-    const outcome = await within(10_000, () => (async () => read((await client.downloadArtifactStream('bld_1', 'art_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
+    const outcome = await within(10_000, () => (async () => readAll((await client.downloadArtifactStream('bld_1', 'art_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
     assert.match(outcome, /^failed: /, `the stalled download is ${outcome}`);
     // …as a transient failure, which `buildmesh download` retries (resuming from its .part).
     assert.ok(isTransient(failure), `not retried: ${String(failure)}`);
   });
 
   test(`a download whose server never answers fails by itself, as with fetch: ${name}`, async (t) => {
-    const previous = getGlobalDispatcher();
-    const agent = new Agent({ headersTimeout: 500, bodyTimeout: 500 });
-    setGlobalDispatcher(agent);
-    setDefaultStreamTransport(transport);
-    t.after(async () => {
-      setGlobalDispatcher(previous);
-      setDefaultStreamTransport(undiciStreamTransport);
-      await agent.destroy().catch(() => undefined);
-    });
+    withShortIdleTimeouts(t, transport);
     const controller = await serve(t, () => {
       // takes the request, never answers
     });
     const client = new BuildMeshClient({ url: controller, token: 'secret-token' });
     let failure: unknown;
-    const outcome = await within(10_000, () => (async () => read((await client.sourceStream('att_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
+    const outcome = await within(10_000, () => (async () => readAll((await client.sourceStream('att_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
     assert.match(outcome, /^failed: /, `the unanswered download is ${outcome}`);
     assert.ok(isTransient(failure), `not retried: ${String(failure)}`);
   });
@@ -112,7 +92,7 @@ for (const [name, transport] of transports) {
       if (req.url === '/v1/builds/bld_1/artifacts/art_1') return void res.writeHead(302, { location: `${store}/bucket/key?X-Amz-Signature=abc` }).end();
       res.writeHead(200).end('whatever the path gives');
     });
-    await read((await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifactStream('bld_1', 'art_1')).body).catch(() => undefined);
+    await readAll((await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifactStream('bld_1', 'art_1')).body).catch(() => undefined);
     assert.deepEqual(
       seen.map((s) => s.path),
       ['controller /v1/builds/bld_1/artifacts/art_1', 'store /bucket/key?X-Amz-Signature=abc', 'controller /v1/attempts/att_other/secrets'],

@@ -4,26 +4,10 @@
  * controller's token to another origin. Error answers become ApiError with the server's code.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
 import { ApiError, BuildMeshClient, NetworkError } from '../src/index.js';
-
-async function serve(t: { after(fn: () => unknown): void }, handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function read(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
+import { readAll, serve } from './helpers/http.js';
 
 test('a redirected download reaches the other origin with its range and without the token', async (t) => {
   const seen: IncomingHttpHeaders[] = [];
@@ -38,7 +22,7 @@ test('a redirected download reaches the other origin with its range and without 
   const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifactStream('bld_1', 'art_1', { range: 'bytes=5-9' });
   assert.equal(answer.status, 206);
   assert.equal(answer.header('X-Object'), 'yes');
-  assert.equal((await read(answer.body)).toString(), 'bytes 5-9');
+  assert.equal((await readAll(answer.body)).toString(), 'bytes 5-9');
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.authorization, undefined, 'the token went to the object store');
   assert.equal(seen[0]!.range, 'bytes=5-9');
@@ -52,7 +36,7 @@ test('a redirect within the controller keeps the token', async (t) => {
     res.writeHead(200).end('tarball');
   });
   const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).sourceStream('att_1');
-  assert.equal((await read(answer.body)).toString(), 'tarball');
+  assert.equal((await readAll(answer.body)).toString(), 'tarball');
   assert.equal(authorized, 2);
 });
 

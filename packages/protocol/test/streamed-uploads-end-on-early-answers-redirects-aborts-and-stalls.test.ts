@@ -6,10 +6,9 @@
  * client read (and would have held) is measured, never buffered whole.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { ApiError, BuildMeshClient, NetworkError } from '../src/index.js';
+import { serve } from './helpers/http.js';
 
 const CHUNK = 64 * 1024;
 const TWO_GIB = 2 * 1024 ** 3;
@@ -31,16 +30,6 @@ function source(): { body: AsyncIterable<Uint8Array>; read: () => number; closed
     }
   }
   return { body: generate(), read: () => read, closed: () => closed };
-}
-
-async function serve(t: TestContext, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 const blob = { sha256: 'a'.repeat(64), size: TWO_GIB };
