@@ -29,6 +29,7 @@ import * as m0021 from './migrations/0021_duration_bucket_shards.js';
 import * as m0022 from './migrations/0022_running_attempts_function.js';
 import * as m0023 from './migrations/0023_queue_lanes_platform_without_labels.js';
 import * as m0024 from './migrations/0024_webhook_deliveries_per_webhook_due.js';
+import * as m0025 from './migrations/0025_builds_queued_head.js';
 
 type Step = { up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> };
 const STEPS: Record<string, Step> = {
@@ -56,6 +57,7 @@ const STEPS: Record<string, Step> = {
   '0022_running_attempts_function': m0022,
   '0023_queue_lanes_platform_without_labels': m0023,
   '0024_webhook_deliveries_per_webhook_due': m0024,
+  '0025_builds_queued_head': m0025,
 };
 
 const TABLE = 'buildmesh_migrations';

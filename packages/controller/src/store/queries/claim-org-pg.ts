@@ -21,7 +21,8 @@ import type { Claimant, ClaimedJob } from '../store.js';
 import { nameStatement } from '../pg-statements.js';
 
 // $1 worker, $2 org, $3 platforms, $4 offered labels (JSON), $5 concurrency, $6 now, $7 attempt id, $8 lease expiry.
-const CLAIM = `with hook as (select 1 from webhooks where org_id = $2 and events like '%"build.started"%' limit 1),
+/** Exported for the plan test (on-postgres-a-claim-reads-the-queue-not-the-orgs-history). */
+export const CLAIM = `with hook as (select 1 from webhooks where org_id = $2 and events like '%"build.started"%' limit 1),
 w as (select id from workers where id = $1 and not exists (select 1 from hook) for update),
 busy as (select buildmesh_running_attempts(id) as n from w),
 lanes as (select platform, label_key from queue_lanes where org_id = $2 and platform = any($3::text[]) and $4::jsonb @> labels::jsonb),

@@ -1,0 +1,73 @@
+/**
+ * On PostgreSQL the one-statement claim finds a lane's head in the queued builds alone, however many
+ * builds the org has run: with the table's statistics taken while it was small (as between two
+ * autovacuum analyses of a busy table), PostgreSQL planned the head on builds_org_platform and read
+ * and sorted the org's whole history on the platform for every claim. The plan must go through
+ * builds_queued_head (migration 0025), and read a handful of buffers, not thousands.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { newId } from '../src/ids.js';
+import { openPostgresStore, type PostgresStore } from '../src/store/postgres.js';
+import { CLAIM } from '../src/store/queries/claim-org-pg.js';
+import { createTestDatabase, pgSkip, type TestDatabase } from '../../../test/helpers/postgres.js';
+
+let database: TestDatabase | undefined;
+let store: PostgresStore;
+let sql: pg.Client;
+before(async () => {
+  if (pgSkip) return;
+  database = await createTestDatabase();
+  store = await openPostgresStore(database.url);
+  sql = new pg.Client({ connectionString: database.url });
+  await sql.connect();
+});
+after(async () => {
+  await sql?.end();
+  await store?.close();
+  await database?.drop();
+});
+
+test('a claim on PostgreSQL reads the lane head from the queue, not the org’s history', { skip: pgSkip }, async () => {
+  const orgId = (await store.createOrg({ id: newId('org'), name: 'history' })).id;
+  const projectId = (await store.ensureProject(orgId, newId('prj'), 'app')).id;
+  const workerId = newId('wrk');
+  await store.insertWorker({ id: workerId, orgId, pool: 'org', capabilities: { name: 'w', platforms: ['web'], labels: {}, concurrency: 1, version: 'test' }, secretHash: randomBytes(32) });
+  const submit = () =>
+    store.createBuild({
+      id: newId('bld'),
+      orgId,
+      projectId,
+      spec: { project: 'app', platform: 'web', profile: { name: 'production', env: {} } },
+      source: { sha256: randomBytes(32).toString('hex'), size: 1 },
+      credentialsSealed: null,
+      retryOf: null,
+    });
+  const template = await submit();
+  // Statistics of a small table, then a history of 5,000 finished builds it does not know of.
+  await sql.query('analyze builds');
+  await sql.query(
+    `insert into builds select (jsonb_populate_record(b, jsonb_build_object('id', b.id || '_' || g, 'status', 'succeeded', 'finished_at', b.created_at))).*
+     from builds b, generate_series(1, 5000) g where b.id = $1`,
+    [template.id],
+  );
+  await sql.query(`update builds set status = 'succeeded' where id = $1`, [template.id]);
+  const queued = await submit();
+
+  const now = new Date().toISOString();
+  await sql.query('begin');
+  const plan = (
+    await sql.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers, costs off, timing off) ${CLAIM}`, [workerId, orgId, ['web'], '{}', 1, now, newId('att'), now])
+  ).rows.map((r) => r['QUERY PLAN']);
+  await sql.query('rollback');
+  const text = plan.join('\n');
+  assert.match(text, /builds_queued_head/, text);
+  assert.doesNotMatch(text, /builds_org_platform|Seq Scan on builds/, text);
+  const buffers = Math.max(...plan.map((l) => Number(/Buffers: shared hit=(\d+)/.exec(l)?.[1] ?? 0)));
+  assert.ok(buffers < 200, `the claim read ${buffers} buffers:\n${text}`);
+
+  const job = await store.claim({ workerId, orgId, platforms: ['web'], labels: {}, concurrency: 1, leaseTtlMs: 60_000 });
+  assert.equal(job?.build.id, queued.id);
+});
