@@ -1,5 +1,5 @@
 /**
- * Downloads a build's artifacts: each file streams to `<name>.part` while its sha256 is computed,
+ * Downloads a build's artifacts: each file streams to `.<name>.part` while its sha256 is computed,
  * and is renamed to its name only when size and sha256 match what the controller recorded. An
  * interrupted download resumes from the `.part` file with an HTTP Range request; a file already
  * present with the right sha256 is not fetched again. While the controller is away (a restart),
@@ -94,7 +94,9 @@ export async function downloadArtifact(
   options: DownloadOptions = {},
 ): Promise<DownloadedArtifact> {
   const finalPath = join(outputDir, safeFileName(artifact.name));
-  const partPath = `${finalPath}.part`;
+  // Hidden: no artifact's own name starts with a dot (safeFileName), so an artifact named `x.part` never
+  // collides with the partial file of `x` (which a resume would take for its own and remove).
+  const partPath = join(outputDir, `.${basename(finalPath)}.part`);
   const result = (alreadyPresent: boolean): DownloadedArtifact => ({
     id: artifact.id,
     name: artifact.name,
