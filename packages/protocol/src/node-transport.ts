@@ -17,8 +17,8 @@ const undiciRequest = () => (loading ??= import('undici').then((m) => m.request 
 /** Redirects a download follows (a presigned GET is one), and the statuses that are one (as fetch). */
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Headers never sent to an origin other than the controller's. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/** The only headers sent on to an origin other than the controller's (a presigned URL carries its own authority). */
+const CROSS_ORIGIN_HEADERS = ['range', 'user-agent', 'accept'];
 
 export const undiciJsonTransport: JsonTransport = {
   async send({ method, url, headers, body, signal }) {
@@ -35,7 +35,8 @@ export const undiciJsonTransport: JsonTransport = {
 /**
  * Downloads: the body is undici's Node stream, with no WHATWG stream between the socket and the caller.
  * A redirect is followed by hand (undici's request does not), as fetch follows one: once a hop has left
- * the controller's origin the credentials are gone for good (a store cannot bounce the client back to a
+ * the controller's origin only the range, user agent and accept headers go on (not the token, nor any
+ * header the client was configured with), for good (a store cannot bounce the client back to a
  * controller path of its choosing with the token). undici's idle timeouts stay on (300 s for the headers
  * and between chunks, as fetch had them): the CLI's downloads carry no deadline of their own.
  */
@@ -47,7 +48,7 @@ export const undiciStreamTransport: StreamTransport = {
     let sent = headers;
     for (let hop = 0; ; hop++) {
       if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`a redirect to ${target.protocol} is not followed`);
-      if (target.origin !== origin) sent = Object.fromEntries(Object.entries(sent).filter(([k]) => !CREDENTIAL_HEADERS.includes(k.toLowerCase())));
+      if (target.origin !== origin) sent = Object.fromEntries(Object.entries(sent).filter(([k]) => CROSS_ORIGIN_HEADERS.includes(k.toLowerCase())));
       const response = await request(target, { method: 'GET', headers: sent, signal });
       const location = response.headers.location;
       if (REDIRECTS.has(response.statusCode) && typeof location === 'string') {

@@ -1,7 +1,7 @@
 /**
  * Downloads (artifacts, sources) go through undici's request under Node, which follows no redirect by
  * itself: the client follows them (an S3 presigned GET is one), keeps the range, and never sends the
- * controller's token to another origin. Error answers become ApiError with the server's code.
+ * controller's token (nor a header the client was configured with) to another origin. Error answers become ApiError with the server's code.
  */
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { ApiError, BuildMeshClient, NetworkError } from '../src/index.js';
 import { readAll, serve } from './helpers/http.js';
 
-test('a redirected download reaches the other origin with its range and without the token', async (t) => {
+test('a redirected download reaches the other origin with its range and without the token or configured headers', async (t) => {
   const seen: IncomingHttpHeaders[] = [];
   const store = await serve(t, (req, res) => {
     seen.push(req.headers);
@@ -19,13 +19,14 @@ test('a redirected download reaches the other origin with its range and without 
     assert.equal(req.headers.authorization, 'Bearer secret-token');
     res.writeHead(302, { location: `${store}/bucket/key?X-Amz-Signature=abc` }).end('moved');
   });
-  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifactStream('bld_1', 'art_1', { range: 'bytes=5-9' });
+  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token', headers: { 'x-proxy-secret': 'for the controller only' } }).downloadArtifactStream('bld_1', 'art_1', { range: 'bytes=5-9' });
   assert.equal(answer.status, 206);
   assert.equal(answer.header('X-Object'), 'yes');
   assert.equal((await readAll(answer.body)).toString(), 'bytes 5-9');
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.authorization, undefined, 'the token went to the object store');
   assert.equal(seen[0]!.range, 'bytes=5-9');
+  assert.equal(seen[0]!['x-proxy-secret'], undefined, 'a configured header went to the object store');
 });
 
 test('a redirect within the controller keeps the token', async (t) => {
