@@ -13,6 +13,7 @@ import pg from 'pg';
 import { newId } from '../src/ids.js';
 import { openPostgresStore, type PostgresStore } from '../src/store/postgres.js';
 import { createTestDatabase, pgSkip, type TestDatabase } from '../../../test/helpers/postgres.js';
+import { newWebBuild } from './helpers/store-records.js';
 
 let database: TestDatabase | undefined;
 let store: PostgresStore;
@@ -35,17 +36,7 @@ test('a build canceled while its claim is undone stays canceled on PostgreSQL', 
   const projectId = (await store.ensureProject(orgId, newId('prj'), 'app')).id;
   const worker = await store.insertWorker({ id: newId('wrk'), orgId, pool: 'org', capabilities: { name: 'w', platforms: ['web'], labels: {}, concurrency: 1, version: 'test' }, secretHash: randomBytes(32) });
   const claimant = { workerId: worker.id, orgId, platforms: ['web' as const], labels: {}, concurrency: 1, leaseTtlMs: 60_000 };
-  const build = await store.createBuild({
-    id: newId('bld'),
-    orgId,
-    projectId,
-    spec: { project: 'app', platform: 'web', profile: { name: 'p', env: {} } },
-    source: { sha256: randomBytes(32).toString('hex'), size: 1 },
-    credentialsSealed: null,
-    retryOf: null,
-    idempotencyKey: null,
-    submittedBy: 'ci',
-  });
+  const build = await store.createBuild(newWebBuild(orgId, projectId, { idempotencyKey: null, submittedBy: 'ci' }));
   const job = await store.claim(claimant);
   assert.equal(job?.build.id, build.id);
 

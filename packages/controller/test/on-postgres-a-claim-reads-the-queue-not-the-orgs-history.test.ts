@@ -7,67 +7,44 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import pg from 'pg';
+import { test } from 'node:test';
 import { newId } from '../src/ids.js';
-import { openPostgresStore, type PostgresStore } from '../src/store/postgres.js';
 import { CLAIM } from '../src/store/queries/claim-org-pg.js';
-import { createTestDatabase, pgSkip, type TestDatabase } from '../../../test/helpers/postgres.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { postgresStoreForFile } from './helpers/postgres-store.js';
+import { newWebBuild } from './helpers/store-records.js';
 
-let database: TestDatabase | undefined;
-let store: PostgresStore;
-let sql: pg.Client;
-before(async () => {
-  if (pgSkip) return;
-  database = await createTestDatabase();
-  store = await openPostgresStore(database.url);
-  sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
-});
-after(async () => {
-  await sql?.end();
-  await store?.close();
-  await database?.drop();
-});
+const db = postgresStoreForFile();
 
 test('a claim on PostgreSQL reads the lane head from the queue, not the org’s history', { skip: pgSkip }, async () => {
-  const orgId = (await store.createOrg({ id: newId('org'), name: 'history' })).id;
-  const projectId = (await store.ensureProject(orgId, newId('prj'), 'app')).id;
+  const orgId = (await db.store.createOrg({ id: newId('org'), name: 'history' })).id;
+  const projectId = (await db.store.ensureProject(orgId, newId('prj'), 'app')).id;
   const workerId = newId('wrk');
-  await store.insertWorker({ id: workerId, orgId, pool: 'org', capabilities: { name: 'w', platforms: ['web'], labels: {}, concurrency: 1, version: 'test' }, secretHash: randomBytes(32) });
-  const submit = () =>
-    store.createBuild({
-      id: newId('bld'),
-      orgId,
-      projectId,
-      spec: { project: 'app', platform: 'web', profile: { name: 'production', env: {} } },
-      source: { sha256: randomBytes(32).toString('hex'), size: 1 },
-      credentialsSealed: null,
-      retryOf: null,
-    });
+  await db.store.insertWorker({ id: workerId, orgId, pool: 'org', capabilities: { name: 'w', platforms: ['web'], labels: {}, concurrency: 1, version: 'test' }, secretHash: randomBytes(32) });
+  const submit = () => db.store.createBuild(newWebBuild(orgId, projectId));
   const template = await submit();
   // Statistics of a small table, then a history of 5,000 finished builds it does not know of.
-  await sql.query('analyze builds');
-  await sql.query(
+  await db.sql.query('analyze builds');
+  await db.sql.query(
     `insert into builds select (jsonb_populate_record(b, jsonb_build_object('id', b.id || '_' || g, 'status', 'succeeded', 'finished_at', b.created_at))).*
      from builds b, generate_series(1, 5000) g where b.id = $1`,
     [template.id],
   );
-  await sql.query(`update builds set status = 'succeeded' where id = $1`, [template.id]);
+  await db.sql.query(`update builds set status = 'succeeded' where id = $1`, [template.id]);
   const queued = await submit();
 
   const now = new Date().toISOString();
-  await sql.query('begin');
+  await db.sql.query('begin');
   const plan = (
-    await sql.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers, costs off, timing off) ${CLAIM}`, [workerId, orgId, ['web'], '{}', 1, now, newId('att'), now])
+    await db.sql.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers, costs off, timing off) ${CLAIM}`, [workerId, orgId, ['web'], '{}', 1, now, newId('att'), now])
   ).rows.map((r) => r['QUERY PLAN']);
-  await sql.query('rollback');
+  await db.sql.query('rollback');
   const text = plan.join('\n');
   assert.match(text, /builds_queued_head/, text);
   assert.doesNotMatch(text, /builds_org_platform|Seq Scan on builds/, text);
   const buffers = Math.max(...plan.map((l) => Number(/Buffers: shared hit=(\d+)/.exec(l)?.[1] ?? 0)));
   assert.ok(buffers < 200, `the claim read ${buffers} buffers:\n${text}`);
 
-  const job = await store.claim({ workerId, orgId, platforms: ['web'], labels: {}, concurrency: 1, leaseTtlMs: 60_000 });
+  const job = await db.store.claim({ workerId, orgId, platforms: ['web'], labels: {}, concurrency: 1, leaseTtlMs: 60_000 });
   assert.equal(job?.build.id, queued.id);
 });

@@ -8,29 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import pg from 'pg';
+import { test } from 'node:test';
 import type { CreateBuildSpec } from '@buildmesh/protocol';
 import { newId } from '../src/ids.js';
-import { openPostgresStore, type PostgresStore } from '../src/store/postgres.js';
 import { bucketOf } from '../src/stats/histograms.js';
-import { createTestDatabase, pgSkip, type TestDatabase } from '../../../test/helpers/postgres.js';
+import { pgSkip } from '../../../test/helpers/postgres.js';
+import { postgresStoreForFile } from './helpers/postgres-store.js';
 
-let database: TestDatabase | undefined;
-let store: PostgresStore;
-let sql: pg.Client;
-before(async () => {
-  if (pgSkip) return;
-  database = await createTestDatabase();
-  store = await openPostgresStore(database.url);
-  sql = new pg.Client({ connectionString: database.url });
-  await sql.connect();
-});
-after(async () => {
-  await sql?.end();
-  await store?.close();
-  await database?.drop();
-});
+const db = postgresStoreForFile();
 
 const spec: CreateBuildSpec = { project: 'app', platform: 'ios', profile: { name: 'production', env: {} }, labels: { xcode: '16' }, priority: 2, timeoutSeconds: 1234 };
 const source = { sha256: randomBytes(32).toString('hex'), size: 10 };
@@ -43,17 +28,17 @@ const phases = [
 
 /** One org's run through submit, claim and finish; `hooked` subscribes a webhook to every event first. */
 async function runOrg(hooked: boolean) {
-  const orgId = (await store.createOrg({ id: newId('org'), name: `o-${randomBytes(4).toString('hex')}` })).id;
-  const projectId = (await store.ensureProject(orgId, newId('prj'), 'app')).id;
+  const orgId = (await db.store.createOrg({ id: newId('org'), name: `o-${randomBytes(4).toString('hex')}` })).id;
+  const projectId = (await db.store.ensureProject(orgId, newId('prj'), 'app')).id;
   if (hooked) {
     const events = ['build.queued', 'build.started', 'build.succeeded', 'build.failed'] as const;
-    await store.insertWebhook({ id: newId('whk'), orgId, projectId: null, projectName: null, url: 'https://hooks.example/x', events: [...events], secretSealed: randomBytes(16) });
+    await db.store.insertWebhook({ id: newId('whk'), orgId, projectId: null, projectName: null, url: 'https://hooks.example/x', events: [...events], secretSealed: randomBytes(16) });
   }
-  const submitted = await store.createBuild({ id: newId('bld'), orgId, projectId, spec, source, credentialsSealed: null, retryOf: null, idempotencyKey: `k-${orgId}`, submittedBy: 'ci' });
+  const submitted = await db.store.createBuild({ id: newId('bld'), orgId, projectId, spec, source, credentialsSealed: null, retryOf: null, idempotencyKey: `k-${orgId}`, submittedBy: 'ci' });
   // The same key again answers the first build and queues nothing.
-  const again = await store.createBuild({ id: newId('bld'), orgId, projectId, spec, source, credentialsSealed: null, retryOf: null, idempotencyKey: `k-${orgId}`, submittedBy: 'ci' });
+  const again = await db.store.createBuild({ id: newId('bld'), orgId, projectId, spec, source, credentialsSealed: null, retryOf: null, idempotencyKey: `k-${orgId}`, submittedBy: 'ci' });
   assert.equal(again.id, submitted.id);
-  const worker = await store.insertWorker({
+  const worker = await db.store.insertWorker({
     id: newId('wrk'),
     orgId,
     pool: 'org',
@@ -62,14 +47,14 @@ async function runOrg(hooked: boolean) {
   });
   const claimant = { workerId: worker.id, orgId, platforms: ['ios' as const], labels: { xcode: '16', arch: 'arm64' }, concurrency: 2, leaseTtlMs: 60_000 };
   // A worker whose labels do not contain the build's gets nothing.
-  assert.equal(await store.claim({ ...claimant, labels: { xcode: '15' } }), undefined);
-  const job = await store.claim(claimant);
+  assert.equal(await db.store.claim({ ...claimant, labels: { xcode: '15' } }), undefined);
+  const job = await db.store.claim(claimant);
   assert.ok(job, 'the worker got the build');
   assert.equal(job.build.id, submitted.id);
-  const finished = await store.finishAttempt(worker.id, job.attempt.id, 'succeeded', null, phases);
+  const finished = await db.store.finishAttempt(worker.id, job.attempt.id, 'succeeded', null, phases);
   assert.deepEqual(finished, { buildStatus: 'succeeded', buildId: submitted.id });
   // A second finish of the same attempt is refused as before (the lease is no longer live).
-  await assert.rejects(store.finishAttempt(worker.id, job.attempt.id, 'succeeded', null), /LEASE_LOST|lease/i);
+  await assert.rejects(db.store.finishAttempt(worker.id, job.attempt.id, 'succeeded', null), /LEASE_LOST|lease/i);
   return { orgId, buildId: submitted.id, attemptId: job.attempt.id, job };
 }
 
@@ -80,14 +65,14 @@ test('on PostgreSQL the one-statement submit, claim and finish leave the rows th
   const plain = await runOrg(false);
   const hooked = await runOrg(true);
 
-  const build = async (id: string) => (await sql.query('select * from builds where id = $1', [id])).rows[0] as Record<string, unknown>;
+  const build = async (id: string) => (await db.sql.query('select * from builds where id = $1', [id])).rows[0] as Record<string, unknown>;
   const [b1, b2] = [await build(plain.buildId), await build(hooked.buildId)];
   assert.deepEqual(stable(b1), stable(b2));
   assert.equal(b1.status, 'succeeded');
   assert.equal(b1.attempt_count, 1);
   assert.equal(b1.started_at !== null && b1.finished_at !== null, true);
 
-  const attempt = async (id: string) => (await sql.query('select * from attempts where id = $1', [id])).rows[0] as Record<string, unknown>;
+  const attempt = async (id: string) => (await db.sql.query('select * from attempts where id = $1', [id])).rows[0] as Record<string, unknown>;
   const [a1, a2] = [await attempt(plain.attemptId), await attempt(hooked.attemptId)];
   assert.deepEqual(stable(a1), stable(a2));
   for (const a of [a1, a2]) {
@@ -103,15 +88,15 @@ test('on PostgreSQL the one-statement submit, claim and finish leave the rows th
     { ...hooked.job.build, id: '', orgId: '', createdAt: '', startedAt: '', queuedAt: '' },
   );
 
-  const phaseRows = async (id: string) => (await sql.query('select seq, phase, result, duration_ms, platform, profile from attempt_phases where attempt_id = $1 order by seq', [id])).rows;
+  const phaseRows = async (id: string) => (await db.sql.query('select seq, phase, result, duration_ms, platform, profile from attempt_phases where attempt_id = $1 order by seq', [id])).rows;
   assert.deepEqual(await phaseRows(plain.attemptId), await phaseRows(hooked.attemptId));
   assert.equal((await phaseRows(plain.attemptId)).length, phases.length);
 
-  const lanes = async (orgId: string) => (await sql.query('select platform, label_key, labels from queue_lanes where org_id = $1', [orgId])).rows;
+  const lanes = async (orgId: string) => (await db.sql.query('select platform, label_key, labels from queue_lanes where org_id = $1', [orgId])).rows;
   assert.deepEqual(await lanes(plain.orgId), await lanes(hooked.orgId));
 
   // Outbox rows only where a webhook listens, one per event.
-  const deliveries = async (orgId: string) => (await sql.query('select event from webhook_deliveries where org_id = $1 order by created_at, event', [orgId])).rows.map((r) => r.event as string);
+  const deliveries = async (orgId: string) => (await db.sql.query('select event from webhook_deliveries where org_id = $1 order by created_at, event', [orgId])).rows.map((r) => r.event as string);
   assert.deepEqual(await deliveries(plain.orgId), []);
   assert.deepEqual((await deliveries(hooked.orgId)).sort(), ['build.queued', 'build.started', 'build.succeeded']);
 
@@ -128,7 +113,7 @@ test('on PostgreSQL the one-statement submit, claim and finish leave the rows th
     for (const p of phases) add('phase_duration', ['INSTALL_DEPENDENCIES', 'RUN_FASTLANE'].includes(p.name) ? p.name : 'OTHER', Math.round(p.durationMs));
   }
   const counted = new Map<string, { n: number; total: number }>();
-  for (const r of await store.durationBuckets()) {
+  for (const r of await db.store.durationBuckets()) {
     if (r.platform !== 'ios') continue;
     const key = `${r.metric}/${r.label}/${r.bucket}`;
     const c = counted.get(key) ?? { n: 0, total: 0 };
@@ -138,13 +123,13 @@ test('on PostgreSQL the one-statement submit, claim and finish leave the rows th
 });
 
 test('on PostgreSQL a named statement whose table gained a column meanwhile still answers', { skip: pgSkip }, async () => {
-  const orgId = (await store.createOrg({ id: newId('org'), name: `t-${randomBytes(4).toString('hex')}` })).id;
+  const orgId = (await db.store.createOrg({ id: newId('org'), name: `t-${randomBytes(4).toString('hex')}` })).id;
   const id = newId('tok');
-  await store.insertToken({ id, orgId, name: 'ci', role: 'member', instanceAdmin: false, secretHash: randomBytes(32) });
+  await db.store.insertToken({ id, orgId, name: 'ci', role: 'member', instanceAdmin: false, secretHash: randomBytes(32) });
   // Every pooled connection prepares the token lookup (`select *`, a named statement)…
-  await Promise.all(Array.from({ length: 30 }, () => store.findToken(id)));
+  await Promise.all(Array.from({ length: 30 }, () => db.store.findToken(id)));
   // …then another replica's migration adds a column: PostgreSQL refuses the prepared plan (0A000).
-  await sql.query('alter table tokens add column added_by_a_later_migration text');
-  const found = await Promise.all(Array.from({ length: 30 }, () => store.findToken(id)));
+  await db.sql.query('alter table tokens add column added_by_a_later_migration text');
+  const found = await Promise.all(Array.from({ length: 30 }, () => db.store.findToken(id)));
   for (const token of found) assert.equal(token?.id, id);
 });

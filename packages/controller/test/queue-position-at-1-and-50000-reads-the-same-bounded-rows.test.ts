@@ -20,6 +20,7 @@ import { newId } from '../src/ids.js';
 import { KyselyStore } from '../src/store/kysely-store.js';
 import type { Database } from '../src/store/schema.js';
 import { seedBuilds } from '../../../test/helpers/seed-sqlite.js';
+import { newWebBuild } from './helpers/store-records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'buildmesh-queue-scale-'));
 const sqlite = new BetterSqlite3(join(dir, DATABASE_FILE));
@@ -40,15 +41,7 @@ before(async () => {
   await store.migrate();
   orgId = (await store.createOrg({ id: newId('org'), name: 'scale' })).id;
   const projectId = (await store.ensureProject(orgId, newId('prj'), 'app')).id;
-  const first = await store.createBuild({
-    id: newId('bld'),
-    orgId,
-    projectId,
-    spec: { project: 'app', platform: 'web', profile: { name: 'production', env: {} } },
-    source: { sha256: randomBytes(32).toString('hex'), size: 1 },
-    credentialsSealed: null,
-    retryOf: null,
-  });
+  const first = await store.createBuild(newWebBuild(orgId, projectId));
   queued = [first.id, ...seedBuilds(dir, first.id, 99_999)];
   seedBuilds(dir, first.id, 100_000, { platform: 'android' });
   seedBuilds(dir, first.id, 20, { status: 'failed', profileName: 'rare' });
