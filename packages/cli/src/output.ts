@@ -51,6 +51,18 @@ export function plainText(text: string): string {
   return text.replace(UNSAFE_FOR_TERMINAL, '');
 }
 
+/** Characters JSON.stringify leaves raw that a terminal acts on (DEL, C1) or that reorder or break lines (bidi marks and overrides, U+2028/2029). */
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `--json` output: JSON.stringify, with those characters written as \u escapes. They can only occur
+ * inside strings, so JSON.parse reads back exactly the same value; a `--json` printed to a terminal
+ * (or a log a human reads) cannot be reordered or act on the terminal.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function colorEnabled(stream: NodeJS.WriteStream, json: boolean): boolean {
   return !json && stream.isTTY === true && !('NO_COLOR' in process.env && process.env.NO_COLOR !== '');
 }
@@ -89,10 +101,10 @@ export function createOutput(options: { json?: boolean } = {}): Output {
       process.stderr.write(`${ce.yellow('warning')} ${terminalText(line)}\n`);
     },
     printJson(value) {
-      process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+      process.stdout.write(jsonText(value, 2) + '\n');
     },
     printJsonLine(value) {
-      process.stdout.write(JSON.stringify(value) + '\n');
+      process.stdout.write(jsonText(value) + '\n');
     },
   };
 }
@@ -283,7 +295,7 @@ export function reportError(err: unknown, json: boolean): number {
   let line = `${ce.red(ce.bold('error'))} ${ce.bold(r.code)}: ${first}`;
   if (r.hint) line += ` — ${r.hint}`;
   process.stderr.write(terminalText(line + '\n' + (rest.length ? rest.join('\n') + '\n' : '')));
-  if (json) process.stdout.write(JSON.stringify({ error: { code: r.code, message: r.message, hint: r.hint } }, null, 2) + '\n');
+  if (json) process.stdout.write(jsonText({ error: { code: r.code, message: r.message, hint: r.hint } }, 2) + '\n');
   return r.exitCode;
 }
 

@@ -2,14 +2,15 @@
  * Log lines, step names and error messages come from builds (attacker input to whoever watches them).
  * Printed for people they keep their colours, and lose every other escape sequence and control
  * character: no window title or clipboard writes (OSC 0/52), no hyperlinks, no cursor moves or erases
- * that could hide or forge lines, no C1 controls, no bidirectional overrides.
+ * that could hide or forge lines, no C1 controls, no bidirectional overrides. `--json` keeps every
+ * character of the value, but writes the ones JSON leaves raw (DEL, C1, bidi marks, U+2028/2029) as \u escapes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { LogEntry } from '@buildmesh/protocol';
 import { LogPrinter } from '../src/follow.js';
-import { terminalText } from '../src/output.js';
+import { jsonText, terminalText } from '../src/output.js';
 
 const HOSTILE = [
   '\x1b]0;pwned title\x07',
@@ -58,4 +59,12 @@ test('log lines, step names and messages from a build cannot rewrite the termina
   assert.deepEqual(controls(text), []);
   assert.match(text, /\x1b\[32mgreen\x1b\[0m|green/, 'the line itself is printed');
   assert.match(text, /buffered/);
+});
+
+test('--json writes DEL, C1 and bidi characters as escapes and parses back to the same value', () => {
+  const value = { message: HOSTILE, name: 'a\u200eb\u061cc\u2028d\u2029e\x9b', nested: [{ line: '\u202eevil' }] };
+  for (const text of [jsonText(value), jsonText(value, 2)]) {
+    assert.deepEqual(JSON.parse(text), value);
+    assert.deepEqual([...text].filter((ch) => /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(ch)), []);
+  }
 });
