@@ -78,7 +78,7 @@ export async function benchTransfer(): Promise<Record<string, number>> {
     sampler = sampleRss(controller.pid);
     t0 = performance.now();
     // As the CLI downloads (a streamed answer through undici).
-    const response = await controller.admin.downloadArtifactStream(build.id, artifact.id);
+    const response = await controller.admin.downloadArtifact(build.id, artifact.id);
     const out = join(dir, 'download.bin');
     await pipeline(response.body, createWriteStream(out));
     const fh = await open(out, 'r+');

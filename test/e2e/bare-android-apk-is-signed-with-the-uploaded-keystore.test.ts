@@ -18,6 +18,7 @@ import { outputLines, readAllLogs, waitForStatus } from '../helpers/builds.js';
 import { packLikeTheCli } from '../helpers/expo-fixture.js';
 import { REPO_ROOT } from '../helpers/processes.js';
 import { skipUnless } from '../helpers/system-services.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const FIXTURE = join(REPO_ROOT, 'packages/worker/test/fixtures/bare-android');
 
@@ -68,7 +69,7 @@ test('the apk is signed with the uploaded keystore and verifies with its certifi
   const apk = artifacts.find((a) => a.kind === 'application-archive');
   assert.equal(apk?.name, 'app-release.apk');
   const file = join(dir, 'app-release.apk');
-  writeFileSync(file, Buffer.from(await (await controller.admin.downloadArtifact(build.id, apk.id)).arrayBuffer()));
+  writeFileSync(file, await bytesOf(await controller.admin.downloadArtifact(build.id, apk.id)));
   const verified = execFileSync('apksigner', ['verify', '--print-certs', '--min-sdk-version', '24', file], { encoding: 'utf8' });
   assert.match(verified, /Signer #1 certificate DN: CN=BuildMesh Signed APK Test/);
   assert.match(verified, new RegExp(`Signer #1 certificate SHA-256 digest: ${certSha256}`), verified);

@@ -20,6 +20,7 @@ import { startTestWorker, waitForWorkerOnline } from '../helpers/worker.js';
 import { outputLines, readAllLogs, waitForStatus } from '../helpers/builds.js';
 import { packLikeTheCli } from '../helpers/expo-fixture.js';
 import { REPO_ROOT } from '../helpers/processes.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const FIXTURE = join(REPO_ROOT, 'packages/worker/test/fixtures/bare-android');
 const KEYSTORE = 'not-really-a-jks-but-the-bytes-travel-intact';
@@ -86,7 +87,7 @@ test('a bare android project builds signed apk and aab through the worker', { ti
     const { artifacts } = await controller.admin.listArtifacts(build.id);
     const archive = artifacts.find((a) => a.kind === 'application-archive');
     assert.equal(archive?.name, c.artifact, JSON.stringify(artifacts));
-    const bytes = Buffer.from(await (await controller.admin.downloadArtifact(build.id, archive.id)).arrayBuffer());
+    const bytes = await bytesOf(await controller.admin.downloadArtifact(build.id, archive.id));
     assert.equal(createHash('sha256').update(bytes).digest('hex'), archive.sha256);
     assert.equal(bytes.toString(), `built by ${c.task}\n`);
   }

@@ -10,6 +10,7 @@ import { SHA256_HEADER } from '@buildmesh/protocol';
 import { startTestController } from '../helpers/controller.js';
 import { startTestWorker, waitForWorkerOnline } from '../helpers/worker.js';
 import { makeFixtureProject, outputLines, readAllLogs, submitBuild, waitForStatus } from '../helpers/builds.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 void test('a custom-config build runs end to end: ordered log with phases, artifact with the right sha256', async (t) => {
   const controller = await startTestController(t);
@@ -64,8 +65,8 @@ void test('a custom-config build runs end to end: ordered log with phases, artif
   assert.equal(artifacts[0]!.size, 300_000);
   assert.equal(artifacts[0]!.sha256, printed);
   const download = await controller.admin.downloadArtifact(build.id, artifacts[0]!.id);
-  const bytes = Buffer.from(await download.arrayBuffer());
+  const bytes = await bytesOf(download);
   assert.equal(bytes.length, 300_000);
   assert.equal(createHash('sha256').update(bytes).digest('hex'), printed);
-  assert.equal(download.headers.get(SHA256_HEADER), printed);
+  assert.equal(download.header(SHA256_HEADER), printed);
 });

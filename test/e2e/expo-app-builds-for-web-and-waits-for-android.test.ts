@@ -17,6 +17,7 @@ import { startTestController } from '../helpers/controller.js';
 import { startTestWorker, waitForWorkerOnline } from '../helpers/worker.js';
 import { outputLines, readAllLogs, waitForStatus } from '../helpers/builds.js';
 import { packLikeTheCli, prepareExpoApp } from '../helpers/expo-fixture.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 test('an Expo SDK 57 app builds for web through the mesh; its android build waits with a reason', { timeout: 20 * 60_000 }, async (t) => {
   const app = prepareExpoApp();
@@ -47,10 +48,10 @@ test('an Expo SDK 57 app builds for web through the mesh; its android build wait
   const archive = artifacts.find((a) => a.kind === 'application-archive');
   assert.ok(archive, `no application archive among ${JSON.stringify(artifacts)}`);
   const response = await controller.admin.downloadArtifact(web.id, archive.id);
-  const bytes = Buffer.from(await response.arrayBuffer());
+  const bytes = await bytesOf(response);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   assert.equal(sha256, archive.sha256);
-  assert.equal(response.headers.get('x-buildmesh-sha256'), sha256);
+  assert.equal(response.header('x-buildmesh-sha256'), sha256);
 
   const out = mkdtempSync(join(tmpdir(), 'buildmesh-web-artifact-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));

@@ -14,6 +14,7 @@ import { runCli, cleanEnv } from '../../packages/cli/test/helpers/cli.js';
 import { startTestController } from '../helpers/controller.js';
 import { createTestDatabase, pgSkip } from '../helpers/postgres.js';
 import { startS3 } from '../helpers/s3.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -56,6 +57,6 @@ test('migrate-store copies the blobs into an S3 bucket that replicas then serve 
   });
   const moved = new BuildMeshClient({ url: replica.url, token: embedded.adminToken, timeoutMs: 10_000 });
   const [artifact] = (await moved.listArtifacts(build.id)).artifacts;
-  const download = Buffer.from(await (await moved.downloadArtifact(build.id, artifact!.id)).arrayBuffer());
+  const download = await bytesOf(await moved.downloadArtifact(build.id, artifact!.id));
   assert.equal(sha256(download), sha256(artifactBytes), 'the artifact reads back from the bucket');
 });

@@ -20,6 +20,7 @@ import { runCli, cleanEnv } from '../../packages/cli/test/helpers/cli.js';
 import { startTestController } from '../helpers/controller.js';
 import { createTestDatabase, pgSkip } from '../helpers/postgres.js';
 import { readAllLogs } from '../helpers/builds.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -97,7 +98,7 @@ test('migrate-store moves builds, logs, artifacts and secrets to PostgreSQL, ver
   assert.equal(got.status, 'succeeded');
   assert.deepEqual((await readAllLogs(moved, build.id)).map((e) => `${e.attempt}:${e.stream}:${e.text}`), logsBefore, 'the same log lines');
   const [artifact] = (await moved.listArtifacts(build.id)).artifacts;
-  const download = Buffer.from(await (await moved.downloadArtifact(build.id, artifact!.id)).arrayBuffer());
+  const download = await bytesOf(await moved.downloadArtifact(build.id, artifact!.id));
   assert.equal(sha256(download), sha256(artifactBytes), 'the artifact reads back byte for byte');
 
   // The same worker credential claims a new build there, and gets the same secret value.

@@ -11,6 +11,7 @@ import { BuildMeshClient, type Capabilities, type LogEntry } from '@buildmesh/pr
 import { buildSpec, streamOf, tinyTarGz } from '../../packages/controller/test/helpers/fixtures.js';
 import { replicaSkip, startReplicaSet } from '../helpers/replicas.js';
 import { waitFor } from '../helpers/wait.js';
+import { bytesOf } from '../helpers/bytes.js';
 
 const capabilities: Capabilities = { name: 'pinned-to-b', platforms: ['android', 'web'], labels: {}, concurrency: 2, version: 'test' };
 
@@ -35,7 +36,7 @@ test('replicas behind nginx share one queue, log stream and cancel', { skip: rep
   const attemptId = job.attempt.id;
   const source = await worker.source(attemptId);
   assert.equal(source.status, 200, 'B serves the source A stored');
-  await source.arrayBuffer();
+  await bytesOf(source);
 
   // logs -f on A while the worker writes through B.
   const seen: LogEntry[] = [];

@@ -399,7 +399,7 @@ export async function runChaos(options: ChaosOptions, t: { after(fn: () => void 
     }
     const download = await admin.downloadArtifact(build.id, own[0]!.id);
     const hash = createHash('sha256');
-    for await (const chunk of download.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+    for await (const chunk of download.body) hash.update(chunk);
     if (hash.digest('hex') !== printed[0]) {
       lostIds.add(build.id);
       violations.push(`${build.id}: the downloaded artifact does not match its sha256`);

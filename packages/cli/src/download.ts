@@ -122,7 +122,7 @@ export async function downloadArtifact(
   const partSize = await existingSize(partPath);
   if (partSize !== null && partSize > 0 && partSize < artifact.size) offset = await hashFile(partPath, hash);
 
-  const response = await client.downloadArtifactStream(artifact.buildId, artifact.id, {
+  const response = await client.downloadArtifact(artifact.buildId, artifact.id, {
     ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
     signal: options.signal,
   });
@@ -135,7 +135,7 @@ export async function downloadArtifact(
 
   async function restart(): Promise<DownloadedArtifact> {
     await rm(partPath, { force: true });
-    const full = await client.downloadArtifactStream(artifact.buildId, artifact.id, { signal: options.signal });
+    const full = await client.downloadArtifact(artifact.buildId, artifact.id, { signal: options.signal });
     return write(full, createHash('sha256'), 0);
   }
 

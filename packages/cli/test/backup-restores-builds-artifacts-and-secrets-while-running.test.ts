@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { BuildMeshClient } from '@buildmesh/protocol';
 import { startTestController } from '../../../test/helpers/controller.js';
 import { runCli } from './helpers/cli.js';
+import { bytesOf } from '../../../test/helpers/bytes.js';
 
 const tinySource = () => Readable.from([Buffer.from('1f8b0800000000000003030000000000000000', 'hex')]);
 
@@ -60,7 +61,7 @@ test('a backup taken while the controller runs restores builds, artifacts and se
   const got = await restoredAdmin.getBuild(build.id);
   assert.equal(got.status, 'succeeded');
   const [artifact] = (await restoredAdmin.listArtifacts(build.id)).artifacts;
-  const bytes = Buffer.from(await (await restoredAdmin.downloadArtifact(build.id, artifact!.id)).arrayBuffer());
+  const bytes = await bytesOf(await restoredAdmin.downloadArtifact(build.id, artifact!.id));
   assert.equal(createHash('sha256').update(bytes).digest('hex'), sha256);
   assert.deepEqual((await restoredAdmin.listSecrets('app')).secrets.map((s) => s.name), ['API_KEY']);
 

@@ -19,9 +19,9 @@ import { makeFixtureProject, submitBuild } from '../../../test/helpers/builds.js
 /** The real client, noting the range of each download it makes. */
 class NotingClient extends BuildMeshClient {
   readonly ranges: Array<string | undefined> = [];
-  override downloadArtifactStream(buildId: string, artifactId: string, options: { range?: string; signal?: AbortSignal } = {}): Promise<StreamedAnswer> {
+  override downloadArtifact(buildId: string, artifactId: string, options: { range?: string; signal?: AbortSignal } = {}): Promise<StreamedAnswer> {
     this.ranges.push(options.range);
-    return super.downloadArtifactStream(buildId, artifactId, options);
+    return super.downloadArtifact(buildId, artifactId, options);
   }
 }
 

@@ -7,6 +7,7 @@ import { startControllerProcess } from './helpers/controller-process.js';
 import { keepLeased, leasedBuild } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
 import { blobState } from './helpers/data-dir.js';
+import { bytesOf } from '../../../test/helpers/bytes.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -60,13 +61,13 @@ test('artifacts are verified against their declared sha256 and size, and downloa
 
     const full = await tenant.reader.downloadArtifact(build.id, artifact.id);
     assert.equal(full.status, 200);
-    assert.equal(full.headers.get('content-length'), String(data.length));
-    assert.equal(full.headers.get('content-type'), 'application/octet-stream');
-    assert.equal(full.headers.get(SHA256_HEADER), sha(data));
-    assert.equal(full.headers.get('etag'), `"${sha(data)}"`);
-    assert.equal(full.headers.get('accept-ranges'), 'bytes');
-    assert.match(full.headers.get('content-disposition') ?? '', /^attachment; filename="app-release\.apk"/);
-    assert.ok(Buffer.from(await full.arrayBuffer()).equals(data));
+    assert.equal(full.header('content-length'), String(data.length));
+    assert.equal(full.header('content-type'), 'application/octet-stream');
+    assert.equal(full.header(SHA256_HEADER), sha(data));
+    assert.equal(full.header('etag'), `"${sha(data)}"`);
+    assert.equal(full.header('accept-ranges'), 'bytes');
+    assert.match(full.header('content-disposition') ?? '', /^attachment; filename="app-release\.apk"/);
+    assert.ok((await bytesOf(full)).equals(data));
 
     const ranges: Array<[string, number, number]> = [
       ['bytes=0-99', 0, 99],
@@ -78,10 +79,10 @@ test('artifacts are verified against their declared sha256 and size, and downloa
     for (const [range, start, end] of ranges) {
       const part = await tenant.reader.downloadArtifact(build.id, artifact.id, { range });
       assert.equal(part.status, 206, range);
-      assert.equal(part.headers.get('content-range'), `bytes ${start}-${end}/${data.length}`, range);
-      assert.equal(part.headers.get('content-length'), String(end - start + 1), range);
-      assert.equal(part.headers.get(SHA256_HEADER), sha(data), 'the header names the whole file');
-      assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(start, end + 1)), range);
+      assert.equal(part.header('content-range'), `bytes ${start}-${end}/${data.length}`, range);
+      assert.equal(part.header('content-length'), String(end - start + 1), range);
+      assert.equal(part.header(SHA256_HEADER), sha(data), 'the header names the whole file');
+      assert.ok((await bytesOf(part)).equals(data.subarray(start, end + 1)), range);
     }
 
     for (const range of ['bytes=700000-', 'bytes=800000-800010', 'bytes=-0']) {
@@ -96,7 +97,7 @@ test('artifacts are verified against their declared sha256 and size, and downloa
     for (const range of ['bytes=0-1,5-6', 'items=0-1', 'bytes=5-1']) {
       const whole = await tenant.reader.downloadArtifact(build.id, artifact.id, { range });
       assert.equal(whole.status, 200, range);
-      assert.equal(Buffer.from(await whole.arrayBuffer()).length, data.length);
+      assert.equal((await bytesOf(whole)).length, data.length);
     }
     // A cached copy is still good.
     const cached = await fetch(`${controller.url}/v1/builds/${build.id}/artifacts/${artifact.id}`, {

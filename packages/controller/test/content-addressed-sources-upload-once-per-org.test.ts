@@ -13,6 +13,7 @@ import { buildSpec, createTenant, enrollWorker, tinyTarGz } from './helpers/fixt
 import { startControllerProcess, type ControllerProcess } from './helpers/controller-process.js';
 import { rejectsWith } from './helpers/expect.js';
 import { startS3, type TestS3 } from '../../../test/helpers/s3.js';
+import { bytesOf } from '../../../test/helpers/bytes.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -70,7 +71,7 @@ for (const backend of ['filesystem', 's3'] as const) {
       const worker = await enrollWorker(alpha.admin, { platforms: ['android'] });
       const job = await worker.client.claim(2000);
       assert.ok(job);
-      const got = Buffer.from(await (await worker.client.source(job.attempt.id)).arrayBuffer());
+      const got = await bytesOf(await worker.client.source(job.attempt.id));
       assert.equal(sha(got), ref.sha256);
     } finally {
       await controller.dispose();

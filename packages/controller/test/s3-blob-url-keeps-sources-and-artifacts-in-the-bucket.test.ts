@@ -15,6 +15,7 @@ import { startS3 } from '../../../test/helpers/s3.js';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { keepLeased, leasedBuild } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
+import { bytesOf } from '../../../test/helpers/bytes.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -28,7 +29,7 @@ test('with an s3:// blob URL, sources and artifacts live in the bucket and read 
     const { tenant, worker, build, attemptId } = await leasedBuild(controller);
     const stopHeartbeats = keepLeased(worker, attemptId);
     assert.deepEqual(await keys(), [`mesh/sha256/${build.source.sha256.slice(0, 2)}/${build.source.sha256}`], 'the source is in the bucket');
-    const source = Buffer.from(await (await worker.client.source(attemptId)).arrayBuffer());
+    const source = await bytesOf(await worker.client.source(attemptId));
     assert.equal(sha(source), build.source.sha256);
 
     const data = randomBytes(3 * 1024 * 1024 + 17);
@@ -43,10 +44,10 @@ test('with an s3:// blob URL, sources and artifacts live in the bucket and read 
     assert.ok((await keys()).includes(`mesh/sha256/${sha(data).slice(0, 2)}/${sha(data)}`));
 
     const full = await tenant.reader.downloadArtifact(build.id, artifact.id);
-    assert.ok(Buffer.from(await full.arrayBuffer()).equals(data));
+    assert.ok((await bytesOf(full)).equals(data));
     const part = await tenant.reader.downloadArtifact(build.id, artifact.id, { range: 'bytes=1000-1999' });
     assert.equal(part.status, 206);
-    assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(1000, 2000)));
+    assert.ok((await bytesOf(part)).equals(data.subarray(1000, 2000)));
 
     const blobDir = join(controller.dataDir, 'blobs', 'sha256');
     assert.ok(!existsSync(blobDir) || readdirSync(blobDir).length === 0, 'nothing in the data dir');

@@ -8,6 +8,7 @@ import { BuildMeshClient } from '@buildmesh/protocol';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { buildSpec, createTenant, enrollWorker, streamOf, tinyTarGz } from './helpers/fixtures.js';
 import { rejectsWith } from './helpers/expect.js';
+import { bytesOf } from '../../../test/helpers/bytes.js';
 
 async function blobCount(dataDir: string): Promise<number> {
   const root = join(dataDir, 'blobs', 'sha256');
@@ -61,7 +62,7 @@ test('a worker reaches only the attempt it holds', async () => {
     assert.equal(heartbeat.cancel, false);
     const secrets = await owner.client.attemptSecrets(attemptId);
     assert.equal(secrets.credentials?.android?.keystore.keystorePassword, 'owner-only');
-    const source = Buffer.from(await (await owner.client.source(attemptId)).arrayBuffer());
+    const source = await bytesOf(await owner.client.source(attemptId));
     assert.ok(source.equals(await tinyTarGz('owned')));
     assert.deepEqual((await tenant.reader.readLogs(build.id)).entries, []);
     assert.deepEqual((await tenant.reader.listArtifacts(build.id)).artifacts, []);

@@ -2,9 +2,9 @@
  * The typed client of the /v1 API, used by the worker, the CLI and the dashboard.
  * Every path the controller serves is named here once; the controller's routes
  * validate with the same schemas this file's types come from. Requests answered
- * with JSON (uploads included) go through a JsonTransport when one is set (in Node:
- * undici's request, set by the package's Node entry; see node-transport.ts);
- * streamed answers (downloads, logs, events), and browsers, use fetch.
+ * with JSON (uploads included) go through a JsonTransport, downloads through a
+ * StreamTransport, when one is set (in Node: undici's request, set by the package's
+ * Node entry; see node-transport.ts); log and event streams, and browsers, use fetch.
  */
 import type { Readable } from 'node:stream';
 import { ApiError, isApiErrorCode, type ApiErrorBody } from './errors.js';
@@ -132,35 +132,44 @@ export interface StreamTransport {
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /**
- * A fetch answer's text (a redirected JSON call, an error's body), refusing one past MAX_ANSWER_BYTES as
- * the Node transport does: a broken or hostile server (or the one a redirect names) cannot fill memory.
+ * An answer's body read whole as text, refusing one past MAX_ANSWER_BYTES: a broken or hostile server (or
+ * the one a redirect names) cannot fill memory. Leaving the loop early gives the body up (its iterator's
+ * return cancels a fetch body and destroys undici's).
  */
-async function boundedText(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
+export async function readBoundedText(body: AsyncIterable<Uint8Array>): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(value);
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) throw new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+    chunks.push(chunk);
   }
-  return new TextDecoder().decode(concatBytes(chunks));
-}
-
-function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  const whole = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
     whole.set(chunk, at);
     at += chunk.byteLength;
   }
-  return whole;
+  return new TextDecoder().decode(whole);
+}
+
+/** A fetch answer's text (a redirected JSON call, an error's body), bounded as readBoundedText. */
+function boundedText(response: Response): Promise<string> {
+  return response.body ? readBoundedText(chunksOf(response.body)) : Promise.resolve('');
+}
+
+/** A web stream's chunks (browsers do not all iterate a ReadableStream with for await). */
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
 }
 
 let defaultTransport: JsonTransport | undefined;
@@ -181,7 +190,7 @@ function fromFetch(response: Response): StreamedAnswer {
   return {
     status: response.status,
     header: (name) => response.headers.get(name),
-    body: (body ?? new Blob([]).stream()) as unknown as AsyncIterable<Uint8Array>,
+    body: body ? chunksOf(body) : (async function* () {})(),
     cancel: async () => {
       await body?.cancel().catch(() => undefined);
     },
@@ -270,19 +279,10 @@ export class BuildMeshClient {
       throw this.networkError(err, options);
     }
     if (answer.status < 200 || answer.status >= 300) {
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      try {
-        for await (const chunk of answer.body) {
-          size += chunk.byteLength;
-          if (size > MAX_ANSWER_BYTES) break;
-          chunks.push(chunk);
-        }
-      } catch {
-        // the error's body is a courtesy: the status says enough
-      }
+      // The error's body is a courtesy: past the cap, or cut off, the status says enough.
+      const text = await readBoundedText(answer.body).catch(() => '');
       await answer.cancel();
-      throw apiErrorFrom(answer.status, new TextDecoder().decode(concatBytes(chunks)));
+      throw apiErrorFrom(answer.status, text);
     }
     return answer;
   }
@@ -683,17 +683,8 @@ export class BuildMeshClient {
   listArtifacts(id: string): Promise<ArtifactList> {
     return this.json('GET', `/v1/builds/${encodeURIComponent(id)}/artifacts`);
   }
-  /** The response streams the file; headers carry content-length and the sha256. */
-  downloadArtifact(buildId: string, artifactId: string, options: { range?: string; signal?: AbortSignal } = {}): Promise<Response> {
-    return this.raw('GET', `/v1/builds/${encodeURIComponent(buildId)}/artifacts/${encodeURIComponent(artifactId)}`, {
-      headers: options.range ? { range: options.range } : {},
-      signal: options.signal,
-      timeoutMs: null,
-    });
-  }
-
-  /** downloadArtifact's answer as it streams (the CLI's downloads): see `streamed`. */
-  downloadArtifactStream(buildId: string, artifactId: string, options: { range?: string; signal?: AbortSignal } = {}): Promise<StreamedAnswer> {
+  /** The file, as it streams (see `streamed`); headers carry content-length and the sha256, `range` gives a 206. */
+  downloadArtifact(buildId: string, artifactId: string, options: { range?: string; signal?: AbortSignal } = {}): Promise<StreamedAnswer> {
     return this.streamed(`/v1/builds/${encodeURIComponent(buildId)}/artifacts/${encodeURIComponent(artifactId)}`, {
       headers: options.range ? { range: options.range } : {},
       signal: options.signal,
@@ -733,12 +724,8 @@ export class BuildMeshClient {
   heartbeat(attemptId: string): Promise<HeartbeatResponse> {
     return this.json('POST', `/v1/attempts/${attemptId}/heartbeat`, { json: {} });
   }
-  /** The build's source tar.gz, as a stream. */
-  async source(attemptId: string, signal?: AbortSignal): Promise<Response> {
-    return this.raw('GET', `/v1/attempts/${attemptId}/source`, { signal, timeoutMs: null });
-  }
-  /** source's answer as it streams (the worker's download): see `streamed`. */
-  sourceStream(attemptId: string, signal?: AbortSignal): Promise<StreamedAnswer> {
+  /** The build's source tar.gz, as it streams (see `streamed`). */
+  source(attemptId: string, signal?: AbortSignal): Promise<StreamedAnswer> {
     return this.streamed(`/v1/attempts/${attemptId}/source`, { signal, timeoutMs: null });
   }
   attemptSecrets(attemptId: string): Promise<AttemptSecrets> {

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { request as Request } from 'undici';
-import { MAX_ANSWER_BYTES, type JsonTransport, type StreamTransport } from './client.js';
+import { readBoundedText, type JsonTransport, type StreamTransport } from './client.js';
 
 let loading: Promise<typeof Request> | undefined;
 // (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
@@ -28,7 +28,7 @@ export const undiciJsonTransport: JsonTransport = {
     // undici sends any (async) iterable as the body, as it is read; its types name only Readable.
     const sent = body as string | Readable | undefined;
     const response = await request(url, { method: method as 'GET', headers, body: sent, signal, headersTimeout: 0, bodyTimeout: 0 });
-    return { status: response.statusCode, text: await boundedText(response.body) };
+    return { status: response.statusCode, text: await readBoundedText(response.body) };
   },
 };
 
@@ -72,19 +72,3 @@ export const undiciStreamTransport: StreamTransport = {
     }
   },
 };
-
-/** Reads an answer whole, refusing one past MAX_ANSWER_BYTES (a broken or hostile server cannot fill memory). */
-async function boundedText(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_ANSWER_BYTES) {
-      const err = new Error(`the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
-      body.destroy(err);
-      throw err;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { ApiError, BuildMeshClient, NetworkError } from '../src/index.js';
+import { ApiError, BuildMeshClient, NetworkError, setDefaultStreamTransport } from '../src/index.js';
+import { undiciStreamTransport } from '../src/node-transport.js';
 
 async function endlessServer(t: { after(fn: () => unknown): void }) {
   const sent = { bytes: 0 };
@@ -42,7 +43,9 @@ test('a redirected JSON call whose new answer never ends fails after 64 MiB', { 
   assert.ok(sent.bytes < 256 * 1024 ** 2, `the server got to send ${sent.bytes} bytes`);
 });
 
-test('a failed download whose error body never ends fails after 64 MiB', { timeout: 60_000 }, async (t) => {
+test('a failed download through fetch (the browser’s path) whose error body never ends fails after 64 MiB', { timeout: 60_000 }, async (t) => {
+  setDefaultStreamTransport(undefined);
+  t.after(() => setDefaultStreamTransport(undiciStreamTransport));
   const { url, sent } = await endlessServer(t);
   await assert.rejects(new BuildMeshClient({ url, token: 'x' }).source('att_00000000000000000000000000'), (err: unknown) => err instanceof ApiError && err.status === 500);
   assert.ok(sent.bytes < 256 * 1024 ** 2, `the server got to send ${sent.bytes} bytes`);
@@ -50,6 +53,6 @@ test('a failed download whose error body never ends fails after 64 MiB', { timeo
 
 test('a failed streamed download (undici) whose error body never ends fails after 64 MiB', { timeout: 60_000 }, async (t) => {
   const { url, sent } = await endlessServer(t);
-  await assert.rejects(new BuildMeshClient({ url, token: 'x' }).sourceStream('att_00000000000000000000000000'), (err: unknown) => err instanceof ApiError && err.status === 500);
+  await assert.rejects(new BuildMeshClient({ url, token: 'x' }).source('att_00000000000000000000000000'), (err: unknown) => err instanceof ApiError && err.status === 500);
   assert.ok(sent.bytes < 256 * 1024 ** 2, `the server got to send ${sent.bytes} bytes`);
 });

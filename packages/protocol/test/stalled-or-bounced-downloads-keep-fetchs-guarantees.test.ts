@@ -59,7 +59,7 @@ for (const [name, transport] of transports) {
     const client = new BuildMeshClient({ url: controller, token: 'secret-token' });
     // As the CLI's download does it: no signal of its own.
     let failure: unknown;
-    const outcome = await within(10_000, () => (async () => readAll((await client.downloadArtifactStream('bld_1', 'art_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
+    const outcome = await within(10_000, () => (async () => readAll((await client.downloadArtifact('bld_1', 'art_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
     assert.match(outcome, /^failed: /, `the stalled download is ${outcome}`);
     // …as a transient failure, which `buildmesh download` retries (resuming from its .part).
     assert.ok(isTransient(failure), `not retried: ${String(failure)}`);
@@ -72,7 +72,7 @@ for (const [name, transport] of transports) {
     });
     const client = new BuildMeshClient({ url: controller, token: 'secret-token' });
     let failure: unknown;
-    const outcome = await within(10_000, () => (async () => readAll((await client.sourceStream('att_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
+    const outcome = await within(10_000, () => (async () => readAll((await client.source('att_1')).body))().catch((err: unknown) => Promise.reject((failure = err))));
     assert.match(outcome, /^failed: /, `the unanswered download is ${outcome}`);
     assert.ok(isTransient(failure), `not retried: ${String(failure)}`);
   });
@@ -92,7 +92,7 @@ for (const [name, transport] of transports) {
       if (req.url === '/v1/builds/bld_1/artifacts/art_1') return void res.writeHead(302, { location: `${store}/bucket/key?X-Amz-Signature=abc` }).end();
       res.writeHead(200).end('whatever the path gives');
     });
-    await readAll((await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifactStream('bld_1', 'art_1')).body).catch(() => undefined);
+    await readAll((await new BuildMeshClient({ url: controller, token: 'secret-token' }).downloadArtifact('bld_1', 'art_1')).body).catch(() => undefined);
     assert.deepEqual(
       seen.map((s) => s.path),
       ['controller /v1/builds/bld_1/artifacts/art_1', 'store /bucket/key?X-Amz-Signature=abc', 'controller /v1/attempts/att_other/secrets'],

@@ -19,7 +19,7 @@ test('a redirected download reaches the other origin with its range and without 
     assert.equal(req.headers.authorization, 'Bearer secret-token');
     res.writeHead(302, { location: `${store}/bucket/key?X-Amz-Signature=abc` }).end('moved');
   });
-  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token', headers: { 'x-proxy-secret': 'for the controller only' } }).downloadArtifactStream('bld_1', 'art_1', { range: 'bytes=5-9' });
+  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token', headers: { 'x-proxy-secret': 'for the controller only' } }).downloadArtifact('bld_1', 'art_1', { range: 'bytes=5-9' });
   assert.equal(answer.status, 206);
   assert.equal(answer.header('X-Object'), 'yes');
   assert.equal((await readAll(answer.body)).toString(), 'bytes 5-9');
@@ -36,7 +36,7 @@ test('a redirect within the controller keeps the token', async (t) => {
     if (req.url!.startsWith('/v1/')) return void res.writeHead(307, { location: '/moved/source' }).end();
     res.writeHead(200).end('tarball');
   });
-  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).sourceStream('att_1');
+  const answer = await new BuildMeshClient({ url: controller, token: 'secret-token' }).source('att_1');
   assert.equal((await readAll(answer.body)).toString(), 'tarball');
   assert.equal(authorized, 2);
 });
@@ -45,7 +45,7 @@ test('a download refused by the controller is an ApiError with its code', async 
   const controller = await serve(t, (_req, res) => {
     res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'LEASE_LOST', message: 'the lease is gone' } }));
   });
-  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).sourceStream('att_1'), (err: unknown) => err instanceof ApiError && err.status === 409 && err.code === 'LEASE_LOST');
+  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).source('att_1'), (err: unknown) => err instanceof ApiError && err.status === 409 && err.code === 'LEASE_LOST');
 });
 
 test('a download that keeps redirecting stops after five hops', async (t) => {
@@ -54,7 +54,7 @@ test('a download that keeps redirecting stops after five hops', async (t) => {
     hops++;
     res.writeHead(302, { location: `/again/${hops}` }).end();
   });
-  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).sourceStream('att_1'), (err: unknown) => err instanceof NetworkError && /more than 5 redirects/.test(err.message));
+  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).source('att_1'), (err: unknown) => err instanceof NetworkError && /more than 5 redirects/.test(err.message));
   assert.equal(hops, 6);
 });
 
@@ -64,6 +64,6 @@ test('only redirect statuses are followed, and only to http or https', async (t)
     res.writeHead(302, { location: `blob:${'http://127.0.0.1:1'}/x` }).end();
   });
   const client = new BuildMeshClient({ url: controller, token: 'x' });
-  await assert.rejects(client.sourceStream('att_1'), (err: unknown) => err instanceof ApiError);
-  await assert.rejects(client.downloadArtifactStream('bld_1', 'art_1'), (err: unknown) => err instanceof NetworkError && /redirect to blob: is not followed/.test(err.message));
+  await assert.rejects(client.source('att_1'), (err: unknown) => err instanceof ApiError);
+  await assert.rejects(client.downloadArtifact('bld_1', 'art_1'), (err: unknown) => err instanceof NetworkError && /redirect to blob: is not followed/.test(err.message));
 });

@@ -315,7 +315,7 @@ async function downloadSource(
     const hash = createHash('sha256');
     let received = 0;
     try {
-      const body = (await client.sourceStream(job.attempt.id, ctx.signal)).body;
+      const body = (await client.source(job.attempt.id, ctx.signal)).body;
       const hashing = new Transform({
         transform(chunk: Buffer, _enc, callback) {
           hash.update(chunk);
