@@ -27,14 +27,18 @@ export class CliError extends Error {
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
+/** DEL, the C1 controls, bidirectional marks, overrides and isolates, and the Unicode line and paragraph separators. */
+const REORDERING_OR_CONTROL = '\\x7f-\\x9f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+
 /**
  * Colour (SGR) sequences are kept; every other escape sequence (OSC: title, clipboard, hyperlinks;
- * cursor moves and erases; DCS/APC/PM/SOS), C0 controls but tab and newline, DEL, C1 controls and the
- * bidirectional overrides are dropped, so text from a build or a stored name cannot rewrite the
- * terminal or reorder what it shows.
+ * cursor moves and erases; DCS/APC/PM/SOS), C0 controls but tab and newline, and REORDERING_OR_CONTROL
+ * are dropped, so text from a build or a stored name cannot rewrite the terminal or reorder what it shows.
  */
-const UNSAFE_FOR_TERMINAL =
-  /(\x1b\[[0-9;:]*m)|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[P^_X][^\x1b]*(?:\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_FOR_TERMINAL = new RegExp(
+  `(\\x1b\\[[0-9;:]*m)|\\x1b\\][^\\x07\\x1b]*(?:\\x07|\\x1b\\\\)?|\\x1b[P^_X][^\\x1b]*(?:\\x1b\\\\)?|\\x1b\\[[0-?]*[ -/]*[@-~]?|\\x1b[ -/]*[0-~]?|[\\x00-\\x08\\x0b-\\x1f${REORDERING_OR_CONTROL}]`,
+  'g',
+);
 
 /**
  * Text as printed for people: see UNSAFE_FOR_TERMINAL. Colours left on at the end (say concealed or
@@ -51,8 +55,8 @@ export function plainText(text: string): string {
   return text.replace(UNSAFE_FOR_TERMINAL, '');
 }
 
-/** Characters JSON.stringify leaves raw that a terminal acts on (DEL, C1) or that reorder or break lines (bidi marks and overrides, U+2028/2029). */
-const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** What JSON.stringify leaves raw of REORDERING_OR_CONTROL (it escapes C0 itself). */
+const RAW_IN_JSON = new RegExp(`[${REORDERING_OR_CONTROL}]`, 'g');
 
 /**
  * `--json` output: JSON.stringify, with those characters written as \u escapes. They can only occur

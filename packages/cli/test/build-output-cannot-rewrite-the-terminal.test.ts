@@ -21,6 +21,7 @@ const HOSTILE = [
   '\x1b_app program command\x1b\\',
   '\x9b31m\x9d0;c1 osc\x07',
   'abc\u202edcba\u2066x\u2069',
+  'mark\u200fed\u061c and\u2028separated',
   'bell\x07 back\x08 cr\r vt\x0b del\x7f nul\x00',
   '\x1b7\x1b8\x1bc\x1b(0',
 ].join(' | ');
@@ -28,7 +29,7 @@ const HOSTILE = [
 function controls(text: string): string[] {
   // What may remain: SGR colour sequences, tab and newline.
   const stripped = text.replace(/\x1b\[[0-9;:]*m/g, '');
-  return [...stripped].filter((ch) => /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(ch)).map((ch) => ch.codePointAt(0)!.toString(16));
+  return [...stripped].filter((ch) => /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(ch)).map((ch) => ch.codePointAt(0)!.toString(16));
 }
 
 test('terminal text keeps colours, tabs and newlines and drops every other escape and control', () => {
