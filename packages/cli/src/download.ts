@@ -93,10 +93,11 @@ export async function downloadArtifact(
   outputDir: string,
   options: DownloadOptions = {},
 ): Promise<DownloadedArtifact> {
-  const finalPath = join(outputDir, safeFileName(artifact.name));
+  const fileName = safeFileName(artifact.name);
+  const finalPath = join(outputDir, fileName);
   // Hidden: no artifact's own name starts with a dot (safeFileName), so an artifact named `x.part` never
   // collides with the partial file of `x` (which a resume would take for its own and remove).
-  const partPath = join(outputDir, `.${basename(finalPath)}.part`);
+  const partPath = join(outputDir, `.${fileName}.part`);
   const result = (alreadyPresent: boolean): DownloadedArtifact => ({
     id: artifact.id,
     name: artifact.name,
