@@ -157,7 +157,8 @@ export const ListBuildsQuery = Type.Intersect([
   Type.Object({
     status: Type.Optional(BuildStatus),
     platform: Type.Optional(Platform),
-    profile: Type.Optional(Type.String({ maxLength: 128 })),
+    // As a profile's name (profiles.ts): NUL never reaches the store (PostgreSQL refuses it: a 500, not a 400).
+    profile: Type.Optional(NulFreeText(128)),
     project: Type.Optional(Name),
   }),
 ]);
