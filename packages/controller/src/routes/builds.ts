@@ -168,6 +168,8 @@ async function insertBuild(
   submission: { spec: CreateBuildSpecT; credentials?: CredentialsBundle | undefined; source: { sha256: string; size: number } },
   idempotencyKey: string | null,
 ): Promise<{ build: BuildT; created: boolean }> {
+  // A submit the queue limit refuses creates no project and takes no app build version.
+  await ctx.store.checkQueueRoom(orgId, idempotencyKey);
   const projectId = await projects.resolve(ctx, orgId, submission.spec.project);
   const credentialsSealed = await credentialsFor(ctx, orgId, projectId, submission);
   const id = newId('bld');

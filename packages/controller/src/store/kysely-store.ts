@@ -166,6 +166,7 @@ export class KyselyStore implements Store {
 
   // The spec names the project whose id the caller resolved in the same org: no lookup on the submit path.
   createBuild = (b: NewBuild) => this.write((db) => createBuild.createBuild(db, b, b.spec.project, this.limits)).then(this.outbox);
+  checkQueueRoom = (orgId: string, idempotencyKey: string | null) => createBuild.checkQueueRoom(this.db, orgId, idempotencyKey, this.limits);
   getBuild = (orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }) => getBuild.getBuild(this.db, orgId, id, options);
   listBuilds = (orgId: string, q: Parameters<Store['listBuilds']>[1]) => listBuilds.listBuilds(this.db, orgId, q);
   getBuildForRetry = (orgId: string, id: string) => getBuild.getBuildForRetry(this.db, orgId, id);

@@ -275,6 +275,8 @@ export interface Store {
   // ── builds (the queue) ─────────────────────────────────────────────────────
   /** Inserts a queued build; acknowledged = committed. */
   createBuild(b: NewBuild): Promise<Build>;
+  /** ORG_QUEUE_FULL before a submit writes anything (checked again, exactly, by createBuild); a repeat of a made build passes. */
+  checkQueueRoom(orgId: string, idempotencyKey: string | null): Promise<void>;
   getBuild(orgId: string, id: string, options?: { withAttempts?: boolean; withProfile?: boolean }): Promise<Build | undefined>;
   listBuilds(orgId: string, query: ListBuildsQuery): Promise<{ builds: Build[]; nextCursor: string | null }>;
   /** Everything retry needs to enqueue the same build again. */

@@ -65,7 +65,6 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
       return first;
     }
   }
-  await ensureLane(db, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
   if (key) {
     const first = await buildByIdempotencyKey(db, b.orgId, key);
     if (first) return first;
@@ -76,10 +75,10 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
         // Counted and inserted as one step: on PostgreSQL under the org's queue lock (racing submits on any
         // replica wait for each other; the count then sees the earlier one's build), on SQLite the one writer.
         await lockForTransaction(trx, LOCK_CLASS.orgQueue, b.orgId);
-        if ((await queuedAtLeast(trx, b.orgId, limits.maxQueued)) >= limits.maxQueued) {
-          throw new ApiError('ORG_QUEUE_FULL', `the org already has ${limits.maxQueued} builds queued (BUILDMESH_ORG_MAX_QUEUED); wait for some to start`);
-        }
+        await refuseWhenQueueFull(trx, b.orgId, limits);
       }
+      // The lane in the build's transaction: a refused submit leaves none (every shared claim reads them).
+      await ensureLane(trx, row.org_id, row.platform, row.label_key, b.spec.labels ?? {});
       await insertBuildRow(trx, row);
       await emitBuildEvent(trx, row.id, 'build.queued');
     });
@@ -89,4 +88,21 @@ export async function createBuild(db: Db, b: NewBuild, projectName: string, limi
     return first;
   }
   return toBuild({ ...row, project_name: projectName });
+}
+
+function refuseWhenQueueFull(db: Db, orgId: string, limits: OrgLimits): Promise<void> {
+  return queuedAtLeast(db, orgId, limits.maxQueued).then((n) => {
+    if (n >= limits.maxQueued) throw new ApiError('ORG_QUEUE_FULL', `the org already has ${limits.maxQueued} builds queued (BUILDMESH_ORG_MAX_QUEUED); wait for some to start`);
+  });
+}
+
+/**
+ * Before a submit writes anything else (its project, its app build version): ORG_QUEUE_FULL when the org's
+ * queue is at BUILDMESH_ORG_MAX_QUEUED, unless the idempotency key names a build already made (a repeat
+ * gets that build). A read without the lock: createBuild counts again, exactly, as it inserts.
+ */
+export async function checkQueueRoom(db: Db, orgId: string, idempotencyKey: string | null, limits: OrgLimits): Promise<void> {
+  if (limits.maxQueued === 0) return;
+  if (idempotencyKey && (await buildByIdempotencyKey(db, orgId, idempotencyKey))) return;
+  await refuseWhenQueueFull(db, orgId, limits);
 }
