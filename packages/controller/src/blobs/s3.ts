@@ -244,19 +244,17 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
       const stat = await this.statKey(key);
       if (!stat) throw new ApiError('BODY_INCOMPLETE', 'nothing was uploaded to the URL');
       if (stat.size !== expected.size) throw new ApiError('SIZE_MISMATCH', `declared ${expected.size} bytes, the upload holds ${stat.size}`);
-      if (await this.exists(expected.sha256)) {
-        // Verified anyway: a wrong upload must be refused even when the right bytes are already stored.
-        await this.verifyKey(key, expected);
-        return;
-      }
       if (expected.size > MAX_COPY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `blobs over ${MAX_COPY_BYTES} bytes are not supported on S3`);
       // The presigned URL stays writable until it expires: verify and publish a private copy, never the
       // incoming key itself (bytes written to it after the verification read would take the sha256's name).
+      // The same steps whether or not the sha256 is stored already: only bytes that verified learn that
+      // (another org's wrong upload of a guessed sha256 cannot tell, by the work done, whether anyone has it).
       snapshot = this.tempKey();
       await this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: snapshot, CopySource: `${this.location.bucket}/${encodeURI(key)}` }));
       const copied = await this.statKey(snapshot);
       if (copied?.size !== expected.size) throw new ApiError('SIZE_MISMATCH', `declared ${expected.size} bytes, the upload holds ${copied?.size ?? 0}`);
       await this.verifyKey(snapshot, expected);
+      if (await this.exists(expected.sha256)) return;
       await this.client.send(
         new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(expected.sha256), CopySource: `${this.location.bucket}/${encodeURI(snapshot)}` }),
       );
