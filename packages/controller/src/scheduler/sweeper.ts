@@ -11,13 +11,22 @@ import { startLoop, type Loop } from './loop.js';
 import { ALWAYS, type Singleton } from './singleton.js';
 import type { Wakeups } from './wakeups.js';
 
+/** Idle queue lanes are removed every this many sweeps (30 s at the default interval; see sweep-queue-lanes.ts). */
+const LANE_SWEEP_EVERY = 30;
+
 export function startSweeper(store: Store, wakeups: Wakeups, intervalMs: number, log: FastifyBaseLogger, singleton: Singleton = ALWAYS, onlineWithinMs?: number): Loop {
+  let lanesSweptAt = 0;
   return startLoop(
     'sweep',
     intervalMs,
     async () => {
       if (!(await singleton.holds())) return; // another replica sweeps
       const result = await store.sweep(new Date());
+      if (Date.now() - lanesSweptAt >= LANE_SWEEP_EVERY * intervalMs) {
+        lanesSweptAt = Date.now();
+        const lanes = await store.sweepQueueLanes(new Date());
+        if (lanes.restored > 0) log.warn({ lanes: lanes.restored }, 'sweep gave queued builds back the lanes a racing removal took');
+      }
       // worker.offline webhooks: workers unseen for the online window.
       if (onlineWithinMs !== undefined) await store.markWorkersOffline(new Date(Date.now() - onlineWithinMs));
       for (const id of [...result.requeued, ...result.failed, ...result.timedOut]) wakeups.buildChanged(id);

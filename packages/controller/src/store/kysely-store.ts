@@ -37,6 +37,7 @@ import * as secrets from './queries/secrets.js';
 import * as sessions from './queries/sessions.js';
 import * as stats from './queries/stats.js';
 import * as sweep from './queries/sweep.js';
+import { sweepQueueLanes } from './queries/sweep-queue-lanes.js';
 import * as tokens from './queries/tokens.js';
 import * as workers from './queries/workers.js';
 import * as webhooks from './queries/webhooks.js';
@@ -206,6 +207,7 @@ export class KyselyStore implements Store {
 
   sweep = (now: Date) => sweep.sweep(this.db, now).then((r) => (r.requeued.length + r.failed.length + r.timedOut.length > 0 ? this.outbox(r) : r));
   extendLiveLeases = (leaseTtlMs: number) => sweep.extendLiveLeases(this.db, leaseTtlMs);
+  sweepQueueLanes = (now: Date) => sweepQueueLanes(this.db, now.getTime());
   expire = (cutoff: Date, limit: number) => expire.expire(this.db, cutoff, limit);
   blobReferenced = (sha256: string) => expire.blobReferenced(this.db, sha256);
   recordOrgBlob = (orgId: string, sha256: string, size: number) => orgBlobs.recordOrgBlob(this.db, orgId, sha256, size);

@@ -345,6 +345,8 @@ export interface Store {
   // ── scheduler ──────────────────────────────────────────────────────────────
   /** Ends lapsed leases (requeue if attempts remain, else fail) and times out overlong builds. Safe to run on many replicas. */
   sweep(now: Date): Promise<SweepResult>;
+  /** Removes queue lanes no build waits in or runs from; gives a recent queued build back a lane a racing removal took (sweep-queue-lanes.ts). */
+  sweepQueueLanes(now: Date): Promise<{ removed: number; restored: number }>;
   /**
    * At start-up: workers could not heartbeat while the controller was down, so
    * live leases get one fresh TTL instead of all lapsing at the first sweep.
