@@ -1,18 +1,18 @@
 /**
  * Downloads a build's artifacts: each file streams to `.<name>.part` while its sha256 is computed,
- * and is renamed to its name only when size and sha256 match what the controller recorded. An
+ * and is fsynced and renamed to its name only when size and sha256 match what the controller recorded. An
  * interrupted download resumes from the `.part` file with an HTTP Range request; a file already
  * present with the right sha256 is not fetched again. While the controller is away (a restart),
  * each call is retried with the shared policy and the "connection lost — retrying (n)" notice,
  * the file resuming from its `.part` each time.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SHA256_HEADER, type Artifact, type BuildMeshClient, type StreamedAnswer } from '@buildmesh/protocol';
+import { DurableWriter, SHA256_HEADER, type Artifact, type BuildMeshClient, type StreamedAnswer } from '@buildmesh/protocol';
 import { CliError } from './output.js';
 import { createProgress } from './progress.js';
 import { retryWithNotice, type RetryNotice } from './reconnect.js';
@@ -147,31 +147,39 @@ export async function downloadArtifact(
       throw new CliError('CHECKSUM_MISMATCH', `${artifact.name}: the download's sha256 header differs from the artifact record`, 'retry the download; if it persists, check the controller');
     }
     const progress = options.progress ? createProgress(`downloading ${artifact.name}`, artifact.size) : null;
+    const file = await open(partPath, start > 0 ? 'a' : 'w', 0o644);
+    const writer = new DurableWriter(file);
     let bytes = start;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        bytes += chunk.length;
-        if (bytes > artifact.size) {
-          done(new CliError('SIZE_MISMATCH', `${artifact.name}: more bytes than the recorded ${artifact.size}`, 'retry the download'));
-          return;
+    // Counted, hashed and written with write-behind flushing; on disk (final) before it is renamed into place,
+    // so a crash never leaves a verified name on missing bytes.
+    const sink = new Writable({
+      highWaterMark: 1024 * 1024,
+      writev(chunks: Array<{ chunk: Buffer }>, done) {
+        const buffers = chunks.map((c) => c.chunk);
+        for (const chunk of buffers) {
+          bytes += chunk.length;
+          if (bytes > artifact.size) {
+            done(new CliError('SIZE_MISMATCH', `${artifact.name}: more bytes than the recorded ${artifact.size}`, 'retry the download'));
+            return;
+          }
+          digest.update(chunk);
         }
-        digest.update(chunk);
         progress?.update(bytes);
-        done(null, chunk);
+        writer.write(buffers).then(() => done(), done);
+      },
+      final(done) {
+        writer.sync().then(() => done(), done);
       },
     });
     try {
-      await pipeline(
-        res.body,
-        meter,
-        createWriteStream(partPath, { flags: start > 0 ? 'a' : 'w', mode: 0o644 }),
-        { signal: options.signal },
-      );
+      await pipeline(res.body, sink, { signal: options.signal });
     } catch (err) {
       progress?.fail();
       // A cut-off transfer keeps its .part for a resume; a wrong one is removed.
       if (err instanceof CliError) await rm(partPath, { force: true });
       throw err;
+    } finally {
+      await file.close();
     }
     const sha256 = digest.digest('hex');
     if (bytes !== artifact.size || sha256 !== artifact.sha256) {

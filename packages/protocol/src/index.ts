@@ -20,6 +20,7 @@ export * from './client.js';
 export * from './retry.js';
 export * from './multipart.js';
 export * from './sse.js';
+export * from './durable-writer.js';
 
 // Node: the client's JSON calls and downloads go through undici's request (browser.ts does not load this).
 import { setDefaultJsonTransport, setDefaultStreamTransport } from './client.js';

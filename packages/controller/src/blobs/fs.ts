@@ -6,8 +6,8 @@
  *
  * An upload streams to a temp file while it is hashed and counted (limits and the
  * idle timeout enforced as bytes arrive), is checked against the declared size
- * and sha256, fsynced, and renamed into place; the directory is fsynced so the
- * rename survives a power loss. Any failure removes the temp file. Bodies up to
+ * and sha256, fsynced (flushed behind while it is written: DurableWriter), and
+ * renamed into place; the directory is fsynced so the rename survives a power loss. Any failure removes the temp file. Bodies up to
  * SMALL_BODY_BYTES are held in memory until their hash is known, so re-uploading
  * bytes we already have touches the disk not at all.
  */
@@ -16,7 +16,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
-import { ApiError } from '@buildmesh/protocol';
+import { ApiError, DurableWriter } from '@buildmesh/protocol';
 import { asBodyError } from '../http/body-errors.js';
 import type { BlobListing, BlobStore, PutOptions } from './blob-store.js';
 
@@ -198,6 +198,7 @@ class TempFileSink extends Writable {
   failure: ApiError | undefined;
   private buffered: Buffer[] = [];
   private handle: FileHandle | undefined;
+  private writer: DurableWriter | undefined;
   /** Named only when the body spills to disk (small bodies never get a temp file). */
   private tmpPath = '';
   private idleTimer: NodeJS.Timeout | undefined;
@@ -281,32 +282,18 @@ class TempFileSink extends Writable {
         throw new Error('upload discarded');
       }
       this.handle = handle;
+      this.writer = new DurableWriter(handle);
       buffers = [...this.buffered, ...buffers];
       this.buffered = [];
     }
-    let pending = buffers;
-    while (pending.length > 0) {
-      const total = pending.reduce((n, b) => n + b.length, 0);
-      let { bytesWritten } = await this.handle.writev(pending);
-      if (bytesWritten === total) return;
-      // Short write: continue after the bytes that made it.
-      const rest: Buffer[] = [];
-      for (const b of pending) {
-        if (bytesWritten >= b.length) bytesWritten -= b.length;
-        else {
-          rest.push(b.subarray(bytesWritten));
-          bytesWritten = 0;
-        }
-      }
-      pending = rest;
-    }
+    await this.writer!.write(buffers);
   }
 
   /** Durably moves the upload to its final path. */
   async commit(finalPath: string): Promise<void> {
     if (!this.handle) await this.writeToFile([]);
     const handle = this.handle!;
-    await handle.sync();
+    await this.writer!.sync();
     await handle.close();
     this.handle = undefined;
     const dir = join(finalPath, '..');
