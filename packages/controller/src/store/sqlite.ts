@@ -5,7 +5,8 @@
  * loss or OS crash can take back the last commits. FULL adds an fsync per commit
  * (power-loss safe), which the event loop waits for (better-sqlite3 is
  * synchronous): 0.3–2+ ms a write on common disks. busy_timeout covers a backup
- * tool or the sqlite3 CLI holding a lock for a moment.
+ * tool or the sqlite3 CLI holding a lock for a moment. temp_store=MEMORY keeps
+ * statement journals off /var/tmp (a file created and removed every other submit).
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,6 +24,7 @@ export async function openSqliteStore(file: string, options: { synchronous?: 'FU
   database.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  database.pragma('temp_store = MEMORY');
   const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: new CachingSqliteDatabase(database) }) }), 'sqlite');
   if (options.migrate ?? true) await store.migrate();
   return store;
