@@ -39,6 +39,7 @@ async function loopbackCopy(dir: string, options: { flushBehind?: boolean } = {}
           writev: (chunks, done) => void writer.write(chunks.map((c) => c.chunk as Buffer)).then(() => done(), done),
           final: (done) => void writer.sync().then(() => done(), done),
         });
+        sink.on('error', (err) => socket.destroy(err));
         sink.on('finish', async () => {
           await fh.close();
           socket.end('k');

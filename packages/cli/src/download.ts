@@ -8,7 +8,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -146,9 +146,15 @@ export async function downloadArtifact(
       await res.cancel();
       throw new CliError('CHECKSUM_MISMATCH', `${artifact.name}: the download's sha256 header differs from the artifact record`, 'retry the download; if it persists, check the controller');
     }
-    const progress = options.progress ? createProgress(`downloading ${artifact.name}`, artifact.size) : null;
-    const file = await open(partPath, start > 0 ? 'a' : 'w', 0o644);
+    let file: FileHandle;
+    try {
+      file = await open(partPath, start > 0 ? 'a' : 'w', 0o644);
+    } catch (err) {
+      await res.cancel();
+      throw err;
+    }
     const writer = new DurableWriter(file);
+    const progress = options.progress ? createProgress(`downloading ${artifact.name}`, artifact.size) : null;
     let bytes = start;
     // Counted, hashed and written with write-behind flushing; on disk (final) before it is renamed into place,
     // so a crash never leaves a verified name on missing bytes.
@@ -175,8 +181,9 @@ export async function downloadArtifact(
       await pipeline(res.body, sink, { signal: options.signal });
     } catch (err) {
       progress?.fail();
-      // A cut-off transfer keeps its .part for a resume; a wrong one is removed.
-      if (err instanceof CliError) await rm(partPath, { force: true });
+      // A cut-off transfer keeps its .part for a resume; a wrong one is removed, and so is one whose
+      // flush to disk failed (a resume would hash its bytes from the page cache and call them verified).
+      if (err instanceof CliError || writer.failed) await rm(partPath, { force: true });
       throw err;
     } finally {
       await file.close();

@@ -22,8 +22,17 @@ export class DurableWriter {
 
   constructor(private readonly handle: WritableFile) {}
 
-  /** Appends `buffers` at the file's position, all of them (a short write goes on where it stopped). */
+  /** True once a background flush failed: what was written may not be on disk, whatever a read of it shows. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /**
+   * Appends `buffers` at the file's position, all of them (a short write goes on where it stopped).
+   * Throws a background flush's failure instead of writing on to a disk that failed.
+   */
   async write(buffers: Buffer[]): Promise<void> {
+    if (this.failure) throw this.failure;
     let pending = buffers;
     while (pending.length > 0) {
       const total = pending.reduce((n, b) => n + b.length, 0);

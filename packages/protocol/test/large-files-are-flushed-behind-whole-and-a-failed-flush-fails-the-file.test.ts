@@ -78,6 +78,9 @@ test('a failed background flush fails the final sync (the file is never reported
   const writer = new DurableWriter(recorded);
   await writer.write(Array.from({ length: FLUSH_EVERY_BYTES / MiB }, () => Buffer.alloc(MiB)));
   release();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(writer.failed, true);
+  await assert.rejects(writer.write([Buffer.from('more')]), { code: 'EIO' }, 'no more bytes go to a disk that failed');
   await assert.rejects(writer.sync(), { code: 'EIO' });
   assert.deepEqual(calls, ['datasync']);
 });
