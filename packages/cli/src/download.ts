@@ -1,6 +1,7 @@
 /**
- * Downloads a build's artifacts: each file streams to `.<name>.part` while its sha256 is computed,
- * and is fsynced and renamed to its name only when size and sha256 match what the controller recorded. An
+ * Downloads a build's artifacts: each file streams to `.<name>.part` while its sha256 is computed
+ * (flushed to disk as it goes: DurableWriter), and is renamed to its name only once it is on disk and
+ * its size and sha256 match what the controller recorded. An
  * interrupted download resumes from the `.part` file with an HTTP Range request; a file already
  * present with the right sha256 is not fetched again. While the controller is away (a restart),
  * each call is retried with the shared policy and the "connection lost — retrying (n)" notice,

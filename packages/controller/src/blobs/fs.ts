@@ -7,9 +7,10 @@
  * An upload streams to a temp file while it is hashed and counted (limits and the
  * idle timeout enforced as bytes arrive), is checked against the declared size
  * and sha256, fsynced (flushed behind while it is written: DurableWriter), and
- * renamed into place; the directory is fsynced so the rename survives a power loss. Any failure removes the temp file. Bodies up to
- * SMALL_BODY_BYTES are held in memory until their hash is known, so re-uploading
- * bytes we already have touches the disk not at all.
+ * renamed into place; the directory is fsynced so the rename survives a power
+ * loss. Any failure removes the temp file. Bodies up to SMALL_BODY_BYTES are held
+ * in memory until their hash is known, so re-uploading bytes we already have
+ * touches the disk not at all.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
