@@ -4,7 +4,7 @@
  */
 import { action, command } from '../../command-kit.js';
 import { connect } from '../../config.js';
-import { CliError, renderTable } from '../../output.js';
+import { CliError, jsonText, renderTable } from '../../output.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -34,7 +34,7 @@ export const auditCommand = action<{ json?: boolean; since?: string }>(
       const page = await client.audit({ ...(since ? { since } : {}), ...(cursor ? { cursor } : {}), limit: 1000 });
       if (out.json) {
         for (const e of page.entries) {
-          process.stdout.write(`${first ? '\n' : ',\n'}  ${JSON.stringify(e)}`);
+          process.stdout.write(`${first ? '\n' : ',\n'}  ${jsonText(e)}`);
           first = false;
         }
       } else if (page.entries.length > 0) {
