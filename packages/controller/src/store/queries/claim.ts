@@ -28,10 +28,11 @@ const runningOf = prepared(1, (db, workerId: string) =>
  * until commit (the heads of the lanes not taken are released then): one round trip per lane, and
  * never a head another claim has. Prepared (prepared.ts): read for every lane of every claim.
  */
-const laneHead = prepared(3, (db, orgId: string, platform: string, labelKey: string) => {
+export function laneHeadQuery(db: Db, orgId: string, platform: string, labelKey: string) {
   const head = laneQueue(db, { orgId, platform: platform as Platform, labelKey }).select(['id', 'priority']).orderBy('priority', 'desc').orderBy('id', 'asc').limit(1);
   return isPostgres(db) ? head.forUpdate().skipLocked() : head;
-});
+}
+const laneHead = prepared(3, laneHeadQuery);
 
 export async function claim(db: Db, dialect: 'sqlite' | 'postgres', c: Claimant, limits: OrgLimits = NO_LIMITS): Promise<ClaimedJob | undefined> {
   if (c.platforms.length === 0) return undefined;

@@ -5,6 +5,7 @@
  * claim order (priority desc, id), so its head and the builds ahead of a build
  * are read without touching builds of other lanes.
  */
+import { sql } from 'kysely';
 import type { Platform } from '@buildmesh/protocol';
 import { labelsMatch, type Db } from '../rows.js';
 import { prepared } from '../prepared.js';
@@ -57,9 +58,17 @@ export async function lanesMatching(db: Db, orgId: string, platforms: Platform[]
   return lanes;
 }
 
-/** The lane's queued builds in claim order (priority desc, then oldest): one index range (builds_lane). */
+/**
+ * `status = 'queued'` written into the SQL, not passed as a parameter: PostgreSQL's generic plan of a named
+ * statement (what a connection runs after five executions) can use the partial index builds_queued_head
+ * (migration 0025) only when the statement itself says 'queued'; with `status = $1` it read and sorted the
+ * org's whole history through another index, per lane, per claim.
+ */
+const QUEUED = sql.lit('queued');
+
+/** The lane's queued builds in claim order (priority desc, then oldest): one index range (builds_lane; builds_queued_head on PostgreSQL). */
 export function laneQueue(db: Db, lane: { orgId: string; platform: Platform; labelKey: string }) {
-  return db.selectFrom('builds').where('status', '=', 'queued').where('org_id', '=', lane.orgId).where('platform', '=', lane.platform).where('label_key', '=', lane.labelKey);
+  return db.selectFrom('builds').where('status', '=', QUEUED).where('org_id', '=', lane.orgId).where('platform', '=', lane.platform).where('label_key', '=', lane.labelKey);
 }
 
 /**
@@ -75,7 +84,7 @@ export function lanesWithHeads(db: Db) {
         eb
           .selectFrom('builds as b')
           .select('b.id')
-          .where('b.status', '=', 'queued')
+          .where('b.status', '=', QUEUED)
           .whereRef('b.org_id', '=', 'l.org_id')
           .whereRef('b.platform', '=', 'l.platform')
           .whereRef('b.label_key', '=', 'l.label_key')
