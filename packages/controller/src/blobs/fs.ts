@@ -8,12 +8,13 @@
  * idle timeout enforced as bytes arrive), is checked against the declared size
  * and sha256, fsynced (flushed behind while it is written: DurableWriter), and
  * renamed into place; the directory is fsynced so the rename survives a power
- * loss. Any failure removes the temp file. Bodies up to SMALL_BODY_BYTES are held
- * in memory until their hash is known, so re-uploading bytes we already have
- * touches the disk not at all.
+ * loss, also when that sha256 is stored already (the same work either way: no org
+ * learns whether another holds the bytes). Any failure removes the temp file.
+ * Bodies up to SMALL_BODY_BYTES are held in memory until they are checked, so a
+ * refused small upload touches the disk not at all.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -78,14 +79,10 @@ export class FsBlobStore implements BlobStore {
       if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256) {
         throw new ApiError('CHECKSUM_MISMATCH', `declared sha256 ${options.expectedSha256}, received ${sha256}`);
       }
-      const final = this.pathOf(sha256);
-      // A stat of a local file is microseconds; sync here is cheaper than a trip through the thread pool.
-      if (existsSync(final)) {
-        // Same bytes stored before (content addressing): nothing more to write.
-        await sink.discard();
-        return { sha256, size };
-      }
-      await sink.commit(final);
+      // Committed whether or not the sha256 is stored already (the same bytes: the rename replaces the file
+      // atomically, readers of the old one keep it): the work an upload causes tells no org whether another
+      // holds those bytes.
+      await sink.commit(this.pathOf(sha256));
       return { sha256, size };
     } catch (err) {
       await sink.discard();

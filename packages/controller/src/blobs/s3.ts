@@ -12,6 +12,9 @@
  * were not checked. Direct transfers: a presigned PUT lands on `<prefix>incoming/
  * <random>` and is read back and checked before it is copied to its name;
  * presigned GETs serve downloads. Credentials come from the standard AWS chain.
+ * SAME_WORK: checked bytes are written to their key whether or not that sha256 is stored already (the
+ * same bytes, so an idempotent overwrite): the work an upload causes tells no org whether another holds
+ * those bytes, and the rewrite refreshes the object's age for sweepOrphans.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
@@ -100,6 +103,8 @@ const isMissing = (err: unknown): boolean =>
 export class S3BlobStore implements BlobStore, DirectTransfers {
   readonly kind = 's3' as const;
   readonly direct: DirectTransfers = this;
+  /** The write of each sha256's key in progress in this process (see publish). */
+  private readonly publishing = new Map<string, Promise<unknown>>();
 
   private constructor(
     readonly client: S3Client,
@@ -175,8 +180,9 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
       if (ended) {
         await piped;
         const stored = meter.verdict();
-        if (!(await this.exists(stored.sha256))) {
-          await this.client.send(
+        // Written whether or not the sha256 is stored already (the same bytes, by their hash): see SAME_WORK.
+        await this.publish(stored.sha256, () =>
+          this.client.send(
             new PutObjectCommand({
               Bucket: this.location.bucket,
               Key: this.keyOf(stored.sha256),
@@ -184,8 +190,8 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
               ContentLength: headBytes,
               ChecksumSHA256: Buffer.from(stored.sha256, 'hex').toString('base64'),
             }),
-          );
-        }
+          ),
+        );
         return stored;
       }
       tempKey = this.tempKey();
@@ -207,12 +213,9 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
       await upload.done();
       await piped;
       const stored = meter.verdict();
-      if (!(await this.exists(stored.sha256))) {
-        if (stored.size > MAX_COPY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `blobs over ${MAX_COPY_BYTES} bytes are not supported on S3`);
-        await this.client.send(
-          new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(stored.sha256), CopySource: `${this.location.bucket}/${encodeURI(tempKey)}` }),
-        );
-      }
+      if (stored.size > MAX_COPY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `blobs over ${MAX_COPY_BYTES} bytes are not supported on S3`);
+      // Copied whether or not the sha256 is stored already: see SAME_WORK.
+      await this.publishCopy(stored.sha256, tempKey);
       return stored;
     } catch (err) {
       if (!meter.destroyed) meter.destroy();
@@ -247,20 +250,44 @@ export class S3BlobStore implements BlobStore, DirectTransfers {
       if (expected.size > MAX_COPY_BYTES) throw new ApiError('PAYLOAD_TOO_LARGE', `blobs over ${MAX_COPY_BYTES} bytes are not supported on S3`);
       // The presigned URL stays writable until it expires: verify and publish a private copy, never the
       // incoming key itself (bytes written to it after the verification read would take the sha256's name).
-      // The same steps whether or not the sha256 is stored already: only bytes that verified learn that
-      // (another org's wrong upload of a guessed sha256 cannot tell, by the work done, whether anyone has it).
+      // The same steps whether or not the sha256 is stored already (SAME_WORK).
       snapshot = this.tempKey();
-      await this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: snapshot, CopySource: `${this.location.bucket}/${encodeURI(key)}` }));
+      try {
+        await this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: snapshot, CopySource: `${this.location.bucket}/${encodeURI(key)}` }));
+      } catch (err) {
+        // A completion of the same upload that ran at the same time has taken (and removed) it: a client's repeat, not our fault.
+        if (isMissing(err)) throw new ApiError('BODY_INCOMPLETE', 'the upload is gone: it was completed already, or nothing was uploaded');
+        throw err;
+      }
       const copied = await this.statKey(snapshot);
       if (copied?.size !== expected.size) throw new ApiError('SIZE_MISMATCH', `declared ${expected.size} bytes, the upload holds ${copied?.size ?? 0}`);
       await this.verifyKey(snapshot, expected);
-      if (await this.exists(expected.sha256)) return;
-      await this.client.send(
-        new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(expected.sha256), CopySource: `${this.location.bucket}/${encodeURI(snapshot)}` }),
-      );
+      await this.publishCopy(expected.sha256, snapshot);
     } finally {
       await this.deleteKey(key).catch(() => undefined);
       if (snapshot) await this.deleteKey(snapshot).catch(() => undefined);
+    }
+  }
+
+  /** Copies checked bytes at `from` to the sha256's key (see publish). */
+  private publishCopy(sha256: string, from: string): Promise<void> {
+    return this.publish(sha256, () =>
+      this.client.send(new CopyObjectCommand({ Bucket: this.location.bucket, Key: this.keyOf(sha256), CopySource: `${this.location.bucket}/${encodeURI(from)}` })),
+    );
+  }
+
+  /**
+   * Writes of one sha256's key (SAME_WORK: every checked upload writes it) run one after another in this
+   * process: s3rver answers concurrent writes of one key with InternalError (500), which
+   * 40 racing completions of one upload hit. Replicas may still race each other; real S3 takes that.
+   */
+  private async publish(sha256: string, write: () => Promise<unknown>): Promise<void> {
+    const mine = (this.publishing.get(sha256) ?? Promise.resolve()).catch(() => undefined).then(write);
+    this.publishing.set(sha256, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.publishing.get(sha256) === mine) this.publishing.delete(sha256);
     }
   }
 
