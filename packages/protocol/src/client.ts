@@ -15,7 +15,7 @@ import { IDEMPOTENCY_KEY_HEADER, type Build, type BuildList, type CreateBuildSpe
 import { SHA256_HEADER, type Platform } from './common.js';
 import type { AttemptSecrets, CredentialsBundle, CredentialsSummary, SecretInfo } from './credentials.js';
 import type { LogBatch, LogBatchAck, LogEntry, LogPage } from './logs.js';
-import { backoffDelay, NetworkError, sleep, type RetryOptions } from './retry.js';
+import { backoffDelay, NetworkError, RedirectRefused, sleep, type RetryOptions } from './retry.js';
 import { readSse } from './sse.js';
 import type { CreateSessionRequest, Session } from './sessions.js';
 import type { CreatedWebhook, CreateWebhookRequest, Webhook, WebhookDelivery } from './webhooks.js';
@@ -276,6 +276,7 @@ export class BuildMeshClient {
     try {
       answer = await transport.get({ url: url.href, headers, signal });
     } catch (err) {
+      if (err instanceof RedirectRefused) throw err;
       throw this.networkError(err, options);
     }
     if (answer.status < 200 || answer.status >= 300) {

@@ -9,6 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { request as Request } from 'undici';
 import { readBoundedText, type JsonTransport, type StreamTransport } from './client.js';
+import { RedirectRefused } from './retry.js';
 
 let loading: Promise<typeof Request> | undefined;
 // (Bundled, as in the CLI, the CommonJS package arrives as a default export only.)
@@ -47,14 +48,18 @@ export const undiciStreamTransport: StreamTransport = {
     const origin = target.origin;
     let sent = headers;
     for (let hop = 0; ; hop++) {
-      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`a redirect to ${target.protocol} is not followed`);
+      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new RedirectRefused(`a redirect to ${target.protocol} is not followed`);
       if (target.origin !== origin) sent = Object.fromEntries(Object.entries(sent).filter(([k]) => CROSS_ORIGIN_HEADERS.includes(k.toLowerCase())));
       const response = await request(target, { method: 'GET', headers: sent, signal });
       const location = response.headers.location;
       if (REDIRECTS.has(response.statusCode) && typeof location === 'string') {
         await response.body.dump();
-        if (hop === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
-        target = new URL(location, target);
+        if (hop === MAX_REDIRECTS) throw new RedirectRefused(`more than ${MAX_REDIRECTS} redirects`);
+        try {
+          target = new URL(location, target);
+        } catch {
+          throw new RedirectRefused('a redirect to an invalid URL is not followed');
+        }
         continue;
       }
       const body = response.body;

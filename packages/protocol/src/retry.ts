@@ -16,6 +16,14 @@ export class NetworkError extends Error {
   }
 }
 
+/** A redirect a download does not follow (not http(s), or past the hop limit): the same answer again, so never retried. */
+export class RedirectRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedirectRefused';
+  }
+}
+
 export interface BackoffOptions {
   /** The first wait (default 250 ms); each further failure doubles it… */
   baseMs?: number;

@@ -2,11 +2,13 @@
  * Downloads (artifacts, sources) go through undici's request under Node, which follows no redirect by
  * itself: the client follows them (an S3 presigned GET is one), keeps the range, and never sends the
  * controller's token (nor a header the client was configured with) to another origin. Error answers become ApiError with the server's code.
+ * A redirect the client will not follow is a RedirectRefused, never retried: the CLI retried it for ever as
+ * "connection lost" while it was a NetworkError (attacker review).
  */
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { test } from 'node:test';
-import { ApiError, BuildMeshClient, NetworkError } from '../src/index.js';
+import { ApiError, BuildMeshClient, isTransient, RedirectRefused } from '../src/index.js';
 import { readAll, serve } from './helpers/http.js';
 
 test('a redirected download reaches the other origin with its range and without the token or configured headers', async (t) => {
@@ -54,7 +56,7 @@ test('a download that keeps redirecting stops after five hops', async (t) => {
     hops++;
     res.writeHead(302, { location: `/again/${hops}` }).end();
   });
-  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).source('att_1'), (err: unknown) => err instanceof NetworkError && /more than 5 redirects/.test(err.message));
+  await assert.rejects(new BuildMeshClient({ url: controller, token: 'x' }).source('att_1'), (err: unknown) => err instanceof RedirectRefused && !isTransient(err) && /more than 5 redirects/.test(err.message));
   assert.equal(hops, 6);
 });
 
@@ -65,5 +67,13 @@ test('only redirect statuses are followed, and only to http or https', async (t)
   });
   const client = new BuildMeshClient({ url: controller, token: 'x' });
   await assert.rejects(client.source('att_1'), (err: unknown) => err instanceof ApiError);
-  await assert.rejects(client.downloadArtifact('bld_1', 'art_1'), (err: unknown) => err instanceof NetworkError && /redirect to blob: is not followed/.test(err.message));
+  await assert.rejects(client.downloadArtifact('bld_1', 'art_1'), (err: unknown) => err instanceof RedirectRefused && !isTransient(err) && /redirect to blob: is not followed/.test(err.message));
+});
+
+test('a redirect to something that is no URL fails with RedirectRefused, not retried', async (t) => {
+  const controller = await serve(t, (_req, res) => void res.writeHead(302, { location: 'http://[not a host/' }).end());
+  await assert.rejects(
+    new BuildMeshClient({ url: controller, token: 'x' }).downloadArtifact('bld_1', 'art_1'),
+    (err: unknown) => err instanceof RedirectRefused && !isTransient(err) && /invalid URL/.test(err.message),
+  );
 });
