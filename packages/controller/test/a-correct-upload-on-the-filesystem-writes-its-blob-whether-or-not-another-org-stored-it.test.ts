@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { startControllerProcess } from './helpers/controller-process.js';
 import { createTenant } from './helpers/fixtures.js';
 
@@ -22,9 +23,9 @@ test('an upload of bytes another org stored commits its file as a first upload d
     const bytes = randomBytes(size);
     const ref = { sha256: createHash('sha256').update(bytes).digest('hex'), size };
     const file = join(controller.dataDir, 'blobs', 'sha256', ref.sha256.slice(0, 2), ref.sha256);
-    await alpha.member.uploadBlob(ref, [bytes]);
+    await alpha.member.uploadBlob(ref, Readable.from([bytes]));
     const first = await stat(file);
-    await beta.member.uploadBlob(ref, [bytes]);
+    await beta.member.uploadBlob(ref, Readable.from([bytes]));
     const second = await stat(file);
     assert.notEqual(second.ino, first.ino, `${size} bytes: the second org's upload was committed too (same work as the first)`);
     assert.deepEqual(await readFile(file), bytes, `${size} bytes: the stored blob holds the same bytes`);
