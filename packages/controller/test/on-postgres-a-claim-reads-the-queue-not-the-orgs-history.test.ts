@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { newId } from '../src/ids.js';
 import { CLAIM } from '../src/store/queries/claim-org-pg.js';
 import { pgSkip } from '../../../test/helpers/postgres.js';
-import { postgresStoreForFile } from './helpers/postgres-store.js';
+import { addHistoryUnknownToStatistics, postgresStoreForFile } from './helpers/postgres-store.js';
 import { newWebBuild } from './helpers/store-records.js';
 
 const db = postgresStoreForFile();
@@ -24,13 +24,7 @@ test('a claim on PostgreSQL reads the lane head from the queue, not the org’s 
   const submit = () => db.store.createBuild(newWebBuild(orgId, projectId));
   const template = await submit();
   // Statistics of a small table, then a history of 5,000 finished builds it does not know of.
-  await db.sql.query('analyze builds');
-  await db.sql.query(
-    `insert into builds select (jsonb_populate_record(b, jsonb_build_object('id', b.id || '_' || g, 'status', 'succeeded', 'finished_at', b.created_at))).*
-     from builds b, generate_series(1, 5000) g where b.id = $1`,
-    [template.id],
-  );
-  await db.sql.query(`update builds set status = 'succeeded' where id = $1`, [template.id]);
+  await addHistoryUnknownToStatistics(db, template.id, 5000);
   const queued = await submit();
 
   const now = new Date().toISOString();

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { newId } from '../src/ids.js';
 import { laneHeadQuery } from '../src/store/queries/claim.js';
 import { pgSkip } from '../../../test/helpers/postgres.js';
-import { postgresStoreForFile } from './helpers/postgres-store.js';
+import { addHistoryUnknownToStatistics, postgresStoreForFile } from './helpers/postgres-store.js';
 import { newWebBuild } from './helpers/store-records.js';
 
 const db = postgresStoreForFile();
@@ -32,13 +32,7 @@ test('a shared claim’s lane-head probe on PostgreSQL reads the queue, not the 
   const projectId = (await db.store.ensureProject(orgId, newId('prj'), 'app')).id;
   const submit = () => db.store.createBuild(newWebBuild(orgId, projectId));
   const template = await submit();
-  await db.sql.query('analyze builds');
-  await db.sql.query(
-    `insert into builds select (jsonb_populate_record(b, jsonb_build_object('id', b.id || '_' || g, 'status', 'canceled', 'finished_at', b.created_at))).*
-     from builds b, generate_series(1, 20000) g where b.id = $1`,
-    [template.id],
-  );
-  await db.sql.query(`update builds set status = 'succeeded' where id = $1`, [template.id]);
+  await addHistoryUnknownToStatistics(db, template.id, 20000);
   const queued = await submit();
   const { label_key: labelKey } = (await db.sql.query<{ label_key: string }>('select label_key from builds where id = $1', [queued.id])).rows[0]!;
 

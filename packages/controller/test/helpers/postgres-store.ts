@@ -29,3 +29,18 @@ export function postgresStoreForFile(): PostgresStoreFixture {
   });
   return fixture;
 }
+
+/**
+ * Gives the org of build `templateId` a history PostgreSQL's statistics do not know of: the statistics
+ * are taken first (a small table), then `count` finished copies of the build are added and the build
+ * itself is marked finished. The plan tests' stale-statistics setup.
+ */
+export async function addHistoryUnknownToStatistics(fixture: PostgresStoreFixture, templateId: string, count: number): Promise<void> {
+  await fixture.sql.query('analyze builds');
+  await fixture.sql.query(
+    `insert into builds select (jsonb_populate_record(b, jsonb_build_object('id', b.id || '_' || g, 'status', 'succeeded', 'finished_at', b.created_at))).*
+     from builds b, generate_series(1, $2::int) g where b.id = $1`,
+    [templateId, count],
+  );
+  await fixture.sql.query(`update builds set status = 'succeeded' where id = $1`, [templateId]);
+}
